@@ -1,0 +1,55 @@
+# mtk: the two set-up commands for a fresh machine are `make demo` and `make test`.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+MTK := $(VENV)/bin/mtk
+DEPS_STAMP := $(VENV)/.deps-$(shell sha256sum pyproject.toml | cut -c1-16)
+OUT ?= out
+
+.PHONY: install demo test test-all lint docs bench fluidsynth soundfonts clean
+
+# Dependencies are installed once per pyproject.toml (the stamp carries its hash);
+# mtk itself is re-linked every time so a venv cached outside the clone stays valid.
+$(DEPS_STAMP):
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip setuptools
+	$(PY) -m pip install -q -e '.[dev]'
+	rm -f $(VENV)/.deps-* && touch $@
+
+install: $(DEPS_STAMP)
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+
+demo: install
+	@mkdir -p $(OUT)
+	$(MTK) render examples/ode_to_joy.mid -o $(OUT)/ode_to_joy.wav --force
+	$(MTK) render examples/ode_to_joy.mid --stems $(OUT)/ode_to_joy_stems --force > $(OUT)/ode_to_joy_stems.jsonl
+	@echo "demo: rendered examples/ode_to_joy.mid -> $(OUT)/ode_to_joy.wav (stems in $(OUT)/ode_to_joy_stems/)"
+
+test: install
+	$(PY) -m pytest -q
+
+test-all: install
+	$(PY) -m pytest -q -m ''
+
+lint: install
+	$(VENV)/bin/ruff check mtk tests benchmarks examples
+
+# Regenerate man/ and completions/ from the CLI (a test fails when they are stale).
+docs: install
+	$(PY) -m mtk.cli.docgen
+
+bench: install
+	$(PY) benchmarks/startup.py
+	$(PY) benchmarks/render.py
+
+# Optional system packages: FluidSynth (better, faster rendering) and larger soundfonts.
+fluidsynth:
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fluidsynth fluid-soundfont-gm >/dev/null; \
+	else echo "run as root: apt-get install fluidsynth fluid-soundfont-gm"; fi
+
+soundfonts:
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fluid-soundfont-gm musescore-general-soundfont-lossless timgm6mb-soundfont >/dev/null; \
+	else echo "run as root: apt-get install fluid-soundfont-gm musescore-general-soundfont-lossless timgm6mb-soundfont"; fi
+
+clean:
+	rm -rf $(OUT) .pytest_cache .ruff_cache

@@ -1,0 +1,135 @@
+"""Runtime helpers shared by commands: state, stderr messages, output choice, batches."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mtk.errors import MtkError, UsageError
+
+
+@dataclass
+class _State:
+    command: str = "mtk"
+    quiet: bool = False
+    verbose: bool = False
+    debug: bool = False
+
+    def reset(self) -> None:
+        self.command, self.quiet, self.verbose = "mtk", False, self.debug
+
+
+STATE = _State()
+
+
+def console() -> Any:
+    """A rich console on stderr (rich honours NO_COLOR)."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def warn(message: str) -> None:
+    """A warning on stderr, unless ``-q``."""
+    if not STATE.quiet:
+        print(f"{STATE.command}: warning: {message}", file=sys.stderr)
+
+
+def info(message: str) -> None:
+    """A detail on stderr, only with ``-v``."""
+    if STATE.verbose:
+        print(f"{STATE.command}: {message}", file=sys.stderr)
+
+
+def binary_target(output: str | None, *, kind: str) -> str:
+    """Where one binary result goes: ``-o FILE``, or stdout ('-') when it is not a terminal."""
+    from mtk.io.files import STDIO, stdout_is_terminal
+
+    target = output or STDIO
+    if target == STDIO and stdout_is_terminal():
+        raise UsageError(f"refusing to write {kind} to a terminal", hint="use -o FILE or pipe the output")
+    return target
+
+
+def batch_folder(output: str | None, *, force: bool = False) -> Path:
+    """The output folder of a batch (``-o DIR``, required), created when missing."""
+    if not output or output == "-":
+        raise UsageError("several inputs need an output folder", hint="use -o DIR")
+    folder = Path(output)
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{folder}: exists and is not a folder", hint="-o must name a folder for several inputs")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def progress(items: list[str], *, label: str) -> Iterator[str]:
+    """Iterate ``items``, drawing a progress bar on stderr only when it is a terminal."""
+    if STATE.quiet or not sys.stderr.isatty() or len(items) < 2:
+        yield from items
+        return
+    from rich.progress import Progress
+
+    with Progress(console=console(), transient=True) as bar:
+        task = bar.add_task(label, total=len(items))
+        for item in items:
+            yield item
+            bar.advance(task)
+
+
+def run_batch(
+    items: list[str],
+    work: Callable[[str], dict[str, Any]],
+    *,
+    jobs: int = 1,
+    fail_fast: bool = False,
+    label: str = "working",
+    emit: Callable[[dict[str, Any]], None] | None = None,
+) -> int:
+    """Run ``work`` on every input; return the number of failures.
+
+    ``work`` returns one record per input (with ``input``), emitted in input order. An
+    ``MtkError`` fails that input only: a message on stderr and an ``{"input", "error"}``
+    record, then the batch goes on (or stops with ``fail_fast``). ``jobs > 1`` runs ``work``
+    in worker processes (it must then be picklable: a module-level function or partial).
+    """
+    from mtk.io.records import JsonLinesWriter
+
+    write = emit or JsonLinesWriter().write
+    failures = 0
+    for source, outcome in _outcomes(items, work, jobs=jobs, label=label):
+        if isinstance(outcome, MtkError):
+            failures += 1
+            print(f"{STATE.command}: error: {outcome}", file=sys.stderr)
+            write({"input": source, "error": str(outcome)})
+            if fail_fast:
+                break
+        else:
+            write(outcome)
+    return failures
+
+
+def _outcomes(
+    items: list[str], work: Callable[[str], dict[str, Any]], *, jobs: int, label: str
+) -> Iterable[tuple[str, dict[str, Any] | MtkError]]:
+    if jobs <= 1 or len(items) < 2:
+        for source in progress(items, label=label):
+            try:
+                yield source, work(source)
+            except MtkError as exc:
+                yield source, exc
+        return
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(work, source) for source in items]
+        try:
+            for source, future in zip(progress(items, label=label), futures):
+                try:
+                    yield source, future.result()
+                except MtkError as exc:
+                    yield source, exc
+        finally:
+            for future in futures:
+                future.cancel()

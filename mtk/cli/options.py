@@ -1,0 +1,67 @@
+"""Shared option spellings: every command spells the same option the same way."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from mtk.cli import common
+
+
+def _device(value: str) -> str:
+    from mtk.device import check_device_spec
+    from mtk.errors import UsageError
+
+    try:
+        return check_device_spec(value)
+    except UsageError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def _quiet(value: bool) -> bool:
+    common.STATE.quiet = common.STATE.quiet or value
+    return value
+
+
+def _verbose(value: bool) -> bool:
+    common.STATE.verbose = common.STATE.verbose or value
+    return value
+
+
+Inputs = Annotated[
+    Optional[list[str]],
+    typer.Argument(
+        metavar="INPUT",
+        help="Files, folders (walked recursively), '-' for stdin or @list.txt; stdin when omitted and piped.",
+        show_default=False,
+    ),
+]
+Output = Annotated[
+    Optional[str],
+    typer.Option("-o", "--output", metavar="PATH", help="Output file, or folder for several inputs; '-' is stdout.", show_default=False),
+]
+Model = Annotated[
+    Optional[str], typer.Option("--model", metavar="NAME|PATH", help="Registry name or weight file (default: the task's shipped model).")
+]
+Device = Annotated[
+    str, typer.Option("--device", metavar="auto|cpu|cuda[:N]", callback=_device, help="Compute device.")
+]
+Seed = Annotated[
+    Optional[int], typer.Option("--seed", help="Random seed; drawn and reported when omitted.", show_default=False)
+]
+Jobs = Annotated[int, typer.Option("-j", "--jobs", min=1, help="Worker processes for batches.")]
+Quiet = Annotated[
+    bool, typer.Option("-q", "--quiet", callback=_quiet, is_eager=True, help="No progress or warnings on stderr.")
+]
+Verbose = Annotated[
+    bool, typer.Option("-v", "--verbose", callback=_verbose, is_eager=True, help="More detail on stderr; tracebacks on errors.")
+]
+SkipExisting = Annotated[
+    bool, typer.Option("--skip-existing", help="Skip inputs whose output already exists (resumable batches).")
+]
+FailFast = Annotated[bool, typer.Option("--fail-fast", help="Stop a batch at the first failed input.")]
+Force = Annotated[bool, typer.Option("--force", help="Overwrite existing output files.")]
+NameTemplate = Annotated[
+    str, typer.Option("--name", metavar="TEMPLATE", help="Output file name in a folder: {stem}, {name}, {index}.")
+]

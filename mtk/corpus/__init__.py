@@ -1,0 +1,1 @@
+"""Corpus building and MIDI rendering."""

@@ -1,0 +1,95 @@
+"""The table of models mtk knows by name. Pure Python: no torch, no file access.
+
+Conventions (see shared STYLE.md):
+- A release entry names its files ``<name>-<sha256[:8]>.<ext>`` with the full sha256 and
+  size, and a model card ``<name>.md`` beside them in ``mtk/weights/files/``. Released files
+  are never replaced: a changed model is a new name (``-v2``).
+- Every task also has a ``<task>-debug`` entry: no files, a tiny ``config`` and a ``seed``;
+  the task's ``infer.load`` builds it randomly initialised from that seed. Debug entries let
+  tests run the real CLI path in seconds and are never a task's default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mtk.errors import ModelError
+
+
+@dataclass(frozen=True)
+class WeightFile:
+    """One released file: its name in the package, full sha256 and size in bytes."""
+
+    filename: str
+    sha256: str
+    size: int
+
+    def __post_init__(self) -> None:
+        if len(self.sha256) != 64 or not self.filename.split(".")[0].endswith(self.sha256[:8]):
+            raise ValueError(f"{self.filename}: must be named <name>-<sha256[:8]>.<ext>")
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """A model known by name."""
+
+    name: str
+    task: str
+    version: int
+    summary: str
+    files: tuple[WeightFile, ...] = ()
+    card: str | None = None
+    sample_rate: int | None = None
+    default: bool = False
+    debug: bool = False
+    seed: int = 0
+    config: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        """Total bytes of the entry's files."""
+        return sum(f.size for f in self.files)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record ``mtk models list`` prints."""
+        return {
+            "name": self.name,
+            "task": self.task,
+            "version": self.version,
+            "default": self.default,
+            "debug": self.debug,
+            "size": self.size,
+            "files": [f.filename for f in self.files],
+            "sample_rate": self.sample_rate,
+            "card": self.summary,
+        }
+
+
+# Shipped models, added by each task as its weights are trained and exported.
+REGISTRY: tuple[ModelEntry, ...] = ()
+
+
+def entries(task: str | None = None, *, registry: tuple[ModelEntry, ...] | None = None) -> list[ModelEntry]:
+    """All entries, or those of one task, in registry order."""
+    table = REGISTRY if registry is None else registry
+    return [e for e in table if task is None or e.task == task]
+
+
+def get_entry(name: str, *, registry: tuple[ModelEntry, ...] | None = None) -> ModelEntry:
+    """The entry called ``name``; :class:`ModelError` with the known names otherwise."""
+    table = REGISTRY if registry is None else registry
+    for entry in table:
+        if entry.name == name:
+            return entry
+    known = ", ".join(e.name for e in table) or "none shipped yet"
+    raise ModelError(f"unknown model {name!r}", hint=f"known: {known}")
+
+
+def default_entry(task: str, *, registry: tuple[ModelEntry, ...] | None = None) -> ModelEntry:
+    """The default model of ``task``."""
+    for entry in entries(task, registry=registry):
+        if entry.default:
+            return entry
+    raise ModelError(f"no default model for task {task!r}")
