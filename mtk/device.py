@@ -24,7 +24,7 @@ def check_device_spec(spec: str) -> str:
     return spec
 
 
-def resolve_device(spec: str = "auto") -> "torch.device":
+def resolve_device(spec: str = "auto") -> torch.device:
     """Turn a device spelling into a ``torch.device`` that exists on this machine.
 
     ``auto`` picks ``cuda`` when a GPU is visible, else ``cpu``. Asking for a GPU that is not

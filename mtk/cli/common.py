@@ -125,7 +125,7 @@ def _outcomes(
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         futures = [pool.submit(work, source) for source in items]
         try:
-            for source, future in zip(progress(items, label=label), futures):
+            for source, future in zip(progress(items, label=label), futures, strict=True):
                 try:
                     yield source, future.result()
                 except MtkError as exc:

@@ -78,7 +78,7 @@ def run_group(group: _click.Command, args: Sequence[str] | None, prog_name: str,
         help_hint = f" (see '{cmd} --help')" if isinstance(exc, _click.exceptions.UsageError) else ""
         print(f"{cmd}: error: {exc.format_message()}{help_hint}", file=sys.stderr)
         return exc.exit_code
-    except (KeyboardInterrupt, _click.exceptions.Abort):
+    except (KeyboardInterrupt, typer.Abort):
         print(file=sys.stderr)
         return 130
     except BrokenPipeError:

@@ -50,7 +50,9 @@ def model_path(
 
 @app.command("verify")
 def verify(
-    names: Annotated[Optional[list[str]], typer.Argument(metavar="[NAME]...", help="Models to check (default: all).")] = None,
+    names: Annotated[
+        Optional[list[str]], typer.Argument(metavar="[NAME]...", help="Models to check (default: all).")
+    ] = None,
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:

@@ -39,23 +39,33 @@ Inputs = Annotated[
 ]
 Output = Annotated[
     Optional[str],
-    typer.Option("-o", "--output", metavar="PATH", help="Output file, or folder for several inputs; '-' is stdout.", show_default=False),
+    typer.Option(
+        "-o",
+        "--output",
+        metavar="PATH",
+        help="Output file, or folder for several inputs; '-' is stdout.",
+        show_default=False,
+    ),
 ]
 Model = Annotated[
-    Optional[str], typer.Option("--model", metavar="NAME|PATH", help="Registry name or weight file (default: the task's shipped model).")
+    Optional[str],
+    typer.Option(
+        "--model", metavar="NAME|PATH", help="Registry name or weight file (default: the task's shipped model)."
+    ),
 ]
-Device = Annotated[
-    str, typer.Option("--device", metavar="auto|cpu|cuda[:N]", callback=_device, help="Compute device.")
-]
+Device = Annotated[str, typer.Option("--device", metavar="auto|cpu|cuda[:N]", callback=_device, help="Compute device.")]
 Seed = Annotated[
     Optional[int], typer.Option("--seed", help="Random seed; drawn and reported when omitted.", show_default=False)
 ]
-Jobs = Annotated[int, typer.Option("-j", "--jobs", min=1, help="Worker processes for batches.")]
+Jobs = Annotated[int, typer.Option("-j", "--jobs", min=1, metavar="N", help="Worker processes for batches.")]
 Quiet = Annotated[
     bool, typer.Option("-q", "--quiet", callback=_quiet, is_eager=True, help="No progress or warnings on stderr.")
 ]
 Verbose = Annotated[
-    bool, typer.Option("-v", "--verbose", callback=_verbose, is_eager=True, help="More detail on stderr; tracebacks on errors.")
+    bool,
+    typer.Option(
+        "-v", "--verbose", callback=_verbose, is_eager=True, help="More detail on stderr; tracebacks on errors."
+    ),
 ]
 SkipExisting = Annotated[
     bool, typer.Option("--skip-existing", help="Skip inputs whose output already exists (resumable batches).")

@@ -9,8 +9,8 @@ from typing import Annotated, Any, Literal, Optional
 import typer
 
 from mtk.cli import common
-from mtk.errors import UsageError
 from mtk.cli.options import FailFast, Force, Inputs, Jobs, NameTemplate, Output, Quiet, SkipExisting, Verbose
+from mtk.errors import UsageError
 
 app = typer.Typer(add_completion=False)
 
@@ -26,24 +26,41 @@ EPILOG = """Examples:
 """
 
 
-@app.command(epilog=EPILOG, no_args_is_help=False)
+HELP = (
+    "Render MIDI files to WAV (stereo) through a SoundFont synthesizer.\n\n"
+    "One input writes WAV to -o FILE or to stdout. Several inputs (or a folder) need -o DIR and print "
+    "one JSON line per output. Reverb and chorus are off, so --stems sum to the mix."
+)
+
+
+@app.command(help=HELP, epilog=EPILOG, no_args_is_help=False)
 def render(
     inputs: Inputs = None,
     output: Output = None,
     soundfont: Annotated[
         Optional[Path],
-        typer.Option("--soundfont", metavar="SF2", help="SoundFont (.sf2/.sf3); default: best installed General MIDI font."),
+        typer.Option(
+            "--soundfont", metavar="SF2", help="SoundFont (.sf2/.sf3); default: best installed General MIDI font."
+        ),
     ] = None,
     synth: Annotated[
         Literal["auto", "fluidsynth", "builtin"],
-        typer.Option("--synth", help="fluidsynth (system program) or builtin (pure-wheel midirenderer); auto prefers fluidsynth."),
+        typer.Option(
+            "--synth", help="fluidsynth (system program) or builtin (pure-wheel midirenderer); auto prefers fluidsynth."
+        ),
     ] = "auto",
     sample_rate: Annotated[int, typer.Option("--sample-rate", "-r", help="Output sample rate in Hz.")] = 44_100,
-    gain: Annotated[float, typer.Option("--gain", help="Linear synth gain; renders that would clip are scaled to -0.1 dBFS.")] = 1.0,
+    gain: Annotated[
+        float, typer.Option("--gain", help="Linear synth gain; renders that would clip are scaled to -0.1 dBFS.")
+    ] = 1.0,
     bits: Annotated[Literal["16", "24", "float"], typer.Option("--bits", help="WAV sample format.")] = "16",
     stems: Annotated[
         Optional[Path],
-        typer.Option("--stems", metavar="DIR", help="Also write one WAV per MIDI channel plus mix.wav into DIR (DIR/<name>/ for several inputs)."),
+        typer.Option(
+            "--stems",
+            metavar="DIR",
+            help="Also write one WAV per MIDI channel plus mix.wav into DIR (DIR/<name>/ for several inputs).",
+        ),
     ] = None,
     name: NameTemplate = "{stem}.wav",
     jobs: Jobs = 1,
@@ -53,10 +70,7 @@ def render(
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
-    """Render MIDI files to WAV (stereo) through a SoundFont synthesizer.
-
-    One input writes WAV to -o FILE or to stdout. Several inputs (or a folder) need -o DIR and print one JSON line per output. Reverb and chorus are off, so --stems sum to the mix.
-    """
+    """Render MIDI files to WAV (stereo) through a SoundFont synthesizer."""
     from mtk.io.inputs import expand_inputs
     from mtk.io.midi import MIDI_EXTENSIONS
 
@@ -86,7 +100,9 @@ def render(
         raise typer.Exit(1)
 
 
-def _render_item(source: str, *, targets: dict[str, str], stem_dirs: dict[str, Path | None], **kwargs: Any) -> dict[str, Any]:
+def _render_item(
+    source: str, *, targets: dict[str, str], stem_dirs: dict[str, Path | None], **kwargs: Any
+) -> dict[str, Any]:
     return render_one(source, target=targets[source], stems_dir=stem_dirs[source], **kwargs)
 
 
@@ -117,11 +133,18 @@ def render_one(
     for path in files:
         check_writable(path, force=force)
     rendering = render_midi(
-        read_bytes(source), soundfont=soundfont, synth=synth, sample_rate=sample_rate,
-        gain=gain, stems=stems_dir is not None, name=source,
+        read_bytes(source),
+        soundfont=soundfont,
+        synth=synth,
+        sample_rate=sample_rate,
+        gain=gain,
+        stems=stems_dir is not None,
+        name=source,
     )
     if rendering.headroom_db < 0:
-        common.warn(f"{source}: scaled by {rendering.headroom_db:.1f} dB to avoid clipping (lower --gain to silence this)")
+        common.warn(
+            f"{source}: scaled by {rendering.headroom_db:.1f} dB to avoid clipping (lower --gain to silence this)"
+        )
     record: dict[str, Any] = {"input": source, "output": outputs[0], **rendering.to_dict()}
     if stems_dir is not None:
         stem_paths = {label: str(stems_dir / f"{label}.wav") for label in rendering.stems}

@@ -156,9 +156,7 @@ def split_channels(midi_bytes: bytes) -> list[tuple[str, bytes]]:
     import mido
 
     source = mido.MidiFile(file=io.BytesIO(midi_bytes))
-    used = sorted(
-        {m.channel for t in source.tracks for m in t if m.type == "note_on" and m.velocity > 0}
-    )
+    used = sorted({m.channel for t in source.tracks for m in t if m.type == "note_on" and m.velocity > 0})
     out = []
     for channel in used:
         stem = mido.MidiFile(type=source.type if source.type != 2 else 1, ticks_per_beat=source.ticks_per_beat)
@@ -195,8 +193,23 @@ def _render_fluidsynth(midi_bytes: bytes, sf: Path, sample_rate: int, gain: floa
         mid, wav = Path(tmp, "in.mid"), Path(tmp, "out.wav")
         mid.write_bytes(midi_bytes)
         cmd = [
-            exe, "-ni", "-q", "-g", f"{gain:g}", "-R", "0", "-C", "0", "-r", str(sample_rate),
-            "-O", "float", "-T", "wav", "-F", str(wav),
+            exe,
+            "-ni",
+            "-q",
+            "-g",
+            f"{gain:g}",
+            "-R",
+            "0",
+            "-C",
+            "0",
+            "-r",
+            str(sample_rate),
+            "-O",
+            "float",
+            "-T",
+            "wav",
+            "-F",
+            str(wav),
         ]
         if sf.resolve().suffix.lower() == ".sf3":
             cmd += ["-o", "synth.dynamic-sample-loading=1"]

@@ -70,16 +70,12 @@ def decode_audio(data: bytes, *, name: str = STDIO) -> tuple[np.ndarray, int]:
         frames, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         if kind is None:
-            raise InputError(
-                f"{name}: not an audio file (no RIFF/FLAC/OGG/AIFF header)"
-            ) from None
+            raise InputError(f"{name}: not an audio file (no RIFF/FLAC/OGG/AIFF header)") from None
         raise InputError(f"{name}: cannot decode {kind.upper()} ({_first_line(exc)})") from None
     return np.ascontiguousarray(frames.T), int(rate)
 
 
-def validate_audio(
-    y: np.ndarray, sr: int, *, name: str = STDIO, min_duration: float = 0.0
-) -> None:
+def validate_audio(y: np.ndarray, sr: int, *, name: str = STDIO, min_duration: float = 0.0) -> None:
     """Check decoded audio once at the boundary: non-empty, finite, long enough."""
     n = y.shape[-1]
     if n == 0:
@@ -87,9 +83,7 @@ def validate_audio(
     if not np.isfinite(y).all():
         raise InputError(f"{name}: contains NaN or infinite samples")
     if n / sr < min_duration:
-        raise InputError(
-            f"{name}: too short ({n / sr:.3g} s; this command needs at least {min_duration:g} s)"
-        )
+        raise InputError(f"{name}: too short ({n / sr:.3g} s; this command needs at least {min_duration:g} s)")
 
 
 def resample(y: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:

@@ -17,9 +17,7 @@ from mtk.errors import InputError, UsageError
 from mtk.io.files import STDIO
 
 
-def expand_inputs(
-    args: Sequence[str], *, extensions: Iterable[str], stdin_ok: bool = True
-) -> list[str]:
+def expand_inputs(args: Sequence[str], *, extensions: Iterable[str], stdin_ok: bool = True) -> list[str]:
     """Expand INPUT arguments into a flat, ordered list of file paths and/or ``-``.
 
     Args:
@@ -95,6 +93,4 @@ def output_name(source: str, template: str, *, index: int) -> str:
     try:
         return template.format(stem=path.stem, name=path.name, index=index)
     except (KeyError, IndexError, ValueError) as exc:
-        raise UsageError(
-            f"bad --name template {template!r} ({exc})", hint="fields: {stem} {name} {index}"
-        ) from None
+        raise UsageError(f"bad --name template {template!r} ({exc})", hint="fields: {stem} {name} {index}") from None

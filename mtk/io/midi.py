@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 MIDI_EXTENSIONS = (".mid", ".midi", ".smf", ".kar")
 
 
-def parse_midi(data: bytes, *, name: str = STDIO, require_notes: bool = False) -> "miditoolkit.MidiFile":
+def parse_midi(data: bytes, *, name: str = STDIO, require_notes: bool = False) -> miditoolkit.MidiFile:
     """Parse Standard MIDI File bytes into a ``miditoolkit.MidiFile``.
 
     Raises:
@@ -40,23 +40,19 @@ def parse_midi(data: bytes, *, name: str = STDIO, require_notes: bool = False) -
     return midi
 
 
-def read_midi(
-    source: str | os.PathLike[str], *, require_notes: bool = False
-) -> "miditoolkit.MidiFile":
+def read_midi(source: str | os.PathLike[str], *, require_notes: bool = False) -> miditoolkit.MidiFile:
     """Read a MIDI file from a path or ``-`` (stdin). See :func:`parse_midi`."""
     return parse_midi(read_bytes(source), name=str(source), require_notes=require_notes)
 
 
-def midi_to_bytes(midi: "miditoolkit.MidiFile") -> bytes:
+def midi_to_bytes(midi: miditoolkit.MidiFile) -> bytes:
     """Encode a ``miditoolkit.MidiFile`` as Standard MIDI File bytes."""
     buf = io.BytesIO()
     midi.dump(file=buf)
     return buf.getvalue()
 
 
-def write_midi(
-    dest: str | os.PathLike[str], midi: "miditoolkit.MidiFile", *, force: bool = False
-) -> None:
+def write_midi(dest: str | os.PathLike[str], midi: miditoolkit.MidiFile, *, force: bool = False) -> None:
     """Write MIDI to a path (atomically, refusing to overwrite unless ``force``) or ``-``."""
     data = midi_to_bytes(midi)
     if str(dest) == STDIO:

@@ -92,9 +92,7 @@ def export_release(
     """
     ckpt = load_checkpoint(checkpoint)
     extra = {"meta": ckpt["meta"]} if "meta" in ckpt else {}
-    data = checkpoint_bytes(
-        arch=ckpt["arch"], config=ckpt["config"], state_dict=ckpt["state_dict"], half=half, **extra
-    )
+    data = checkpoint_bytes(arch=ckpt["arch"], config=ckpt["config"], state_dict=ckpt["state_dict"], half=half, **extra)
     filename, sha = release_name(name, data)
     path = atomic_write(Path(out_dir) / filename, data, force=False)
     return path, sha
