@@ -184,3 +184,11 @@ def test_version_usage_errors_and_help() -> None:
 
 def test_examples_are_valid() -> None:
     assert (ROOT / "examples" / "ode_to_joy.mid").read_bytes()[:4] == b"MThd"
+
+
+def test_one_input_into_a_folder(song: Path, tmp_path: Path) -> None:
+    out = tmp_path / "wav"
+    out.mkdir()
+    proc = run_mtk("render", str(song), "-o", str(out), *BUILTIN)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["output"] == str(out / "song.wav") and (out / "song.wav").is_file()

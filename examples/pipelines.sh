@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runnable mtk pipelines on the shipped example. Run from the repository root after
+# `make demo` (or with mtk on PATH): bash examples/pipelines.sh
+set -euo pipefail
+out=${OUT:-out/pipelines}
+mkdir -p "$out"
+
+# 1. MIDI to WAV through stdin and stdout.
+cat examples/ode_to_joy.mid | mtk render - > "$out/ode_to_joy.wav"
+
+# 2. The same on the pure-wheel synth at 22.05 kHz, 24-bit.
+mtk render examples/ode_to_joy.mid --synth builtin -r 22050 --bits 24 -o "$out/ode_to_joy_builtin.wav" --force
+
+# 3. One WAV per MIDI channel plus the mix; the JSON manifest names every file.
+mtk render examples/ode_to_joy.mid --stems "$out/stems" --force > "$out/stems.jsonl"
+
+# 4. A folder in batch: one JSON line per output, resumable with --skip-existing.
+mtk render examples/ -o "$out/batch" -j 2 --skip-existing | tee "$out/batch.jsonl"
+
+echo "pipelines: outputs in $out/" >&2
