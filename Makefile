@@ -6,7 +6,7 @@ MTK := $(VENV)/bin/mtk
 DEPS_STAMP := $(VENV)/.deps-$(shell sha256sum pyproject.toml | cut -c1-16)
 OUT ?= out
 
-.PHONY: install demo test test-all lint docs bench fluidsynth soundfonts clean
+.PHONY: install demo test test-all lint docs bench fluidsynth soundfonts corpus-deps clean
 
 # Dependencies are installed once per pyproject.toml (the stamp carries its hash);
 # mtk itself is re-linked every time so a venv cached outside the clone stays valid.
@@ -50,6 +50,12 @@ fluidsynth:
 soundfonts:
 	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fluid-soundfont-gm musescore-general-soundfont-lossless timgm6mb-soundfont >/dev/null; \
 	else echo "run as root: apt-get install fluid-soundfont-gm musescore-general-soundfont-lossless timgm6mb-soundfont"; fi
+
+# What `mtk corpus` needs: FluidSynth, MMA grooves, recorded drum kits, a small soundfont.
+CORPUS_DEPS := fluidsynth mma hydrogen-data hydrogen-drumkits sonic-pi-samples timgm6mb-soundfont fluid-soundfont-gm
+corpus-deps:
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(CORPUS_DEPS) >/dev/null; \
+	else echo "run as root: apt-get install $(CORPUS_DEPS)"; fi
 
 clean:
 	rm -rf $(OUT) .pytest_cache .ruff_cache

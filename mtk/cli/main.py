@@ -28,6 +28,7 @@ from mtk.errors import MtkError
 # name -> (module under mtk.cli, one-line help shown in `mtk --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
     "render": ("render", "Render MIDI to audio through a SoundFont synthesizer."),
+    "corpus": ("corpus", "Build training and evaluation corpora from real melodies, soundfonts and drum kits."),
     "models": ("models", "List, locate and verify mtk's shipped models."),
 }
 

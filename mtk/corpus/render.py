@@ -92,6 +92,7 @@ def render_midi(
     sample_rate: int = 44_100,
     gain: float = 1.0,
     stems: bool = False,
+    limit: bool = True,
     name: str = "-",
 ) -> Rendering:
     """Render Standard MIDI File bytes to stereo audio.
@@ -105,6 +106,8 @@ def render_midi(
             down as a whole to -0.1 dBFS and ``headroom_db`` says by how much.
         stems: also render each MIDI channel on its own (``Rendering.stems``, keyed
             ``chNN-<instrument>``); stems and mix share one length and one scale.
+        limit: scale renders that would clip down to -0.1 dBFS (off: raw synth levels, for
+            callers that mix several renders themselves).
         name: the input's name for messages.
 
     Raises:
@@ -132,7 +135,7 @@ def render_midi(
     mix = _pad(mix, length)
     parts = {k: _pad(v, length) for k, v in parts.items()}
     peak = float(np.abs(mix).max(initial=0.0))
-    scale = PEAK_LIMIT / peak if peak > PEAK_LIMIT else 1.0
+    scale = PEAK_LIMIT / peak if limit and peak > PEAK_LIMIT else 1.0
     if scale != 1.0:
         mix *= scale
         for part in parts.values():

@@ -1,0 +1,228 @@
+"""Plan and build a song corpus: work selection, splits, versions, sounds, parallel rendering.
+
+Splits are by work and do not depend on the seed: a work's split is a hash of its id, so no
+melody (and no Bach tune, whatever its harmonization) is in two splits of any corpus. The
+test split is rendered only with held-out soundfonts and recorded kits; train and
+validation never use them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import re
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from functools import lru_cache, partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mtk import __version__
+from mtk.corpus.arrange import mma_executable
+from mtk.corpus.kits import Kit, installed_kits
+from mtk.corpus.render import fluidsynth_executable
+from mtk.corpus.songs import SongPlan, build_song, index_record
+from mtk.corpus.soundfonts import check_soundfont, installed_soundfonts
+from mtk.corpus.styles import STYLES
+from mtk.corpus.works import DEFAULT_SOURCES, Work, WorkSkipped, list_works, parse_work
+from mtk.errors import UsageError
+from mtk.io.files import atomic_write
+
+SPLITS = (("test", 10), ("valid", 10), ("train", 80))  # percent of works
+DEFAULT_TEST_KITS = ("The Black Pearl 1.0", "ForzeeStereo")
+COMPOUND_STYLES = ("folk", "ballad", "swing", "country", "rock")
+
+
+@dataclass
+class CorpusOptions:
+    count: int
+    seed: int = 0
+    versions: int = 1
+    sources: tuple[str, ...] = DEFAULT_SOURCES
+    styles: tuple[str, ...] = tuple(STYLES)
+    soundfonts: tuple[str, ...] = ()
+    test_soundfonts: tuple[str, ...] | None = None
+    kits: tuple[str, ...] | None = None
+    test_kits: tuple[str, ...] | None = None
+    soundfont_drums: float = 0.25  # share of songs drummed by the soundfont's kit
+    sample_rate: int = 44_100
+    max_seconds: float | None = 30.0
+    splits: tuple[str, ...] = ("train", "valid", "test")
+
+
+@dataclass
+class CorpusPlan:
+    songs: list[SongPlan]
+    skipped: Counter[str] = field(default_factory=Counter)
+    train_soundfonts: list[str] = field(default_factory=list)
+    test_soundfonts: list[str] = field(default_factory=list)
+    train_kits: list[str] = field(default_factory=list)
+    test_kits: list[str] = field(default_factory=list)
+
+
+def split_of(work_id: str) -> str:
+    """The split of a work: a stable hash of its id (10 % test, 10 % valid, 80 % train)."""
+    bucket = int(hashlib.sha1(work_id.encode()).hexdigest(), 16) % 100
+    edge = 0
+    for name, pct in SPLITS:
+        edge += pct
+        if bucket < edge:
+            return name
+    return "train"
+
+
+def check_tools() -> None:
+    """The Debian programs song building needs; UsageError with the install command."""
+    missing = [pkg for exe, pkg in (("fluidsynth", "fluidsynth"), ("mma", "mma"))
+               if (fluidsynth_executable() if exe == "fluidsynth" else mma_executable()) is None]
+    if missing:
+        raise UsageError(f"missing programs: {', '.join(missing)}",
+                         hint=f"apt-get install {' '.join(missing)} (or `make corpus-deps`)")
+
+
+def plan_corpus(opts: CorpusOptions) -> CorpusPlan:
+    """Choose works, versions, styles, soundfonts and kits for every song."""
+    for style in opts.styles:
+        if style not in STYLES:
+            raise UsageError(f"unknown style {style!r}", hint=f"choose from {', '.join(STYLES)}")
+    fonts = _soundfonts(opts.soundfonts)
+    test_fonts = list(opts.test_soundfonts) if opts.test_soundfonts is not None else (fonts[-1:] if len(fonts) > 1 else [])
+    for f in test_fonts:
+        check_soundfont(f)
+    train_fonts = [f for f in fonts if f not in test_fonts] or fonts
+    kits = {k.name: k for k in installed_kits()}
+    if opts.kits is not None:
+        unknown = [k for k in opts.kits if k not in kits]
+        if unknown:
+            raise UsageError(f"unknown kit(s): {', '.join(unknown)}", hint=f"installed: {', '.join(kits) or 'none'}")
+        kits = {k: kits[k] for k in opts.kits}
+    if opts.test_kits is not None:
+        test_kits = [k for k in opts.test_kits if k in kits]
+    else:
+        test_kits = [k for k in DEFAULT_TEST_KITS if k in kits] or sorted(kits)[-2:]
+    train_kits = [k for k in sorted(kits) if k not in test_kits]
+
+    refs = list(list_works(tuple(opts.sources)))
+    order = np.random.default_rng(opts.seed).permutation(len(refs))
+    plan = CorpusPlan(songs=[], train_soundfonts=train_fonts, test_soundfonts=test_fonts,
+                      train_kits=train_kits, test_kits=test_kits)
+    seen: set[str] = set()
+    for i in order:
+        if len(seen) >= opts.count:
+            break
+        ref = refs[int(i)]
+        try:
+            work = parse_work(ref)
+        except WorkSkipped as exc:
+            plan.skipped[str(exc)] += 1
+            continue
+        split = split_of(work.work_id)
+        if split not in opts.splits or work.work_id in seen:
+            continue
+        seen.add(work.work_id)
+        plan.songs += _versions(work, split, len(seen) - 1, opts, plan, kits)
+    return plan
+
+
+def _versions(work: Work, split: str, index: int, opts: CorpusOptions, plan: CorpusPlan,
+              kits: dict[str, Kit]) -> list[SongPlan]:
+    rng = np.random.default_rng([opts.seed, index, 7])
+    allowed = [s for s in opts.styles if work.meter[1] != 8 or s in COMPOUND_STYLES] or list(opts.styles)
+    styles = [allowed[int(j)] for j in rng.permutation(len(allowed))]
+    fonts = plan.test_soundfonts if split == "test" and plan.test_soundfonts else plan.train_soundfonts
+    kit_names = plan.test_kits if split == "test" else plan.train_kits
+    out = []
+    slug = re.sub(r"[^a-z0-9]+", "-", work.title.lower()).strip("-")[:40] or "work"
+    for v in range(opts.versions):
+        use_soundfont_kit = not kit_names or rng.random() < opts.soundfont_drums
+        kit = None if use_soundfont_kit else kits[kit_names[int(rng.integers(len(kit_names)))]]
+        out.append(SongPlan(
+            song_id=f"{index:05d}-{slug}-v{v}", work=work, version=v, split=split,
+            style=styles[v % len(styles)], soundfont=fonts[int(rng.integers(len(fonts)))], kit=kit,
+            seed=opts.seed, sample_rate=opts.sample_rate, max_seconds=opts.max_seconds,
+        ))
+    return out
+
+
+def _soundfonts(named: Sequence[str]) -> list[str]:
+    if named:
+        return [str(check_soundfont(f)) for f in named]
+    unique: dict[str, str] = {}
+    for path in installed_soundfonts():
+        unique.setdefault(path.resolve().name.lower(), str(path))
+    if not unique:
+        raise UsageError("no soundfont installed", hint="apt-get install fluid-soundfont-gm (or `make corpus-deps`)")
+    return list(unique.values())
+
+
+@lru_cache(maxsize=1)
+def tool_versions() -> dict[str, str]:
+    """Versions of everything that shapes the output, recorded in every meta.json."""
+    out = {"mtk": __version__, "python": sys.version.split()[0]}
+    for pkg in ("music21", "numpy", "soundfile", "soxr", "miditoolkit", "midirenderer"):
+        try:
+            out[pkg] = importlib.metadata.version(pkg)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    for exe, args in (("fluidsynth", ["--version"]), ("mma", ["-v"])):
+        path = fluidsynth_executable() if exe == "fluidsynth" else mma_executable()
+        if path:
+            text = subprocess.run([path, *args], capture_output=True, text=True, check=False).stdout
+            match = re.search(r"\d+(\.\d+)+", text)
+            out[exe] = match.group(0) if match else "unknown"
+    return out
+
+
+def build_songs(
+    plan: CorpusPlan, out: Path, *, jobs: int = 1, skip_existing: bool = False,
+    progress: Callable[[list[SongPlan]], Iterator[SongPlan]] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Build every planned song (in ``jobs`` processes); yield one index record per song."""
+    out.mkdir(parents=True, exist_ok=True)
+    todo = []
+    for song in plan.songs:
+        meta_path = out / song.song_id / "meta.json"
+        if skip_existing and meta_path.is_file():
+            yield {**index_record(json.loads(meta_path.read_text()), out / song.song_id), "skipped": True}
+        else:
+            todo.append(song)
+    work = partial(build_song, out_dir=out, versions=tool_versions())
+    ticker = progress(todo) if progress else iter(todo)
+    if jobs <= 1:
+        for song in ticker:
+            yield work(song)
+        return
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        for record in pool.map(work, todo):
+            next(ticker, None)
+            yield record
+
+
+def write_summary(out: Path, plan: CorpusPlan, opts: CorpusOptions, argv: list[str],
+                  records: list[dict[str, Any]]) -> dict[str, Any]:
+    """``OUT/corpus.json``: the command, options, versions, held-out sounds and counts."""
+    splits = Counter(s.split for s in plan.songs)
+    summary = {
+        "command": argv,
+        "seed": opts.seed,
+        "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(opts).items()},
+        "versions": tool_versions(),
+        "songs": len(plan.songs),
+        "works": len({s.work.work_id for s in plan.songs}),
+        "splits": dict(sorted(splits.items())),
+        "skipped_works": dict(sorted(plan.skipped.items())),
+        "soundfonts": {"train": plan.train_soundfonts, "test": plan.test_soundfonts},
+        "kits": {"train": plan.train_kits, "test": plan.test_kits},
+        "built": sum(1 for r in records if not r.get("skipped")),
+    }
+    atomic_write(out / "corpus.json", (json.dumps(summary, indent=1, sort_keys=True) + "\n").encode(), force=True)
+    index = "".join(json.dumps({k: r[k] for k in sorted(r)}) + "\n" for r in sorted(records, key=lambda r: r["id"]))
+    atomic_write(out / "index.jsonl", index.encode(), force=True)
+    return summary

@@ -1,0 +1,254 @@
+"""Build one corpus song: arrange, render each part, sample the drums, mix, write, describe.
+
+A song folder is written under a temporary name and renamed when complete, so a folder
+that exists is whole (``--skip-existing`` relies on it). Files: ``mix.wav``,
+``stems/{melody,chords,bass,drums}.wav``, ``drums.wav``, ``drumless.wav``, ``song.mid``,
+``drums.mid``, ``meta.json``. The mix is the exact sum of the stems (all scaled alike).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from miditoolkit import Instrument, Note
+
+from mtk.corpus.arrange import PARTS, TPB, Arrangement, arrange
+from mtk.corpus.kits import Kit, load_one_shot
+from mtk.corpus.render import render_midi
+from mtk.corpus.styles import CLASS_NOTES, drum_class
+from mtk.corpus.works import Work
+from mtk.io.audio import encode_wav
+from mtk.io.midi import midi_to_bytes
+
+# Target loudness of each part before the final peak normalisation (dBFS RMS), +-1.5 dB.
+PART_LEVELS = {"melody": -20.0, "chords": -25.0, "bass": -23.0, "drums": -21.0}
+PEAK = 0.891  # -1 dBFS
+TAIL_S = 1.5  # release tail kept after the last bar
+
+
+@dataclass(frozen=True)
+class SongPlan:
+    """Everything decided before rendering; a worker builds the song from this alone."""
+
+    song_id: str
+    work: Work
+    version: int
+    split: str
+    style: str
+    soundfont: str
+    kit: Kit | None  # None: the soundfont's own drum kit
+    seed: int
+    sample_rate: int
+    max_seconds: float | None
+    synth: str = "auto"
+
+
+@dataclass
+class DrumHit:
+    time: float
+    cls: str
+    velocity: int
+    note: int
+    sample: str
+
+
+def song_rng(seed: int, work_id: str, version: int) -> np.random.Generator:
+    """The song's random generator: a function of the corpus seed, the work and the version."""
+    return np.random.default_rng([seed, zlib.crc32(work_id.encode()), version])
+
+
+def build_song(plan: SongPlan, out_dir: Path, *, versions: dict[str, str]) -> dict[str, Any]:
+    """Render ``plan`` into ``out_dir/<song_id>/``; return the song's index record."""
+    rng = song_rng(plan.seed, plan.work.work_id, plan.version)
+    arr = arrange(plan.work, plan.style, rng, max_seconds=plan.max_seconds)
+    sr = plan.sample_rate
+    length = int(round((arr.seconds + TAIL_S) * sr))
+    stems: dict[str, np.ndarray] = {}
+    for part in ("melody", "chords", "bass"):
+        stems[part] = _fit(_render(arr, (part,), plan, sr), length)
+    hits = _drum_hits(arr)
+    if plan.kit is None:
+        stems["drums"] = _fit(_render(arr, ("drums",), plan, sr), length)
+        played = [DrumHit(h.time, h.cls, h.velocity, h.note, f"soundfont:{Path(plan.soundfont).name}") for h in hits]
+    else:
+        stems["drums"], played = _sample_drums(hits, plan.kit, sr, length, rng)
+    levels = {}
+    for part, audio in stems.items():
+        rms = active_rms(audio, sr)
+        target = PART_LEVELS[part] + float(rng.uniform(-1.5, 1.5))
+        if rms > 0:
+            audio *= np.float32(10 ** (target / 20) / rms)
+        levels[part] = round(target, 2)
+    mix = sum(stems.values())
+    peak = float(np.abs(mix).max(initial=0.0))
+    scale = PEAK / peak if peak > PEAK else 1.0
+    for audio in stems.values():
+        audio *= np.float32(scale)
+    mix = sum(stems.values())
+    drumless = mix - stems["drums"]
+
+    meta = _meta(plan, arr, played, levels, scale, versions)
+    final = out_dir / plan.song_id
+    tmp = out_dir / f".{plan.song_id}.part"
+    shutil.rmtree(tmp, ignore_errors=True)
+    (tmp / "stems").mkdir(parents=True)
+    try:
+        for part, audio in stems.items():
+            (tmp / "stems" / f"{part}.wav").write_bytes(encode_wav(audio, sr))
+        (tmp / "mix.wav").write_bytes(encode_wav(mix, sr))
+        (tmp / "drumless.wav").write_bytes(encode_wav(drumless, sr))
+        _link_or_copy(tmp / "stems" / "drums.wav", tmp / "drums.wav")
+        (tmp / "song.mid").write_bytes(midi_to_bytes(arr.midi()))
+        (tmp / "drums.mid").write_bytes(midi_to_bytes(_drums_midi(arr, played)))
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(tmp, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return index_record(meta, final)
+
+
+def index_record(meta: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """The line ``index.jsonl`` (and the command's stdout) carries for one song."""
+    return {"id": meta["id"], "path": str(folder), "work_id": meta["work"]["id"], "version": meta["version"],
+            "split": meta["split"], "style": meta["style"], "duration": meta["duration"],
+            "kit": meta["drums"]["kit"], "soundfont": meta["soundfont"]["name"], "hits": len(meta["drum_hits"])}
+
+
+def active_rms(audio: np.ndarray, sr: int, *, frame_s: float = 0.05) -> float:
+    """RMS over the frames where the part plays (within 40 dB of its loudest frame)."""
+    hop = max(1, int(frame_s * sr))
+    n = audio.shape[-1] // hop
+    if n == 0:
+        return 0.0
+    energy = np.square(audio[:, : n * hop]).reshape(audio.shape[0], n, hop).mean(axis=(0, 2))
+    active = energy[energy > energy.max() * 1e-4]
+    return float(np.sqrt(active.mean())) if active.size else 0.0
+
+
+def _render(arr: Arrangement, parts: tuple[str, ...], plan: SongPlan, sr: int) -> np.ndarray:
+    midi = arr.midi(parts)
+    if not any(inst.notes for inst in midi.instruments):
+        return np.zeros((2, 0), np.float32)
+    return render_midi(midi_to_bytes(midi), soundfont=plan.soundfont, synth=plan.synth,  # type: ignore[arg-type]
+                       sample_rate=sr, limit=False).audio
+
+
+def _fit(audio: np.ndarray, length: int) -> np.ndarray:
+    out = np.zeros((2, length), np.float32)
+    n = min(length, audio.shape[-1])
+    out[:, :n] = audio[:, :n]
+    return out
+
+
+def _seconds(tick: int, arr: Arrangement) -> float:
+    return tick / TPB * 60.0 / arr.quarter_bpm
+
+
+def _drum_hits(arr: Arrangement) -> list[DrumHit]:
+    hits = [
+        DrumHit(round(_seconds(n.start, arr), 6), drum_class(n.pitch), int(n.velocity), int(n.pitch), "")
+        for inst in arr.parts.get("drums", []) for n in inst.notes
+    ]
+    return sorted(hits, key=lambda h: (h.time, h.note))
+
+
+def _sample_drums(hits: list[DrumHit], kit: Kit, sr: int, length: int,
+                  rng: np.random.Generator) -> tuple[np.ndarray, list[DrumHit]]:
+    """Place the kit's one-shots at every hit; velocity picks the layer and scales the gain."""
+    by_class = kit.by_class()
+    chosen = {cls: insts[int(rng.integers(len(insts)))] for cls, insts in sorted(by_class.items())}
+    sticks = [inst for inst in by_class.get("other", []) if "stick" in inst.name.lower()]
+    if sticks:
+        chosen["other"] = sticks[0]  # the only "other" a kit plays: side stick (GM 37)
+    else:
+        chosen.pop("other", None)
+    out = np.zeros((2, length), np.float32)
+    played = []
+    for hit in hits:
+        if hit.cls == "other" and hit.note != 37:
+            continue  # GM percussion beyond the kit (shakers, tambourines ...): not played by a drum kit
+        cls = kit.resolve_class(hit.cls)
+        if cls is None or cls not in chosen:
+            continue
+        inst = chosen[cls]
+        layer = inst.layer_for(hit.velocity / 127)
+        shot = load_one_shot(layer.path, sr)
+        start = int(round(hit.time * sr))
+        if start >= length:
+            continue
+        n = min(shot.shape[-1], length - start)
+        gain = (hit.velocity / 127) * layer.gain * inst.gain
+        out[:, start:start + n] += gain * shot[:, :n]
+        played.append(DrumHit(hit.time, cls, hit.velocity, hit.note, str(layer.path)))
+    return out, played
+
+
+def _drums_midi(arr: Arrangement, played: list[DrumHit]) -> Any:
+    midi = arr.midi(())
+    inst = Instrument(program=0, is_drum=True, name="drums")
+    for h in played:
+        tick = int(round(h.time * arr.quarter_bpm / 60.0 * TPB))
+        inst.notes.append(Note(h.velocity, CLASS_NOTES[h.cls], tick, tick + TPB // 8))
+    midi.instruments = [inst]
+    return midi
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
+
+
+def _meta(plan: SongPlan, arr: Arrangement, played: list[DrumHit], levels: dict[str, float],
+          scale: float, versions: dict[str, str]) -> dict[str, Any]:
+    work = plan.work
+    beat_s = arr.bar_seconds / arr.beats_per_bar
+    bar_s = arr.bar_seconds
+    return {
+        "id": plan.song_id,
+        "work": {"id": work.work_id, "ref": work.ref.ref_id, "source": work.ref.source, "path": work.ref.path,
+                 "title": work.title, "licence": work.licence},
+        "version": plan.version,
+        "split": plan.split,
+        "style": arr.style,
+        "groove": arr.groove,
+        "tempo": arr.bpm,
+        "beat_seconds": round(beat_s, 6),
+        "meter": f"{arr.meter[0]}/{arr.meter[1]}",
+        "source_meter": f"{work.source_meter[0]}/{work.source_meter[1]}",
+        "key": arr.key,
+        "transpose": arr.transpose,
+        "n_bars": arr.n_bars,
+        "duration": round(arr.seconds + TAIL_S, 6),
+        "music_seconds": round(arr.seconds, 6),
+        "beats": arr.beat_times(),
+        "downbeats": arr.downbeat_times(),
+        "phrases": [
+            {"start": round(a * bar_s, 6), "end": round(min(b, arr.n_bars) * bar_s, 6), "first_bar": a,
+             "end_bar": min(b, arr.n_bars), "label": label}
+            for a, b, label in work.phrases if a < arr.n_bars
+        ],
+        "chords": [{"time": round(c.start * 60 / arr.quarter_bpm, 6), "name": c.name} for c in arr.chords],
+        "programs": arr.programs,
+        "parts": list(PARTS),
+        "soundfont": {"name": Path(plan.soundfont).name, "path": plan.soundfont},
+        "drums": {"mode": "soundfont" if plan.kit is None else "sampler",
+                  "kit": f"soundfont:{Path(plan.soundfont).name}" if plan.kit is None else plan.kit.name,
+                  "licence": "soundfont" if plan.kit is None else plan.kit.licence},
+        "drum_hits": [{"time": h.time, "class": h.cls, "velocity": h.velocity, "note": h.note, "sample": h.sample}
+                      for h in played],
+        "levels_dbfs": levels,
+        "mix_scale": round(scale, 6),
+        "sample_rate": plan.sample_rate,
+        "seed": plan.seed,
+        "versions": versions,
+    }
