@@ -67,9 +67,25 @@ def _raw(synth: str, midi: bytes, sf: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         Path(tmp, "a.mid").write_bytes(midi)
         subprocess.run(
-            [fluidsynth_executable(), "-ni", "-q", "-g", "1", "-R", "0", "-C", "0", "-r", "44100",
-             "-F", str(Path(tmp, "a.wav")), str(sf), str(Path(tmp, "a.mid"))],
-            check=True, capture_output=True,
+            [
+                fluidsynth_executable(),
+                "-ni",
+                "-q",
+                "-g",
+                "1",
+                "-R",
+                "0",
+                "-C",
+                "0",
+                "-r",
+                "44100",
+                "-F",
+                str(Path(tmp, "a.wav")),
+                str(sf),
+                str(Path(tmp, "a.mid")),
+            ],
+            check=True,
+            capture_output=True,
         )
 
 

@@ -40,14 +40,18 @@ def main() -> None:
     median = {name: round(wall(cmd, args.runs), 4) for name, cmd in CASES.items()}
     base = median["python -c pass"]
     over = round(median["mtk --help"] - base, 4)
-    print(json.dumps({
-        "benchmark": "startup",
-        "runs": args.runs,
-        "median_s": median,
-        "mtk_help_over_python_s": over,
-        "goal_s": GOAL_S,
-        "meets_goal": over <= GOAL_S,
-    }))
+    print(
+        json.dumps(
+            {
+                "benchmark": "startup",
+                "runs": args.runs,
+                "median_s": median,
+                "mtk_help_over_python_s": over,
+                "goal_s": GOAL_S,
+                "meets_goal": over <= GOAL_S,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

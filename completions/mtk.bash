@@ -3,7 +3,7 @@ _mtk() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} path=mtk i
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "$path ${COMP_WORDS[i]}" in
-            "mtk render"|"mtk models"|"mtk models list"|"mtk models path"|"mtk models verify") path="$path ${COMP_WORDS[i]}" ;;
+            "mtk render"|"mtk corpus"|"mtk corpus songs"|"mtk corpus oneshots"|"mtk corpus stats"|"mtk models"|"mtk models list"|"mtk models path"|"mtk models verify") path="$path ${COMP_WORDS[i]}" ;;
         esac
     done
     case "$path|$prev" in
@@ -16,11 +16,31 @@ _mtk() {
         "mtk render|--stems") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mtk render|--name") COMPREPLY=(); return ;;
         "mtk render|-j"|"mtk render|--jobs") COMPREPLY=(); return ;;
+        "mtk corpus songs|--count"|"mtk corpus songs|-n") COMPREPLY=(); return ;;
+        "mtk corpus songs|--versions") COMPREPLY=(); return ;;
+        "mtk corpus songs|--seed") COMPREPLY=(); return ;;
+        "mtk corpus songs|--sources") COMPREPLY=(); return ;;
+        "mtk corpus songs|--styles") COMPREPLY=(); return ;;
+        "mtk corpus songs|--splits") COMPREPLY=(); return ;;
+        "mtk corpus songs|--soundfonts") COMPREPLY=(); return ;;
+        "mtk corpus songs|--test-soundfonts") COMPREPLY=(); return ;;
+        "mtk corpus songs|--kits") COMPREPLY=(); return ;;
+        "mtk corpus songs|--test-kits") COMPREPLY=(); return ;;
+        "mtk corpus songs|--soundfont-drums") COMPREPLY=(); return ;;
+        "mtk corpus songs|--sample-rate"|"mtk corpus songs|-r") COMPREPLY=(); return ;;
+        "mtk corpus songs|--max-seconds") COMPREPLY=(); return ;;
+        "mtk corpus songs|-j"|"mtk corpus songs|--jobs") COMPREPLY=(); return ;;
+        "mtk corpus oneshots|--kits") COMPREPLY=(); return ;;
+        "mtk corpus oneshots|--sample-rate"|"mtk corpus oneshots|-r") COMPREPLY=(); return ;;
         "mtk models list|--task") COMPREPLY=(); return ;;
     esac
     case "$path" in
-        "mtk") COMPREPLY=($(compgen -W "render models --version -h --help" -- "$cur")) ;;
+        "mtk") COMPREPLY=($(compgen -W "render corpus models --version -h --help" -- "$cur")) ;;
         "mtk render") COMPREPLY=($(compgen -W "-o --output --soundfont --synth --sample-rate -r --gain --bits --stems --name -j --jobs --skip-existing --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
+        "mtk corpus") COMPREPLY=($(compgen -W "songs oneshots stats -h --help" -- "$cur")) ;;
+        "mtk corpus songs") COMPREPLY=($(compgen -W "--count -n --versions --seed --sources --styles --splits --soundfonts --test-soundfonts --kits --test-kits --soundfont-drums --sample-rate -r --max-seconds -j --jobs --skip-existing -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk corpus oneshots") COMPREPLY=($(compgen -W "--kits --sample-rate -r --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk corpus stats") COMPREPLY=($(compgen -W "-q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk models") COMPREPLY=($(compgen -W "list path verify -h --help" -- "$cur")) ;;
         "mtk models list") COMPREPLY=($(compgen -W "--task --all -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk models path") COMPREPLY=($(compgen -W "-q --quiet -v --verbose -h --help" -- "$cur")) ;;

@@ -3,13 +3,34 @@
 
 _mtk() {
     local state line
-    _arguments -C '--version[Print the version and exit]' '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((render\:"Render MIDI files to WAV (stereo) through a SoundFont synthesizer" models\:"List, locate and verify mtk'\''s shipped models"))' '*:: :->args'
-    case $state in args) case $words[1] in render) _mtk_render ;; models) _mtk_models ;; esac ;; esac
+    _arguments -C '--version[Print the version and exit]' '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((render\:"Render MIDI files to WAV (stereo) through a SoundFont synthesizer" corpus\:"Build training and evaluation corpora from real melodies, soundfonts and drum kits" models\:"List, locate and verify mtk'\''s shipped models"))' '*:: :->args'
+    case $state in args) case $words[1] in render) _mtk_render ;; corpus) _mtk_corpus ;; models) _mtk_models ;; esac ;; esac
 }
 
 _mtk_render() {
     local state line
     _arguments '-o[Output file, or folder for several inputs;]:path:_files' '--output[Output file, or folder for several inputs;]:path:_files' '--soundfont[SoundFont (.sf2/.sf3);]:sf2:_files' '--synth[fluidsynth (system program) or builtin (pure-wheel midirenderer);]:auto|fluidsynth|builtin:(auto fluidsynth builtin)' '--sample-rate[Output sample rate in Hz]:int: ' '-r[Output sample rate in Hz]:int: ' '--gain[Linear synth gain;]:float: ' '--bits[WAV sample format]:16|24|float:(16 24 float)' '--stems[Also write one WAV per MIDI channel plus mix.wav into DIR (DIR/<name>/ for several inputs)]:dir:_files' '--name[Output file name in a folder - {stem}, {name}, {index}]:template: ' '-j[Worker processes for batches]:n: ' '--jobs[Worker processes for batches]:n: ' '--skip-existing[Skip inputs whose output already exists (resumable batches)]' '--fail-fast[Stop a batch at the first failed input]' '--force[Overwrite existing output files]' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]' '*:input:_files'
+}
+
+_mtk_corpus() {
+    local state line
+    _arguments -C '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((songs\:"Arrange real melodies in many styles and render them to multitrack songs with exact ground truth" oneshots\:"Export every installed recorded kit'\''s one-shots, classed and normalized, with a JSON Lines index" stats\:"One JSON object - songs, hours, works, and counts per split, style, meter, kit, soundfont and drum class"))' '*:: :->args'
+    case $state in args) case $words[1] in songs) _mtk_corpus_songs ;; oneshots) _mtk_corpus_oneshots ;; stats) _mtk_corpus_stats ;; esac ;; esac
+}
+
+_mtk_corpus_songs() {
+    local state line
+    _arguments '--count[Number of works]:int: ' '-n[Number of works]:int: ' '--versions[Arrangements per work (clique size)]:int: ' '--seed[Random seed;]:int: ' '--sources[music21 corpora, comma-separated - bach, oneills, ryans, aird, miscfolk, essen (Essen - non-commercial licence)]:str: ' '--styles[Styles to draw from (default - all)]:str: ' '--splits[Splits to build, comma-separated]:str: ' '--soundfonts[Soundfonts (default - all installed)]:sf2,...: ' '--test-soundfonts[Held out for the test split (default - the last installed)]:sf2,...: ' '--kits[Recorded kits to use (default - all installed)]:str: ' '--test-kits[Kits held out for the test split (default - The Black Pearl 1.0, ForzeeStereo)]:str: ' '--soundfont-drums[Share of songs drummed by the soundfont'\''s own kit]:float: ' '--sample-rate[Sample rate of the WAV files]:int: ' '-r[Sample rate of the WAV files]:int: ' '--max-seconds[Cut songs at the last whole bar before this (0 - whole tunes)]:float: ' '-j[Worker processes for batches]:n: ' '--jobs[Worker processes for batches]:n: ' '--skip-existing[Skip inputs whose output already exists (resumable batches)]' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
+}
+
+_mtk_corpus_oneshots() {
+    local state line
+    _arguments '--kits[Kits to export (default - all installed)]:str: ' '--sample-rate[Sample rate of the WAV files]:int: ' '-r[Sample rate of the WAV files]:int: ' '--force[Overwrite existing output files]' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
+}
+
+_mtk_corpus_stats() {
+    local state line
+    _arguments '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
 }
 
 _mtk_models() {

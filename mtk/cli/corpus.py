@@ -11,8 +11,11 @@ import typer
 from mtk.cli import common
 from mtk.cli.options import Force, Jobs, Quiet, Seed, SkipExisting, Verbose
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Build training and evaluation corpora from real melodies, soundfonts and drum kits.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Build training and evaluation corpora from real melodies, soundfonts and drum kits.",
+)
 
 SONGS_EPILOG = """Examples:
 
@@ -28,32 +31,62 @@ def _csv(value: Optional[str]) -> Optional[tuple[str, ...]]:
     return None if value is None else tuple(v.strip() for v in value.split(",") if v.strip())
 
 
-@app.command("songs", epilog=SONGS_EPILOG)
+SONGS_HELP = (
+    "Arrange real melodies in many styles and render them to multitrack songs with exact ground truth.\n\n"
+    "Each song folder holds mix.wav, stems/, drums.wav, drumless.wav, song.mid, drums.mid and meta.json "
+    "(beats, downbeats, phrases, chords, every drum hit). One JSON line per song on stdout; OUT/corpus.json "
+    "and OUT/index.jsonl describe the corpus. The same seed and installed packages give the same bytes."
+)
+
+
+@app.command("songs", help=SONGS_HELP, epilog=SONGS_EPILOG)
 def songs(
     out: Annotated[Path, typer.Argument(metavar="OUT", help="Corpus folder (created).")],
     count: Annotated[int, typer.Option("--count", "-n", min=1, help="Number of works.")] = 10,
     versions: Annotated[int, typer.Option("--versions", min=1, help="Arrangements per work (clique size).")] = 1,
     seed: Seed = None,
-    sources: Annotated[str, typer.Option("--sources", help="music21 corpora, comma-separated: bach, oneills, ryans, "
-                                         "aird, miscfolk, essen (Essen: non-commercial licence).")] = "bach,oneills,ryans,aird,miscfolk",
+    sources: Annotated[
+        str,
+        typer.Option(
+            "--sources",
+            help="music21 corpora, comma-separated: bach, oneills, ryans, "
+            "aird, miscfolk, essen (Essen: non-commercial licence).",
+        ),
+    ] = "bach,oneills,ryans,aird,miscfolk",
     styles: Annotated[Optional[str], typer.Option("--styles", help="Styles to draw from (default: all).")] = None,
     splits: Annotated[str, typer.Option("--splits", help="Splits to build, comma-separated.")] = "train,valid,test",
-    soundfonts: Annotated[Optional[str], typer.Option("--soundfonts", metavar="SF2,...", help="Soundfonts (default: all installed).")] = None,
-    test_soundfonts: Annotated[Optional[str], typer.Option("--test-soundfonts", metavar="SF2,...", help="Held out for the test split (default: the last installed).")] = None,
-    kits: Annotated[Optional[str], typer.Option("--kits", help="Recorded kits to use (default: all installed).")] = None,
-    test_kits: Annotated[Optional[str], typer.Option("--test-kits", help="Kits held out for the test split (default: The Black Pearl 1.0, ForzeeStereo).")] = None,
-    soundfont_drums: Annotated[float, typer.Option("--soundfont-drums", min=0.0, max=1.0, help="Share of songs drummed by the soundfont's own kit.")] = 0.25,
+    soundfonts: Annotated[
+        Optional[str], typer.Option("--soundfonts", metavar="SF2,...", help="Soundfonts (default: all installed).")
+    ] = None,
+    test_soundfonts: Annotated[
+        Optional[str],
+        typer.Option(
+            "--test-soundfonts", metavar="SF2,...", help="Held out for the test split (default: the last installed)."
+        ),
+    ] = None,
+    kits: Annotated[
+        Optional[str], typer.Option("--kits", help="Recorded kits to use (default: all installed).")
+    ] = None,
+    test_kits: Annotated[
+        Optional[str],
+        typer.Option(
+            "--test-kits", help="Kits held out for the test split (default: The Black Pearl 1.0, ForzeeStereo)."
+        ),
+    ] = None,
+    soundfont_drums: Annotated[
+        float,
+        typer.Option("--soundfont-drums", min=0.0, max=1.0, help="Share of songs drummed by the soundfont's own kit."),
+    ] = 0.25,
     sample_rate: Annotated[int, typer.Option("--sample-rate", "-r", help="Sample rate of the WAV files.")] = 44_100,
-    max_seconds: Annotated[float, typer.Option("--max-seconds", help="Cut songs at the last whole bar before this (0: whole tunes).")] = 30.0,
+    max_seconds: Annotated[
+        float, typer.Option("--max-seconds", help="Cut songs at the last whole bar before this (0: whole tunes).")
+    ] = 30.0,
     jobs: Jobs = 1,
     skip_existing: SkipExisting = False,
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
-    """Arrange real melodies in many styles and render them to multitrack songs with exact ground truth.
-
-    Each song folder holds mix.wav, stems/, drums.wav, drumless.wav, song.mid, drums.mid and meta.json (beats, downbeats, phrases, chords, every drum hit). One JSON line per song on stdout; OUT/corpus.json and OUT/index.jsonl describe the corpus.
-    """
+    """Arrange real melodies in many styles and render them to multitrack songs with exact ground truth."""
     from mtk.corpus.build import CorpusOptions, build_songs, check_tools, plan_corpus, write_summary
     from mtk.errors import UsageError
     from mtk.io.records import JsonLinesWriter
@@ -65,10 +98,18 @@ def songs(
         seed = random.SystemRandom().randrange(2**31)
         common.warn(f"no --seed given; using --seed {seed}")
     opts = CorpusOptions(
-        count=count, seed=seed, versions=versions, sources=_csv(sources) or (),
-        styles=_csv(styles) or CorpusOptions.styles, soundfonts=_csv(soundfonts) or (),
-        test_soundfonts=_csv(test_soundfonts), kits=_csv(kits), test_kits=_csv(test_kits),
-        soundfont_drums=soundfont_drums, sample_rate=sample_rate, max_seconds=max_seconds or None,
+        count=count,
+        seed=seed,
+        versions=versions,
+        sources=_csv(sources) or (),
+        styles=_csv(styles) or CorpusOptions.styles,
+        soundfonts=_csv(soundfonts) or (),
+        test_soundfonts=_csv(test_soundfonts),
+        kits=_csv(kits),
+        test_kits=_csv(test_kits),
+        soundfont_drums=soundfont_drums,
+        sample_rate=sample_rate,
+        max_seconds=max_seconds or None,
         splits=_csv(splits) or (),
     )
     try:
@@ -82,8 +123,9 @@ def songs(
     if len({s.work.work_id for s in plan.songs}) < count:
         common.warn(f"only {len({s.work.work_id for s in plan.songs})} usable works in the chosen sources and splits")
     writer, records = JsonLinesWriter(), []
-    for record in build_songs(plan, out, jobs=jobs, skip_existing=skip_existing,
-                              progress=lambda items: common.progress(items, label="songs")):
+    for record in build_songs(
+        plan, out, jobs=jobs, skip_existing=skip_existing, progress=lambda items: common.progress(items, label="songs")
+    ):
         records.append(record)
         writer.write(record)
     write_summary(out, plan, opts, ["mtk", *sys.argv[1:]], records)

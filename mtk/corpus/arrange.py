@@ -85,12 +85,25 @@ def arrange(work: Work, style_name: str, rng: np.random.Generator, *, max_second
     evidence = [(p + transpose, s, d) for p, s, d in (work.harmony or work.notes)]
     slots = 2 if work.bar_ql >= 4 and not compound else 1
     chords = harmonize(evidence, tonic_pc=tonic, mode=work.mode, n_bars=n_bars, bar_ql=work.bar_ql, slots_per_bar=slots)
-    programs = {"melody": int(rng.choice(style.melody)), "chords": int(rng.choice(style.chords)),
-                "bass": int(rng.choice(style.bass)), "drums": 0}
+    programs = {
+        "melody": int(rng.choice(style.melody)),
+        "chords": int(rng.choice(style.chords)),
+        "bass": int(rng.choice(style.bass)),
+        "drums": 0,
+    }
     arr = Arrangement(
-        style=style.name, groove="", bpm=bpm, quarter_bpm=quarter_bpm, meter=work.meter,
-        key=f"{NOTE_NAMES[tonic]} {work.mode}", transpose=transpose, n_bars=n_bars, bar_seconds=bar_seconds,
-        beats_per_bar=work.beats_per_bar, chords=chords, programs=programs,
+        style=style.name,
+        groove="",
+        bpm=bpm,
+        quarter_bpm=quarter_bpm,
+        meter=work.meter,
+        key=f"{NOTE_NAMES[tonic]} {work.mode}",
+        transpose=transpose,
+        n_bars=n_bars,
+        bar_seconds=bar_seconds,
+        beats_per_bar=work.beats_per_bar,
+        chords=chords,
+        programs=programs,
     )
     melody = Instrument(program=programs["melody"], name="melody")
     for pitch, start, dur in notes:
@@ -136,8 +149,12 @@ def _mma_parts(arr: Arrangement, work: Work, style: Style, rng: np.random.Genera
     if exe is None:
         raise UsageError("MMA is not installed", hint="apt-get install mma (or `make corpus-deps`)")
     beats = 4 if work.beats_per_bar in (2, 4) else work.beats_per_bar
-    lines = [f"RndSeed {int(rng.integers(1, 2**31 - 1))}", f"Tempo {arr.quarter_bpm:g}", f"Time {beats}",
-             f"Groove {arr.groove}"]
+    lines = [
+        f"RndSeed {int(rng.integers(1, 2**31 - 1))}",
+        f"Tempo {arr.quarter_bpm:g}",
+        f"Time {beats}",
+        f"Groove {arr.groove}",
+    ]
     bar_beats = work.bar_ql  # quarter notes per bar
     for bar in range(arr.n_bars):
         tokens = []

@@ -80,11 +80,16 @@ def split_of(work_id: str) -> str:
 
 def check_tools() -> None:
     """The Debian programs song building needs; UsageError with the install command."""
-    missing = [pkg for exe, pkg in (("fluidsynth", "fluidsynth"), ("mma", "mma"))
-               if (fluidsynth_executable() if exe == "fluidsynth" else mma_executable()) is None]
+    missing = [
+        pkg
+        for exe, pkg in (("fluidsynth", "fluidsynth"), ("mma", "mma"))
+        if (fluidsynth_executable() if exe == "fluidsynth" else mma_executable()) is None
+    ]
     if missing:
-        raise UsageError(f"missing programs: {', '.join(missing)}",
-                         hint=f"apt-get install {' '.join(missing)} (or `make corpus-deps`)")
+        raise UsageError(
+            f"missing programs: {', '.join(missing)}",
+            hint=f"apt-get install {' '.join(missing)} (or `make corpus-deps`)",
+        )
 
 
 def plan_corpus(opts: CorpusOptions) -> CorpusPlan:
@@ -93,7 +98,9 @@ def plan_corpus(opts: CorpusOptions) -> CorpusPlan:
         if style not in STYLES:
             raise UsageError(f"unknown style {style!r}", hint=f"choose from {', '.join(STYLES)}")
     fonts = _soundfonts(opts.soundfonts)
-    test_fonts = list(opts.test_soundfonts) if opts.test_soundfonts is not None else (fonts[-1:] if len(fonts) > 1 else [])
+    test_fonts = (
+        list(opts.test_soundfonts) if opts.test_soundfonts is not None else (fonts[-1:] if len(fonts) > 1 else [])
+    )
     for f in test_fonts:
         check_soundfont(f)
     train_fonts = [f for f in fonts if f not in test_fonts] or fonts
@@ -111,8 +118,9 @@ def plan_corpus(opts: CorpusOptions) -> CorpusPlan:
 
     refs = list(list_works(tuple(opts.sources)))
     order = np.random.default_rng(opts.seed).permutation(len(refs))
-    plan = CorpusPlan(songs=[], train_soundfonts=train_fonts, test_soundfonts=test_fonts,
-                      train_kits=train_kits, test_kits=test_kits)
+    plan = CorpusPlan(
+        songs=[], train_soundfonts=train_fonts, test_soundfonts=test_fonts, train_kits=train_kits, test_kits=test_kits
+    )
     seen: set[str] = set()
     for i in order:
         if len(seen) >= opts.count:
@@ -131,8 +139,9 @@ def plan_corpus(opts: CorpusOptions) -> CorpusPlan:
     return plan
 
 
-def _versions(work: Work, split: str, index: int, opts: CorpusOptions, plan: CorpusPlan,
-              kits: dict[str, Kit]) -> list[SongPlan]:
+def _versions(
+    work: Work, split: str, index: int, opts: CorpusOptions, plan: CorpusPlan, kits: dict[str, Kit]
+) -> list[SongPlan]:
     rng = np.random.default_rng([opts.seed, index, 7])
     allowed = [s for s in opts.styles if work.meter[1] != 8 or s in COMPOUND_STYLES] or list(opts.styles)
     styles = [allowed[int(j)] for j in rng.permutation(len(allowed))]
@@ -143,11 +152,20 @@ def _versions(work: Work, split: str, index: int, opts: CorpusOptions, plan: Cor
     for v in range(opts.versions):
         use_soundfont_kit = not kit_names or rng.random() < opts.soundfont_drums
         kit = None if use_soundfont_kit else kits[kit_names[int(rng.integers(len(kit_names)))]]
-        out.append(SongPlan(
-            song_id=f"{index:05d}-{slug}-v{v}", work=work, version=v, split=split,
-            style=styles[v % len(styles)], soundfont=fonts[int(rng.integers(len(fonts)))], kit=kit,
-            seed=opts.seed, sample_rate=opts.sample_rate, max_seconds=opts.max_seconds,
-        ))
+        out.append(
+            SongPlan(
+                song_id=f"{index:05d}-{slug}-v{v}",
+                work=work,
+                version=v,
+                split=split,
+                style=styles[v % len(styles)],
+                soundfont=fonts[int(rng.integers(len(fonts)))],
+                kit=kit,
+                seed=opts.seed,
+                sample_rate=opts.sample_rate,
+                max_seconds=opts.max_seconds,
+            )
+        )
     return out
 
 
@@ -181,7 +199,11 @@ def tool_versions() -> dict[str, str]:
 
 
 def build_songs(
-    plan: CorpusPlan, out: Path, *, jobs: int = 1, skip_existing: bool = False,
+    plan: CorpusPlan,
+    out: Path,
+    *,
+    jobs: int = 1,
+    skip_existing: bool = False,
     progress: Callable[[list[SongPlan]], Iterator[SongPlan]] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Build every planned song (in ``jobs`` processes); yield one index record per song."""
@@ -205,8 +227,9 @@ def build_songs(
             yield record
 
 
-def write_summary(out: Path, plan: CorpusPlan, opts: CorpusOptions, argv: list[str],
-                  records: list[dict[str, Any]]) -> dict[str, Any]:
+def write_summary(
+    out: Path, plan: CorpusPlan, opts: CorpusOptions, argv: list[str], records: list[dict[str, Any]]
+) -> dict[str, Any]:
     """``OUT/corpus.json``: the command, options, versions, held-out sounds and counts."""
     splits = Counter(s.split for s in plan.songs)
     summary = {
@@ -223,6 +246,7 @@ def write_summary(out: Path, plan: CorpusPlan, opts: CorpusOptions, argv: list[s
         "built": sum(1 for r in records if not r.get("skipped")),
     }
     atomic_write(out / "corpus.json", (json.dumps(summary, indent=1, sort_keys=True) + "\n").encode(), force=True)
-    index = "".join(json.dumps({k: r[k] for k in sorted(r)}) + "\n" for r in sorted(records, key=lambda r: r["id"]))
+    rows = sorted(records, key=lambda r: r["id"])  # song folders are named by id: no paths, so corpora can move
+    index = "".join(json.dumps({k: r[k] for k in sorted(r) if k not in ("path", "skipped")}) + "\n" for r in rows)
     atomic_write(out / "index.jsonl", index.encode(), force=True)
     return summary

@@ -16,14 +16,47 @@ import numpy as np
 NOTE_NAMES = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
 
 # (degree name, semitones above the tonic of the root, quality)
-MAJOR_CHORDS = [("I", 0, ""), ("ii", 2, "m"), ("iii", 4, "m"), ("IV", 5, ""), ("V", 7, ""), ("vi", 9, "m"),
-                ("V7", 7, "7")]
-MINOR_CHORDS = [("i", 0, "m"), ("iv", 5, "m"), ("V", 7, ""), ("VI", 8, ""), ("III", 3, ""), ("VII", 10, ""),
-                ("V7", 7, "7")]
+MAJOR_CHORDS = [
+    ("I", 0, ""),
+    ("ii", 2, "m"),
+    ("iii", 4, "m"),
+    ("IV", 5, ""),
+    ("V", 7, ""),
+    ("vi", 9, "m"),
+    ("V7", 7, "7"),
+]
+MINOR_CHORDS = [
+    ("i", 0, "m"),
+    ("iv", 5, "m"),
+    ("V", 7, ""),
+    ("VI", 8, ""),
+    ("III", 3, ""),
+    ("VII", 10, ""),
+    ("V7", 7, "7"),
+]
 INTERVALS = {"": (0, 4, 7), "m": (0, 3, 7), "7": (0, 4, 7, 10)}
-GOOD_MOVES = {("V", "I"), ("V7", "I"), ("V", "i"), ("V7", "i"), ("IV", "V"), ("ii", "V"), ("ii", "V7"),
-              ("IV", "I"), ("vi", "ii"), ("vi", "IV"), ("I", "IV"), ("I", "V"), ("iv", "V"), ("VI", "iv"),
-              ("i", "iv"), ("i", "V"), ("III", "VI"), ("VII", "III"), ("iii", "vi"), ("I", "vi")}
+GOOD_MOVES = {
+    ("V", "I"),
+    ("V7", "I"),
+    ("V", "i"),
+    ("V7", "i"),
+    ("IV", "V"),
+    ("ii", "V"),
+    ("ii", "V7"),
+    ("IV", "I"),
+    ("vi", "ii"),
+    ("vi", "IV"),
+    ("I", "IV"),
+    ("I", "V"),
+    ("iv", "V"),
+    ("VI", "iv"),
+    ("i", "iv"),
+    ("i", "V"),
+    ("III", "VI"),
+    ("VII", "III"),
+    ("iii", "vi"),
+    ("I", "vi"),
+}
 
 
 @dataclass(frozen=True)
@@ -80,7 +113,9 @@ def harmonize(
             for j, (_, root, quality) in enumerate(table):
                 rel = (pc - root) % 12
                 tones = INTERVALS[quality]
-                fit[slot, j] += w * (1.0 if rel == 0 else 0.9 if rel in tones[1:3] else 0.5 if rel in tones[3:] else -0.7)
+                fit[slot, j] += w * (
+                    1.0 if rel == 0 else 0.9 if rel in tones[1:3] else 0.5 if rel in tones[3:] else -0.7
+                )
     score = fit / np.maximum(weight, 1e-9)[:, None]
     score[weight == 0] = 0.0
     score[:, -1] -= 0.15  # V7 only where its seventh is heard

@@ -21,14 +21,28 @@ from mtk.io.audio import read_audio
 HYDROGEN_DIRS = (Path("/usr/share/hydrogen/data/drumkits"), Path("/usr/local/share/hydrogen/data/drumkits"))
 SONIC_PI_DIR = Path("/usr/share/sonic-pi/samples")
 CLASSES = (
-    "kick", "snare", "hihat_closed", "hihat_open", "tom_low", "tom_mid", "tom_high",
-    "crash", "ride", "clap", "other",
+    "kick",
+    "snare",
+    "hihat_closed",
+    "hihat_open",
+    "tom_low",
+    "tom_mid",
+    "tom_high",
+    "crash",
+    "ride",
+    "clap",
+    "other",
 )
 # A kit must have these to drum a song; other classes fall back (see FALLBACK).
 REQUIRED = ("kick", "snare", "hihat_closed")
 FALLBACK = {
-    "hihat_open": "hihat_closed", "tom_low": "tom_mid", "tom_mid": "tom_high", "tom_high": "tom_mid",
-    "crash": "ride", "ride": "hihat_closed", "clap": "snare",
+    "hihat_open": "hihat_closed",
+    "tom_low": "tom_mid",
+    "tom_mid": "tom_high",
+    "tom_high": "tom_mid",
+    "crash": "ride",
+    "ride": "hihat_closed",
+    "clap": "snare",
 }
 
 # Name patterns, tried in order (first match wins).
@@ -141,8 +155,14 @@ def load_hydrogen_kit(folder: Path) -> Kit | None:
         for lay in inst.iter("layer"):
             fname = lay.findtext("filename")
             if fname and (folder / fname).is_file():
-                layers.append(Layer(folder / fname, _float(lay.find("min"), 0.0), _float(lay.find("max"), 1.0),
-                                    _float(lay.find("gain"), 1.0)))
+                layers.append(
+                    Layer(
+                        folder / fname,
+                        _float(lay.find("min"), 0.0),
+                        _float(lay.find("max"), 1.0),
+                        _float(lay.find("gain"), 1.0),
+                    )
+                )
         fname = inst.findtext("filename")  # older kits: one file per instrument
         if not layers and fname and (folder / fname).is_file():
             layers.append(Layer(folder / fname))

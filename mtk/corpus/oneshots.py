@@ -22,8 +22,9 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "sample"
 
 
-def export_oneshots(out: Path, *, sample_rate: int = 44_100, kits: tuple[str, ...] | None = None,
-                    force: bool = False) -> Iterator[dict[str, Any]]:
+def export_oneshots(
+    out: Path, *, sample_rate: int = 44_100, kits: tuple[str, ...] | None = None, force: bool = False
+) -> Iterator[dict[str, Any]]:
     """Write ``out/<kit>/<class>/<instrument>-v<layer>.wav`` (trimmed, -1 dBFS peak, stereo).
 
     Yields one index record per file (kit, class, instrument, velocity layer and range,
@@ -31,8 +32,10 @@ def export_oneshots(out: Path, *, sample_rate: int = 44_100, kits: tuple[str, ..
     """
     available = {k.name: k for k in installed_kits()}
     if not available:
-        raise UsageError("no recorded drum kits installed",
-                         hint="apt-get install hydrogen-data hydrogen-drumkits sonic-pi-samples (or `make corpus-deps`)")
+        raise UsageError(
+            "no recorded drum kits installed",
+            hint="apt-get install hydrogen-data hydrogen-drumkits sonic-pi-samples (or `make corpus-deps`)",
+        )
     chosen: list[Kit] = [available[k] for k in kits] if kits else list(available.values())
     records = []
     for kit in chosen:
@@ -44,10 +47,18 @@ def export_oneshots(out: Path, *, sample_rate: int = 44_100, kits: tuple[str, ..
                     continue
                 rel = Path(_slug(kit.name)) / inst.cls / f"{_slug(inst.name)}-v{i + 1}.wav"
                 atomic_write(out / rel, encode_wav(y * (PEAK / peak), sample_rate), force=force)
-                record = {"file": str(rel), "kit": kit.name, "class": inst.cls, "instrument": inst.name,
-                          "layer": i + 1, "layers": len(inst.layers), "velocity": [layer.vmin, layer.vmax],
-                          "duration": round(y.shape[-1] / sample_rate, 4), "source": str(layer.path),
-                          "licence": kit.licence}
+                record = {
+                    "file": str(rel),
+                    "kit": kit.name,
+                    "class": inst.cls,
+                    "instrument": inst.name,
+                    "layer": i + 1,
+                    "layers": len(inst.layers),
+                    "velocity": [layer.vmin, layer.vmax],
+                    "duration": round(y.shape[-1] / sample_rate, 4),
+                    "source": str(layer.path),
+                    "licence": kit.licence,
+                }
                 records.append(record)
                 yield record
     index = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records)

@@ -117,9 +117,18 @@ def build_song(plan: SongPlan, out_dir: Path, *, versions: dict[str, str]) -> di
 
 def index_record(meta: dict[str, Any], folder: Path) -> dict[str, Any]:
     """The line ``index.jsonl`` (and the command's stdout) carries for one song."""
-    return {"id": meta["id"], "path": str(folder), "work_id": meta["work"]["id"], "version": meta["version"],
-            "split": meta["split"], "style": meta["style"], "duration": meta["duration"],
-            "kit": meta["drums"]["kit"], "soundfont": meta["soundfont"]["name"], "hits": len(meta["drum_hits"])}
+    return {
+        "id": meta["id"],
+        "path": str(folder),
+        "work_id": meta["work"]["id"],
+        "version": meta["version"],
+        "split": meta["split"],
+        "style": meta["style"],
+        "duration": meta["duration"],
+        "kit": meta["drums"]["kit"],
+        "soundfont": meta["soundfont"]["name"],
+        "hits": len(meta["drum_hits"]),
+    }
 
 
 def active_rms(audio: np.ndarray, sr: int, *, frame_s: float = 0.05) -> float:
@@ -137,8 +146,13 @@ def _render(arr: Arrangement, parts: tuple[str, ...], plan: SongPlan, sr: int) -
     midi = arr.midi(parts)
     if not any(inst.notes for inst in midi.instruments):
         return np.zeros((2, 0), np.float32)
-    return render_midi(midi_to_bytes(midi), soundfont=plan.soundfont, synth=plan.synth,  # type: ignore[arg-type]
-                       sample_rate=sr, limit=False).audio
+    return render_midi(
+        midi_to_bytes(midi),
+        soundfont=plan.soundfont,
+        synth=plan.synth,  # type: ignore[arg-type]
+        sample_rate=sr,
+        limit=False,
+    ).audio
 
 
 def _fit(audio: np.ndarray, length: int) -> np.ndarray:
@@ -155,13 +169,15 @@ def _seconds(tick: int, arr: Arrangement) -> float:
 def _drum_hits(arr: Arrangement) -> list[DrumHit]:
     hits = [
         DrumHit(round(_seconds(n.start, arr), 6), drum_class(n.pitch), int(n.velocity), int(n.pitch), "")
-        for inst in arr.parts.get("drums", []) for n in inst.notes
+        for inst in arr.parts.get("drums", [])
+        for n in inst.notes
     ]
     return sorted(hits, key=lambda h: (h.time, h.note))
 
 
-def _sample_drums(hits: list[DrumHit], kit: Kit, sr: int, length: int,
-                  rng: np.random.Generator) -> tuple[np.ndarray, list[DrumHit]]:
+def _sample_drums(
+    hits: list[DrumHit], kit: Kit, sr: int, length: int, rng: np.random.Generator
+) -> tuple[np.ndarray, list[DrumHit]]:
     """Place the kit's one-shots at every hit; velocity picks the layer and scales the gain."""
     by_class = kit.by_class()
     chosen = {cls: insts[int(rng.integers(len(insts)))] for cls, insts in sorted(by_class.items())}
@@ -186,7 +202,7 @@ def _sample_drums(hits: list[DrumHit], kit: Kit, sr: int, length: int,
             continue
         n = min(shot.shape[-1], length - start)
         gain = (hit.velocity / 127) * layer.gain * inst.gain
-        out[:, start:start + n] += gain * shot[:, :n]
+        out[:, start : start + n] += gain * shot[:, :n]
         played.append(DrumHit(hit.time, cls, hit.velocity, hit.note, str(layer.path)))
     return out, played
 
@@ -208,15 +224,27 @@ def _link_or_copy(src: Path, dst: Path) -> None:
         shutil.copyfile(src, dst)
 
 
-def _meta(plan: SongPlan, arr: Arrangement, played: list[DrumHit], levels: dict[str, float],
-          scale: float, versions: dict[str, str]) -> dict[str, Any]:
+def _meta(
+    plan: SongPlan,
+    arr: Arrangement,
+    played: list[DrumHit],
+    levels: dict[str, float],
+    scale: float,
+    versions: dict[str, str],
+) -> dict[str, Any]:
     work = plan.work
     beat_s = arr.bar_seconds / arr.beats_per_bar
     bar_s = arr.bar_seconds
     return {
         "id": plan.song_id,
-        "work": {"id": work.work_id, "ref": work.ref.ref_id, "source": work.ref.source, "path": work.ref.path,
-                 "title": work.title, "licence": work.licence},
+        "work": {
+            "id": work.work_id,
+            "ref": work.ref.ref_id,
+            "source": work.ref.source,
+            "path": work.ref.path,
+            "title": work.title,
+            "licence": work.licence,
+        },
         "version": plan.version,
         "split": plan.split,
         "style": arr.style,
@@ -233,19 +261,28 @@ def _meta(plan: SongPlan, arr: Arrangement, played: list[DrumHit], levels: dict[
         "beats": arr.beat_times(),
         "downbeats": arr.downbeat_times(),
         "phrases": [
-            {"start": round(a * bar_s, 6), "end": round(min(b, arr.n_bars) * bar_s, 6), "first_bar": a,
-             "end_bar": min(b, arr.n_bars), "label": label}
-            for a, b, label in work.phrases if a < arr.n_bars
+            {
+                "start": round(a * bar_s, 6),
+                "end": round(min(b, arr.n_bars) * bar_s, 6),
+                "first_bar": a,
+                "end_bar": min(b, arr.n_bars),
+                "label": label,
+            }
+            for a, b, label in work.phrases
+            if a < arr.n_bars
         ],
         "chords": [{"time": round(c.start * 60 / arr.quarter_bpm, 6), "name": c.name} for c in arr.chords],
         "programs": arr.programs,
         "parts": list(PARTS),
         "soundfont": {"name": Path(plan.soundfont).name, "path": plan.soundfont},
-        "drums": {"mode": "soundfont" if plan.kit is None else "sampler",
-                  "kit": f"soundfont:{Path(plan.soundfont).name}" if plan.kit is None else plan.kit.name,
-                  "licence": "soundfont" if plan.kit is None else plan.kit.licence},
-        "drum_hits": [{"time": h.time, "class": h.cls, "velocity": h.velocity, "note": h.note, "sample": h.sample}
-                      for h in played],
+        "drums": {
+            "mode": "soundfont" if plan.kit is None else "sampler",
+            "kit": f"soundfont:{Path(plan.soundfont).name}" if plan.kit is None else plan.kit.name,
+            "licence": "soundfont" if plan.kit is None else plan.kit.licence,
+        },
+        "drum_hits": [
+            {"time": h.time, "class": h.cls, "velocity": h.velocity, "note": h.note, "sample": h.sample} for h in played
+        ],
         "levels_dbfs": levels,
         "mix_scale": round(scale, 6),
         "sample_rate": plan.sample_rate,

@@ -15,7 +15,9 @@ def corpus_stats(out: Path) -> dict[str, Any]:
     metas = sorted(out.glob("*/meta.json"))
     if not metas:
         raise InputError(f"{out}: not a song corpus (no */meta.json)")
-    counts: dict[str, Counter[str]] = {k: Counter() for k in ("splits", "styles", "meters", "kits", "soundfonts", "hits")}
+    counts: dict[str, Counter[str]] = {
+        k: Counter() for k in ("splits", "styles", "meters", "kits", "soundfonts", "hits")
+    }
     seconds, works = 0.0, set()
     for path in metas:
         meta = json.loads(path.read_text())
@@ -27,5 +29,10 @@ def corpus_stats(out: Path) -> dict[str, Any]:
         counts["kits"][meta["drums"]["kit"]] += 1
         counts["soundfonts"][meta["soundfont"]["name"]] += 1
         counts["hits"].update(h["class"] for h in meta["drum_hits"])
-    return {"corpus": str(out), "songs": len(metas), "works": len(works), "hours": round(seconds / 3600, 4),
-            **{k: dict(sorted(v.items())) for k, v in counts.items()}}
+    return {
+        "corpus": str(out),
+        "songs": len(metas),
+        "works": len(works),
+        "hours": round(seconds / 3600, 4),
+        **{k: dict(sorted(v.items())) for k, v in counts.items()},
+    }

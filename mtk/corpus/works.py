@@ -95,7 +95,8 @@ def list_works(sources: tuple[str, ...] = DEFAULT_SOURCES) -> tuple[WorkRef, ...
             rel = str(path.relative_to(root))
             if path.suffix == ".abc":
                 numbers = [
-                    int(line[2:].strip()) for line in path.read_text(errors="replace").splitlines()
+                    int(line[2:].strip())
+                    for line in path.read_text(errors="replace").splitlines()
                     if line.startswith("X:") and line[2:].strip().isdigit()
                 ]
                 refs += [WorkRef(source, rel, n) for n in sorted(set(numbers))] or [WorkRef(source, rel)]
@@ -151,10 +152,19 @@ def parse_work(ref: WorkRef) -> Work:
     phrases = _phrases(notes, n_bars, bar_ql, [t for t in fermata_ends])
     title = (score.metadata.title if score.metadata and score.metadata.title else Path(ref.path).stem) or ref.ref_id
     return Work(
-        ref=ref, work_id=_work_id(ref, notes), title=str(title), licence=SOURCES[ref.source][2],
-        meter=out_meter, source_meter=source_meter, bar_ql=bar_ql,
-        tonic_pc=key.tonic.pitchClass, mode="minor" if key.mode == "minor" else "major",
-        notes=notes, n_bars=n_bars, phrases=phrases, harmony=harmony,
+        ref=ref,
+        work_id=_work_id(ref, notes),
+        title=str(title),
+        licence=SOURCES[ref.source][2],
+        meter=out_meter,
+        source_meter=source_meter,
+        bar_ql=bar_ql,
+        tonic_pc=key.tonic.pitchClass,
+        mode="minor" if key.mode == "minor" else "major",
+        notes=notes,
+        n_bars=n_bars,
+        phrases=phrases,
+        harmony=harmony,
     )
 
 
@@ -185,8 +195,9 @@ def _notes(part: object, shift: float, fermata_cls: type | None) -> tuple[list[t
     return mono, fermata_ends
 
 
-def _phrases(notes: list[tuple[int, float, float]], n_bars: int, bar_ql: float,
-             fermata_ends: list[float]) -> list[tuple[int, int, str]]:
+def _phrases(
+    notes: list[tuple[int, float, float]], n_bars: int, bar_ql: float, fermata_ends: list[float]
+) -> list[tuple[int, int, str]]:
     """Phrases from fermatas (chorales) or 4-bar groups, labelled A, B ... by content."""
     if fermata_ends:
         bounds = sorted({min(n_bars, max(1, math.ceil(t / bar_ql - 1e-6))) for t in fermata_ends} | {n_bars})
@@ -199,9 +210,12 @@ def _phrases(notes: list[tuple[int, float, float]], n_bars: int, bar_ql: float,
             continue
         content = tuple(
             (p - notes[0][0], round((s - start * bar_ql) * 4), round(d * 4))
-            for p, s, d in notes if start * bar_ql <= s < end * bar_ql
+            for p, s, d in notes
+            if start * bar_ql <= s < end * bar_ql
         )
-        intervals = tuple(b[0] - a[0] for a, b in zip(content, content[1:], strict=False)) + tuple(c[1:] for c in content)
+        intervals = tuple(b[0] - a[0] for a, b in zip(content, content[1:], strict=False)) + tuple(
+            c[1:] for c in content
+        )
         label = labels.setdefault(intervals, chr(ord("A") + min(len(labels), 25)))
         phrases.append((start, end, label))
         start = end

@@ -1,0 +1,185 @@
+"""A 3-song corpus built for real (TimGM6mb, GMRockKit, MMA, FluidSynth): ground truth holds."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from mtk.corpus.build import split_of
+from mtk.corpus.kits import HYDROGEN_DIRS, load_one_shot
+from tests.conftest import run_mtk
+
+TIMGM = Path("/usr/share/sounds/sf2/TimGM6mb.sf2")
+NEEDS = [
+    shutil.which("fluidsynth"),
+    shutil.which("mma"),
+    TIMGM.is_file(),
+    any((d / "GMRockKit").is_dir() for d in HYDROGEN_DIRS),
+]
+pytestmark = pytest.mark.skipif(
+    not all(NEEDS), reason="needs `make corpus-deps` (fluidsynth, mma, hydrogen-data, TimGM6mb)"
+)
+SR = 22_050
+ARGS = [
+    "-n",
+    "3",
+    "--seed",
+    "9",
+    "-r",
+    str(SR),
+    "--max-seconds",
+    "10",
+    "--kits",
+    "GMRockKit",
+    "--test-kits",
+    "GMRockKit",
+    "--soundfonts",
+    str(TIMGM),
+    "--soundfont-drums",
+    "0",
+    "-j",
+    "2",
+]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("corpus") / "songs"
+    proc = run_mtk("corpus", "songs", str(out), *ARGS, timeout=300)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert len(proc.stdout.decode().splitlines()) == 3
+    return out
+
+
+def _songs(corpus: Path) -> list[tuple[Path, dict]]:
+    return [(p.parent, json.loads(p.read_text())) for p in sorted(corpus.glob("*/meta.json"))]
+
+
+def _read(path: Path) -> np.ndarray:
+    return sf.read(path, always_2d=True, dtype="float64")[0]
+
+
+def _db(x: np.ndarray) -> float:
+    return float(10 * np.log10(np.mean(np.square(x)) + 1e-20))
+
+
+def test_files_and_sums(corpus: Path) -> None:
+    songs = _songs(corpus)
+    assert len(songs) == 3
+    for folder, meta in songs:
+        mix = _read(folder / "mix.wav")
+        stems = {p: _read(folder / "stems" / f"{p}.wav") for p in ("melody", "chords", "bass", "drums")}
+        assert all(s.shape == mix.shape for s in stems.values())
+        assert _db(sum(stems.values()) - mix) - _db(mix) < -60
+        assert _db(_read(folder / "drumless.wav") + _read(folder / "drums.wav") - mix) - _db(mix) < -60
+        assert np.array_equal(_read(folder / "drums.wav"), stems["drums"])
+        for part, audio in stems.items():
+            assert _db(audio) > -50, (folder.name, part)  # every part is audible
+        assert (folder / "song.mid").read_bytes()[:4] == b"MThd" and (folder / "drums.mid").read_bytes()[:4] == b"MThd"
+        assert mix.shape[0] / SR == pytest.approx(meta["duration"], abs=0.01)
+
+
+def test_beats_agree_with_tempo(corpus: Path) -> None:
+    import miditoolkit
+
+    for folder, meta in _songs(corpus):
+        beats = np.array(meta["beats"])
+        compound = meta["meter"].endswith("/8")
+        quarter_bpm = meta["tempo"] * (1.5 if compound else 1)
+        assert np.allclose(np.diff(beats), 60 / meta["tempo"], atol=1e-5)
+        per_bar = int(meta["meter"].split("/")[0]) // (3 if compound else 1)
+        assert meta["downbeats"] == beats[::per_bar].tolist()
+        midi = miditoolkit.MidiFile(str(folder / "song.mid"))
+        assert midi.tempo_changes[0].tempo == pytest.approx(quarter_bpm, rel=1e-4)
+        assert [i.name.split(":")[0] for i in midi.instruments][:1] == ["melody"]
+
+
+def _placed(hits: list[dict], length: int, shift_s: float = 0.0) -> object:
+    """A sparse matrix whose column i is hit i's one-shot placed at its time (+ shift)."""
+    from scipy.sparse import csc_matrix
+
+    rows, cols, vals = [], [], []
+    for i, h in enumerate(hits):
+        shot = load_one_shot(Path(h["sample"]), SR).mean(axis=0)
+        start = int(round((h["time"] + shift_s) * SR))
+        n = min(len(shot), length - start)
+        rows.append(np.arange(start, start + n))
+        cols.append(np.full(n, i))
+        vals.append(shot[:n])
+    return csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(length, len(hits)))
+
+
+def test_every_drum_hit_lines_up(corpus: Path) -> None:
+    """Recorded kits: drums.wav is explained by the listed one-shots at exactly the listed
+    times (free gains; residual at quantization level), and not when they are shifted 5 ms.
+    Soundfont kits: an onset (a rise of transient energy) within 10 ms of at least 95 % of hits."""
+    import miditoolkit
+    from scipy.sparse.linalg import lsqr
+
+    sampled = 0
+    for folder, meta in _songs(corpus):
+        drums = _read(folder / "drums.wav").mean(axis=1)
+        hits = meta["drum_hits"]
+        drum_midi = miditoolkit.MidiFile(str(folder / "drums.mid"))
+        assert hits and len(hits) == sum(len(i.notes) for i in drum_midi.instruments)
+        if meta["drums"]["mode"] == "sampler":
+            for shift, bound in ((0.0, lambda r: r < -50), (0.005, lambda r: r > -20)):
+                placed = _placed(hits, len(drums), shift)
+                gains = lsqr(placed, drums, atol=1e-12, btol=1e-12, iter_lim=5000)[0]
+                residual = _db(drums - placed @ gains) - _db(drums)
+                assert bound(residual), (folder.name, shift, residual)
+            sampled += 1
+        else:
+            hop = SR // 1000
+            x = np.diff(drums, prepend=0.0)
+            env = np.square(x[: len(x) // hop * hop]).reshape(-1, hop).mean(axis=1)
+            found = 0
+            for h in hits:
+                f = int(h["time"] * SR / hop)
+                before = env[max(0, f - 15) : max(1, f - 3)].mean() + 1e-12
+                found += env[max(0, f - 2) : f + 10].max(initial=0.0) > 1.5 * before
+            assert found >= 0.95 * len(hits), (folder.name, found, len(hits))
+    assert sampled > 0
+
+
+def test_splits_and_held_out_sounds(corpus: Path) -> None:
+    songs = _songs(corpus)
+    summary = json.loads((corpus / "corpus.json").read_text())
+    assert summary["kits"]["test"] == ["GMRockKit"] and summary["songs"] == 3 and summary["seed"] == 9
+    by_work: dict[str, set[str]] = {}
+    for _, meta in songs:
+        assert meta["split"] == split_of(meta["work"]["id"])
+        by_work.setdefault(meta["work"]["id"], set()).add(meta["split"])
+        if meta["split"] == "test":
+            assert meta["drums"]["kit"] in summary["kits"]["test"]
+        else:
+            assert meta["drums"]["kit"] not in summary["kits"]["test"]
+    assert all(len(s) == 1 for s in by_work.values())
+    assert {m["split"] for _, m in songs} >= {"train", "test"}
+    index = [json.loads(line) for line in (corpus / "index.jsonl").read_text().splitlines()]
+    assert sorted(r["id"] for r in index) == sorted(f.name for f, _ in songs)
+
+
+def test_same_seed_same_bytes(corpus: Path, tmp_path: Path) -> None:
+    again = tmp_path / "songs"
+    proc = run_mtk("corpus", "songs", str(again), *ARGS[:-2], "-j", "1", timeout=300)
+    assert proc.returncode == 0, proc.stderr.decode()
+    for folder, _ in _songs(corpus):
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                twin = again / path.relative_to(corpus)
+                assert twin.read_bytes() == path.read_bytes(), path.relative_to(corpus)
+    assert (again / "index.jsonl").read_bytes() == (corpus / "index.jsonl").read_bytes()
+
+
+def test_skip_existing_and_stats(corpus: Path) -> None:
+    proc = run_mtk("corpus", "songs", str(corpus), *ARGS, "--skip-existing")
+    assert proc.returncode == 0 and all(json.loads(x)["skipped"] for x in proc.stdout.decode().splitlines())
+    proc = run_mtk("corpus", "stats", str(corpus))
+    stats = json.loads(proc.stdout)
+    assert stats["songs"] == 3 and stats["hits"]["kick"] > 0 and sum(stats["splits"].values()) == 3
