@@ -113,7 +113,7 @@ def songs(
         splits=_csv(splits) or (),
     )
     try:
-        plan = plan_corpus(opts)
+        plan = plan_corpus(opts, jobs=jobs)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     skipped = sum(plan.skipped.values())

@@ -69,8 +69,11 @@ def mma_executable() -> str | None:
     return shutil.which("mma")
 
 
-def arrange(work: Work, style_name: str, rng: np.random.Generator, *, max_seconds: float | None = None) -> Arrangement:
-    """Arrange ``work`` in ``style_name``; randomness (tempo, key, groove, programs, humanizing) from ``rng``."""
+def arrange(
+    work: Work, style_name: str, rng: np.random.Generator, *, transpose: int = 0, max_seconds: float | None = None
+) -> Arrangement:
+    """Arrange ``work`` in ``style_name``, moved ``transpose`` semitones (then by octaves into a
+    singable range); randomness (tempo, groove, programs, humanizing) from ``rng``."""
     style = STYLES[style_name]
     compound = work.meter[1] == 8
     quarter_bpm = float(rng.integers(style.tempo[0], style.tempo[1] + 1))
@@ -79,7 +82,7 @@ def arrange(work: Work, style_name: str, rng: np.random.Generator, *, max_second
     n_bars = work.n_bars
     if max_seconds is not None:
         n_bars = max(2, min(n_bars, int(max_seconds // bar_seconds)))
-    transpose = _transposition(work, int(rng.integers(-5, 7)))
+    transpose = _transposition(work, transpose)
     tonic = (work.tonic_pc + transpose) % 12
     notes = [(p + transpose, s, d) for p, s, d in work.notes if s < n_bars * work.bar_ql - 1e-6]
     evidence = [(p + transpose, s, d) for p, s, d in (work.harmony or work.notes)]

@@ -31,8 +31,8 @@ from mtk.corpus.render import fluidsynth_executable
 from mtk.corpus.songs import SongPlan, build_song, index_record
 from mtk.corpus.soundfonts import check_soundfont, installed_soundfonts
 from mtk.corpus.styles import STYLES
-from mtk.corpus.works import DEFAULT_SOURCES, Work, WorkSkipped, list_works, parse_work
-from mtk.errors import UsageError
+from mtk.corpus.works import DEFAULT_SOURCES, Work, WorkRef, WorkSkipped, list_works, parse_work
+from mtk.errors import MtkError, UsageError
 from mtk.io.files import atomic_write
 
 SPLITS = (("test", 10), ("valid", 10), ("train", 80))  # percent of works
@@ -92,8 +92,11 @@ def check_tools() -> None:
         )
 
 
-def plan_corpus(opts: CorpusOptions) -> CorpusPlan:
-    """Choose works, versions, styles, soundfonts and kits for every song."""
+def plan_corpus(opts: CorpusOptions, *, jobs: int = 1) -> CorpusPlan:
+    """Choose works, versions, styles, soundfonts and kits for every song.
+
+    Works are parsed in ``jobs`` processes; the plan does not depend on ``jobs``.
+    """
     for style in opts.styles:
         if style not in STYLES:
             raise UsageError(f"unknown style {style!r}", hint=f"choose from {', '.join(STYLES)}")
@@ -105,6 +108,12 @@ def plan_corpus(opts: CorpusOptions) -> CorpusPlan:
         check_soundfont(f)
     train_fonts = [f for f in fonts if f not in test_fonts] or fonts
     kits = {k.name: k for k in installed_kits()}
+    if not kits and opts.soundfont_drums < 1:
+        raise UsageError(
+            "no recorded drum kits installed",
+            hint="apt-get install hydrogen-data hydrogen-drumkits sonic-pi-samples (or `make corpus-deps`), "
+            "or use --soundfont-drums 1",
+        )
     if opts.kits is not None:
         unknown = [k for k in opts.kits if k not in kits]
         if unknown:
@@ -122,14 +131,11 @@ def plan_corpus(opts: CorpusOptions) -> CorpusPlan:
         songs=[], train_soundfonts=train_fonts, test_soundfonts=test_fonts, train_kits=train_kits, test_kits=test_kits
     )
     seen: set[str] = set()
-    for i in order:
+    for work in _parse_in_order([refs[int(i)] for i in order], jobs):
         if len(seen) >= opts.count:
             break
-        ref = refs[int(i)]
-        try:
-            work = parse_work(ref)
-        except WorkSkipped as exc:
-            plan.skipped[str(exc)] += 1
+        if isinstance(work, WorkSkipped):
+            plan.skipped[str(work)] += 1
             continue
         split = split_of(work.work_id)
         if split not in opts.splits or work.work_id in seen:
@@ -137,6 +143,23 @@ def plan_corpus(opts: CorpusOptions) -> CorpusPlan:
         seen.add(work.work_id)
         plan.songs += _versions(work, split, len(seen) - 1, opts, plan, kits)
     return plan
+
+
+def _parse_or_skip(ref: WorkRef) -> Work | WorkSkipped:
+    try:
+        return parse_work(ref)
+    except WorkSkipped as exc:
+        return exc
+
+
+def _parse_in_order(refs: list[WorkRef], jobs: int, chunk: int = 64) -> Iterator[Work | WorkSkipped]:
+    """Parse works lazily, in order, ``chunk`` at a time across ``jobs`` processes."""
+    if jobs <= 1:
+        yield from map(_parse_or_skip, refs)
+        return
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        for start in range(0, len(refs), chunk):
+            yield from pool.map(_parse_or_skip, refs[start : start + chunk], chunksize=4)
 
 
 def _versions(
@@ -147,6 +170,7 @@ def _versions(
     styles = [allowed[int(j)] for j in rng.permutation(len(allowed))]
     fonts = plan.test_soundfonts if split == "test" and plan.test_soundfonts else plan.train_soundfonts
     kit_names = plan.test_kits if split == "test" else plan.train_kits
+    shifts = [int(x) - 5 for x in rng.permutation(12)]  # a different key for every version (up to 12)
     out = []
     slug = re.sub(r"[^a-z0-9]+", "-", work.title.lower()).strip("-")[:40] or "work"
     for v in range(opts.versions):
@@ -164,6 +188,7 @@ def _versions(
                 seed=opts.seed,
                 sample_rate=opts.sample_rate,
                 max_seconds=opts.max_seconds,
+                transpose=shifts[v % 12],
             )
         )
     return out
@@ -215,7 +240,7 @@ def build_songs(
             yield {**index_record(json.loads(meta_path.read_text()), out / song.song_id), "skipped": True}
         else:
             todo.append(song)
-    work = partial(build_song, out_dir=out, versions=tool_versions())
+    work = partial(_build_or_report, out_dir=out, versions=tool_versions())
     ticker = progress(todo) if progress else iter(todo)
     if jobs <= 1:
         for song in ticker:
@@ -225,6 +250,14 @@ def build_songs(
         for record in pool.map(work, todo):
             next(ticker, None)
             yield record
+
+
+def _build_or_report(song: SongPlan, *, out_dir: Path, versions: dict[str, str]) -> dict[str, Any]:
+    """Build one song; an expected failure becomes an error record so the batch goes on."""
+    try:
+        return build_song(song, out_dir, versions=versions)
+    except MtkError as exc:
+        return {"id": song.song_id, "work_id": song.work.work_id, "error": str(exc)}
 
 
 def write_summary(
@@ -243,10 +276,13 @@ def write_summary(
         "skipped_works": dict(sorted(plan.skipped.items())),
         "soundfonts": {"train": plan.train_soundfonts, "test": plan.test_soundfonts},
         "kits": {"train": plan.train_kits, "test": plan.test_kits},
-        "built": sum(1 for r in records if not r.get("skipped")),
+        "built": sum(1 for r in records if not r.get("skipped") and "error" not in r),
+        "failed": sum(1 for r in records if "error" in r),
     }
     atomic_write(out / "corpus.json", (json.dumps(summary, indent=1, sort_keys=True) + "\n").encode(), force=True)
-    rows = sorted(records, key=lambda r: r["id"])  # song folders are named by id: no paths, so corpora can move
+    rows = sorted(
+        (r for r in records if "error" not in r), key=lambda r: r["id"]
+    )  # song folders are named by id: no paths, so corpora can move
     index = "".join(json.dumps({k: r[k] for k in sorted(r) if k not in ("path", "skipped")}) + "\n" for r in rows)
     atomic_write(out / "index.jsonl", index.encode(), force=True)
     return summary

@@ -47,6 +47,7 @@ class SongPlan:
     seed: int
     sample_rate: int
     max_seconds: float | None
+    transpose: int = 0  # semitones before octave adjustment; versions of a work differ in key
     synth: str = "auto"
 
 
@@ -67,7 +68,7 @@ def song_rng(seed: int, work_id: str, version: int) -> np.random.Generator:
 def build_song(plan: SongPlan, out_dir: Path, *, versions: dict[str, str]) -> dict[str, Any]:
     """Render ``plan`` into ``out_dir/<song_id>/``; return the song's index record."""
     rng = song_rng(plan.seed, plan.work.work_id, plan.version)
-    arr = arrange(plan.work, plan.style, rng, max_seconds=plan.max_seconds)
+    arr = arrange(plan.work, plan.style, rng, transpose=plan.transpose, max_seconds=plan.max_seconds)
     sr = plan.sample_rate
     length = int(round((arr.seconds + TAIL_S) * sr))
     stems: dict[str, np.ndarray] = {}

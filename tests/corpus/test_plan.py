@@ -1,0 +1,121 @@
+"""Corpus planning pieces with known answers: harmony, drum classes, works, splits, versions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mtk.corpus.build import CorpusOptions, plan_corpus, split_of
+from mtk.corpus.harmony import harmonize
+from mtk.corpus.kits import Kit, KitInstrument, Layer, classify
+from mtk.corpus.styles import drum_class
+from mtk.corpus.works import WorkRef, list_works, parse_work
+
+
+def test_harmonize_a_cadence() -> None:
+    # C major: a bar each of C-E-G-C, F-A-C-F, G-B-D-G, C-E-G-C (whole bars, quarter notes).
+    bars = [(60, 64, 67, 72), (65, 69, 72, 77), (67, 71, 74, 79), (60, 64, 67, 72)]
+    notes = [(p, 4.0 * b + i, 1.0) for b, ps in enumerate(bars) for i, p in enumerate(ps)]
+    chords = harmonize(notes, tonic_pc=0, mode="major", n_bars=4, bar_ql=4.0)
+    assert [(c.start, c.name) for c in chords] == [(0.0, "C"), (4.0, "F"), (8.0, "G"), (12.0, "C")]
+    minor = harmonize([(p - 3, s, d) for p, s, d in notes], tonic_pc=9, mode="minor", n_bars=4, bar_ql=4.0)
+    assert minor[0].name == "Am" and minor[-1].name == "Am"
+
+
+@pytest.mark.parametrize(
+    "name,cls",
+    [
+        ("Kick", "kick"),
+        ("Pearl Snare Rimshot", "snare"),
+        ("Sabian Hat Open", "hihat_open"),
+        ("Closed HH", "hihat_closed"),
+        ("Hat Pedal", "hihat_closed"),
+        ("Floor Tom", "tom_low"),
+        ("Tom Hi", "tom_high"),
+        ("Tom Mid", "tom_mid"),
+        ('Ride (Custom, Zagrebin 22")', "ride"),
+        ("Zildjian Splash", "crash"),
+        ("Hand Clap", "clap"),
+        ("Pearl Side Stick", "other"),
+        ("Cowbell", "other"),
+        ("c3 - bass drum 1", "kick"),
+    ],
+)
+def test_kit_instruments_classed_by_name(name: str, cls: str) -> None:
+    assert classify(name) == cls
+
+
+def test_gm_drum_classes_and_fallbacks(tmp_path: Path) -> None:
+    assert [drum_class(n) for n in (36, 38, 42, 44, 46, 49, 51, 54)] == [
+        "kick",
+        "snare",
+        "hihat_closed",
+        "hihat_closed",
+        "hihat_open",
+        "crash",
+        "ride",
+        "other",
+    ]
+    layer = Layer(tmp_path / "x.wav")
+    kit = Kit(
+        "k",
+        "test",
+        "CC0",
+        [KitInstrument(n, c, [layer]) for n, c in (("K", "kick"), ("S", "snare"), ("H", "hihat_closed"))],
+    )
+    assert kit.playable and kit.resolve_class("hihat_open") == "hihat_closed"
+    assert kit.resolve_class("crash") == "hihat_closed"  # crash -> ride -> closed hat
+    assert kit.resolve_class("other") is None
+
+
+def test_layers_by_velocity(tmp_path: Path) -> None:
+    inst = KitInstrument("Snare", "snare", [Layer(tmp_path / "a", 0, 0.5), Layer(tmp_path / "b", 0.5, 1.0)])
+    assert inst.layer_for(0.2).path.name == "a" and inst.layer_for(0.9).path.name == "b"
+
+
+def test_bach_chorale_parses_with_its_harmony() -> None:
+    work = parse_work(WorkRef("bach", "bach/bwv269.mxl"))
+    assert work.meter == (3, 4) and (work.tonic_pc, work.mode) == (7, "major")  # G major, 3/4
+    assert work.harmony is not None and len(work.harmony) > 2 * len(work.notes)
+    assert work.work_id.startswith("bach-tune:") and work.phrases and work.phrases[0][2] == "A"
+    assert all(0 <= s and d > 0 for _, s, d in work.notes)
+    assert work.notes[0][1] % work.bar_ql == pytest.approx(work.bar_ql - 1)  # a one-beat pickup, padded
+
+
+def test_same_tune_same_work_id() -> None:
+    """BWV 244.15 and 244.17 harmonize one tune (the Passion chorale): one work, one split."""
+    refs = {r.path: r for r in list_works(("bach",))}
+    a = parse_work(refs["bach/bwv244.15.mxl"])
+    b = parse_work(refs["bach/bwv244.17.mxl"])
+    assert a.work_id == b.work_id and split_of(a.work_id) == split_of(b.work_id)
+
+
+def test_versions_share_work_and_differ() -> None:
+    plan = plan_corpus(CorpusOptions(count=2, seed=4, versions=3, sources=("oneills",), soundfont_drums=1.0))
+    assert len(plan.songs) == 6
+    for i in range(0, 6, 3):
+        group = plan.songs[i : i + 3]
+        assert len({s.work.work_id for s in group}) == 1
+        assert len({s.style for s in group}) == 3 and len({s.transpose for s in group}) == 3
+    again = plan_corpus(CorpusOptions(count=2, seed=4, versions=3, sources=("oneills",), soundfont_drums=1.0))
+    assert [s.song_id for s in again.songs] == [s.song_id for s in plan.songs]
+
+
+def test_split_is_stable_and_proportioned() -> None:
+    ids = [f"work-{i}" for i in range(5000)]
+    shares = {s: sum(split_of(i) == s for i in ids) / len(ids) for s in ("train", "valid", "test")}
+    assert abs(shares["test"] - 0.1) < 0.02 and abs(shares["valid"] - 0.1) < 0.02
+    assert split_of("oneills:0001-0050#3") == split_of("oneills:0001-0050#3")
+
+
+def test_missing_programs_exit_2_with_install_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from mtk.cli.main import app
+
+    monkeypatch.setattr("mtk.corpus.build.mma_executable", lambda: None)
+    result = CliRunner().invoke(app, ["corpus", "songs", str(tmp_path / "c"), "-n", "1", "--seed", "1"])
+    assert result.exit_code == 2
+    assert "missing programs: mma (apt-get install mma" in result.stderr
+    assert not (tmp_path / "c").exists()
