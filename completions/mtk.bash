@@ -38,7 +38,7 @@ _mtk() {
         "mtk") COMPREPLY=($(compgen -W "render corpus models --version -h --help" -- "$cur")) ;;
         "mtk render") COMPREPLY=($(compgen -W "-o --output --soundfont --synth --sample-rate -r --gain --bits --stems --name -j --jobs --skip-existing --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk corpus") COMPREPLY=($(compgen -W "songs oneshots stats -h --help" -- "$cur")) ;;
-        "mtk corpus songs") COMPREPLY=($(compgen -W "--count -n --versions --seed --sources --styles --splits --soundfonts --test-soundfonts --kits --test-kits --soundfont-drums --sample-rate -r --max-seconds -j --jobs --skip-existing -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk corpus songs") COMPREPLY=($(compgen -W "--count -n --versions --seed --sources --styles --splits --soundfonts --test-soundfonts --kits --test-kits --soundfont-drums --sample-rate -r --max-seconds -j --jobs --skip-existing --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk corpus oneshots") COMPREPLY=($(compgen -W "--kits --sample-rate -r --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk corpus stats") COMPREPLY=($(compgen -W "-q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk models") COMPREPLY=($(compgen -W "list path verify -h --help" -- "$cur")) ;;

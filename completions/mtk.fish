@@ -40,6 +40,7 @@ complete -c mtk -n "__fish_seen_subcommand_from corpus; and __fish_seen_subcomma
 complete -c mtk -n "__fish_seen_subcommand_from corpus; and __fish_seen_subcommand_from songs" -l max-seconds -x -d "Cut songs at the last whole bar before this (0: whole tunes)"
 complete -c mtk -n "__fish_seen_subcommand_from corpus; and __fish_seen_subcommand_from songs" -s j -l jobs -x -d "Worker processes for batches"
 complete -c mtk -n "__fish_seen_subcommand_from corpus; and __fish_seen_subcommand_from songs" -l skip-existing -d "Skip inputs whose output already exists (resumable batches)"
+complete -c mtk -n "__fish_seen_subcommand_from corpus; and __fish_seen_subcommand_from songs" -l force -d "Overwrite existing output files"
 complete -c mtk -n "__fish_seen_subcommand_from corpus; and __fish_seen_subcommand_from songs" -s q -l quiet -d "No progress or warnings on stderr"
 complete -c mtk -n "__fish_seen_subcommand_from corpus; and __fish_seen_subcommand_from songs" -s v -l verbose -d "More detail on stderr;"
 complete -c mtk -n "__fish_seen_subcommand_from corpus; and __fish_seen_subcommand_from songs" -s h -l help -d "Show help and exit"

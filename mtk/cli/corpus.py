@@ -83,6 +83,7 @@ def songs(
     ] = 30.0,
     jobs: Jobs = 1,
     skip_existing: SkipExisting = False,
+    force: Force = False,
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
@@ -122,13 +123,25 @@ def songs(
         common.warn(f"skipped {skipped} works that could not be used ({reasons})")
     if len({s.work.work_id for s in plan.songs}) < count:
         common.warn(f"only {len({s.work.work_id for s in plan.songs})} usable works in the chosen sources and splits")
+    if not plan.test_soundfonts and "test" in opts.splits:
+        common.warn("only one soundfont available: the test split shares it with training (make corpus-deps)")
     writer, records = JsonLinesWriter(), []
-    for record in build_songs(
-        plan, out, jobs=jobs, skip_existing=skip_existing, progress=lambda items: common.progress(items, label="songs")
-    ):
+    songs_iter = build_songs(
+        plan,
+        out,
+        jobs=jobs,
+        skip_existing=skip_existing,
+        force=force,
+        progress=lambda items: common.progress(items, label="songs"),
+    )
+    for record in songs_iter:
         records.append(record)
+        if "error" in record:
+            print(f"{common.STATE.command}: error: {record['id']}: {record['error']}", file=sys.stderr)
         writer.write(record)
-    write_summary(out, plan, opts, ["mtk", *sys.argv[1:]], records)
+    summary = write_summary(out, plan, opts, ["mtk", *sys.argv[1:]], records)
+    if summary["failed"]:
+        raise typer.Exit(1)
 
 
 @app.command("oneshots")

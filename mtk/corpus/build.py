@@ -32,7 +32,7 @@ from mtk.corpus.songs import SongPlan, build_song, index_record
 from mtk.corpus.soundfonts import check_soundfont, installed_soundfonts
 from mtk.corpus.styles import STYLES
 from mtk.corpus.works import DEFAULT_SOURCES, Work, WorkRef, WorkSkipped, list_works, parse_work
-from mtk.errors import MtkError, UsageError
+from mtk.errors import MtkError, OutputExistsError, UsageError
 from mtk.io.files import atomic_write
 
 SPLITS = (("test", 10), ("valid", 10), ("train", 80))  # percent of works
@@ -229,9 +229,20 @@ def build_songs(
     *,
     jobs: int = 1,
     skip_existing: bool = False,
+    force: bool = False,
     progress: Callable[[list[SongPlan]], Iterator[SongPlan]] | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Build every planned song (in ``jobs`` processes); yield one index record per song."""
+    """Build every planned song (in ``jobs`` processes); yield one index record per song.
+
+    Songs already in ``out`` are skipped with ``skip_existing``, rebuilt with ``force``, and
+    otherwise an :class:`OutputExistsError` before anything is written.
+    """
+    existing = [s.song_id for s in plan.songs if (out / s.song_id).exists()]
+    if existing and not (skip_existing or force):
+        raise OutputExistsError(
+            f"{out}: already holds {len(existing)} of these songs ({existing[0]} ...)",
+            hint="use --skip-existing to resume or --force to rebuild",
+        )
     out.mkdir(parents=True, exist_ok=True)
     todo = []
     for song in plan.songs:

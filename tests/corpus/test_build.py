@@ -177,7 +177,11 @@ def test_same_seed_same_bytes(corpus: Path, tmp_path: Path) -> None:
     assert (again / "index.jsonl").read_bytes() == (corpus / "index.jsonl").read_bytes()
 
 
-def test_skip_existing_and_stats(corpus: Path) -> None:
+def test_skip_existing_force_and_stats(corpus: Path) -> None:
+    before = (corpus / "index.jsonl").read_bytes()
+    proc = run_mtk("corpus", "songs", str(corpus), *ARGS)
+    assert proc.returncode == 2 and b"--skip-existing" in proc.stderr and b"Traceback" not in proc.stderr
+    assert (corpus / "index.jsonl").read_bytes() == before
     proc = run_mtk("corpus", "songs", str(corpus), *ARGS, "--skip-existing")
     assert proc.returncode == 0 and all(json.loads(x)["skipped"] for x in proc.stdout.decode().splitlines())
     proc = run_mtk("corpus", "stats", str(corpus))

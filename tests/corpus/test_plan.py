@@ -119,3 +119,33 @@ def test_missing_programs_exit_2_with_install_command(tmp_path: Path, monkeypatc
     assert result.exit_code == 2
     assert "missing programs: mma (apt-get install mma" in result.stderr
     assert not (tmp_path / "c").exists()
+
+
+def test_a_failed_song_is_reported_and_the_batch_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from mtk.cli.main import app
+    from mtk.errors import MtkError
+
+    def fake_build(song, out_dir, *, versions):  # type: ignore[no-untyped-def]
+        if song.song_id.startswith("00001"):
+            raise MtkError("fluidsynth failed (test)")
+        meta = {"id": song.song_id, "work": {"id": song.work.work_id}, "version": song.version, "split": song.split,
+                "style": song.style, "duration": 1.0, "drums": {"kit": "k"}, "soundfont": {"name": "s"},
+                "drum_hits": []}
+        (out_dir / song.song_id).mkdir(parents=True)
+        return {**meta, "path": str(out_dir / song.song_id)}
+
+    monkeypatch.setattr("mtk.corpus.build.check_tools", lambda: None)
+    monkeypatch.setattr("mtk.corpus.build.build_song", fake_build)
+    out = tmp_path / "c"
+    result = CliRunner().invoke(app, ["corpus", "songs", str(out), "-n", "3", "--seed", "2", "--soundfont-drums", "1"])
+    assert result.exit_code == 1
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(records) == 3 and sum("error" in r for r in records) == 1
+    assert "fluidsynth failed (test)" in result.stderr
+    summary = json.loads((out / "corpus.json").read_text())
+    assert summary["failed"] == 1 and summary["built"] == 2
+    assert len((out / "index.jsonl").read_text().splitlines()) == 2
