@@ -3,7 +3,7 @@ _mtk() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} path=mtk i
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "$path ${COMP_WORDS[i]}" in
-            "mtk render"|"mtk corpus"|"mtk corpus songs"|"mtk corpus oneshots"|"mtk corpus stats"|"mtk models"|"mtk models list"|"mtk models path"|"mtk models verify") path="$path ${COMP_WORDS[i]}" ;;
+            "mtk render"|"mtk corpus"|"mtk corpus songs"|"mtk corpus oneshots"|"mtk corpus stats"|"mtk detect-cover"|"mtk detect-cover pair"|"mtk detect-cover index"|"mtk detect-cover query"|"mtk detect-cover cliques"|"mtk detect-cover classify"|"mtk train"|"mtk train detect-cover"|"mtk eval"|"mtk eval detect-cover"|"mtk models"|"mtk models list"|"mtk models path"|"mtk models verify") path="$path ${COMP_WORDS[i]}" ;;
         esac
     done
     case "$path|$prev" in
@@ -32,15 +32,53 @@ _mtk() {
         "mtk corpus songs|-j"|"mtk corpus songs|--jobs") COMPREPLY=(); return ;;
         "mtk corpus oneshots|--kits") COMPREPLY=(); return ;;
         "mtk corpus oneshots|--sample-rate"|"mtk corpus oneshots|-r") COMPREPLY=(); return ;;
+        "mtk detect-cover pair|--model") COMPREPLY=(); return ;;
+        "mtk detect-cover index|-o"|"mtk detect-cover index|--output") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk detect-cover index|-j"|"mtk detect-cover index|--jobs") COMPREPLY=(); return ;;
+        "mtk detect-cover query|--index") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk detect-cover query|-k") COMPREPLY=(); return ;;
+        "mtk detect-cover query|--rerank") COMPREPLY=(); return ;;
+        "mtk detect-cover query|--model") COMPREPLY=(); return ;;
+        "mtk detect-cover query|-j"|"mtk detect-cover query|--jobs") COMPREPLY=(); return ;;
+        "mtk detect-cover cliques|--index") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk detect-cover cliques|-k") COMPREPLY=(); return ;;
+        "mtk detect-cover cliques|--model") COMPREPLY=(); return ;;
+        "mtk detect-cover cliques|-j"|"mtk detect-cover cliques|--jobs") COMPREPLY=(); return ;;
+        "mtk detect-cover classify|--clique") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk detect-cover classify|--model") COMPREPLY=(); return ;;
+        "mtk detect-cover classify|-j"|"mtk detect-cover classify|--jobs") COMPREPLY=(); return ;;
+        "mtk train detect-cover|--data") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk train detect-cover|-o"|"mtk train detect-cover|--output") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk train detect-cover|--split") COMPREPLY=(); return ;;
+        "mtk train detect-cover|--negatives") COMPREPLY=(); return ;;
+        "mtk train detect-cover|--name") COMPREPLY=(); return ;;
+        "mtk train detect-cover|-j"|"mtk train detect-cover|--jobs") COMPREPLY=(); return ;;
+        "mtk eval detect-cover|--data") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk eval detect-cover|--split") COMPREPLY=(); return ;;
+        "mtk eval detect-cover|--distractors") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk eval detect-cover|--excerpt-seconds") COMPREPLY=(); return ;;
+        "mtk eval detect-cover|--rerank") COMPREPLY=(); return ;;
+        "mtk eval detect-cover|--model") COMPREPLY=(); return ;;
+        "mtk eval detect-cover|-j"|"mtk eval detect-cover|--jobs") COMPREPLY=(); return ;;
         "mtk models list|--task") COMPREPLY=(); return ;;
     esac
     case "$path" in
-        "mtk") COMPREPLY=($(compgen -W "render corpus models --version -h --help" -- "$cur")) ;;
+        "mtk") COMPREPLY=($(compgen -W "render corpus detect-cover train eval models --version -h --help" -- "$cur")) ;;
         "mtk render") COMPREPLY=($(compgen -W "-o --output --soundfont --synth --sample-rate -r --gain --bits --stems --name -j --jobs --skip-existing --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk corpus") COMPREPLY=($(compgen -W "songs oneshots stats -h --help" -- "$cur")) ;;
         "mtk corpus songs") COMPREPLY=($(compgen -W "--count -n --versions --seed --sources --styles --splits --soundfonts --test-soundfonts --kits --test-kits --soundfont-drums --sample-rate -r --max-seconds -j --jobs --skip-existing --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk corpus oneshots") COMPREPLY=($(compgen -W "--kits --sample-rate -r --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk corpus stats") COMPREPLY=($(compgen -W "-q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk detect-cover") COMPREPLY=($(compgen -W "pair index query cliques classify -h --help" -- "$cur")) ;;
+        "mtk detect-cover pair") COMPREPLY=($(compgen -W "--model -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk detect-cover index") COMPREPLY=($(compgen -W "-o --output -j --jobs --skip-existing --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
+        "mtk detect-cover query") COMPREPLY=($(compgen -W "--index -k --rerank --model -j --jobs --fail-fast -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
+        "mtk detect-cover cliques") COMPREPLY=($(compgen -W "--index -k --model -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
+        "mtk detect-cover classify") COMPREPLY=($(compgen -W "--clique --model -j --jobs --fail-fast -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
+        "mtk train") COMPREPLY=($(compgen -W "detect-cover -h --help" -- "$cur")) ;;
+        "mtk train detect-cover") COMPREPLY=($(compgen -W "--data -o --output --split --negatives --name -j --jobs --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk eval") COMPREPLY=($(compgen -W "detect-cover -h --help" -- "$cur")) ;;
+        "mtk eval detect-cover") COMPREPLY=($(compgen -W "--data --split --distractors --excerpt-seconds --rerank --model -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk models") COMPREPLY=($(compgen -W "list path verify -h --help" -- "$cur")) ;;
         "mtk models list") COMPREPLY=($(compgen -W "--task --all -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk models path") COMPREPLY=($(compgen -W "-q --quiet -v --verbose -h --help" -- "$cur")) ;;

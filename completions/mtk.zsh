@@ -3,8 +3,8 @@
 
 _mtk() {
     local state line
-    _arguments -C '--version[Print the version and exit]' '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((render\:"Render MIDI files to WAV (stereo) through a SoundFont synthesizer" corpus\:"Build training and evaluation corpora from real melodies, soundfonts and drum kits" models\:"List, locate and verify mtk'\''s shipped models"))' '*:: :->args'
-    case $state in args) case $words[1] in render) _mtk_render ;; corpus) _mtk_corpus ;; models) _mtk_models ;; esac ;; esac
+    _arguments -C '--version[Print the version and exit]' '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((render\:"Render MIDI files to WAV (stereo) through a SoundFont synthesizer" corpus\:"Build training and evaluation corpora from real melodies, soundfonts and drum kits" detect-cover\:"Are these recordings versions of the same work?" train\:"Train mtk'\''s models on corpora built by `mtk corpus`" eval\:"Measure mtk'\''s models on held-out corpora" models\:"List, locate and verify mtk'\''s shipped models"))' '*:: :->args'
+    case $state in args) case $words[1] in render) _mtk_render ;; corpus) _mtk_corpus ;; detect-cover) _mtk_detect_cover ;; train) _mtk_train ;; eval) _mtk_eval ;; models) _mtk_models ;; esac ;; esac
 }
 
 _mtk_render() {
@@ -31,6 +31,59 @@ _mtk_corpus_oneshots() {
 _mtk_corpus_stats() {
     local state line
     _arguments '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
+}
+
+_mtk_detect_cover() {
+    local state line
+    _arguments -C '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((pair\:"One JSON line - the pair'\''s calibrated score in (0, 1), is_cover, stage-1 distance, Qmax, method" index\:"Build an index of audio files and folders (-o FILE), or extend one with --skip-existing" query\:"One JSON line per query - its k best candidates in the index, ranked by calibrated score" cliques\:"Group recordings into cliques of versions - one JSON line per clique of two or more" classify\:"Is each query a version of the work whose versions are in --clique DIR?"))' '*:: :->args'
+    case $state in args) case $words[1] in pair) _mtk_detect_cover_pair ;; index) _mtk_detect_cover_index ;; query) _mtk_detect_cover_query ;; cliques) _mtk_detect_cover_cliques ;; classify) _mtk_detect_cover_classify ;; esac ;; esac
+}
+
+_mtk_detect_cover_pair() {
+    local state line
+    _arguments '--model[Registry name or weight file (default - the task'\''s shipped model)]:name|path: ' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
+}
+
+_mtk_detect_cover_index() {
+    local state line
+    _arguments '-o[Output file, or folder for several inputs;]:path:_files' '--output[Output file, or folder for several inputs;]:path:_files' '-j[Worker processes for batches]:n: ' '--jobs[Worker processes for batches]:n: ' '--skip-existing[Skip inputs whose output already exists (resumable batches)]' '--force[Overwrite existing output files]' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]' '*:input:_files'
+}
+
+_mtk_detect_cover_query() {
+    local state line
+    _arguments '--index[Index built by `mtk detect-cover index`]:idx:_files' '-k[Candidates to return]:int: ' '--rerank[Stage-1 candidates re-ranked by stage 2]:int: ' '--model[Registry name or weight file (default - the task'\''s shipped model)]:name|path: ' '-j[Worker processes for batches]:n: ' '--jobs[Worker processes for batches]:n: ' '--fail-fast[Stop a batch at the first failed input]' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]' '*:input:_files'
+}
+
+_mtk_detect_cover_cliques() {
+    local state line
+    _arguments '--index[Start from this index]:idx:_files' '-k[Candidates to return]:int: ' '--model[Registry name or weight file (default - the task'\''s shipped model)]:name|path: ' '-j[Worker processes for batches]:n: ' '--jobs[Worker processes for batches]:n: ' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]' '*:input:_files'
+}
+
+_mtk_detect_cover_classify() {
+    local state line
+    _arguments '--clique[Folder of versions of one work]:dir:_files' '--model[Registry name or weight file (default - the task'\''s shipped model)]:name|path: ' '-j[Worker processes for batches]:n: ' '--jobs[Worker processes for batches]:n: ' '--fail-fast[Stop a batch at the first failed input]' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]' '*:input:_files'
+}
+
+_mtk_train() {
+    local state line
+    _arguments -C '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((detect-cover\:"Fit the pair-score calibration (logistic model of Qmax and stage-1 distance) on version pairs"))' '*:: :->args'
+    case $state in args) case $words[1] in detect-cover) _mtk_train_detect_cover ;; esac ;; esac
+}
+
+_mtk_train_detect_cover() {
+    local state line
+    _arguments '--data[A corpus built by `mtk corpus songs`]:corpus:_files' '-o[Output file, or folder for several inputs;]:path:_files' '--output[Output file, or folder for several inputs;]:path:_files' '--split[Corpus split to train on]:str: ' '--negatives[Stage-1 neighbours per song used as negatives]:int: ' '--name[Model name recorded in the file]:str: ' '-j[Worker processes for batches]:n: ' '--jobs[Worker processes for batches]:n: ' '--force[Overwrite existing output files]' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
+}
+
+_mtk_eval() {
+    local state line
+    _arguments -C '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((detect-cover\:"MAP, MR1, P@1 and ROC-AUC for stage 1 alone (the seed method) and stages 1+2, as one JSON object"))' '*:: :->args'
+    case $state in args) case $words[1] in detect-cover) _mtk_eval_detect_cover ;; esac ;; esac
+}
+
+_mtk_eval_detect_cover() {
+    local state line
+    _arguments '--data[A corpus built by `mtk corpus songs`]:corpus:_files' '--split[Corpus split whose songs are the queries]:str: ' '--distractors[Folders of unrelated music (repeatable)]:dir:_files' '--excerpt-seconds[Cut distractor files into pieces this long (0 - whole files)]:float: ' '--rerank[Stage-1 candidates re-ranked by stage 2]:int: ' '--model[Registry name or weight file (default - the task'\''s shipped model)]:name|path: ' '-j[Worker processes for batches]:n: ' '--jobs[Worker processes for batches]:n: ' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
 }
 
 _mtk_models() {

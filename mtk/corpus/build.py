@@ -131,7 +131,10 @@ def plan_corpus(opts: CorpusOptions, *, jobs: int = 1) -> CorpusPlan:
         songs=[], train_soundfonts=train_fonts, test_soundfonts=test_fonts, train_kits=train_kits, test_kits=test_kits
     )
     seen: set[str] = set()
-    for work in _parse_in_order([refs[int(i)] for i in order], jobs):
+    # A non-chorale's work id is its reference, so works of unwanted splits need no parsing.
+    wanted = [refs[int(i)] for i in order]
+    wanted = [r for r in wanted if r.source == "bach" or split_of(r.ref_id) in opts.splits]
+    for work in _parse_in_order(wanted, jobs):
         if len(seen) >= opts.count:
             break
         if isinstance(work, WorkSkipped):

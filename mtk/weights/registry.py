@@ -68,7 +68,16 @@ class ModelEntry:
 
 
 # Shipped models, added by each task as its weights are trained and exported.
-REGISTRY: tuple[ModelEntry, ...] = ()
+REGISTRY: tuple[ModelEntry, ...] = (
+    ModelEntry(
+        name="detect-cover-debug",
+        task="detect-cover",
+        version=0,
+        summary="fixed, untrained pair-score calibration for tests (score = sigmoid(-6 + 12 qmax - 2 distance))",
+        debug=True,
+        config={"w_qmax": 12.0, "w_distance": -2.0, "bias": -6.0, "threshold": 0.5},
+    ),
+)
 
 
 def entries(task: str | None = None, *, registry: tuple[ModelEntry, ...] | None = None) -> list[ModelEntry]:

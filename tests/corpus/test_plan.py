@@ -132,9 +132,17 @@ def test_a_failed_song_is_reported_and_the_batch_goes_on(tmp_path: Path, monkeyp
     def fake_build(song, out_dir, *, versions):  # type: ignore[no-untyped-def]
         if song.song_id.startswith("00001"):
             raise MtkError("fluidsynth failed (test)")
-        meta = {"id": song.song_id, "work": {"id": song.work.work_id}, "version": song.version, "split": song.split,
-                "style": song.style, "duration": 1.0, "drums": {"kit": "k"}, "soundfont": {"name": "s"},
-                "drum_hits": []}
+        meta = {
+            "id": song.song_id,
+            "work": {"id": song.work.work_id},
+            "version": song.version,
+            "split": song.split,
+            "style": song.style,
+            "duration": 1.0,
+            "drums": {"kit": "k"},
+            "soundfont": {"name": "s"},
+            "drum_hits": [],
+        }
         (out_dir / song.song_id).mkdir(parents=True)
         return {**meta, "path": str(out_dir / song.song_id)}
 

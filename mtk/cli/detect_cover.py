@@ -1,0 +1,194 @@
+"""``mtk detect-cover``: are these recordings versions of the same work?"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from typer.core import TyperGroup
+
+from mtk.cli import common
+from mtk.cli.options import FailFast, Force, Inputs, Jobs, Model, Output, Quiet, SkipExisting, Verbose
+
+AUDIO = (".wav", ".flac", ".ogg", ".aiff", ".aif", ".mp3")
+
+
+class PairByDefault(TyperGroup):
+    """``mtk detect-cover A B`` means ``mtk detect-cover pair A B``."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = ["pair", *args]
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(
+    cls=PairByDefault,
+    add_completion=False,
+    no_args_is_help=True,
+    help="Are these recordings versions of the same work? (2D Fourier chroma + kNN, Qmax re-ranking)",
+)
+IndexOpt = Annotated[Path, typer.Option("--index", metavar="IDX", help="Index built by `mtk detect-cover index`.")]
+K = Annotated[int, typer.Option("-k", min=1, help="Candidates to return.")]
+Rerank = Annotated[int, typer.Option("--rerank", min=1, help="Stage-1 candidates re-ranked by stage 2.")]
+
+
+def _detector(model: str | None) -> Any:
+    from mtk.detect_cover.infer import CoverDetector, load_calibration
+
+    return CoverDetector(load_calibration(model))
+
+
+def _extract_all(paths: list[str], jobs: int) -> list[Any]:
+    from mtk.detect_cover.index import extract
+    from mtk.parallel import parallel_map
+
+    return parallel_map(extract, paths, jobs, lambda items: common.progress(items, label="features"))
+
+
+@app.command("pair")
+def pair(
+    a: Annotated[str, typer.Argument(metavar="A", help="Audio file ('-' for stdin).")],
+    b: Annotated[str, typer.Argument(metavar="B", help="Audio file.")],
+    model: Model = None,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    """One JSON line: the pair's calibrated score in [0, 1], is_cover, stage-1 distance, Qmax, method."""
+    from mtk.detect_cover.index import extract
+    from mtk.io.records import JsonLinesWriter
+
+    det = _detector(model)
+    match = det.compare(extract(a), extract(b))
+    JsonLinesWriter().write({"a": a, "b": b, **match.to_dict(), "model": det.calibration.name})
+
+
+@app.command("index")
+def index(
+    inputs: Inputs = None,
+    output: Output = None,
+    jobs: Jobs = 1,
+    skip_existing: SkipExisting = False,
+    force: Force = False,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    """Build an index of audio files and folders (-o FILE), or extend one with --skip-existing."""
+    from mtk.detect_cover.index import CoverIndex
+    from mtk.errors import OutputExistsError, UsageError
+    from mtk.io.inputs import expand_inputs
+    from mtk.io.records import JsonLinesWriter
+
+    if not output or output == "-":
+        raise UsageError("the index needs a file", hint="use -o library.idx")
+    target = Path(output)
+    if target.exists() and not (skip_existing or force):
+        raise OutputExistsError(f"{target}: exists", hint="use --skip-existing to extend it or --force to rebuild")
+    idx = CoverIndex.load(target) if target.exists() and skip_existing else CoverIndex()
+    paths = expand_inputs(inputs or [], extensions=AUDIO, stdin_ok=False)
+    todo = [p for p in paths if p not in idx]
+    writer = JsonLinesWriter()
+    for p in paths:
+        if p not in todo:
+            writer.write({"input": p, "skipped": True})
+    for p, rec in zip(todo, _extract_all(todo, jobs), strict=True):
+        idx.add(rec)
+        writer.write({"input": p, "added": True, "duration": round(rec.duration, 3), "beats": rec.chroma.shape[1]})
+    idx.save(target, force=True)
+    common.info(f"{target}: {len(idx)} recordings")
+
+
+@app.command("query")
+def query(
+    inputs: Inputs = None,
+    index_path: IndexOpt = Path("library.idx"),
+    k: K = 10,
+    rerank: Rerank = 50,
+    model: Model = None,
+    jobs: Jobs = 1,
+    fail_fast: FailFast = False,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    """One JSON line per query: its k best candidates in the index, ranked by calibrated score."""
+    from mtk.detect_cover.index import CoverIndex, extract
+    from mtk.io.inputs import expand_inputs
+
+    idx = CoverIndex.load(index_path)
+    det = _detector(model)
+
+    def work(source: str) -> dict[str, Any]:
+        matches = det.query(extract(source), idx, k=k, rerank=max(rerank, k))
+        return {
+            "input": source,
+            "model": det.calibration.name,
+            "candidates": [{key: v for key, v in m.to_dict().items() if key != "query"} for m in matches],
+        }
+
+    failures = common.run_batch(
+        expand_inputs(inputs or [], extensions=AUDIO), work, fail_fast=fail_fast, label="queries"
+    )
+    if failures:
+        raise typer.Exit(1)
+
+
+@app.command("cliques")
+def cliques(
+    inputs: Inputs = None,
+    index_path: Annotated[Optional[Path], typer.Option("--index", metavar="IDX", help="Start from this index.")] = None,
+    k: K = 10,
+    model: Model = None,
+    jobs: Jobs = 1,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    """Group recordings into cliques of versions: one JSON line per clique of two or more."""
+    from mtk.detect_cover.index import CoverIndex
+    from mtk.io.inputs import expand_inputs
+    from mtk.io.records import JsonLinesWriter
+
+    idx = CoverIndex.load(index_path) if index_path else CoverIndex()
+    paths = [p for p in (expand_inputs(inputs, extensions=AUDIO, stdin_ok=False) if inputs else []) if p not in idx]
+    for rec in _extract_all(paths, jobs):
+        idx.add(rec)
+    det = _detector(model)
+    writer = JsonLinesWriter()
+    for n, group in enumerate(det.cliques(idx, k=k)):
+        writer.write(
+            {"clique": n, "size": len(group), "members": [idx.paths[i] for i in group], "model": det.calibration.name}
+        )
+
+
+@app.command("classify")
+def classify(
+    inputs: Inputs = None,
+    clique: Annotated[Path, typer.Option("--clique", metavar="DIR", help="Folder of versions of one work.")] = Path(
+        "."
+    ),
+    model: Model = None,
+    jobs: Jobs = 1,
+    fail_fast: FailFast = False,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    """Is each query a version of the work whose versions are in --clique DIR? One JSON line per query."""
+    from mtk.detect_cover.index import extract
+    from mtk.errors import InputError
+    from mtk.io.inputs import expand_inputs
+
+    versions = _extract_all(expand_inputs([str(clique)], extensions=AUDIO, stdin_ok=False), jobs)
+    det = _detector(model)
+
+    def work(source: str) -> dict[str, Any]:
+        rec = extract(source)
+        others = [v for v in versions if v.sha256 != rec.sha256]
+        if not others:
+            raise InputError(f"{clique}: holds no version other than {source}")
+        return {"input": source, "clique": str(clique), "model": det.calibration.name, **det.classify(rec, others)}
+
+    failures = common.run_batch(
+        expand_inputs(inputs or [], extensions=AUDIO), work, fail_fast=fail_fast, label="queries"
+    )
+    if failures:
+        raise typer.Exit(1)

@@ -1,0 +1,158 @@
+"""Recordings' features, their per-file cache, and the searchable index.
+
+A :class:`Recording` holds what both stages need: the 900-d fingerprint (stage 1) and the
+beat chroma (stage 2). Features are cached per file under ``$MTK_CACHE_DIR/detect-cover``,
+keyed on the file's sha256 and the feature parameters, so re-runs and index updates only
+read audio that changed. An index file is a plain ``.npz`` (no pickle) holding every
+recording's fingerprint and beat chroma, so queries re-rank without touching the audio.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mtk.detect_cover.features import FeatureConfig, beat_chroma, fingerprint
+from mtk.errors import InputError
+from mtk.io.audio import read_audio
+from mtk.io.files import atomic_write, read_bytes
+from mtk.weights.store import cache_dir
+
+MIN_SECONDS = 5.0
+INDEX_FORMAT = 1
+
+
+@dataclass
+class Recording:
+    """One recording's features: fingerprint ``(900,)`` and beat chroma ``(12, n_beats)``."""
+
+    path: str
+    sha256: str
+    duration: float
+    vector: np.ndarray
+    chroma: np.ndarray
+
+
+def extract(source: str, *, cfg: FeatureConfig = FeatureConfig(), use_cache: bool = True) -> Recording:
+    """Features of an audio file (or ``-``); cached by content hash + parameters."""
+    data = read_bytes(source)
+    sha = hashlib.sha256(data).hexdigest()
+    cached = _cache_path(sha, cfg)
+    if use_cache and cached.is_file():
+        with np.load(cached) as z:
+            return Recording(source, sha, float(z["duration"]), z["vector"], z["chroma"])
+    y, sr = read_audio(data, sr=cfg.sample_rate, mono=True, min_duration=MIN_SECONDS, name=source)
+    chroma, _ = beat_chroma(y, sr, cfg)
+    rec = Recording(source, sha, len(y) / sr, fingerprint(chroma, cfg), chroma)
+    if use_cache:
+        buf = io.BytesIO()
+        np.savez(buf, duration=rec.duration, vector=rec.vector, chroma=rec.chroma)
+        try:
+            atomic_write(cached, buf.getvalue(), force=True)
+        except OSError:
+            pass  # a read-only cache only costs speed
+    return rec
+
+
+def _cache_path(sha: str, cfg: FeatureConfig) -> Path:
+    return cache_dir() / "detect-cover" / cfg.key() / sha[:2] / f"{sha}.npz"
+
+
+class CoverIndex:
+    """Fingerprints and beat chroma of many recordings; Euclidean kNN over the fingerprints."""
+
+    def __init__(self, cfg: FeatureConfig = FeatureConfig()) -> None:
+        self.cfg = cfg
+        self.paths: list[str] = []
+        self.hashes: list[str] = []
+        self.durations: list[float] = []
+        self._vectors: list[np.ndarray] = []
+        self._chroma: list[np.ndarray] = []
+        self._nn: object | None = None
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __contains__(self, path: str) -> bool:
+        return path in set(self.paths)
+
+    @property
+    def vectors(self) -> np.ndarray:
+        return np.stack(self._vectors) if self._vectors else np.zeros((0, self.cfg.dim), np.float32)
+
+    def chroma(self, i: int) -> np.ndarray:
+        return self._chroma[i]
+
+    def add(self, rec: Recording) -> None:
+        """Add (or replace, by path) one recording."""
+        if rec.path in self:
+            i = self.paths.index(rec.path)
+            self.hashes[i], self.durations[i], self._vectors[i], self._chroma[i] = (
+                rec.sha256,
+                rec.duration,
+                rec.vector,
+                rec.chroma,
+            )
+        else:
+            self.paths.append(rec.path)
+            self.hashes.append(rec.sha256)
+            self.durations.append(rec.duration)
+            self._vectors.append(rec.vector)
+            self._chroma.append(rec.chroma)
+        self._nn = None
+
+    def knn(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Indices and Euclidean distances of the ``k`` nearest recordings (scikit-learn)."""
+        from sklearn.neighbors import NearestNeighbors
+
+        if not self.paths:
+            return np.zeros(0, int), np.zeros(0)
+        if self._nn is None:
+            self._nn = NearestNeighbors(algorithm="brute").fit(self.vectors)
+        dist, idx = self._nn.kneighbors(vector[None, :], n_neighbors=min(k, len(self)))  # type: ignore[attr-defined]
+        return idx[0], dist[0]
+
+    def save(self, path: str | os.PathLike[str], *, force: bool = True) -> None:
+        """Write the index atomically as ``.npz`` (plain arrays, loadable without pickle)."""
+        lengths = np.array([c.shape[1] for c in self._chroma], dtype=np.int64)
+        meta = {
+            "format": INDEX_FORMAT,
+            "config": self.cfg.__dict__,
+            "paths": self.paths,
+            "hashes": self.hashes,
+            "durations": self.durations,
+        }
+        buf = io.BytesIO()
+        np.savez(
+            buf,
+            meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
+            vectors=self.vectors,
+            chroma=(np.concatenate(self._chroma, axis=1) if self._chroma else np.zeros((12, 0), np.float32)),
+            lengths=lengths,
+        )
+        atomic_write(path, buf.getvalue(), force=force)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> CoverIndex:
+        """Read an index written by :meth:`save`."""
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                meta = json.loads(z["meta"].tobytes())
+                vectors, chroma, lengths = z["vectors"], z["chroma"], z["lengths"]
+        except (OSError, ValueError, KeyError) as exc:
+            raise InputError(f"{path}: not an mtk cover index ({type(exc).__name__})") from None
+        if meta.get("format") != INDEX_FORMAT:
+            raise InputError(f"{path}: unsupported index format {meta.get('format')}")
+        index = cls(FeatureConfig(**meta["config"]))
+        bounds = np.concatenate([[0], np.cumsum(lengths)])
+        for i, p in enumerate(meta["paths"]):
+            index.add(
+                Recording(p, meta["hashes"][i], meta["durations"][i], vectors[i], chroma[:, bounds[i] : bounds[i + 1]])
+            )
+        return index

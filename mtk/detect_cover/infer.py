@@ -1,0 +1,150 @@
+"""Cover detection API: compare two recordings, query an index, find cliques, classify.
+
+Stage 1 (the seed method) ranks by Euclidean distance between fingerprints; stage 2
+re-ranks the top candidates by Qmax alignment. The pair score is a calibrated
+probability, a logistic model of (Qmax, stage-1 distance) fitted by
+``mtk train detect-cover`` and shipped as ``detect-cover-calib-v1``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mtk.detect_cover.align import qmax_score
+from mtk.detect_cover.index import CoverIndex, Recording
+from mtk.errors import ModelError
+
+TASK = "detect-cover"
+DEFAULT_MODEL = "detect-cover-calib-v1"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """P(cover) = sigmoid(bias + w_qmax * qmax + w_distance * distance); cover when >= threshold."""
+
+    w_qmax: float
+    w_distance: float
+    bias: float
+    threshold: float = 0.5
+    name: str = "custom"
+
+    def probability(self, qmax: float, distance: float) -> float:
+        z = self.bias + self.w_qmax * qmax + self.w_distance * distance
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": 1, "arch": "logistic-qmax-distance", **asdict(self)}
+
+
+def load_calibration(model: str | None = None) -> Calibration:
+    """A calibration from a registry name (default :data:`DEFAULT_MODEL`) or a JSON file."""
+    from mtk.weights.registry import get_entry
+    from mtk.weights.store import looks_like_path, resolve
+
+    name = model or DEFAULT_MODEL
+    if not looks_like_path(name):
+        entry = get_entry(name)
+        if entry.debug:
+            return Calibration(**entry.config, name=entry.name)  # type: ignore[arg-type]
+    resolved = resolve(name, task=TASK)
+    try:
+        data = json.loads(Path(resolved.path).read_text())
+        return Calibration(data["w_qmax"], data["w_distance"], data["bias"], data.get("threshold", 0.5), resolved.name)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelError(f"{resolved.path}: not a detect-cover calibration ({type(exc).__name__})") from None
+
+
+@dataclass
+class CoverMatch:
+    """One compared pair."""
+
+    query: str
+    candidate: str
+    distance: float
+    qmax: float | None
+    oti: int | None
+    score: float | None
+    is_cover: bool | None
+    method: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+
+
+class CoverDetector:
+    """Two-stage cover detection with a calibrated pair score."""
+
+    def __init__(self, calibration: Calibration) -> None:
+        self.calibration = calibration
+
+    def compare(self, a: Recording, b: Recording) -> CoverMatch:
+        """Both stages on one pair: stage-1 distance, Qmax, calibrated score and verdict."""
+        distance = float(np.linalg.norm(a.vector - b.vector))
+        return self._scored(a.path, b.path, distance, a.chroma, b.chroma)
+
+    def _scored(self, qa: str, qb: str, distance: float, ca: np.ndarray, cb: np.ndarray) -> CoverMatch:
+        q, shift = qmax_score(ca, cb)
+        p = self.calibration.probability(q, distance)
+        return CoverMatch(qa, qb, distance, q, shift, p, p >= self.calibration.threshold, "2dftm+qmax")
+
+    def query(
+        self, rec: Recording, index: CoverIndex, *, k: int = 10, rerank: int = 50, exclude_self: bool = True
+    ) -> list[CoverMatch]:
+        """The ``k`` best candidates: stage-1 top ``rerank`` re-ranked by the pair score."""
+        idx, dist = index.knn(rec.vector, rerank + (1 if exclude_self else 0))
+        matches = []
+        for i, d in zip(idx, dist, strict=True):
+            if exclude_self and index.hashes[i] == rec.sha256:
+                continue
+            matches.append(self._scored(rec.path, index.paths[i], float(d), rec.chroma, index.chroma(int(i))))
+        matches = matches[:rerank]
+        matches.sort(key=lambda m: -(m.score or 0.0))
+        return matches[:k]
+
+    def cliques(self, index: CoverIndex, *, k: int = 10) -> list[list[int]]:
+        """Groups of versions: connected components of the graph of pairs judged covers.
+
+        Each recording is compared with its ``k`` nearest neighbours (stage 1), edges kept
+        where the calibrated score passes the threshold (stage 2); components of two or
+        more recordings are returned, largest first.
+        """
+        parent = list(range(len(index)))
+
+        def find(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        for i in range(len(index)):
+            rec = Recording(index.paths[i], index.hashes[i], index.durations[i], index.vectors[i], index.chroma(i))
+            for m in self.query(rec, index, k=k, rerank=k):
+                if m.is_cover:
+                    parent[find(i)] = find(index.paths.index(m.candidate))
+        groups: dict[int, list[int]] = {}
+        for i in range(len(index)):
+            groups.setdefault(find(i), []).append(i)
+        return sorted((g for g in groups.values() if len(g) > 1), key=lambda g: (-len(g), g[0]))
+
+    def classify(self, rec: Recording, versions: list[Recording]) -> dict[str, Any]:
+        """The seed's binary task: is ``rec`` a version of the work whose versions are given?
+
+        The verdict uses the mean of the two best pair scores (the best alone when one
+        version is given), so one lucky match does not decide it.
+        """
+        matches = sorted((self.compare(rec, v) for v in versions), key=lambda m: -(m.score or 0.0))
+        top = [m.score or 0.0 for m in matches[:2]]
+        score = float(np.mean(top))
+        return {
+            "score": round(score, 6),
+            "is_cover": score >= self.calibration.threshold,
+            "best": matches[0].candidate,
+            "versions": len(versions),
+            "matches": [m.to_dict() for m in matches],
+        }

@@ -1,0 +1,170 @@
+"""Known answers for the cover features, Qmax, the index and cliques."""
+
+from __future__ import annotations
+
+import copy
+import io
+from pathlib import Path
+
+import miditoolkit
+import numpy as np
+import pytest
+
+from mtk.detect_cover.align import cross_recurrence, embed, oti, qmax, qmax_score
+from mtk.detect_cover.features import FeatureConfig, fingerprint, patch_spectra
+from mtk.detect_cover.index import CoverIndex, Recording, extract
+from mtk.detect_cover.infer import CoverDetector, load_calibration
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _chroma(rng: np.random.Generator, n: int = 160) -> np.ndarray:
+    """A chroma sequence of random chords held 1-4 beats each, with a little noise."""
+    cols = []
+    while len(cols) < n:
+        chord = rng.random(12) ** 4
+        cols += [chord] * int(rng.integers(1, 5))
+    x = np.array(cols[:n]).T + 0.05 * rng.random((12, n))
+    return (x / x.max(axis=0, keepdims=True)).astype(np.float32)
+
+
+def test_2dftm_invariant_to_rotation_and_circular_time_shift() -> None:
+    rng = np.random.default_rng(0)
+    patch = rng.random((12, 75)).astype(np.float32)
+    base = patch_spectra(patch)
+    np.testing.assert_allclose(patch_spectra(np.roll(patch, 5, axis=0)), base, atol=1e-5)
+    np.testing.assert_allclose(patch_spectra(np.roll(patch, 17, axis=1)), base, atol=1e-5)
+    assert patch_spectra(rng.random((12, 75))).shape == (1, 900)
+    assert not np.allclose(patch_spectra(rng.random((12, 75))), base, atol=1e-3)
+
+
+def test_fingerprint_shape_and_transposition() -> None:
+    x = _chroma(np.random.default_rng(1))
+    v = fingerprint(x)
+    assert v.shape == (900,) and abs(float(np.linalg.norm(v)) - 1) < 1e-5
+    np.testing.assert_allclose(fingerprint(np.roll(x, 3, axis=0)), v, atol=1e-5)
+    assert fingerprint(x[:, :20]).shape == (900,)  # shorter than a patch: tiled
+
+
+def test_qmax_known_answers() -> None:
+    rng = np.random.default_rng(2)
+    a = _chroma(rng, 200)
+    b = np.roll(a[:, 30:180], 4, axis=0)  # an excerpt, transposed by 4 semitones
+    assert oti(a, b) == 8  # rolling b by 8 (= -4) undoes the transposition
+    score, _ = qmax_score(a, b)
+    assert score > 0.9
+    other, _ = qmax_score(a, _chroma(np.random.default_rng(3), 200))
+    assert other < 0.3
+    # Tempo change: every beat of the excerpt doubled (half speed) still aligns along a bent path.
+    slow, _ = qmax_score(a, np.repeat(b, 2, axis=1))
+    assert slow > other + 0.2
+    r = np.eye(10, dtype=np.uint8)
+    assert qmax(r) == 10  # a clean diagonal of 10 matches
+    assert cross_recurrence(embed(a), embed(a)).diagonal().all()
+
+
+def _variant(midi: miditoolkit.MidiFile, *, transpose: int = 0, tempo: float = 1.0) -> bytes:
+    out = copy.deepcopy(midi)
+    for inst in out.instruments:
+        if not inst.is_drum:
+            for n in inst.notes:
+                n.pitch += transpose
+    for t in out.tempo_changes:
+        t.tempo *= tempo
+    buf = io.BytesIO()
+    out.dump(file=buf)
+    return buf.getvalue()
+
+
+def _unrelated() -> bytes:
+    rng = np.random.default_rng(7)
+    midi = miditoolkit.MidiFile(ticks_per_beat=480)
+    midi.tempo_changes = [miditoolkit.TempoChange(100, 0)]
+    lead = miditoolkit.Instrument(program=73)
+    chords = miditoolkit.Instrument(program=0)
+    pitch, t = 62, 0
+    for bar in range(16):
+        root = [57, 52, 55, 50][bar % 4]
+        for p in (root, root + 3, root + 7):
+            chords.notes.append(miditoolkit.Note(60, p, bar * 1920, bar * 1920 + 1900))
+        for _ in range(4):
+            pitch = int(np.clip(pitch + rng.integers(-4, 5), 55, 80))
+            lead.notes.append(miditoolkit.Note(90, pitch, t, t + 460))
+            t += 480
+    midi.instruments = [lead, chords]
+    buf = io.BytesIO()
+    midi.dump(file=buf)
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def recordings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Recording]:
+    """Ode to Joy, the same transposed +3 and 20 % faster, and an unrelated tune (rendered)."""
+    from mtk.corpus.render import render_midi
+    from mtk.corpus.soundfonts import bundled_soundfont
+    from mtk.io.audio import write_audio
+
+    folder = tmp_path_factory.mktemp("covers")
+    midi = miditoolkit.MidiFile(str(ROOT / "examples" / "ode_to_joy.mid"))
+    sources = {"original": _variant(midi), "cover": _variant(midi, transpose=3, tempo=1.2), "other": _unrelated()}
+    out = {}
+    for name, data in sources.items():
+        r = render_midi(data, soundfont=bundled_soundfont(), synth="builtin", sample_rate=22_050)
+        write_audio(folder / f"{name}.wav", r.audio, r.sample_rate)
+        out[name] = extract(str(folder / f"{name}.wav"), use_cache=False)
+    return out
+
+
+def test_a_transposed_faster_version_scores_higher_than_an_unrelated_tune(recordings: dict[str, Recording]) -> None:
+    det = CoverDetector(load_calibration("detect-cover-debug"))
+    cover = det.compare(recordings["original"], recordings["cover"])
+    other = det.compare(recordings["original"], recordings["other"])
+    assert cover.qmax > other.qmax and cover.score > other.score
+    assert cover.distance < other.distance  # stage 1 agrees
+
+
+def test_index_round_trip_and_incremental_build(recordings: dict[str, Recording], tmp_path: Path) -> None:
+    full = CoverIndex()
+    for rec in recordings.values():
+        full.add(rec)
+    full.save(tmp_path / "full.idx")
+    part = CoverIndex()
+    part.add(recordings["original"])
+    part.save(tmp_path / "part.idx")
+    grown = CoverIndex.load(tmp_path / "part.idx")
+    for name in ("cover", "other"):
+        grown.add(recordings[name])
+    loaded = CoverIndex.load(tmp_path / "full.idx")
+    for idx in (loaded, grown):
+        assert idx.paths == full.paths and idx.hashes == full.hashes
+        np.testing.assert_array_equal(idx.vectors, full.vectors)
+        for i in range(len(full)):
+            np.testing.assert_array_equal(idx.chroma(i), full.chroma(i))
+    nearest, _ = loaded.knn(recordings["cover"].vector, 2)
+    assert [loaded.paths[i] for i in nearest] == [recordings["cover"].path, recordings["original"].path]
+
+
+def test_cliques_recover_planted_groups() -> None:
+    rng = np.random.default_rng(5)
+    idx, truth = CoverIndex(), []
+    for work in range(6):
+        base = _chroma(rng, 180)
+        members = []
+        for v in range(3):
+            x = np.roll(base, int(rng.integers(12)), axis=0)
+            if v == 2:
+                x = np.repeat(x, 2, axis=1)[:, ::3]  # a tempo change: 2/3 of the beats
+            x = np.clip(x + 0.05 * rng.random(x.shape), 0, None).astype(np.float32)
+            name = f"w{work}v{v}"
+            idx.add(Recording(name, name, 60.0, fingerprint(x), x))
+            members.append(len(idx) - 1)
+        truth.append(members)
+    for n in range(4):  # unrelated singletons
+        x = _chroma(rng, 180)
+        idx.add(Recording(f"solo{n}", f"solo{n}", 60.0, fingerprint(x), x))
+    found = CoverDetector(load_calibration("detect-cover-debug")).cliques(idx, k=5)
+    assert sorted(found) == sorted(truth)
+
+
+def test_feature_config_key_changes_with_parameters() -> None:
+    assert FeatureConfig().key() != FeatureConfig(patch=50).key()
