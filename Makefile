@@ -6,7 +6,7 @@ MTK := $(VENV)/bin/mtk
 DEPS_STAMP := $(VENV)/.deps-$(shell sha256sum pyproject.toml | cut -c1-16)
 OUT ?= out
 
-.PHONY: install demo test test-all lint docs bench fluidsynth soundfonts corpus-deps test-deps clean
+.PHONY: install demo test test-all lint docs bench fluidsynth soundfonts corpus-deps test-deps distractor-deps clean
 
 # Dependencies are installed once per pyproject.toml (the stamp carries its hash);
 # mtk itself is re-linked every time so a venv cached outside the clone stays valid.
@@ -56,6 +56,12 @@ CORPUS_DEPS := fluidsynth mma hydrogen-data hydrogen-drumkits sonic-pi-samples t
 corpus-deps:
 	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(CORPUS_DEPS) >/dev/null; \
 	else echo "run as root: apt-get install $(CORPUS_DEPS)"; fi
+
+# Real recorded music (game soundtracks) used as distractors by `mtk eval detect-cover`.
+DISTRACTOR_DEPS := wesnoth-1.16-music warzone2100-music singularity-music
+distractor-deps:
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DISTRACTOR_DEPS) >/dev/null; \
+	else echo "run as root: apt-get install $(DISTRACTOR_DEPS)"; fi
 
 # The system packages the test suite uses when present (tests that need them skip otherwise).
 TEST_DEPS := fluidsynth mma hydrogen-data timgm6mb-soundfont

@@ -50,7 +50,7 @@ _mtk() {
         "mtk train detect-cover|--data") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mtk train detect-cover|-o"|"mtk train detect-cover|--output") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mtk train detect-cover|--split") COMPREPLY=(); return ;;
-        "mtk train detect-cover|--negatives") COMPREPLY=(); return ;;
+        "mtk train detect-cover|--candidates") COMPREPLY=(); return ;;
         "mtk train detect-cover|--name") COMPREPLY=(); return ;;
         "mtk train detect-cover|-j"|"mtk train detect-cover|--jobs") COMPREPLY=(); return ;;
         "mtk eval detect-cover|--data") COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -76,7 +76,7 @@ _mtk() {
         "mtk detect-cover cliques") COMPREPLY=($(compgen -W "--index -k --model -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk detect-cover classify") COMPREPLY=($(compgen -W "--clique --model -j --jobs --fail-fast -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk train") COMPREPLY=($(compgen -W "detect-cover -h --help" -- "$cur")) ;;
-        "mtk train detect-cover") COMPREPLY=($(compgen -W "--data -o --output --split --negatives --name -j --jobs --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk train detect-cover") COMPREPLY=($(compgen -W "--data -o --output --split --candidates --name -j --jobs --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval") COMPREPLY=($(compgen -W "detect-cover -h --help" -- "$cur")) ;;
         "mtk eval detect-cover") COMPREPLY=($(compgen -W "--data --split --distractors --excerpt-seconds --rerank --model -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk models") COMPREPLY=($(compgen -W "list path verify -h --help" -- "$cur")) ;;

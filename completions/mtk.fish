@@ -105,7 +105,7 @@ complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subco
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from detect-cover" -l data -r -F -d "A corpus built by `mtk corpus songs`"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from detect-cover" -s o -l output -r -F -d "Output file, or folder for several inputs;"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from detect-cover" -l split -x -d "Corpus split to train on"
-complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from detect-cover" -l negatives -x -d "Stage-1 neighbours per song used as negatives"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from detect-cover" -l candidates -x -d "Stage-1 candidates per song to learn from"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from detect-cover" -l name -x -d "Model name recorded in the file"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from detect-cover" -s j -l jobs -x -d "Worker processes for batches"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from detect-cover" -l force -d "Overwrite existing output files"

@@ -72,7 +72,7 @@ _mtk_train() {
 
 _mtk_train_detect_cover() {
     local state line
-    _arguments '--data[A corpus built by `mtk corpus songs`]:corpus:_files' '-o[Output file, or folder for several inputs;]:path:_files' '--output[Output file, or folder for several inputs;]:path:_files' '--split[Corpus split to train on]:str: ' '--negatives[Stage-1 neighbours per song used as negatives]:int: ' '--name[Model name recorded in the file]:str: ' '-j[Worker processes for batches]:n: ' '--jobs[Worker processes for batches]:n: ' '--force[Overwrite existing output files]' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
+    _arguments '--data[A corpus built by `mtk corpus songs`]:corpus:_files' '-o[Output file, or folder for several inputs;]:path:_files' '--output[Output file, or folder for several inputs;]:path:_files' '--split[Corpus split to train on]:str: ' '--candidates[Stage-1 candidates per song to learn from]:int: ' '--name[Model name recorded in the file]:str: ' '-j[Worker processes for batches]:n: ' '--jobs[Worker processes for batches]:n: ' '--force[Overwrite existing output files]' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
 }
 
 _mtk_eval() {

@@ -11,7 +11,7 @@ from typer.core import TyperGroup
 from mtk.cli import common
 from mtk.cli.options import FailFast, Force, Inputs, Jobs, Model, Output, Quiet, SkipExisting, Verbose
 
-AUDIO = (".wav", ".flac", ".ogg", ".aiff", ".aif", ".mp3")
+AUDIO = (".wav", ".flac", ".ogg", ".opus", ".aiff", ".aif", ".mp3")
 
 
 class PairByDefault(TyperGroup):

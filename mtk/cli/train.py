@@ -29,9 +29,9 @@ def detect_cover(
     data: Data,
     output: Output = None,
     split: Annotated[str, typer.Option("--split", help="Corpus split to train on.")] = "train",
-    negatives: Annotated[
-        int, typer.Option("--negatives", min=1, help="Stage-1 neighbours per song used as negatives.")
-    ] = 20,
+    candidates: Annotated[
+        int, typer.Option("--candidates", min=1, help="Stage-1 candidates per song to learn from.")
+    ] = 50,
     name: Annotated[str, typer.Option("--name", help="Model name recorded in the file.")] = "detect-cover-calib",
     jobs: Jobs = 1,
     force: Force = False,
@@ -51,11 +51,16 @@ def detect_cover(
     if not output or output == "-":
         raise UsageError("the calibration needs a file", hint="use -o calibration.json")
     items = corpus_items(data, split=split, jobs=jobs, progress=lambda xs: common.progress(xs, label="features"))
-    features, labels = pair_table(items, negatives=negatives, jobs=jobs)
+    features, labels = pair_table(items, candidates=candidates, jobs=jobs)
     calibration, scores = fit_calibration(features, labels, name=name)
     payload = {
         **calibration.to_dict(),
-        "trained_on": {"corpus": str(data), "split": split, "recordings": len(items), "negatives_per_song": negatives},
+        "trained_on": {
+            "corpus": str(data),
+            "split": split,
+            "recordings": len(items),
+            "candidates_per_song": candidates,
+        },
         "scores": scores,
     }
     atomic_write(output, (json.dumps(payload, indent=1, sort_keys=True) + "\n").encode(), force=force)

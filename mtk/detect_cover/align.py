@@ -5,6 +5,8 @@ Beat chroma of both recordings, the second transposed by the optimal transpositi
 (``m`` beats), a mutual-nearest-neighbour cross-recurrence plot (each frame's ``kappa``
 closest frames of the other recording), then the Qmax recurrence: the longest run of
 matching frames along a path that may bend (tempo changes) and bridge gaps at a cost.
+The paper's m = 10, kappa = 0.1 suit whole songs; m = 5, kappa = 0.2 separated versions
+best on 30 s corpus songs (ROC-AUC 0.83 against 0.79 on 926 training pairs).
 Written here in numpy, vectorised along rows (each row needs only the two before it),
 since no maintained library implements Qmax.
 """
@@ -67,7 +69,7 @@ def qmax(r: np.ndarray, *, gap_onset: float = GAP_ONSET, gap_extension: float = 
     return float(q.max())
 
 
-def qmax_score(a: np.ndarray, b: np.ndarray, *, m: int = 9, kappa: float = 0.1) -> tuple[float, int]:
+def qmax_score(a: np.ndarray, b: np.ndarray, *, m: int = 5, kappa: float = 0.2) -> tuple[float, int]:
     """Qmax of beat chroma ``a`` (12, N) and ``b`` (12, M), normalised by the shorter length.
 
     Returns ``(score, oti)``: the score is in [0, 1] (1: one recording is matched whole).

@@ -27,7 +27,7 @@ from mtk.io.audio import read_audio
 from mtk.io.inputs import expand_inputs
 from mtk.parallel import parallel_map
 
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".aiff", ".aif", ".mp3")
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".opus", ".aiff", ".aif", ".mp3")
 
 
 @dataclass

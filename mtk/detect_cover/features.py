@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -25,6 +26,7 @@ class FeatureConfig:
     hop: int = 256
     patch: int = 75
     power: float = 1.96
+    revision: int = 2  # bumped when the extraction code changes, so caches are not reused
 
     def key(self) -> str:
         """A short hash of the parameters, part of every cache key."""
@@ -46,8 +48,14 @@ def beat_chroma(y: np.ndarray, sr: int, cfg: FeatureConfig = FeatureConfig()) ->
 
     if sr != cfg.sample_rate:
         raise ValueError(f"expected {cfg.sample_rate} Hz audio, got {sr}")
-    power = np.abs(librosa.stft(y, n_fft=cfg.n_fft, hop_length=cfg.hop)) ** 2
-    chroma = librosa.feature.chroma_stft(S=power, sr=sr, n_fft=cfg.n_fft, norm=None)
+    power = np.abs(librosa.stft(y, n_fft=cfg.n_fft, hop_length=cfg.hop))  # complex STFT freed at once
+    power **= 2
+    with warnings.catch_warnings():  # silence has no tuning to estimate; librosa warns and uses 0
+        warnings.simplefilter("ignore", UserWarning)
+        # Tuning from the first minute only: librosa's estimate over a whole long file
+        # costs several copies of the spectrogram in memory.
+        tuning = librosa.estimate_tuning(S=power[:, : int(60 * sr / cfg.hop)], sr=sr, n_fft=cfg.n_fft)
+    chroma = librosa.feature.chroma_stft(S=power, sr=sr, n_fft=cfg.n_fft, norm=None, tuning=tuning)
     onset = librosa.onset.onset_strength(S=librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=sr)), sr=sr)
     _, beats = librosa.beat.beat_track(onset_envelope=onset, sr=sr, hop_length=cfg.hop, trim=False)
     if len(beats) < 2:  # no pulse found: fall back to a steady 0.5 s grid

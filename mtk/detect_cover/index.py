@@ -21,8 +21,8 @@ import numpy as np
 from mtk.detect_cover.features import FeatureConfig, beat_chroma, fingerprint
 from mtk.errors import InputError
 from mtk.io.audio import read_audio
-from mtk.io.files import atomic_write, read_bytes
-from mtk.weights.store import cache_dir
+from mtk.io.files import STDIO, atomic_write, read_bytes
+from mtk.weights.store import cache_dir, sha256_file
 
 MIN_SECONDS = 5.0
 INDEX_FORMAT = 1
@@ -41,8 +41,12 @@ class Recording:
 
 def extract(source: str, *, cfg: FeatureConfig = FeatureConfig(), use_cache: bool = True) -> Recording:
     """Features of an audio file (or ``-``); cached by content hash + parameters."""
-    data = read_bytes(source)
-    sha = hashlib.sha256(data).hexdigest()
+    if source == STDIO:
+        data: bytes | str = read_bytes(STDIO)
+        sha = hashlib.sha256(data).hexdigest()  # type: ignore[arg-type]
+    else:  # hash the file in chunks; the decoder reads it from disk (no in-memory copy)
+        read_bytes(source, limit=1)  # one clear error for a missing or unreadable file
+        data, sha = source, sha256_file(Path(source))
     cached = _cache_path(sha, cfg)
     if use_cache and cached.is_file():
         with np.load(cached) as z:

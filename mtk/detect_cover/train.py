@@ -1,9 +1,10 @@
 """Fit the pair-score calibration (``mtk train detect-cover``).
 
-Pairs come from a training corpus built with versions: every version pair of a work is a
-positive; each song's stage-1 top ``negatives`` other recordings are negatives (the pairs
-stage 2 must tell apart). A logistic regression of (Qmax, stage-1 distance) gives the
-probability; the threshold is the one that maximises F1 on these pairs.
+Pairs come from a training corpus built with versions: each song against its stage-1 top
+``candidates`` recordings, the pairs stage 2 re-ranks in use; those of the same work are
+positives. (Adding positives from outside that list would bias the distance weight.)
+A logistic regression of (Qmax, stage-1 distance) gives the probability; the threshold is
+the one that maximises F1 on these pairs.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from mtk.errors import InputError
 from mtk.parallel import parallel_map
 
 
-def pair_table(items: list[Item], *, negatives: int = 20, jobs: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def pair_table(items: list[Item], *, candidates: int = 20, jobs: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """``(features (n, 2) [qmax, distance], labels (n,))`` for calibration."""
     works = [it.work for it in items]
     queries = [i for i, w in enumerate(works) if w is not None and works.count(w) > 1]
@@ -30,11 +31,14 @@ def pair_table(items: list[Item], *, negatives: int = 20, jobs: int = 1) -> tupl
         vectors=np.stack([it.rec.vector for it in items]),
         chroma=[it.rec.chroma for it in items],
         works=works,
-        rerank=negatives,
+        rerank=candidates,
     )
     rows, labels = [], []
     for res in parallel_map(fn, queries, jobs):
+        top = set(res["order"][:candidates].tolist())
         for i, q in res["qmax"].items():
+            if i not in top:
+                continue
             rows.append((q, float(res["dist"][i])))
             labels.append(i in res["relevant"])
     return np.array(rows), np.array(labels)

@@ -46,14 +46,14 @@ def read_audio(
     Raises:
         InputError: missing, unreadable, not audio, empty, non-finite or too short.
     """
-    if isinstance(source, bytes):
-        data, label = source, name or STDIO
-    else:
-        data, label = read_bytes(source), name or str(source)
-    y, rate = decode_audio(data, name=label)
+    if isinstance(source, bytes) or str(source) == STDIO:
+        data = source if isinstance(source, bytes) else read_bytes(STDIO)
+        label = name or STDIO
+        y, rate = _decode(io.BytesIO(data), data[:12], name=label, mono=mono)
+    else:  # a path: libsndfile reads it directly, without a copy of the file in memory
+        label = name or str(source)
+        y, rate = _decode(source, read_bytes(source, limit=12), name=label, mono=mono)
     validate_audio(y, rate, name=label, min_duration=min_duration)
-    if mono:
-        y = y.mean(axis=0, dtype=np.float32)
     if sr is not None and sr != rate:
         y, rate = resample(y, rate, sr), sr
     return y, rate
@@ -61,17 +61,23 @@ def read_audio(
 
 def decode_audio(data: bytes, *, name: str = STDIO) -> tuple[np.ndarray, int]:
     """Decode encoded audio bytes to ``(channels, samples)`` float32 and the sample rate."""
-    if not data:
+    return _decode(io.BytesIO(data), data[:12], name=name, mono=False)
+
+
+def _decode(src: object, head: bytes, *, name: str, mono: bool) -> tuple[np.ndarray, int]:
+    if not head:
         raise InputError(f"{name}: empty file")
-    kind = sniff_format(data[:12])
+    kind = sniff_format(head)
     if kind is not None and kind not in _AUDIO_FORMATS:
         raise InputError(f"{name}: not an audio file (looks like {kind.upper()})")
     try:
-        frames, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+        frames, rate = sf.read(src, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         if kind is None:
             raise InputError(f"{name}: not an audio file (no RIFF/FLAC/OGG/AIFF header)") from None
         raise InputError(f"{name}: cannot decode {kind.upper()} ({_first_line(exc)})") from None
+    if mono:  # average on the decoded (samples, channels) layout: no transposed copy
+        return (frames[:, 0].copy() if frames.shape[1] == 1 else frames.mean(axis=1, dtype=np.float32)), int(rate)
     return np.ascontiguousarray(frames.T), int(rate)
 
 

@@ -46,8 +46,8 @@ def sniff_format(head: bytes) -> str | None:
     return None
 
 
-def read_bytes(source: str | os.PathLike[str]) -> bytes:
-    """Read all bytes of a path, or of stdin when ``source`` is ``-``.
+def read_bytes(source: str | os.PathLike[str], *, limit: int | None = None) -> bytes:
+    """Read all bytes (or the first ``limit``) of a path, or of stdin when ``source`` is ``-``.
 
     Raises :class:`InputError` for a missing or unreadable file.
     """
@@ -57,6 +57,9 @@ def read_bytes(source: str | os.PathLike[str]) -> bytes:
         return sys.stdin.buffer.read()
     path = Path(source)
     try:
+        if limit is not None:
+            with open(path, "rb") as fh:
+                return fh.read(limit)
         return path.read_bytes()
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None

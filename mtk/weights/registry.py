@@ -70,6 +70,23 @@ class ModelEntry:
 # Shipped models, added by each task as its weights are trained and exported.
 REGISTRY: tuple[ModelEntry, ...] = (
     ModelEntry(
+        name="detect-cover-calib-v1",
+        task="detect-cover",
+        version=1,
+        summary="pair-score calibration (logistic on Qmax and 2DFTM distance) fitted on 200 mtk corpus songs "
+        "(50 works x 4 versions); test MAP 0.59 with 1,265 distractors",
+        files=(
+            WeightFile(
+                "detect-cover-calib-v1-ab948762.json",
+                "ab948762365b3b469efa0be2ea58284fa74eac2537dcb1b0a51e8938e4836f12",
+                473,
+            ),
+        ),
+        card="detect-cover-calib-v1.md",
+        sample_rate=11_025,
+        default=True,
+    ),
+    ModelEntry(
         name="detect-cover-debug",
         task="detect-cover",
         version=0,

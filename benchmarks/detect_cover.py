@@ -1,0 +1,133 @@
+"""detect-cover speed and memory, each against a baseline in the same run. Prints one JSON object.
+
+- feature extraction as a multiple of real time on one core (baseline: decoding alone);
+- stage-1 query time against a 10,000-recording index (scikit-learn brute-force kNN;
+  baseline: a plain numpy distance + argsort);
+- stage-2 time to re-rank the top 50 (Qmax) for 30 s and for 4-minute recordings;
+- peak memory (max RSS) of extracting a 10-minute recording, in a fresh process
+  (baseline: the same process only decoding it).
+Usage: python benchmarks/detect_cover.py [--audio FILE ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from mtk.detect_cover.align import qmax_score
+from mtk.detect_cover.index import CoverIndex, Recording, extract
+from mtk.io.audio import read_audio, write_audio
+
+ROOT = Path(__file__).resolve().parents[1]
+GOALS = {"x_realtime": 100, "stage1_ms": 50, "stage2_top50_s": 1.0, "ten_minute_rss_mb": 1024}
+RSS = """
+import sys
+from mtk.io.audio import read_audio
+if sys.argv[2] == "decode":
+    read_audio(sys.argv[1], sr=11025, mono=True)
+else:
+    from mtk.detect_cover.index import extract
+    extract(sys.argv[1], use_cache=False)
+# VmHWM, not ru_maxrss: the latter keeps the (large) parent's size across fork and exec.
+print(next(int(line.split()[1]) // 1024 for line in open("/proc/self/status") if line.startswith("VmHWM")))
+"""
+
+
+def _example_audio(tmp: Path) -> list[str]:
+    from mtk.corpus.render import render_midi
+
+    r = render_midi((ROOT / "examples" / "ode_to_joy.mid").read_bytes(), synth="builtin", sample_rate=44_100)
+    write_audio(tmp / "ode.wav", r.audio, r.sample_rate)
+    return [str(tmp / "ode.wav")]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--audio", nargs="*", default=None, help="Audio files to time extraction on.")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="mtk-bench-dc-"))
+    files = args.audio or _example_audio(tmp)
+    extract(files[0], use_cache=False)  # warm up librosa/numba
+
+    seconds, t_decode, t_extract = 0.0, 0.0, 0.0
+    for f in files:
+        start = time.perf_counter()
+        y, sr = read_audio(f, sr=11_025, mono=True)
+        t_decode += time.perf_counter() - start
+        start = time.perf_counter()
+        rec = extract(f, use_cache=False)
+        t_extract += time.perf_counter() - start
+        seconds += rec.duration
+
+    rng = np.random.default_rng(0)
+    index = CoverIndex()
+    vectors = rng.random((10_000, 900)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    empty = np.zeros((12, 1), np.float32)
+    for i, v in enumerate(vectors):
+        index.add(Recording(f"r{i}", f"h{i}", 30.0, v, empty))
+    index.knn(vectors[0], 50)  # builds the searcher once
+    queries = rng.random((20, 900)).astype(np.float32)
+    start = time.perf_counter()
+    for q in queries:
+        index.knn(q, 50)
+    stage1 = (time.perf_counter() - start) / len(queries)
+    start = time.perf_counter()
+    for q in queries:
+        np.argsort(np.linalg.norm(vectors - q, axis=1))[:50]
+    numpy_knn = (time.perf_counter() - start) / len(queries)
+
+    stage2 = {}
+    for label, beats in (("30s", 60), ("4min", 480)):
+        a = rng.random((12, beats)).astype(np.float32)
+        cands = [rng.random((12, beats)).astype(np.float32) for _ in range(50)]
+        start = time.perf_counter()
+        for c in cands:
+            qmax_score(a, c)
+        stage2[label] = round(time.perf_counter() - start, 3)
+
+    y, sr = read_audio(files[0], sr=22_050)
+    reps = int(np.ceil(600 * sr / y.shape[-1]))
+    long = tmp / "ten_minutes.wav"
+    write_audio(long, np.tile(y, (1, reps))[:, : 600 * sr], sr)
+    rss = {
+        mode: int(
+            subprocess.run(
+                [sys.executable, "-c", RSS, str(long), mode], capture_output=True, text=True, check=True
+            ).stdout.strip()
+        )
+        for mode in ("decode", "extract")
+    }
+    x = seconds / t_extract
+    print(
+        json.dumps(
+            {
+                "benchmark": "detect-cover",
+                "audio_s": round(seconds, 1),
+                "extract_x_realtime_1_core": round(x, 1),
+                "decode_only_x_realtime": round(seconds / t_decode, 1),
+                "stage1_query_ms_10k": round(1000 * stage1, 2),
+                "numpy_bruteforce_query_ms_10k": round(1000 * numpy_knn, 2),
+                "stage2_top50_s": stage2,
+                "ten_minute_rss_mb": rss,
+                "goals": GOALS,
+                "meets_goals": {
+                    "x_realtime": x >= GOALS["x_realtime"],
+                    "stage1_ms": 1000 * stage1 <= GOALS["stage1_ms"],
+                    "stage2_top50_s": stage2["30s"] <= GOALS["stage2_top50_s"],
+                    "ten_minute_rss_mb": rss["extract"] <= GOALS["ten_minute_rss_mb"],
+                },
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

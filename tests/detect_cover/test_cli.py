@@ -1,0 +1,80 @@
+"""The detect-cover commands end to end on three rendered recordings (debug calibration)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_mtk
+from tests.detect_cover.test_features import recordings  # noqa: F401  (module fixture)
+
+DEBUG = ["--model", "detect-cover-debug"]
+
+
+@pytest.fixture(scope="module")
+def music(recordings, tmp_path_factory: pytest.TempPathFactory) -> Path:  # noqa: F811
+    folder = tmp_path_factory.mktemp("music")
+    for name, rec in recordings.items():
+        shutil.copy(rec.path, folder / f"{name}.wav")
+    return folder
+
+
+def _lines(proc) -> list[dict]:  # type: ignore[no-untyped-def]
+    assert proc.returncode == 0, proc.stderr.decode()
+    return [json.loads(line) for line in proc.stdout.decode().splitlines()]
+
+
+def test_pair_is_default(music: Path, tmp_path: Path) -> None:
+    env = {"MTK_CACHE_DIR": str(tmp_path / "cache")}
+    [rec] = _lines(run_mtk("detect-cover", str(music / "original.wav"), str(music / "cover.wav"), *DEBUG, env=env))
+    assert {"a", "b", "score", "is_cover", "distance", "qmax", "oti", "method", "model"} <= set(rec)
+    assert 0 <= rec["score"] <= 1 and rec["model"] == "detect-cover-debug"
+    assert any((tmp_path / "cache" / "detect-cover").rglob("*.npz"))  # features were cached
+
+
+def test_index_query_cliques_classify(music: Path, tmp_path: Path) -> None:
+    idx = tmp_path / "lib.idx"
+    added = _lines(
+        run_mtk("detect-cover", "index", str(music / "original.wav"), str(music / "other.wav"), "-o", str(idx))
+    )
+    assert [r["added"] for r in added] == [True, True]
+    proc = run_mtk("detect-cover", "index", str(music), "-o", str(idx))
+    assert proc.returncode == 2 and b"--skip-existing" in proc.stderr
+    grown = _lines(run_mtk("detect-cover", "index", str(music), "-o", str(idx), "--skip-existing"))
+    assert sum(1 for r in grown if r.get("added")) == 1 and sum(1 for r in grown if r.get("skipped")) == 2
+
+    [res] = _lines(run_mtk("detect-cover", "query", str(music / "cover.wav"), "--index", str(idx), "-k", "2", *DEBUG))
+    assert [Path(c["candidate"]).name for c in res["candidates"]] == ["original.wav", "other.wav"]
+
+    cliques = _lines(run_mtk("detect-cover", "cliques", "--index", str(idx), *DEBUG))
+    assert [sorted(Path(p).name for p in c["members"]) for c in cliques] == [["cover.wav", "original.wav"]]
+
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    shutil.copy(music / "original.wav", versions / "original.wav")
+    [yes, no] = _lines(
+        run_mtk(
+            "detect-cover",
+            "classify",
+            str(music / "cover.wav"),
+            str(music / "other.wav"),
+            "--clique",
+            str(versions),
+            *DEBUG,
+        )
+    )
+    assert yes["is_cover"] and not no["is_cover"] and yes["score"] > no["score"]
+
+
+def test_bad_inputs(music: Path, tmp_path: Path) -> None:
+    proc = run_mtk("detect-cover", str(music / "original.wav"), str(tmp_path / "missing.wav"), *DEBUG)
+    assert proc.returncode == 2 and b"no such file" in proc.stderr and b"Traceback" not in proc.stderr
+    short = tmp_path / "short.wav"
+    short.write_bytes((music / "original.wav").read_bytes()[:20000])
+    proc = run_mtk("detect-cover", str(music / "original.wav"), str(short), *DEBUG)
+    assert proc.returncode == 2 and b"too short" in proc.stderr
+    proc = run_mtk("detect-cover", "query", str(music / "original.wav"), "--index", str(music / "original.wav"))
+    assert proc.returncode == 2 and b"not an mtk cover index" in proc.stderr
