@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from mtk.corpus.build import CorpusOptions, build_songs, plan_corpus
-from mtk.corpus.render import fluidsynth_executable
+from mtk.corpus.render import fluidsynth_command
 
 GOAL_X = 20.0
 
@@ -43,23 +43,9 @@ def main() -> None:
             meta = json.loads((Path(r["path"]) / "meta.json").read_text())
             with tempfile.TemporaryDirectory() as tmp:
                 subprocess.run(
-                    [
-                        fluidsynth_executable(),
-                        "-ni",
-                        "-q",
-                        "-g",
-                        "1",
-                        "-R",
-                        "0",
-                        "-C",
-                        "0",
-                        "-r",
-                        "44100",
-                        "-F",
-                        str(Path(tmp, "a.wav")),
-                        meta["soundfont"]["path"],
-                        str(Path(r["path"]) / "song.mid"),
-                    ],
+                    fluidsynth_command(
+                        Path(meta["soundfont"]["path"]), Path(r["path"]) / "song.mid", Path(tmp, "a.wav")
+                    ),
                     check=True,
                     capture_output=True,
                 )

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from mtk.corpus.render import fluidsynth_executable, render_midi
+from mtk.corpus.render import fluidsynth_command, fluidsynth_executable, render_midi
 from mtk.corpus.soundfonts import default_soundfont
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,27 +66,7 @@ def _raw(synth: str, midi: bytes, sf: Path) -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         Path(tmp, "a.mid").write_bytes(midi)
-        subprocess.run(
-            [
-                fluidsynth_executable(),
-                "-ni",
-                "-q",
-                "-g",
-                "1",
-                "-R",
-                "0",
-                "-C",
-                "0",
-                "-r",
-                "44100",
-                "-F",
-                str(Path(tmp, "a.wav")),
-                str(sf),
-                str(Path(tmp, "a.mid")),
-            ],
-            check=True,
-            capture_output=True,
-        )
+        subprocess.run(fluidsynth_command(sf, Path(tmp, "a.mid"), Path(tmp, "a.wav")), check=True, capture_output=True)
 
 
 if __name__ == "__main__":

@@ -39,7 +39,6 @@ _mtk() {
         "mtk detect-cover query|-k") COMPREPLY=(); return ;;
         "mtk detect-cover query|--rerank") COMPREPLY=(); return ;;
         "mtk detect-cover query|--model") COMPREPLY=(); return ;;
-        "mtk detect-cover query|-j"|"mtk detect-cover query|--jobs") COMPREPLY=(); return ;;
         "mtk detect-cover cliques|--index") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mtk detect-cover cliques|-k") COMPREPLY=(); return ;;
         "mtk detect-cover cliques|--model") COMPREPLY=(); return ;;
@@ -72,7 +71,7 @@ _mtk() {
         "mtk detect-cover") COMPREPLY=($(compgen -W "pair index query cliques classify -h --help" -- "$cur")) ;;
         "mtk detect-cover pair") COMPREPLY=($(compgen -W "--model -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk detect-cover index") COMPREPLY=($(compgen -W "-o --output -j --jobs --skip-existing --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
-        "mtk detect-cover query") COMPREPLY=($(compgen -W "--index -k --rerank --model -j --jobs --fail-fast -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
+        "mtk detect-cover query") COMPREPLY=($(compgen -W "--index -k --rerank --model --fail-fast -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk detect-cover cliques") COMPREPLY=($(compgen -W "--index -k --model -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk detect-cover classify") COMPREPLY=($(compgen -W "--clique --model -j --jobs --fail-fast -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk train") COMPREPLY=($(compgen -W "detect-cover -h --help" -- "$cur")) ;;

@@ -78,7 +78,6 @@ complete -c mtk -n "__fish_seen_subcommand_from detect-cover; and __fish_seen_su
 complete -c mtk -n "__fish_seen_subcommand_from detect-cover; and __fish_seen_subcommand_from query" -s k -x -d "Candidates to return"
 complete -c mtk -n "__fish_seen_subcommand_from detect-cover; and __fish_seen_subcommand_from query" -l rerank -x -d "Stage-1 candidates re-ranked by stage 2"
 complete -c mtk -n "__fish_seen_subcommand_from detect-cover; and __fish_seen_subcommand_from query" -l model -x -d "Registry name or weight file (default: the task's shipped model)"
-complete -c mtk -n "__fish_seen_subcommand_from detect-cover; and __fish_seen_subcommand_from query" -s j -l jobs -x -d "Worker processes for batches"
 complete -c mtk -n "__fish_seen_subcommand_from detect-cover; and __fish_seen_subcommand_from query" -l fail-fast -d "Stop a batch at the first failed input"
 complete -c mtk -n "__fish_seen_subcommand_from detect-cover; and __fish_seen_subcommand_from query" -s q -l quiet -d "No progress or warnings on stderr"
 complete -c mtk -n "__fish_seen_subcommand_from detect-cover; and __fish_seen_subcommand_from query" -s v -l verbose -d "More detail on stderr;"

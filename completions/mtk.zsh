@@ -51,7 +51,7 @@ _mtk_detect_cover_index() {
 
 _mtk_detect_cover_query() {
     local state line
-    _arguments '--index[Index built by `mtk detect-cover index`]:idx:_files' '-k[Candidates to return]:int: ' '--rerank[Stage-1 candidates re-ranked by stage 2]:int: ' '--model[Registry name or weight file (default - the task'\''s shipped model)]:name|path: ' '-j[Worker processes for batches]:n: ' '--jobs[Worker processes for batches]:n: ' '--fail-fast[Stop a batch at the first failed input]' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]' '*:input:_files'
+    _arguments '--index[Index built by `mtk detect-cover index`]:idx:_files' '-k[Candidates to return]:int: ' '--rerank[Stage-1 candidates re-ranked by stage 2]:int: ' '--model[Registry name or weight file (default - the task'\''s shipped model)]:name|path: ' '--fail-fast[Stop a batch at the first failed input]' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]' '*:input:_files'
 }
 
 _mtk_detect_cover_cliques() {

@@ -30,6 +30,7 @@ app = typer.Typer(
     help="Are these recordings versions of the same work? (2D Fourier chroma + kNN, Qmax re-ranking)",
 )
 IndexOpt = Annotated[Path, typer.Option("--index", metavar="IDX", help="Index built by `mtk detect-cover index`.")]
+CliqueOpt = Annotated[Path, typer.Option("--clique", metavar="DIR", help="Folder of versions of one work.")]
 K = Annotated[int, typer.Option("-k", min=1, help="Candidates to return.")]
 Rerank = Annotated[int, typer.Option("--rerank", min=1, help="Stage-1 candidates re-ranked by stage 2.")]
 
@@ -101,12 +102,11 @@ def index(
 
 @app.command("query")
 def query(
+    index_path: IndexOpt,
     inputs: Inputs = None,
-    index_path: IndexOpt = Path("library.idx"),
     k: K = 10,
     rerank: Rerank = 50,
     model: Model = None,
-    jobs: Jobs = 1,
     fail_fast: FailFast = False,
     quiet: Quiet = False,
     verbose: Verbose = False,
@@ -162,10 +162,8 @@ def cliques(
 
 @app.command("classify")
 def classify(
+    clique: CliqueOpt,
     inputs: Inputs = None,
-    clique: Annotated[Path, typer.Option("--clique", metavar="DIR", help="Folder of versions of one work.")] = Path(
-        "."
-    ),
     model: Model = None,
     jobs: Jobs = 1,
     fail_fast: FailFast = False,

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from mtk.cli import common
-from mtk.cli.options import Jobs, Model, Quiet, Verbose
+from mtk.cli.options import CorpusData, Jobs, Model, Quiet, Verbose
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Measure mtk's models on held-out corpora.")
 
@@ -18,12 +17,9 @@ def _group() -> None:
     """One sub-command per task."""
 
 
-Data = Annotated[Path, typer.Option("--data", metavar="CORPUS", help="A corpus built by `mtk corpus songs`.")]
-
-
 @app.command("detect-cover")
 def detect_cover(
-    data: Data,
+    data: CorpusData,
     split: Annotated[str, typer.Option("--split", help="Corpus split whose songs are the queries.")] = "test",
     distractors: Annotated[
         Optional[list[str]],

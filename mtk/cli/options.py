@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -75,3 +76,4 @@ Force = Annotated[bool, typer.Option("--force", help="Overwrite existing output 
 NameTemplate = Annotated[
     str, typer.Option("--name", metavar="TEMPLATE", help="Output file name in a folder: {stem}, {name}, {index}.")
 ]
+CorpusData = Annotated[Path, typer.Option("--data", metavar="CORPUS", help="A corpus built by `mtk corpus songs`.")]

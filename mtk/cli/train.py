@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from mtk.cli import common
-from mtk.cli.options import Force, Jobs, Output, Quiet, Verbose
+from mtk.cli.options import CorpusData, Force, Jobs, Output, Quiet, Verbose
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Train mtk's models on corpora built by `mtk corpus`."
@@ -21,12 +20,9 @@ def _group() -> None:
     """One sub-command per task."""
 
 
-Data = Annotated[Path, typer.Option("--data", metavar="CORPUS", help="A corpus built by `mtk corpus songs`.")]
-
-
 @app.command("detect-cover")
 def detect_cover(
-    data: Data,
+    data: CorpusData,
     output: Output = None,
     split: Annotated[str, typer.Option("--split", help="Corpus split to train on.")] = "train",
     candidates: Annotated[

@@ -189,34 +189,24 @@ def _instrument_label(midi: object, channel: int) -> str:
     return re.sub(r"[^a-z0-9]+", "-", program_to_instrument_name(program).lower()).strip("-")
 
 
-def _render_fluidsynth(midi_bytes: bytes, sf: Path, sample_rate: int, gain: float) -> np.ndarray:
+def fluidsynth_command(sf: Path, midi: Path, wav: Path, *, sample_rate: int = 44_100, gain: float = 1.0) -> list[str]:
+    """The headless FluidSynth call mtk renders with: reverb and chorus off, float WAV out."""
     exe = fluidsynth_executable()
-    assert exe is not None
+    if exe is None:
+        raise UsageError("fluidsynth is not installed", hint="apt-get install fluidsynth (or `make fluidsynth`)")
+    cmd = [exe, "-ni", "-q", "-g", f"{gain:g}", "-R", "0", "-C", "0", "-r", str(sample_rate)]
+    cmd += ["-O", "float", "-T", "wav", "-F", str(wav)]
+    if sf.resolve().suffix.lower() == ".sf3":
+        cmd += ["-o", "synth.dynamic-sample-loading=1"]
+    return [*cmd, str(sf), str(midi)]
+
+
+def _render_fluidsynth(midi_bytes: bytes, sf: Path, sample_rate: int, gain: float) -> np.ndarray:
     with tempfile.TemporaryDirectory(prefix="mtk-render-") as tmp:
         mid, wav = Path(tmp, "in.mid"), Path(tmp, "out.wav")
         mid.write_bytes(midi_bytes)
-        cmd = [
-            exe,
-            "-ni",
-            "-q",
-            "-g",
-            f"{gain:g}",
-            "-R",
-            "0",
-            "-C",
-            "0",
-            "-r",
-            str(sample_rate),
-            "-O",
-            "float",
-            "-T",
-            "wav",
-            "-F",
-            str(wav),
-        ]
-        if sf.resolve().suffix.lower() == ".sf3":
-            cmd += ["-o", "synth.dynamic-sample-loading=1"]
-        proc = subprocess.run([*cmd, str(sf), str(mid)], capture_output=True, text=True, check=False)
+        cmd = fluidsynth_command(sf, mid, wav, sample_rate=sample_rate, gain=gain)
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0 or not wav.is_file():
             detail = (proc.stderr or proc.stdout).strip().splitlines()
             raise MtkError(f"fluidsynth failed ({detail[-1] if detail else f'exit {proc.returncode}'})")

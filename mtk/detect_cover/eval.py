@@ -10,6 +10,7 @@ the first correct answer), P@1, and ROC-AUC of the pair score over the pairs sta
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -93,6 +94,26 @@ def _query_pairs(
     return {"order": order, "dist": dist, "qmax": pairs, "relevant": relevant}
 
 
+def scored_pairs(
+    items: list[Item], *, rerank: int, jobs: int = 1, progress: Callable[[list[int]], Iterator[int]] | None = None
+) -> tuple[list[int], list[dict[str, Any]]]:
+    """For every song whose work has another version: its stage-1 ranking and the Qmax of
+    its top ``rerank`` candidates and of all its versions."""
+    works = [it.work for it in items]
+    counts = Counter(w for w in works if w is not None)
+    queries = [i for i, w in enumerate(works) if w is not None and counts[w] > 1]
+    if not queries:
+        raise InputError("no work has two versions: build the corpus with --versions 2 or more")
+    fn = partial(
+        _query_pairs,
+        vectors=np.stack([it.rec.vector for it in items]),
+        chroma=[it.rec.chroma for it in items],
+        works=works,
+        rerank=rerank,
+    )
+    return queries, parallel_map(fn, queries, jobs, progress)
+
+
 def evaluate(
     items: list[Item],
     calibration: Calibration,
@@ -104,22 +125,8 @@ def evaluate(
     """Stage 1 and stages 1+2 metrics over every query whose work has another version."""
     from sklearn.metrics import roc_auc_score
 
+    queries, results = scored_pairs(items, rerank=rerank, jobs=jobs, progress=progress)
     works = [it.work for it in items]
-    counts: dict[str, int] = {}
-    for w in works:
-        if w is not None:
-            counts[w] = counts.get(w, 0) + 1
-    queries = [i for i, w in enumerate(works) if w is not None and counts[w] > 1]
-    if not queries:
-        raise InputError("no work has two versions: build the corpus with --versions 2 or more")
-    fn = partial(
-        _query_pairs,
-        vectors=np.stack([it.rec.vector for it in items]),
-        chroma=[it.rec.chroma for it in items],
-        works=works,
-        rerank=rerank,
-    )
-    results = parallel_map(fn, queries, jobs, progress)
     stage1, stage2 = _Ranks(), _Ranks()
     labels, s1_scores, s2_scores = [], [], []
     for res in results:
@@ -134,7 +141,7 @@ def evaluate(
             s2_scores.append(prob[i])
     return {
         "queries": len(queries),
-        "works": sum(1 for c in counts.values() if c > 1),
+        "works": len({works[q] for q in queries}),
         "recordings": len(items),
         "distractors": sum(1 for w in works if w is None),
         "rerank": rerank,

@@ -9,32 +9,19 @@ the one that maximises F1 on these pairs.
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 import numpy as np
 
-from mtk.detect_cover.eval import Item, _query_pairs
+from mtk.detect_cover.eval import Item, scored_pairs
 from mtk.detect_cover.infer import Calibration
-from mtk.errors import InputError
-from mtk.parallel import parallel_map
 
 
 def pair_table(items: list[Item], *, candidates: int = 20, jobs: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """``(features (n, 2) [qmax, distance], labels (n,))`` for calibration."""
-    works = [it.work for it in items]
-    queries = [i for i, w in enumerate(works) if w is not None and works.count(w) > 1]
-    if not queries:
-        raise InputError("no work has two versions: build the training corpus with --versions 2 or more")
-    fn = partial(
-        _query_pairs,
-        vectors=np.stack([it.rec.vector for it in items]),
-        chroma=[it.rec.chroma for it in items],
-        works=works,
-        rerank=candidates,
-    )
+    _, results = scored_pairs(items, rerank=candidates, jobs=jobs)
     rows, labels = [], []
-    for res in parallel_map(fn, queries, jobs):
+    for res in results:
         top = set(res["order"][:candidates].tolist())
         for i, q in res["qmax"].items():
             if i not in top:
