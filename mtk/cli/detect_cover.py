@@ -62,7 +62,8 @@ def pair(
 
     det = _detector(model)
     match = det.compare(extract(a), extract(b))
-    JsonLinesWriter().write({"a": a, "b": b, **match.to_dict(), "model": det.calibration.name})
+    fields = {k: v for k, v in match.to_dict().items() if k not in ("query", "candidate")}
+    JsonLinesWriter().write({"a": a, "b": b, **fields, "model": det.calibration.name})
 
 
 @app.command("index")

@@ -69,11 +69,6 @@ def read_bytes(source: str | os.PathLike[str], *, limit: int | None = None) -> b
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
-def display_name(source: str | os.PathLike[str]) -> str:
-    """How an input is named in messages and records: its path, or ``-`` for stdin."""
-    return str(source)
-
-
 def check_writable(path: str | os.PathLike[str], *, force: bool = False) -> Path:
     """Refuse early when ``path`` exists and ``force`` is not set; return it as a Path."""
     target = Path(path)

@@ -121,5 +121,3 @@ def verify_entry(entry: ModelEntry) -> list[dict[str, object]]:
         results.append({"name": entry.name, "file": entry.card, "ok": False, "problem": "model card missing"})
     return results
 
-
-__all__ = ["ResolvedModel", "cache_dir", "get_entry", "locate", "resolve", "sha256_file", "verify_entry"]
