@@ -198,18 +198,19 @@ def load_sonic_pi_kit(folder: Path = SONIC_PI_DIR) -> Kit | None:
     return kit if kit.instruments else None
 
 
-@lru_cache(maxsize=1)
-def installed_kits() -> tuple[Kit, ...]:
-    """Every installed recorded kit that can drum a song, sorted by name."""
+@lru_cache(maxsize=2)
+def installed_kits(*, playable_only: bool = True) -> tuple[Kit, ...]:
+    """Installed recorded kits sorted by name: those that can drum a song (kick, snare and
+    closed hi-hat), or with ``playable_only=False`` every kit (hand percussion too)."""
     kits: dict[str, Kit] = {}
     for base in HYDROGEN_DIRS:
         if base.is_dir():
             for folder in sorted(base.iterdir()):
                 kit = load_hydrogen_kit(folder) if folder.is_dir() else None
-                if kit is not None and kit.playable:
+                if kit is not None and (kit.playable or not playable_only):
                     kits.setdefault(kit.name, kit)
     sonic = load_sonic_pi_kit() if SONIC_PI_DIR.is_dir() else None
-    if sonic is not None and sonic.playable:
+    if sonic is not None and (sonic.playable or not playable_only):
         kits.setdefault(sonic.name, sonic)
     return tuple(sorted(kits.values(), key=lambda k: k.name))
 

@@ -30,7 +30,7 @@ def export_oneshots(
     Yields one index record per file (kit, class, instrument, velocity layer and range,
     duration, source path, licence) and writes them all to ``out/index.jsonl`` at the end.
     """
-    available = {k.name: k for k in installed_kits()}
+    available = {k.name: k for k in installed_kits(playable_only=False)}
     if not available:
         raise UsageError(
             "no recorded drum kits installed",

@@ -120,4 +120,3 @@ def verify_entry(entry: ModelEntry) -> list[dict[str, object]]:
     if entry.card and card_path(entry) is None:
         results.append({"name": entry.name, "file": entry.card, "ok": False, "problem": "model card missing"})
     return results
-

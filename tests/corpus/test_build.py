@@ -187,3 +187,19 @@ def test_skip_existing_force_and_stats(corpus: Path) -> None:
     proc = run_mtk("corpus", "stats", str(corpus))
     stats = json.loads(proc.stdout)
     assert stats["songs"] == 3 and stats["hits"]["kick"] > 0 and sum(stats["splits"].values()) == 3
+
+
+def test_oneshots_export(tmp_path: Path) -> None:
+    out = tmp_path / "oneshots"
+    proc = run_mtk("corpus", "oneshots", str(out), "--kits", "GMRockKit", "-r", str(SR))
+    records = [json.loads(line) for line in proc.stdout.decode().splitlines()]
+    assert proc.returncode == 0 and len(records) > 50
+    assert {r["class"] for r in records} >= {"kick", "snare", "hihat_closed", "hihat_open", "crash", "ride"}
+    assert (out / "index.jsonl").read_text().count("\n") == len(records)
+    for r in records[:20]:
+        y = _read(out / r["file"])
+        assert r["file"].split("/")[1] == r["class"] and r["kit"] == "GMRockKit" and r["licence"] == "GPL"
+        assert np.abs(y).max() == pytest.approx(0.891, abs=2e-3)  # -1 dBFS peak
+        assert np.abs(y[:10]).max() > 0.0005  # trimmed: sound from the first samples
+    proc = run_mtk("corpus", "oneshots", str(out), "--kits", "GMRockKit")
+    assert proc.returncode == 2 and b"--force" in proc.stderr
