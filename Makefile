@@ -23,7 +23,10 @@ demo: install
 	@mkdir -p $(OUT)
 	$(MTK) render examples/ode_to_joy.mid -o $(OUT)/ode_to_joy.wav --force
 	$(MTK) render examples/ode_to_joy.mid --stems $(OUT)/ode_to_joy_stems --force > $(OUT)/ode_to_joy_stems.jsonl
-	@echo "demo: rendered examples/ode_to_joy.mid -> $(OUT)/ode_to_joy.wav (stems in $(OUT)/ode_to_joy_stems/)"
+	$(MTK) render examples/ode_to_joy_cover.mid -o $(OUT)/ode_to_joy_cover.wav --force
+	$(MTK) detect-cover $(OUT)/ode_to_joy.wav $(OUT)/ode_to_joy_cover.wav | tee $(OUT)/detect-cover.jsonl
+	@echo "demo: rendered examples/ode_to_joy.mid -> $(OUT)/ode_to_joy.wav (stems in $(OUT)/ode_to_joy_stems/);"
+	@echo "      mtk detect-cover compared it with its cover -> $(OUT)/detect-cover.jsonl"
 
 test: install
 	$(PY) -m pytest -q

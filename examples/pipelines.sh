@@ -17,4 +17,8 @@ mtk render examples/ode_to_joy.mid --stems "$out/stems" --force > "$out/stems.js
 # 4. A folder in batch: one JSON line per output, resumable with --skip-existing.
 mtk render examples/ -o "$out/batch" -j 2 --skip-existing | tee "$out/batch.jsonl"
 
+# 5. Is the cover (3 semitones up, 20 % faster, other instruments) a version of the original?
+mtk render examples/ode_to_joy_cover.mid -o "$out/ode_to_joy_cover.wav" --force
+mtk detect-cover "$out/ode_to_joy.wav" "$out/ode_to_joy_cover.wav" | tee "$out/detect-cover.jsonl"
+
 echo "pipelines: outputs in $out/" >&2

@@ -182,8 +182,14 @@ def test_version_usage_errors_and_help() -> None:
     assert proc.returncode == 0 and b"--soundfont" in proc.stdout and proc.stderr == b""
 
 
-def test_examples_are_valid() -> None:
-    assert (ROOT / "examples" / "ode_to_joy.mid").read_bytes()[:4] == b"MThd"
+def test_examples_are_valid_and_current() -> None:
+    import runpy
+
+    example = runpy.run_path(str(ROOT / "examples" / "make_ode_to_joy.py"))
+    from mtk.io.midi import midi_to_bytes
+
+    assert (ROOT / "examples" / "ode_to_joy.mid").read_bytes() == midi_to_bytes(example["build"]())
+    assert (ROOT / "examples" / "ode_to_joy_cover.mid").read_bytes() == midi_to_bytes(example["build_cover"]())
 
 
 def test_one_input_into_a_folder(song: Path, tmp_path: Path) -> None:

@@ -168,3 +168,13 @@ def test_cliques_recover_planted_groups() -> None:
 
 def test_feature_config_key_changes_with_parameters() -> None:
     assert FeatureConfig().key() != FeatureConfig(patch=50).key()
+
+
+def test_golden_scores_of_the_shipped_calibration(recordings: dict[str, Recording]) -> None:
+    det = CoverDetector(load_calibration())  # detect-cover-calib-v1
+    cover = det.compare(recordings["original"], recordings["cover"])
+    other = det.compare(recordings["original"], recordings["other"])
+    assert cover.is_cover and not other.is_cover
+    # Pinned outputs (builtin synth, bundled TimGM6mb, 22.05 kHz; measured 0.9944 and 0.0052).
+    assert cover.qmax == pytest.approx(1.0) and cover.score == pytest.approx(0.9944, abs=0.01)
+    assert other.score == pytest.approx(0.0052, abs=0.01)
