@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from mtk.detect_cover.align import qmax_score
+from mtk.detect_cover.features import FeatureConfig
 from mtk.detect_cover.index import CoverIndex, Recording, extract
 from mtk.io.audio import read_audio, write_audio
 
@@ -68,13 +69,14 @@ def main() -> None:
 
     rng = np.random.default_rng(0)
     index = CoverIndex()
-    vectors = rng.random((10_000, 900)).astype(np.float32)
+    dim = FeatureConfig().dim
+    vectors = rng.random((10_000, dim)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     empty = np.zeros((12, 1), np.float32)
     for i, v in enumerate(vectors):
         index.add(Recording(f"r{i}", f"h{i}", 30.0, v, empty))
     index.knn(vectors[0], 50)  # builds the searcher once
-    queries = rng.random((20, 900)).astype(np.float32)
+    queries = rng.random((20, dim)).astype(np.float32)
     start = time.perf_counter()
     for q in queries:
         index.knn(q, 50)

@@ -1,6 +1,6 @@
 """Recordings' features, their per-file cache, and the searchable index.
 
-A :class:`Recording` holds what both stages need: the 900-d fingerprint (stage 1) and the
+A :class:`Recording` holds what both stages need: the fingerprint (stage 1) and the
 beat chroma (stage 2). Features are cached per file under ``$MTK_CACHE_DIR/detect-cover``,
 keyed on the file's sha256 and the feature parameters, so re-runs and index updates only
 read audio that changed. An index file is a plain ``.npz`` (no pickle) holding every
@@ -30,7 +30,7 @@ INDEX_FORMAT = 1
 
 @dataclass
 class Recording:
-    """One recording's features: fingerprint ``(900,)`` and beat chroma ``(12, n_beats)``."""
+    """One recording's features: fingerprint ``(12 * patch,)`` and beat chroma ``(12, n_beats)``."""
 
     path: str
     sha256: str

@@ -74,11 +74,11 @@ REGISTRY: tuple[ModelEntry, ...] = (
         task="detect-cover",
         version=1,
         summary="pair-score calibration (logistic on Qmax and 2DFTM distance) fitted on 200 mtk corpus songs "
-        "(50 works x 4 versions); test MAP 0.59 with 1,265 distractors",
+        "(50 works x 4 versions); test MAP 0.675 with 1,265 distractors",
         files=(
             WeightFile(
-                "detect-cover-calib-v1-ab948762.json",
-                "ab948762365b3b469efa0be2ea58284fa74eac2537dcb1b0a51e8938e4836f12",
+                "detect-cover-calib-v1-310501ec.json",
+                "310501ecbd7dc252474a52fc3e359cc88d8785d89213cefddfaab5d7144cc79a",
                 473,
             ),
         ),
