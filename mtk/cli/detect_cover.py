@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -41,11 +42,35 @@ def _detector(model: str | None) -> Any:
     return CoverDetector(load_calibration(model))
 
 
-def _extract_all(paths: list[str], jobs: int) -> list[Any]:
+def _extract_or_error(path: str) -> Any:
     from mtk.detect_cover.index import extract
+    from mtk.errors import MtkError
+
+    try:
+        return extract(path)
+    except MtkError as exc:
+        return exc
+
+
+def _extract_all(paths: list[str], jobs: int, *, fail_fast: bool = False) -> tuple[list[Any], int]:
+    """Features of every file (in ``jobs`` processes); files that fail are reported on
+    stderr and as ``{"input", "error"}`` records, and left out. Returns (records, failures)."""
+    from mtk.errors import MtkError
+    from mtk.io.records import JsonLinesWriter
     from mtk.parallel import parallel_map
 
-    return parallel_map(extract, paths, jobs, lambda items: common.progress(items, label="features"))
+    results = parallel_map(_extract_or_error, paths, jobs, lambda items: common.progress(items, label="features"))
+    good, failures = [], 0
+    for path, res in zip(paths, results, strict=True):
+        if isinstance(res, MtkError):
+            failures += 1
+            print(f"{common.STATE.command}: error: {res}", file=sys.stderr)
+            JsonLinesWriter().write({"input": path, "error": str(res)})
+            if fail_fast:
+                raise res
+        else:
+            good.append(res)
+    return good, failures
 
 
 @app.command("pair")
@@ -94,11 +119,16 @@ def index(
     for p in paths:
         if p not in todo:
             writer.write({"input": p, "skipped": True})
-    for p, rec in zip(todo, _extract_all(todo, jobs), strict=True):
+    recs, failures = _extract_all(todo, jobs)
+    for rec in recs:
         idx.add(rec)
-        writer.write({"input": p, "added": True, "duration": round(rec.duration, 3), "beats": rec.chroma.shape[1]})
+        writer.write(
+            {"input": rec.path, "added": True, "duration": round(rec.duration, 3), "beats": rec.chroma.shape[1]}
+        )
     idx.save(target, force=True)
     common.info(f"{target}: {len(idx)} recordings")
+    if failures:
+        raise typer.Exit(1)
 
 
 @app.command("query")
@@ -151,7 +181,8 @@ def cliques(
 
     idx = CoverIndex.load(index_path) if index_path else CoverIndex()
     paths = [p for p in (expand_inputs(inputs, extensions=AUDIO, stdin_ok=False) if inputs else []) if p not in idx]
-    for rec in _extract_all(paths, jobs):
+    recs, failures = _extract_all(paths, jobs)
+    for rec in recs:
         idx.add(rec)
     det = _detector(model)
     writer = JsonLinesWriter()
@@ -159,6 +190,8 @@ def cliques(
         writer.write(
             {"clique": n, "size": len(group), "members": [idx.paths[i] for i in group], "model": det.calibration.name}
         )
+    if failures:
+        raise typer.Exit(1)
 
 
 @app.command("classify")
@@ -176,7 +209,7 @@ def classify(
     from mtk.errors import InputError
     from mtk.io.inputs import expand_inputs
 
-    versions = _extract_all(expand_inputs([str(clique)], extensions=AUDIO, stdin_ok=False), jobs)
+    versions, _ = _extract_all(expand_inputs([str(clique)], extensions=AUDIO, stdin_ok=False), jobs, fail_fast=True)
     det = _detector(model)
 
     def work(source: str) -> dict[str, Any]:

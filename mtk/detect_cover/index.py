@@ -78,13 +78,18 @@ class CoverIndex:
         self.durations: list[float] = []
         self._vectors: list[np.ndarray] = []
         self._chroma: list[np.ndarray] = []
+        self._position: dict[str, int] = {}
         self._nn: object | None = None
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def __contains__(self, path: str) -> bool:
-        return path in set(self.paths)
+        return path in self._position
+
+    def position(self, path: str) -> int:
+        """Where ``path`` is in the index."""
+        return self._position[path]
 
     @property
     def vectors(self) -> np.ndarray:
@@ -96,7 +101,7 @@ class CoverIndex:
     def add(self, rec: Recording) -> None:
         """Add (or replace, by path) one recording."""
         if rec.path in self:
-            i = self.paths.index(rec.path)
+            i = self._position[rec.path]
             self.hashes[i], self.durations[i], self._vectors[i], self._chroma[i] = (
                 rec.sha256,
                 rec.duration,
@@ -104,6 +109,7 @@ class CoverIndex:
                 rec.chroma,
             )
         else:
+            self._position[rec.path] = len(self.paths)
             self.paths.append(rec.path)
             self.hashes.append(rec.sha256)
             self.durations.append(rec.duration)

@@ -126,7 +126,7 @@ class CoverDetector:
             rec = Recording(index.paths[i], index.hashes[i], index.durations[i], index.vectors[i], index.chroma(i))
             for m in self.query(rec, index, k=k, rerank=k):
                 if m.is_cover:
-                    parent[find(i)] = find(index.paths.index(m.candidate))
+                    parent[find(i)] = find(index.position(m.candidate))
         groups: dict[int, list[int]] = {}
         for i in range(len(index)):
             groups.setdefault(find(i), []).append(i)

@@ -78,3 +78,16 @@ def test_bad_inputs(music: Path, tmp_path: Path) -> None:
     assert proc.returncode == 2 and b"too short" in proc.stderr
     proc = run_mtk("detect-cover", "query", str(music / "original.wav"), "--index", str(music / "original.wav"))
     assert proc.returncode == 2 and b"not an mtk cover index" in proc.stderr
+
+
+def test_index_goes_on_past_a_bad_file(music: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"not audio at all")
+    idx = tmp_path / "lib.idx"
+    proc = run_mtk("detect-cover", "index", str(music / "original.wav"), str(bad), "-o", str(idx))
+    assert proc.returncode == 1 and b"not an audio file" in proc.stderr and b"Traceback" not in proc.stderr
+    records = [json.loads(line) for line in proc.stdout.decode().splitlines()]
+    assert {r["input"]: ("error" in r) for r in records} == {str(bad): True, str(music / "original.wav"): False}
+    from mtk.detect_cover.index import CoverIndex
+
+    assert CoverIndex.load(idx).paths == [str(music / "original.wav")]
