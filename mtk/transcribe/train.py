@@ -1,0 +1,183 @@
+"""Training DrummerNet without labels: reconstruct drum stems through the kit's one-shots.
+
+Data: the drum stems (``drums.wav``) of ``mtk corpus songs`` folders of one split, each
+scaled to peak 1 as a whole (inference scales whole files the same way), cut into random
+2 s excerpts; nearly silent excerpts are drawn again. No hit list is read: the only
+metadata used is which recorded kit drummed the song, so the synthesizer convolves the
+transcription with that kit's one-shots (songs drummed by a soundfont are left out, as
+their one-shots are not in the bank).
+
+Checkpoints (``run/last.pt``, every ``checkpoint_every`` steps and at the end) hold the
+analysis network, the synthesizer gains, the optimiser and the step, so a run resumes
+where it stopped; ``run/log.jsonl`` has the loss every ``log_every`` steps.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mtk.errors import InputError
+from mtk.io.audio import read_audio
+
+ARCH = "drummernet"
+
+
+@dataclass
+class StemSet:
+    """Drum stems in memory with the kit index of each."""
+
+    stems: list[np.ndarray]
+    kits: list[int]
+    kit_names: list[str]
+    songs: list[str]
+
+
+def load_stems(corpora: list[Path], *, split: str, sample_rate: int, kits: list[str] | None = None) -> StemSet:
+    """The sampler-drummed songs of ``split`` in ``corpora``; ``kits`` fixes the kit order."""
+    found = []
+    for corpus in corpora:
+        metas = sorted(Path(corpus).glob("*/meta.json"))
+        if not metas:
+            raise InputError(f"{corpus}: not a song corpus (no */meta.json)")
+        for m in metas:
+            meta = json.loads(m.read_text())
+            if meta["split"] == split and meta["drums"]["mode"] == "sampler" and (m.parent / "drums.wav").is_file():
+                found.append((m.parent, meta["drums"]["kit"]))
+    if not found:
+        raise InputError(f"no {split}-split songs drummed by a recorded kit in {', '.join(map(str, corpora))}")
+    names = list(kits) if kits is not None else sorted({k for _, k in found})
+    stems, idx, songs = [], [], []
+    for folder, kit in found:
+        if kit not in names:
+            continue
+        y, _ = read_audio(folder / "drums.wav", sr=sample_rate, mono=True)
+        peak = float(np.abs(y).max(initial=0.0))
+        if peak > 0:
+            stems.append((y / peak).astype(np.float32))
+            idx.append(names.index(kit))
+            songs.append(folder.name)
+    return StemSet(stems, idx, names, songs)
+
+
+def sample_batch(data: StemSet, rng: np.random.Generator, *, batch: int, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(batch, length)`` excerpts and their kit indices; excerpts quieter than -50 dB RMS redrawn."""
+    xs, ks = [], []
+    while len(xs) < batch:
+        i = int(rng.integers(len(data.stems)))
+        y = data.stems[i]
+        if len(y) < length:
+            continue
+        start = int(rng.integers(len(y) - length + 1))
+        seg = y[start : start + length]
+        if float(np.sqrt(np.mean(seg**2))) < 10 ** (-50 / 20):
+            continue
+        xs.append(seg)
+        ks.append(data.kits[i])
+    return np.stack(xs), np.array(ks)
+
+
+@dataclass
+class TrainOptions:
+    steps: int = 20_000
+    batch: int = 16
+    seconds: float = 2.048  # 2 s, rounded up to the U-Net's grid (a multiple of 1,024 samples)
+    lr: float = 4e-4
+    seed: int = 0
+    device: str = "cpu"
+    checkpoint_every: int = 100
+    log_every: int = 20
+    threads: int | None = None
+
+
+def train(
+    corpora: list[Path],
+    run: Path,
+    opts: TrainOptions,
+    *,
+    split: str = "train",
+    on_log: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Train (or resume) a DrummerNet in ``run``; returns the last log record."""
+    import torch
+
+    from mtk.corpus.kits import installed_kits
+    from mtk.transcribe.components import kit_bank
+    from mtk.transcribe.model import DrumSynthesizer, DrummerNet, DrummerNetConfig, MultiBandLogSpectrumLoss
+    from mtk.weights.checkpoint import load_checkpoint, save_checkpoint
+
+    if opts.threads:
+        torch.set_num_threads(opts.threads)
+    run.mkdir(parents=True, exist_ok=True)
+    last = run / "last.pt"
+    state = load_checkpoint(last, arch=ARCH) if last.exists() else None
+    cfg = DrummerNetConfig(**state["config"]) if state else DrummerNetConfig()
+    data = load_stems(corpora, split=split, sample_rate=cfg.sample_rate, kits=state["meta"]["kits"] if state else None)
+    by_name = {k.name: k for k in installed_kits()}
+    missing = [k for k in data.kit_names if k not in by_name]
+    if missing:
+        raise InputError(f"kits not installed: {', '.join(missing)}", hint="make corpus-deps")
+    bank = torch.from_numpy(kit_bank([by_name[k] for k in data.kit_names], cfg.sample_rate))
+
+    torch.manual_seed(opts.seed)
+    net = DrummerNet(cfg).to(opts.device)
+    synth = DrumSynthesizer(bank, cfg.hop).to(opts.device)
+    loss_fn = MultiBandLogSpectrumLoss(cfg.sample_rate).to(opts.device)
+    optim = torch.optim.Adam([*net.parameters(), *synth.parameters()], lr=opts.lr)
+    step = 0
+    if state:
+        net.load_state_dict(state["state_dict"])
+        synth.load_state_dict(state["synth"])
+        optim.load_state_dict(state["optimizer"])
+        step = int(state["step"])
+    rng = np.random.default_rng([opts.seed, step])  # a resumed run draws new excerpts
+    length = int(round(opts.seconds * cfg.sample_rate / cfg.multiple)) * cfg.multiple
+    meta = {"kits": data.kit_names, "songs": len(data.stems), "split": split, "corpora": [str(c) for c in corpora]}
+
+    def save() -> None:
+        save_checkpoint(
+            last,
+            arch=ARCH,
+            config=cfg.to_dict(),
+            state_dict=net.state_dict(),
+            synth=synth.state_dict(),
+            optimizer=optim.state_dict(),
+            step=step,
+            meta={**meta, "steps": step, "batch": opts.batch, "excerpt_samples": length, "lr": opts.lr},
+        )
+
+    record: dict[str, Any] = {}
+    losses: list[float] = []
+    tic = time.monotonic()
+    with (run / "log.jsonl").open("a") as log:
+        while step < opts.steps:
+            x, k = sample_batch(data, rng, batch=opts.batch, length=length)
+            x_t, k_t = torch.from_numpy(x).to(opts.device), torch.from_numpy(k).to(opts.device)
+            act = net(x_t)
+            loss = loss_fn(synth(act, k_t), x_t)
+            optim.zero_grad(set_to_none=True)
+            loss.backward()
+            optim.step()
+            step += 1
+            losses.append(loss.item())
+            if step % opts.log_every == 0 or step == opts.steps:
+                record = {
+                    "step": step,
+                    "loss": round(float(np.mean(losses)), 5),
+                    "active": round(float((act > 0).float().mean()), 5),
+                    "seconds": round(time.monotonic() - tic, 1),
+                }
+                losses.clear()
+                log.write(json.dumps(record) + "\n")
+                log.flush()
+                if on_log:
+                    on_log(record)
+            if step % opts.checkpoint_every == 0 or step == opts.steps:
+                save()
+    return record
