@@ -1,0 +1,190 @@
+"""Drum transcription API: audio in, drum events (and MIDI) out.
+
+``load(name_or_path, device)`` gives a :class:`Transcriber`; ``from_audio(y, sr)`` and
+``from_file(path)`` return a :class:`Transcription`. Any length: the input is cut into
+chunks of ``chunk_s`` seconds with ``overlap_s`` on each side, run in small batches, and
+only each chunk's centre is kept, so memory is bounded by the batch, not the file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from mtk.errors import ModelError, UsageError
+from mtk.transcribe.components import COMPONENTS, GM_NOTES
+from mtk.transcribe.peaks import detect, velocities
+
+TASK = "transcribe"
+DEFAULT_MODEL = "transcribe-drummernet-v1"
+ARCH = "drummernet"
+DEFAULT_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True)
+class DrumEvent:
+    time: float  # seconds
+    drum: str  # one of COMPONENTS
+    note: int  # General MIDI percussion note
+    velocity: int  # 1..127
+    strength: float  # the detection's hit mass (what the threshold is compared with)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "time": round(self.time, 4),
+            "drum": self.drum,
+            "note": self.note,
+            "velocity": self.velocity,
+            "strength": round(self.strength, 4),
+        }
+
+
+@dataclass
+class Transcription:
+    events: list[DrumEvent]
+    duration: float
+    model: str
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def to_midi(self, *, tempo: float = 120.0) -> Any:
+        """A one-track MIDI file: channel 10 drums, 10 ms notes, at a nominal ``tempo``."""
+        import miditoolkit
+
+        midi = miditoolkit.MidiFile(ticks_per_beat=480)
+        midi.tempo_changes = [miditoolkit.TempoChange(tempo, 0)]
+        inst = miditoolkit.Instrument(program=0, is_drum=True, name="drums")
+        ticks = lambda s: int(round(s * tempo / 60 * 480))  # noqa: E731
+        for e in self.events:
+            inst.notes.append(miditoolkit.Note(e.velocity, e.note, ticks(e.time), ticks(e.time + 0.01) + 1))
+        midi.instruments = [inst]
+        midi.max_tick = max([n.end for n in inst.notes], default=0)
+        return midi
+
+
+class Transcriber:
+    """A DrummerNet analysis network with its detection thresholds and component gains."""
+
+    def __init__(
+        self,
+        net: Any,
+        *,
+        name: str,
+        thresholds: dict[str, float] | None = None,
+        gains: np.ndarray | None = None,
+        device: str = "cpu",
+        chunk_s: float = 8.192,
+        overlap_s: float = 1.024,
+        batch: int = 4,
+    ) -> None:
+        self.net = net.to(device).eval()
+        self.cfg = net.config
+        self.name = name
+        self.device = device
+        self.thresholds = {c: DEFAULT_THRESHOLD for c in COMPONENTS} | (thresholds or {})
+        self.gains = np.ones(len(COMPONENTS)) if gains is None else np.asarray(gains, dtype=np.float64)
+        grid = self.cfg.multiple
+        self.chunk = max(grid, int(round(chunk_s * self.cfg.sample_rate / grid)) * grid)
+        self.overlap = int(round(overlap_s * self.cfg.sample_rate / self.cfg.hop)) * self.cfg.hop
+        self.batch = batch
+
+    @property
+    def rate(self) -> float:
+        """Activation steps per second."""
+        return self.cfg.sample_rate / self.cfg.hop
+
+    def activations(self, y: np.ndarray) -> np.ndarray:
+        """``(samples,)`` mono audio at the model's rate, peak 1 -> ``(K, samples // hop)``."""
+        import torch
+
+        hop, step = self.cfg.hop, self.chunk - 2 * self.overlap
+        n_out = len(y) // hop
+        starts = list(range(-self.overlap, max(len(y) - self.overlap, 1), step))
+        out = np.zeros((self.cfg.n_components, n_out), dtype=np.float32)
+        for b in range(0, len(starts), self.batch):
+            group = starts[b : b + self.batch]
+            x = np.zeros((len(group), self.chunk), dtype=np.float32)
+            for i, s in enumerate(group):
+                lo, hi = max(s, 0), min(s + self.chunk, len(y))
+                x[i, lo - s : hi - s] = y[lo:hi]
+            with torch.inference_mode():
+                act = self.net(torch.from_numpy(x).to(self.device)).float().cpu().numpy()  # (b, K, chunk/hop)
+            for i, s in enumerate(group):
+                first = (s + self.overlap) // hop  # output step of this chunk's kept centre
+                keep = act[i, :, self.overlap // hop : (self.overlap + step) // hop]
+                n = min(keep.shape[1], n_out - first)
+                if n > 0:
+                    out[:, first : first + n] = keep[:, :n]
+        return out
+
+    def from_audio(self, y: np.ndarray, sr: int) -> Transcription:
+        """Transcribe mono float audio ``y`` (samples,) at ``sr`` Hz."""
+        from mtk.io.audio import resample
+
+        y = np.asarray(y, dtype=np.float32)
+        if y.ndim != 1:
+            raise UsageError("expected mono audio of shape (samples,)")
+        if sr != self.cfg.sample_rate:
+            y = resample(y, sr, self.cfg.sample_rate)
+        duration = len(y) / self.cfg.sample_rate
+        peak = float(np.abs(y).max(initial=0.0))
+        if peak <= 0:
+            return Transcription([], duration, self.name, {c: 0 for c in COMPONENTS})
+        act = self.activations(y / peak)
+        thresholds = np.array([self.thresholds[c] for c in COMPONENTS])
+        peaks = detect(act, self.rate, thresholds)
+        amps = np.array([p.mass * self.gains[p.component] * peak for p in peaks])
+        vels = velocities(amps)
+        events = [
+            DrumEvent(p.time, COMPONENTS[p.component], GM_NOTES[COMPONENTS[p.component]], int(v), p.mass)
+            for p, v in zip(peaks, vels, strict=True)
+        ]
+        counts = {c: sum(e.drum == c for e in events) for c in COMPONENTS}
+        return Transcription(events, duration, self.name, counts)
+
+    def from_file(self, path: str) -> Transcription:
+        """Transcribe an audio file (or ``-`` for stdin), mixed down to mono."""
+        from mtk.io.audio import read_audio
+
+        y, sr = read_audio(path, mono=True, min_duration=0.05)
+        return self.from_audio(y, sr)
+
+
+def load(name_or_path: str | None = None, device: str = "cpu", **options: Any) -> Transcriber:
+    """A :class:`Transcriber` from a registry name (default :data:`DEFAULT_MODEL`) or a file.
+
+    ``options`` go to :class:`Transcriber` (``thresholds`` override the model's per class).
+    """
+    import torch
+
+    from mtk.transcribe.model import DrummerNet, DrummerNetConfig
+    from mtk.weights.checkpoint import build_module, load_checkpoint
+    from mtk.weights.registry import get_entry
+    from mtk.weights.store import looks_like_path, resolve
+
+    name = name_or_path or DEFAULT_MODEL
+    overrides = options.pop("thresholds", None) or {}
+    if not looks_like_path(name) and get_entry(name).debug:
+        entry = get_entry(name)
+        if entry.task != TASK:
+            raise ModelError(f"model {entry.name!r} is for {entry.task!r}, not {TASK!r}")
+        torch.manual_seed(entry.seed)
+        net = DrummerNet(build_module(DrummerNetConfig, entry.config))
+        thresholds = {c: float(entry.config.get("threshold", DEFAULT_THRESHOLD)) for c in COMPONENTS}
+        return Transcriber(net, name=entry.name, thresholds=thresholds | overrides, device=device, **options)
+    resolved = resolve(name, task=TASK)
+    ckpt = load_checkpoint(resolved.path, arch=ARCH)
+    net = DrummerNet(build_module(DrummerNetConfig, ckpt["config"]))
+    net.load_state_dict({k: v.float() for k, v in ckpt["state_dict"].items()})
+    meta = ckpt.get("meta", {})
+    if "log_gain" not in meta and "log_gain" in ckpt.get("synth", {}):  # a training checkpoint
+        meta = {**meta, "log_gain": ckpt["synth"]["log_gain"].tolist()}
+    return Transcriber(
+        net,
+        name=resolved.name,
+        thresholds=dict(meta.get("thresholds", {})) | overrides,
+        gains=np.exp(np.asarray(meta["log_gain"])) if "log_gain" in meta else None,
+        device=device,
+        **options,
+    )
