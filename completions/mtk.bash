@@ -3,7 +3,7 @@ _mtk() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} path=mtk i
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "$path ${COMP_WORDS[i]}" in
-            "mtk render"|"mtk corpus"|"mtk corpus songs"|"mtk corpus oneshots"|"mtk corpus stats"|"mtk detect-cover"|"mtk detect-cover pair"|"mtk detect-cover index"|"mtk detect-cover query"|"mtk detect-cover cliques"|"mtk detect-cover classify"|"mtk train"|"mtk train detect-cover"|"mtk eval"|"mtk eval detect-cover"|"mtk models"|"mtk models list"|"mtk models path"|"mtk models verify") path="$path ${COMP_WORDS[i]}" ;;
+            "mtk render"|"mtk corpus"|"mtk corpus songs"|"mtk corpus oneshots"|"mtk corpus stats"|"mtk detect-cover"|"mtk detect-cover pair"|"mtk detect-cover index"|"mtk detect-cover query"|"mtk detect-cover cliques"|"mtk detect-cover classify"|"mtk transcribe"|"mtk train"|"mtk train detect-cover"|"mtk train transcribe"|"mtk eval"|"mtk eval detect-cover"|"mtk eval transcribe"|"mtk models"|"mtk models list"|"mtk models path"|"mtk models verify") path="$path ${COMP_WORDS[i]}" ;;
         esac
     done
     case "$path|$prev" in
@@ -46,12 +46,27 @@ _mtk() {
         "mtk detect-cover classify|--clique") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mtk detect-cover classify|--model") COMPREPLY=(); return ;;
         "mtk detect-cover classify|-j"|"mtk detect-cover classify|--jobs") COMPREPLY=(); return ;;
+        "mtk transcribe|-o"|"mtk transcribe|--output") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk transcribe|--format"|"mtk transcribe|-f") COMPREPLY=($(compgen -W "mid json csv" -- "$cur")); return ;;
+        "mtk transcribe|--threshold") COMPREPLY=(); return ;;
+        "mtk transcribe|--model") COMPREPLY=(); return ;;
+        "mtk transcribe|--device") COMPREPLY=(); return ;;
+        "mtk transcribe|--name") COMPREPLY=(); return ;;
         "mtk train detect-cover|--data") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mtk train detect-cover|-o"|"mtk train detect-cover|--output") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mtk train detect-cover|--split") COMPREPLY=(); return ;;
         "mtk train detect-cover|--candidates") COMPREPLY=(); return ;;
         "mtk train detect-cover|--name") COMPREPLY=(); return ;;
         "mtk train detect-cover|-j"|"mtk train detect-cover|--jobs") COMPREPLY=(); return ;;
+        "mtk train transcribe|--data") COMPREPLY=(); return ;;
+        "mtk train transcribe|-o"|"mtk train transcribe|--output") COMPREPLY=(); return ;;
+        "mtk train transcribe|--valid") COMPREPLY=(); return ;;
+        "mtk train transcribe|--steps") COMPREPLY=(); return ;;
+        "mtk train transcribe|--batch-size") COMPREPLY=(); return ;;
+        "mtk train transcribe|--seconds") COMPREPLY=(); return ;;
+        "mtk train transcribe|--lr") COMPREPLY=(); return ;;
+        "mtk train transcribe|--seed") COMPREPLY=(); return ;;
+        "mtk train transcribe|--device") COMPREPLY=(); return ;;
         "mtk eval detect-cover|--data") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mtk eval detect-cover|--split") COMPREPLY=(); return ;;
         "mtk eval detect-cover|--distractors") COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -59,10 +74,17 @@ _mtk() {
         "mtk eval detect-cover|--rerank") COMPREPLY=(); return ;;
         "mtk eval detect-cover|--model") COMPREPLY=(); return ;;
         "mtk eval detect-cover|-j"|"mtk eval detect-cover|--jobs") COMPREPLY=(); return ;;
+        "mtk eval transcribe|--data") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk eval transcribe|--split") COMPREPLY=(); return ;;
+        "mtk eval transcribe|--tune") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk eval transcribe|--tune-split") COMPREPLY=(); return ;;
+        "mtk eval transcribe|--limit") COMPREPLY=(); return ;;
+        "mtk eval transcribe|--model") COMPREPLY=(); return ;;
+        "mtk eval transcribe|--device") COMPREPLY=(); return ;;
         "mtk models list|--task") COMPREPLY=(); return ;;
     esac
     case "$path" in
-        "mtk") COMPREPLY=($(compgen -W "render corpus detect-cover train eval models --version -h --help" -- "$cur")) ;;
+        "mtk") COMPREPLY=($(compgen -W "render corpus detect-cover transcribe train eval models --version -h --help" -- "$cur")) ;;
         "mtk render") COMPREPLY=($(compgen -W "-o --output --soundfont --synth --sample-rate -r --gain --bits --stems --name -j --jobs --skip-existing --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk corpus") COMPREPLY=($(compgen -W "songs oneshots stats -h --help" -- "$cur")) ;;
         "mtk corpus songs") COMPREPLY=($(compgen -W "--count -n --versions --seed --sources --styles --splits --soundfonts --test-soundfonts --kits --test-kits --soundfont-drums --sample-rate -r --max-seconds -j --jobs --skip-existing --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
@@ -74,10 +96,13 @@ _mtk() {
         "mtk detect-cover query") COMPREPLY=($(compgen -W "--index -k --rerank --model --fail-fast -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk detect-cover cliques") COMPREPLY=($(compgen -W "--index -k --model -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk detect-cover classify") COMPREPLY=($(compgen -W "--clique --model -j --jobs --fail-fast -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
-        "mtk train") COMPREPLY=($(compgen -W "detect-cover -h --help" -- "$cur")) ;;
+        "mtk transcribe") COMPREPLY=($(compgen -W "-o --output --format -f --threshold --model --device --name --skip-existing --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
+        "mtk train") COMPREPLY=($(compgen -W "detect-cover transcribe -h --help" -- "$cur")) ;;
         "mtk train detect-cover") COMPREPLY=($(compgen -W "--data -o --output --split --candidates --name -j --jobs --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
-        "mtk eval") COMPREPLY=($(compgen -W "detect-cover -h --help" -- "$cur")) ;;
+        "mtk train transcribe") COMPREPLY=($(compgen -W "--data -o --output --valid --steps --batch-size --seconds --lr --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk eval") COMPREPLY=($(compgen -W "detect-cover transcribe -h --help" -- "$cur")) ;;
         "mtk eval detect-cover") COMPREPLY=($(compgen -W "--data --split --distractors --excerpt-seconds --rerank --model -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk eval transcribe") COMPREPLY=($(compgen -W "--data --split --tune --tune-split --limit --model --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk models") COMPREPLY=($(compgen -W "list path verify -h --help" -- "$cur")) ;;
         "mtk models list") COMPREPLY=($(compgen -W "--task --all -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk models path") COMPREPLY=($(compgen -W "-q --quiet -v --verbose -h --help" -- "$cur")) ;;

@@ -3,8 +3,8 @@
 
 _mtk() {
     local state line
-    _arguments -C '--version[Print the version and exit]' '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((render\:"Render MIDI files to WAV (stereo) through a SoundFont synthesizer" corpus\:"Build training and evaluation corpora from real melodies, soundfonts and drum kits" detect-cover\:"Are these recordings versions of the same work?" train\:"Train mtk'\''s models on corpora built by `mtk corpus`" eval\:"Measure mtk'\''s models on held-out corpora" models\:"List, locate and verify mtk'\''s shipped models"))' '*:: :->args'
-    case $state in args) case $words[1] in render) _mtk_render ;; corpus) _mtk_corpus ;; detect-cover) _mtk_detect_cover ;; train) _mtk_train ;; eval) _mtk_eval ;; models) _mtk_models ;; esac ;; esac
+    _arguments -C '--version[Print the version and exit]' '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((render\:"Render MIDI files to WAV (stereo) through a SoundFont synthesizer" corpus\:"Build training and evaluation corpora from real melodies, soundfonts and drum kits" detect-cover\:"Are these recordings versions of the same work?" transcribe\:"Transcribe drum audio into kick, snare, hi-hat, toms, cymbals (DrummerNet, trained without labels)" train\:"Train mtk'\''s models on corpora built by `mtk corpus`" eval\:"Measure mtk'\''s models on held-out corpora" models\:"List, locate and verify mtk'\''s shipped models"))' '*:: :->args'
+    case $state in args) case $words[1] in render) _mtk_render ;; corpus) _mtk_corpus ;; detect-cover) _mtk_detect_cover ;; transcribe) _mtk_transcribe ;; train) _mtk_train ;; eval) _mtk_eval ;; models) _mtk_models ;; esac ;; esac
 }
 
 _mtk_render() {
@@ -64,10 +64,16 @@ _mtk_detect_cover_classify() {
     _arguments '--clique[Folder of versions of one work]:dir:_files' '--model[Registry name or weight file (default - the task'\''s shipped model)]:name|path: ' '-j[Worker processes for batches]:n: ' '--jobs[Worker processes for batches]:n: ' '--fail-fast[Stop a batch at the first failed input]' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]' '*:input:_files'
 }
 
+_mtk_transcribe() {
+    local state line
+    _arguments '-o[Output file, or folder for several inputs;]:path:_files' '--output[Output file, or folder for several inputs;]:path:_files' '--format[Output format (default - from -o'\''s suffix, else mid)]:mid|json|csv:(mid json csv)' '-f[Output format (default - from -o'\''s suffix, else mid)]:mid|json|csv:(mid json csv)' '--threshold[Detection threshold of one drum (repeatable)]:drum=value: ' '--model[Registry name or weight file (default - the task'\''s shipped model)]:name|path: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '--name[Output file name in a folder - {stem}, {name}, {index}]:template: ' '--skip-existing[Skip inputs whose output already exists (resumable batches)]' '--fail-fast[Stop a batch at the first failed input]' '--force[Overwrite existing output files]' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]' '*:input:_files'
+}
+
 _mtk_train() {
     local state line
-    _arguments -C '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((detect-cover\:"Fit the pair-score calibration (logistic model of Qmax and stage-1 distance) on version pairs"))' '*:: :->args'
-    case $state in args) case $words[1] in detect-cover) _mtk_train_detect_cover ;; esac ;; esac
+    _arguments -C '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((detect-cover\:"Fit the pair-score calibration (logistic model of Qmax and stage-1 distance) on version pairs" transcribe\:"Train DrummerNet without labels on the corpora'\''s train-split drum stems (resumable),
+then, with --valid, tune its thresholds and write RUN/model.pt"))' '*:: :->args'
+    case $state in args) case $words[1] in detect-cover) _mtk_train_detect_cover ;; transcribe) _mtk_train_transcribe ;; esac ;; esac
 }
 
 _mtk_train_detect_cover() {
@@ -75,15 +81,25 @@ _mtk_train_detect_cover() {
     _arguments '--data[A corpus built by `mtk corpus songs`]:corpus:_files' '-o[Output file, or folder for several inputs;]:path:_files' '--output[Output file, or folder for several inputs;]:path:_files' '--split[Corpus split to train on]:str: ' '--candidates[Stage-1 candidates per song to learn from]:int: ' '--name[Model name recorded in the file]:str: ' '-j[Worker processes for batches]:n: ' '--jobs[Worker processes for batches]:n: ' '--force[Overwrite existing output files]' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
 }
 
+_mtk_train_transcribe() {
+    local state line
+    _arguments '--data[Corpora built by `mtk corpus songs` (repeatable)]:corpus: ' '-o[Run folder (created;]:run: ' '--output[Run folder (created;]:run: ' '--valid[Corpora whose valid split tunes the thresholds (repeatable)]:corpus: ' '--steps[Train until this many steps in all]:int: ' '--batch-size[Excerpts per step]:int: ' '--seconds[Excerpt length]:float: ' '--lr[Adam learning rate]:float: ' '--seed[Random seed;]:int: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
+}
+
 _mtk_eval() {
     local state line
-    _arguments -C '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((detect-cover\:"MAP, MR1, P@1 and ROC-AUC for stage 1 alone (the seed method) and stages 1+2, as one JSON object"))' '*:: :->args'
-    case $state in args) case $words[1] in detect-cover) _mtk_eval_detect_cover ;; esac ;; esac
+    _arguments -C '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((detect-cover\:"MAP, MR1, P@1 and ROC-AUC for stage 1 alone (the seed method) and stages 1+2, as one JSON object" transcribe\:"Onset F1 (50 ms) for kick, snare and hi-hat, DrummerNet and an NMF baseline, as one JSON object"))' '*:: :->args'
+    case $state in args) case $words[1] in detect-cover) _mtk_eval_detect_cover ;; transcribe) _mtk_eval_transcribe ;; esac ;; esac
 }
 
 _mtk_eval_detect_cover() {
     local state line
     _arguments '--data[A corpus built by `mtk corpus songs`]:corpus:_files' '--split[Corpus split whose songs are the queries]:str: ' '--distractors[Folders of unrelated music (repeatable)]:dir:_files' '--excerpt-seconds[Cut distractor files into pieces this long (0 - whole files)]:float: ' '--rerank[Stage-1 candidates re-ranked by stage 2]:int: ' '--model[Registry name or weight file (default - the task'\''s shipped model)]:name|path: ' '-j[Worker processes for batches]:n: ' '--jobs[Worker processes for batches]:n: ' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
+}
+
+_mtk_eval_transcribe() {
+    local state line
+    _arguments '--data[A corpus built by `mtk corpus songs`]:corpus:_files' '--split[Corpus split to score]:str: ' '--tune[Choose both systems'\'' thresholds on this corpus first]:corpus:_files' '--tune-split[Split of --tune to use]:str: ' '--limit[Score only the first N songs]:int: ' '--model[Registry name or weight file (default - the task'\''s shipped model)]:name|path: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
 }
 
 _mtk_models() {

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from mtk.cli import common
-from mtk.cli.options import CorpusData, Jobs, Model, Quiet, Verbose
+from mtk.cli.options import CorpusData, Device, Jobs, Model, Quiet, Verbose
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Measure mtk's models on held-out corpora.")
 
@@ -60,3 +61,32 @@ def detect_cover(
             **result,
         }
     )
+
+
+@app.command("transcribe")
+def transcribe(
+    data: CorpusData,
+    split: Annotated[str, typer.Option("--split", help="Corpus split to score.")] = "test",
+    tune: Annotated[
+        Optional[Path],
+        typer.Option("--tune", metavar="CORPUS", help="Choose both systems' thresholds on this corpus first."),
+    ] = None,
+    tune_split: Annotated[str, typer.Option("--tune-split", help="Split of --tune to use.")] = "valid",
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Score only the first N songs.")] = None,
+    model: Model = None,
+    device: Device = "auto",
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    """Onset F1 (50 ms) for kick, snare and hi-hat, DrummerNet and an NMF baseline, as one JSON object."""
+    from mtk.device import resolve_device
+    from mtk.io.records import JsonLinesWriter
+    from mtk.transcribe.eval import baseline_for, evaluate, load_songs
+    from mtk.transcribe.infer import load
+
+    transcriber = load(model, resolve_device(device))
+    rate = transcriber.cfg.sample_rate
+    songs = load_songs(data, split=split, sample_rate=rate, limit=limit)
+    tuning = load_songs(tune, split=tune_split, sample_rate=rate, limit=limit) if tune else None
+    result = evaluate(transcriber, baseline_for(transcriber), songs, tune=tuning)
+    JsonLinesWriter().write({"task": "transcribe", "data": str(data), "split": split, **result})

@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "render": ("render", "Render MIDI to audio through a SoundFont synthesizer."),
     "corpus": ("corpus", "Build training and evaluation corpora from real melodies, soundfonts and drum kits."),
     "detect-cover": ("detect_cover", "Are these recordings versions of the same work?"),
+    "transcribe": ("transcribe", "Transcribe drum audio to MIDI or events (DrummerNet)."),
     "train": ("train", "Train mtk's models on corpora built by `mtk corpus`."),
     "eval": ("eval", "Measure mtk's models on held-out corpora."),
     "models": ("models", "List, locate and verify mtk's shipped models."),

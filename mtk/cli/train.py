@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 
 from mtk.cli import common
-from mtk.cli.options import CorpusData, Force, Jobs, Output, Quiet, Verbose
+from mtk.cli.options import CorpusData, Device, Force, Jobs, Output, Quiet, Seed, Verbose
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Train mtk's models on corpora built by `mtk corpus`."
@@ -61,3 +62,37 @@ def detect_cover(
     }
     atomic_write(output, (json.dumps(payload, indent=1, sort_keys=True) + "\n").encode(), force=force)
     JsonLinesWriter().write({"output": output, **scores})
+
+
+@app.command("transcribe")
+def transcribe(
+    data: Annotated[
+        list[Path], typer.Option("--data", metavar="CORPUS", help="Corpora built by `mtk corpus songs` (repeatable).")
+    ],
+    output: Annotated[str, typer.Option("-o", "--output", metavar="RUN", help="Run folder (created; resumed).")],
+    valid: Annotated[
+        Optional[list[Path]],
+        typer.Option("--valid", metavar="CORPUS", help="Corpora whose valid split tunes the thresholds (repeatable)."),
+    ] = None,
+    steps: Annotated[int, typer.Option("--steps", min=0, help="Train until this many steps in all.")] = 20_000,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Excerpts per step.")] = 16,
+    seconds: Annotated[float, typer.Option("--seconds", min=0.064, help="Excerpt length.")] = 2.048,
+    lr: Annotated[float, typer.Option("--lr", min=0.0, help="Adam learning rate.")] = 4e-4,
+    seed: Seed = None,
+    device: Device = "auto",
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    """Train DrummerNet without labels on the corpora's train-split drum stems (resumable),
+    then, with --valid, tune its thresholds and write RUN/model.pt. One JSON line per log step."""
+    from mtk.device import resolve_device
+    from mtk.io.records import JsonLinesWriter
+    from mtk.transcribe.train import TrainOptions, finalize, train
+
+    writer = JsonLinesWriter()
+    dev = resolve_device(device)
+    opts = TrainOptions(steps=steps, batch=batch_size, seconds=seconds, lr=lr, seed=seed or 0, device=dev)
+    train(data, Path(output), opts, on_log=writer.write)
+    if valid:
+        path, scores = finalize(Path(output), valid, device=dev)
+        writer.write({"output": str(path), "tuned_on": scores})

@@ -95,7 +95,11 @@ def _f1(tp: int, n_est: int, n_ref: int) -> dict[str, float]:
 
 
 def score(
-    songs: list[Song], acts: list[np.ndarray], rate: float, thresholds: dict[str, float], gains: np.ndarray | None = None
+    songs: list[Song],
+    acts: list[np.ndarray],
+    rate: float,
+    thresholds: dict[str, float],
+    gains: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Micro precision/recall/F1 per eval class and the mean F1; with ``gains``, also the
     mean per-song Spearman correlation of estimated and reference velocities."""
@@ -140,6 +144,22 @@ def tune_thresholds(songs: list[Song], acts: list[np.ndarray], rate: float) -> d
 def component_thresholds(per_class: dict[str, float]) -> dict[str, float]:
     """Eval-class thresholds spread to the components they cover."""
     return {c: thr for name, thr in per_class.items() for c in EVAL_CLASSES[name]}
+
+
+def baseline_for(transcriber: Any) -> Any:
+    """The NMF baseline with templates from the kits ``transcriber`` was trained with (the
+    corpus's training kits when unknown)."""
+    from mtk.corpus.build import DEFAULT_TEST_KITS
+    from mtk.corpus.kits import installed_kits
+    from mtk.transcribe.baseline import NmfTranscriber
+    from mtk.transcribe.components import kit_bank
+
+    kits = [
+        k
+        for k in installed_kits()
+        if (k.name in transcriber.kits if transcriber.kits else k.name not in DEFAULT_TEST_KITS)
+    ]
+    return NmfTranscriber(kit_bank(kits, transcriber.cfg.sample_rate), transcriber.cfg.sample_rate)
 
 
 BASELINE_THRESHOLD = 0.2  # the paper's delta after max-normalisation

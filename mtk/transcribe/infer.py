@@ -77,6 +77,7 @@ class Transcriber:
         chunk_s: float = 8.192,
         overlap_s: float = 1.024,
         batch: int = 4,
+        kits: list[str] | None = None,
     ) -> None:
         self.net = net.to(device).eval()
         self.cfg = net.config
@@ -88,6 +89,7 @@ class Transcriber:
         self.chunk = max(grid, int(round(chunk_s * self.cfg.sample_rate / grid)) * grid)
         self.overlap = int(round(overlap_s * self.cfg.sample_rate / self.cfg.hop)) * self.cfg.hop
         self.batch = batch
+        self.kits = kits  # the recorded kits it was trained with, when known
 
     @property
     def rate(self) -> float:
@@ -185,6 +187,7 @@ def load(name_or_path: str | None = None, device: str = "cpu", **options: Any) -
         name=resolved.name,
         thresholds=dict(meta.get("thresholds", {})) | overrides,
         gains=np.exp(np.asarray(meta["log_gain"])) if "log_gain" in meta else None,
+        kits=meta.get("kits"),
         device=device,
         **options,
     )

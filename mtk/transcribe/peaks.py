@@ -66,12 +66,15 @@ def detect(act: np.ndarray, rate: float, thresholds: np.ndarray, groups: list[li
     """Peaks of every component (or of each group of components summed, reported as the
     group's first), sorted by time."""
     mass = hit_mass(act, rate)
+    half = max(0, int(round(MASS_WINDOW_S * rate)))
     groups = groups if groups is not None else [[k] for k in range(act.shape[0])]
     peaks = []
     for group in groups:
-        curve = mass[group].sum(axis=0)
+        curve, raw = mass[group].sum(axis=0), act[group].sum(axis=0)
         for i in pick_peaks(curve, rate, float(thresholds[group[0]])):
-            peaks.append(Peak(float(i / rate), group[int(np.argmax(mass[group, i]))], float(curve[i])))
+            lo = max(0, i - half)
+            at = lo + int(np.argmax(raw[lo : i + half + 1]))  # the hit's strongest step, not the box's edge
+            peaks.append(Peak(float(at / rate), group[int(np.argmax(mass[group, i]))], float(curve[i])))
     return sorted(peaks, key=lambda p: (p.time, p.component))
 
 

@@ -109,7 +109,7 @@ def train(
 
     from mtk.corpus.kits import installed_kits
     from mtk.transcribe.components import kit_bank
-    from mtk.transcribe.model import DrumSynthesizer, DrummerNet, DrummerNetConfig, MultiBandLogSpectrumLoss
+    from mtk.transcribe.model import DrummerNet, DrummerNetConfig, DrumSynthesizer, MultiBandLogSpectrumLoss
     from mtk.weights.checkpoint import load_checkpoint, save_checkpoint
 
     if opts.threads:
@@ -181,3 +181,28 @@ def train(
             if step % opts.checkpoint_every == 0 or step == opts.steps:
                 save()
     return record
+
+
+def finalize(run: Path, valid: list[Path], *, split: str = "valid", device: str = "cpu") -> tuple[Path, dict[str, Any]]:
+    """Tune the detection thresholds of ``run/last.pt`` on ``valid`` corpora's ``split``
+    songs and write ``run/model.pt``: the analysis network, thresholds and component gains
+    (no synthesizer bank, no optimiser), ready for ``mtk transcribe --model``."""
+    from mtk.transcribe.eval import component_thresholds, load_songs, score, tune_thresholds
+    from mtk.transcribe.infer import load
+    from mtk.weights.checkpoint import load_checkpoint, save_checkpoint
+
+    ckpt = load_checkpoint(run / "last.pt", arch=ARCH)
+    transcriber = load(str(run / "last.pt"), device)
+    songs = [s for corpus in valid for s in load_songs(corpus, split=split, sample_rate=transcriber.cfg.sample_rate)]
+    acts = [transcriber.activations(s.audio) for s in songs]
+    per_class = tune_thresholds(songs, acts, transcriber.rate)
+    scores = score(songs, acts, transcriber.rate, per_class, gains=transcriber.gains)
+    thresholds = {**transcriber.thresholds, **component_thresholds(per_class)}
+    meta = {
+        **ckpt["meta"],
+        "thresholds": thresholds,
+        "log_gain": ckpt["synth"]["log_gain"].tolist(),
+        "tuned_on": {"corpora": [str(c) for c in valid], "split": split, "songs": len(songs), **scores},
+    }
+    path = save_checkpoint(run / "model.pt", arch=ARCH, config=ckpt["config"], state_dict=ckpt["state_dict"], meta=meta)
+    return path, meta["tuned_on"]

@@ -94,6 +94,16 @@ REGISTRY: tuple[ModelEntry, ...] = (
         debug=True,
         config={"w_qmax": 12.0, "w_distance": -2.0, "bias": -6.0, "threshold": 0.5},
     ),
+    ModelEntry(
+        name="transcribe-debug",
+        task="transcribe",
+        version=0,
+        summary="tiny DrummerNet (4 channels), randomly initialised from seed 0, for tests",
+        sample_rate=16_000,
+        debug=True,
+        seed=0,
+        config={"channels": 4, "threshold": 0.02},
+    ),
 )
 
 

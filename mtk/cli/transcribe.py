@@ -1,0 +1,146 @@
+"""``mtk transcribe``: drum audio in, drum hits out (MIDI, JSON Lines or CSV)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal, Optional
+
+import typer
+
+from mtk.cli import common
+from mtk.cli.options import Device, FailFast, Force, Inputs, Model, Output, Quiet, SkipExisting, Verbose
+from mtk.errors import UsageError
+
+AUDIO = (".wav", ".flac", ".ogg", ".opus", ".aiff", ".aif", ".mp3")
+FORMATS = {"mid": ".mid", "json": ".jsonl", "csv": ".csv"}
+SUFFIXES = {".mid": "mid", ".midi": "mid", ".json": "json", ".jsonl": "json", ".csv": "csv"}
+CSV_FIELDS = ("time", "drum", "note", "velocity", "strength")
+
+app = typer.Typer(add_completion=False)
+
+EPILOG = """Examples:
+  mtk transcribe drums.wav -o drums.mid
+  cat drums.wav | mtk transcribe - > drums.mid
+  mtk transcribe drums.wav --format csv | head
+  mtk transcribe stems/ -o midi/ --skip-existing
+  mtk transcribe drums.wav --format json --threshold hihat_closed=0.8
+"""
+HELP = (
+    "Transcribe drum audio into kick, snare, hi-hat, toms, cymbals (DrummerNet, trained without labels).\n\n"
+    "MIDI is channel 10 with General MIDI notes (36 kick, 38 snare, 42 closed and 46 open hi-hat, 43/47/50 toms, "
+    "49 crash, 51 ride, 39 clap, 37 side stick); JSON Lines and CSV give one event per line with time (s), drum, "
+    "note, velocity and strength. One input writes to -o FILE or stdout; several inputs (or a folder) need -o DIR "
+    "and print one JSON line per output. Works best on a drum stem (separate a full mix first)."
+)
+
+
+def parse_thresholds(values: list[str] | None) -> dict[str, float]:
+    """``["kick=0.3", ...]`` -> ``{"kick": 0.3}``; unknown drums and bad numbers are usage errors."""
+    from mtk.transcribe.components import COMPONENTS
+
+    out: dict[str, float] = {}
+    for value in values or []:
+        drum, _, number = value.partition("=")
+        if drum not in COMPONENTS:
+            raise UsageError(f"--threshold {value}: unknown drum {drum!r}", hint=f"one of {', '.join(COMPONENTS)}")
+        try:
+            out[drum] = float(number)
+        except ValueError:
+            raise UsageError(f"--threshold {value}: expected DRUM=NUMBER") from None
+        if not out[drum] >= 0:
+            raise UsageError(f"--threshold {value}: must be >= 0")
+    return out
+
+
+def encode(transcription: Any, fmt: str) -> bytes:
+    """The transcription as MIDI, JSON Lines or CSV bytes."""
+    if fmt == "mid":
+        from mtk.io.midi import midi_to_bytes
+
+        return midi_to_bytes(transcription.to_midi())
+    rows = [e.to_dict() for e in transcription.events]
+    if fmt == "json":
+        return "".join(json.dumps(r) + "\n" for r in rows).encode()
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue().encode()
+
+
+@app.command(help=HELP, epilog=EPILOG, no_args_is_help=False)
+def transcribe(
+    inputs: Inputs = None,
+    output: Output = None,
+    fmt: Annotated[
+        Optional[Literal["mid", "json", "csv"]],
+        typer.Option("--format", "-f", help="Output format (default: from -o's suffix, else mid)."),
+    ] = None,
+    threshold: Annotated[
+        Optional[list[str]],
+        typer.Option("--threshold", metavar="DRUM=VALUE", help="Detection threshold of one drum (repeatable)."),
+    ] = None,
+    model: Model = None,
+    device: Device = "auto",
+    name: Annotated[
+        Optional[str],
+        typer.Option("--name", metavar="TEMPLATE", help="Output file name in a folder: {stem}, {name}, {index}."),
+    ] = None,
+    skip_existing: SkipExisting = False,
+    fail_fast: FailFast = False,
+    force: Force = False,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    from mtk.device import resolve_device
+    from mtk.io.files import STDIO, atomic_write, check_writable, write_stdout
+    from mtk.io.inputs import expand_inputs, output_name
+    from mtk.transcribe.infer import load
+
+    thresholds = parse_thresholds(threshold)
+    items = expand_inputs(inputs or [], extensions=AUDIO)
+    to_folder = output is not None and (output.endswith("/") or Path(output).is_dir())
+    batch = to_folder or len(items) > 1 or any(Path(a).is_dir() or a.startswith("@") for a in inputs or [])
+    if fmt is None:
+        suffix = Path(output).suffix.lower() if output and not batch and output != STDIO else ""
+        fmt = SUFFIXES.get(suffix, "mid")
+    transcriber = load(model, resolve_device(device), thresholds=thresholds)
+
+    def run_one(source: str, target: str) -> dict[str, Any]:
+        if skip_existing and target != STDIO and Path(target).exists():
+            return {"input": source, "output": target, "skipped": True}
+        if target != STDIO:
+            check_writable(target, force=force)
+        result = transcriber.from_file(source)
+        data = encode(result, fmt)
+        if target == STDIO:
+            write_stdout(data)
+        else:
+            atomic_write(target, data, force=force)
+        return {
+            "input": source,
+            "output": target,
+            "format": fmt,
+            "duration": round(result.duration, 3),
+            "events": len(result.events),
+            "counts": result.counts,
+            "model": result.model,
+        }
+
+    if not batch:
+        target = common.binary_target(output, kind="MIDI") if fmt == "mid" else (output or STDIO)
+        record = run_one(items[0], target)
+        if record.get("skipped") or target != STDIO:
+            common.info(json.dumps(record))
+        return
+    folder = common.batch_folder(output)
+    template = name or "{stem}" + FORMATS[fmt]
+    targets = {src: str(folder / output_name(src, template, index=i)) for i, src in enumerate(items)}
+    if len(set(targets.values())) < len(targets):
+        raise UsageError("two inputs map to the same output name", hint="use --name with {index}")
+    failures = common.run_batch(items, lambda s: run_one(s, targets[s]), fail_fast=fail_fast, label="transcribing")
+    if failures:
+        raise typer.Exit(1)

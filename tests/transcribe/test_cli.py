@@ -1,0 +1,70 @@
+"""`mtk transcribe` end to end with the debug model: formats, pipes, batches, bad input."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from tests.conftest import run_mtk
+
+DEBUG = ["--model", "transcribe-debug"]
+
+
+@pytest.fixture(scope="module")
+def drums(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("drums")
+    rng = np.random.default_rng(0)
+    for name in ("a", "b"):
+        y = rng.standard_normal(22050 * 2) * np.exp(-(np.arange(22050 * 2) % 11025) / 800)
+        sf.write(folder / f"{name}.wav", (0.5 * y / np.abs(y).max()).astype(np.float32), 22050)
+    return folder
+
+
+def test_midi_to_stdout_from_stdin(drums: Path) -> None:
+    proc = run_mtk("transcribe", "-", *DEBUG, input=(drums / "a.wav").read_bytes())
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert proc.stdout[:4] == b"MThd" and proc.stderr == b""
+
+
+def test_formats_from_suffix_and_option(drums: Path, tmp_path: Path) -> None:
+    out = tmp_path / "a.csv"
+    assert run_mtk("transcribe", str(drums / "a.wav"), "-o", str(out), *DEBUG).returncode == 0
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert rows and set(rows[0]) == {"time", "drum", "note", "velocity", "strength"}
+    proc = run_mtk("transcribe", str(drums / "a.wav"), "--format", "json", *DEBUG)
+    events = [json.loads(line) for line in proc.stdout.decode().splitlines()]
+    assert [e["time"] for e in events] == [float(r["time"]) for r in rows]
+    assert all(1 <= e["velocity"] <= 127 for e in events)
+    # A raised threshold only removes events.
+    proc = run_mtk("transcribe", str(drums / "a.wav"), "-f", "json", "--threshold", "tom_mid=100", *DEBUG)
+    assert all(json.loads(line)["drum"] != "tom_mid" for line in proc.stdout.decode().splitlines())
+
+
+def test_batch_folder_and_skip_existing(drums: Path, tmp_path: Path) -> None:
+    out = tmp_path / "midi"
+    proc = run_mtk("transcribe", str(drums), "-o", str(out), *DEBUG)
+    assert proc.returncode == 0, proc.stderr.decode()
+    records = [json.loads(line) for line in proc.stdout.decode().splitlines()]
+    assert sorted(Path(r["output"]).name for r in records) == ["a.mid", "b.mid"]
+    assert (out / "a.mid").read_bytes()[:4] == b"MThd"
+    again = run_mtk("transcribe", str(drums), "-o", str(out), "--skip-existing", *DEBUG)
+    assert all(json.loads(line)["skipped"] for line in again.stdout.decode().splitlines())
+
+
+def test_bad_input_and_options(drums: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"not audio at all")
+    out = tmp_path / "x.mid"
+    proc = run_mtk("transcribe", str(bad), "-o", str(out), *DEBUG)
+    assert proc.returncode == 2 and len(proc.stderr.decode().strip().splitlines()) == 1 and not out.exists()
+    proc = run_mtk("transcribe", str(drums / "a.wav"), "--threshold", "cowbell=1", *DEBUG)
+    assert proc.returncode == 2 and b"unknown drum" in proc.stderr
+    out.write_bytes(b"keep")
+    proc = run_mtk("transcribe", str(drums / "a.wav"), "-o", str(out), *DEBUG)
+    assert proc.returncode == 2 and out.read_bytes() == b"keep"

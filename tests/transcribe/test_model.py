@@ -1,0 +1,73 @@
+"""DrummerNet's modules: exact shapes, sparsity, synthesis and loss known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from mtk.transcribe.model import (  # noqa: E402
+    DrummerNet,
+    DrummerNetConfig,
+    DrumSynthesizer,
+    MultiBandLogSpectrumLoss,
+    upsample_zeros,
+)
+
+SMALL = DrummerNetConfig(channels=8)
+
+
+def test_config_grid_and_parameter_count() -> None:
+    cfg = DrummerNetConfig()
+    assert (cfg.hop, cfg.multiple) == (16, 1024)
+    n = sum(p.numel() for p in DrummerNet(cfg).parameters())
+    assert 150_000 < n < 250_000  # the paper's network has 203,869
+
+
+def test_activations_are_sparse_bounded_and_shaped() -> None:
+    torch.manual_seed(0)
+    net = DrummerNet(SMALL)
+    act = net(torch.randn(2, 4096) * 0.1)
+    assert act.shape == (2, SMALL.n_components, 4096 // SMALL.hop)
+    assert float(act.min()) >= 0 and float(act.max()) <= 1
+    assert float((act == 0).float().mean()) > 0.5  # really sparse: most entries exactly zero
+    # Each 64-step window of one component holds at most the instant's component mass (<= 1).
+    windows = act.reshape(2, SMALL.n_components, -1, SMALL.window).sum(-1)
+    assert float(windows.max()) <= 1 + 1e-5
+
+
+def test_sparsemax_over_components_sums_to_one_with_nothing_slot() -> None:
+    from entmax import sparsemax
+
+    z = torch.tensor([[3.0, 0.0, 0.0, -1.0], [0.0, 0.0, 0.0, 5.0]])
+    p = sparsemax(z, dim=-1)
+    assert torch.allclose(p.sum(-1), torch.ones(2))
+    assert int((p == 0).sum()) >= 4  # zeros, not just small values
+    assert float(p[1, :3].sum()) == 0.0  # all mass on the last ("nothing") slot: silence
+
+
+def test_single_impulse_synthesises_the_component() -> None:
+    bank = torch.zeros(2, 3, 200)
+    bank[1, 2] = torch.linspace(1, 0, 200)
+    synth = DrumSynthesizer(bank, hop=16)
+    act = torch.zeros(1, 3, 40)
+    act[0, 2, 5] = 1.0
+    y = synth(act, torch.tensor([1]))
+    expected = torch.zeros(640)
+    expected[80:280] = bank[1, 2]
+    assert torch.allclose(y[0], expected, atol=1e-5)
+
+
+def test_upsample_zeros() -> None:
+    x = torch.tensor([[[1.0, 2.0]]])
+    assert upsample_zeros(x, 3).tolist() == [[[1.0, 0, 0, 2.0, 0, 0]]]
+
+
+def test_loss_is_zero_on_identity_and_grows_with_difference() -> None:
+    loss = MultiBandLogSpectrumLoss()
+    g = torch.Generator().manual_seed(0)
+    y = torch.randn(1, 16000, generator=g) * 0.1
+    assert float(loss(y, y)) == pytest.approx(0.0, abs=1e-6)
+    assert float(loss(0.5 * y, y)) < float(loss(0.1 * y, y))
+    assert float(loss(0.5 * y, y)) == pytest.approx(np.log(2), rel=0.05)  # |log 0.5| in every bin
