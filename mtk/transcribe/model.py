@@ -71,6 +71,8 @@ class DrummerNet(nn.Module):
         self.time_rnn = nn.GRU(2 * c, k, batch_first=True, bidirectional=True)
         self.time_rnn2 = nn.GRU(2 * k, k + 1, batch_first=True)
         self.comp_rnn = nn.GRU(1, 1, batch_first=True)
+        # GRU outputs are bounded in [-1, 1]; learned scales let the sparsemaxes get as sparse as they need.
+        self.log_scale = nn.Parameter(torch.zeros(2))
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, T)`` -> ``(B, T', K + 1)`` scores before the sparsemaxes (last slot: nothing)."""
@@ -92,13 +94,17 @@ class DrummerNet(nn.Module):
         across, _ = self.comp_rnn(seq.reshape(b * t, k1, 1))  # along the component axis
         return seq + across.reshape(b, t, k1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+        """``temperature`` > 1 (training only) softens the component sparsemax so that every
+        component keeps a gradient early on: a component outside the support gets none, and
+        one that drops out of it everywhere would never come back."""
         cfg = self.config
         z = self.logits(x)  # (B, T', K + 1)
         b, t, _ = z.shape
-        over_components = sparsemax(z, dim=-1)[..., : cfg.n_components]  # (B, T', K)
+        scale = self.log_scale.exp()
+        over_components = sparsemax(z * (scale[0] / temperature), dim=-1)[..., : cfg.n_components]  # (B, T', K)
         windows = z[..., : cfg.n_components].reshape(b, t // cfg.window, cfg.window, cfg.n_components)
-        over_time = sparsemax(windows, dim=2).reshape(b, t, cfg.n_components)
+        over_time = sparsemax(windows * scale[1], dim=2).reshape(b, t, cfg.n_components)
         return (over_components * over_time).transpose(1, 2)  # (B, K, T')
 
 
@@ -151,9 +157,9 @@ class MultiBandLogSpectrumLoss(nn.Module):
 
     N_FFTS = (4096, 2048, 1024, 512, 512, 256, 256, 256)
 
-    def __init__(self, sample_rate: int = 16_000, fmin: float = 32.0, hop: int = 64, eps: float = 1e-4) -> None:
+    def __init__(self, sample_rate: int = 16_000, fmin: float = 32.0, hop: int = 64, floor: float = 1e-3) -> None:
         super().__init__()
-        self.eps = eps
+        self.floor = floor
         self.bands: list[tuple[int, int, int, int]] = []  # (n_fft, hop, first bin, last bin + 1)
         for b, n_fft in enumerate(self.N_FFTS):
             fb = _log_filterbank(sample_rate, n_fft, fmin * 2**b)
@@ -164,15 +170,18 @@ class MultiBandLogSpectrumLoss(nn.Module):
             self.bands.append((n_fft, max(hop, n_fft // 16), lo, hi))
 
     def band_spectra(self, y: torch.Tensor) -> list[torch.Tensor]:
-        """``(B, T)`` -> per band ``(B, 12, frames)`` log magnitudes."""
+        """``(B, T)`` -> per band ``(B, 12, frames)`` magnitudes (linear)."""
         out = []
         for b, (n_fft, hop, lo, hi) in enumerate(self.bands):
             spec = torch.stft(y, n_fft, hop, window=getattr(self, f"win{b}"), return_complex=True)
-            out.append(torch.log(getattr(self, f"fb{b}") @ spec[:, lo:hi].abs() + self.eps))
+            out.append(getattr(self, f"fb{b}") @ spec[:, lo:hi].abs())
         return out
 
     def forward(self, y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Log magnitudes floored at ``floor`` (relative) times each excerpt's loudest bin in
+        the band, so near-silence (decay tails, gaps) does not dominate the loss."""
         with torch.no_grad():
             target = self.band_spectra(y)
-        pairs = zip(self.band_spectra(y_hat), target, strict=True)
-        return torch.stack([(a - b).abs().mean() for a, b in pairs]).mean()
+            floors = [t.amax(dim=(1, 2), keepdim=True) * self.floor + 1e-8 for t in target]
+        pairs = zip(self.band_spectra(y_hat), target, floors, strict=True)
+        return torch.stack([(torch.log(a + f) - torch.log(b + f)).abs().mean() for a, b, f in pairs]).mean()

@@ -91,6 +91,8 @@ class TrainOptions:
     lr: float = 4e-4
     seed: int = 0
     device: str = "cpu"
+    anneal_steps: int = 1000  # component-sparsemax temperature goes from t0 down to 1 over these steps
+    t0: float = 5.0
     checkpoint_every: int = 100
     log_every: int = 20
     threads: int | None = None
@@ -159,7 +161,8 @@ def train(
         while step < opts.steps:
             x, k = sample_batch(data, rng, batch=opts.batch, length=length)
             x_t, k_t = torch.from_numpy(x).to(opts.device), torch.from_numpy(k).to(opts.device)
-            act = net(x_t)
+            temperature = 1 + (opts.t0 - 1) * max(0.0, 1 - step / max(opts.anneal_steps, 1))
+            act = net(x_t, temperature)
             loss = loss_fn(synth(act, k_t), x_t)
             optim.zero_grad(set_to_none=True)
             loss.backward()
@@ -171,6 +174,8 @@ def train(
                     "step": step,
                     "loss": round(float(np.mean(losses)), 5),
                     "active": round(float((act > 0).float().mean()), 5),
+                    "temperature": round(temperature, 3),
+                    "component_mass": [round(float(m), 3) for m in act.detach().sum(dim=(0, 2)) / act.shape[0]],
                     "seconds": round(time.monotonic() - tic, 1),
                 }
                 losses.clear()

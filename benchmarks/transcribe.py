@@ -1,0 +1,101 @@
+"""transcribe speed and memory, each against a baseline in the same run. Prints one JSON object.
+
+- ``mtk transcribe``'s API (decode, resample, network, peak picking) as a multiple of real time
+  on one CPU core, on a 60 s drum stem (baseline: the NMF fixed-template transcriber);
+- peak memory (VmHWM) of transcribing a 10-minute file in a fresh process (baseline: the same
+  process only decoding it).
+Usage: python benchmarks/transcribe.py [--model NAME|PATH] [--audio FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from mtk.io.audio import read_audio, write_audio
+
+GOALS = {"x_realtime": 50, "ten_minute_rss_mb": 1024}
+RSS = """
+import sys, torch
+torch.set_num_threads(1)
+from mtk.io.audio import read_audio
+if sys.argv[2] == "decode":
+    read_audio(sys.argv[1], mono=True)
+else:
+    from mtk.transcribe.infer import load
+    load(sys.argv[3]).from_file(sys.argv[1])
+print(next(int(line.split()[1]) // 1024 for line in open("/proc/self/status") if line.startswith("VmHWM")))
+"""
+
+
+def _drum_stem(seconds: float, sr: int = 44_100) -> np.ndarray:
+    """A stereo drum-like stem: decaying noise bursts on an eighth-note grid at 120 BPM."""
+    rng = np.random.default_rng(0)
+    y = np.zeros(int(seconds * sr), np.float32)
+    burst = (rng.standard_normal(sr // 4) * np.exp(-np.arange(sr // 4) / (sr * 0.03))).astype(np.float32)
+    for start in range(0, len(y) - len(burst), sr // 4):
+        y[start : start + len(burst)] += burst * rng.uniform(0.3, 1.0)
+    return np.stack([y, y]) / np.abs(y).max()
+
+
+def _rss(path: str, mode: str, model: str) -> int:
+    out = subprocess.run([sys.executable, "-c", RSS, path, mode, model], capture_output=True, check=True, text=True)
+    return int(out.stdout.strip())
+
+
+def main() -> None:
+    import torch
+
+    from mtk.transcribe.eval import baseline_for
+    from mtk.transcribe.infer import load
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=None, help="model to time (default: the shipped one)")
+    parser.add_argument("--audio", default=None, help="a drum stem to time (default: a synthetic 60 s one)")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    transcriber = load(args.model)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = args.audio or str(Path(tmp) / "stem.wav")
+        if not args.audio:
+            write_audio(path, _drum_stem(60.0), 44_100)
+        duration = len(read_audio(path, mono=True)[0]) / read_audio(path)[1]
+        transcriber.from_file(path)  # warm-up
+        tic = time.perf_counter()
+        result = transcriber.from_file(path)
+        model_s = time.perf_counter() - tic
+        baseline = baseline_for(transcriber)
+        y, _ = read_audio(path, sr=transcriber.cfg.sample_rate, mono=True)
+        tic = time.perf_counter()
+        baseline.activations(y)
+        base_s = time.perf_counter() - tic
+
+        long = str(Path(tmp) / "ten.wav")
+        write_audio(long, _drum_stem(600.0), 44_100)
+        model_name = args.model or transcriber.name
+        rss, rss_decode = _rss(long, "transcribe", model_name), _rss(long, "decode", model_name)
+    print(
+        json.dumps(
+            {
+                "model": transcriber.name,
+                "audio_seconds": round(duration, 1),
+                "events": len(result.events),
+                "x_realtime_one_core": round(duration / model_s, 1),
+                "baseline_nmf_x_realtime_one_core": round(duration / base_s, 1),
+                "ten_minute_rss_mb": rss,
+                "baseline_decode_only_rss_mb": rss_decode,
+                "goals": GOALS,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
