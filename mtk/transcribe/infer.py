@@ -76,9 +76,10 @@ class Transcriber:
         thresholds: dict[str, float] | None = None,
         gains: np.ndarray | None = None,
         device: str = "cpu",
-        chunk_s: float = 4.096,
-        overlap_s: float = 0.512,
-        batch: int = 4,
+        chunk_s: float = 8.192,
+        overlap_s: float = 0.256,
+        batch: int = 2,
+        head_batch: int = 32,
         kits: list[str] | None = None,
     ) -> None:
         self.net = net.to(device).eval()
@@ -90,7 +91,7 @@ class Transcriber:
         grid = self.cfg.multiple
         self.chunk = max(grid, int(round(chunk_s * self.cfg.sample_rate / grid)) * grid)
         self.overlap = int(round(overlap_s * self.cfg.sample_rate / self.cfg.hop)) * self.cfg.hop
-        self.batch = batch
+        self.batch, self.head_batch = batch, head_batch
         self.kits = kits  # the recorded kits it was trained with, when known
 
     @property
@@ -99,21 +100,30 @@ class Transcriber:
         return self.cfg.sample_rate / self.cfg.hop
 
     def activations(self, y: np.ndarray) -> np.ndarray:
-        """``(samples,)`` mono audio at the model's rate, peak 1 -> ``(K, samples // hop)``."""
+        """``(samples,)`` mono audio at the model's rate, peak 1 -> ``(K, samples // hop)``.
+
+        The U-Net runs ``batch`` chunks at a time (its memory grows with the samples); the
+        recurrent layers, whose cost is mostly per time step, run on up to ``head_batch``
+        chunks at once.
+        """
         import torch
 
         hop, step = self.cfg.hop, self.chunk - 2 * self.overlap
         n_out = len(y) // hop
         starts = list(range(-self.overlap, max(len(y) - self.overlap, 1), step))
         out = np.zeros((self.cfg.n_components, n_out), dtype=np.float32)
-        for b in range(0, len(starts), self.batch):
-            group = starts[b : b + self.batch]
-            x = np.zeros((len(group), self.chunk), dtype=np.float32)
-            for i, s in enumerate(group):
-                lo, hi = max(s, 0), min(s + self.chunk, len(y))
-                x[i, lo - s : hi - s] = y[lo:hi]
+        for g in range(0, len(starts), self.head_batch):
+            group = starts[g : g + self.head_batch]
+            feats = []
+            for b in range(0, len(group), self.batch):
+                x = np.zeros((len(group[b : b + self.batch]), self.chunk), dtype=np.float32)
+                for i, s in enumerate(group[b : b + self.batch]):
+                    lo, hi = max(s, 0), min(s + self.chunk, len(y))
+                    x[i, lo - s : hi - s] = y[lo:hi]
+                with torch.inference_mode():
+                    feats.append(self.net.features(torch.from_numpy(x).to(self.device)))
             with torch.inference_mode():
-                act = self.net(torch.from_numpy(x).to(self.device)).float().cpu().numpy()  # (b, K, chunk/hop)
+                act = self.net.head(torch.cat(feats)).float().cpu().numpy()  # (chunks, K, chunk / hop)
             for i, s in enumerate(group):
                 first = (s + self.overlap) // hop  # output step of this chunk's kept centre
                 keep = act[i, :, self.overlap // hop : (self.overlap + step) // hop]

@@ -74,38 +74,42 @@ class DrummerNet(nn.Module):
         # GRU outputs are bounded in [-1, 1]; learned scales let the sparsemaxes get as sparse as they need.
         self.log_scale = nn.Parameter(torch.zeros(2))
 
-    def logits(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, T)`` -> ``(B, T', K + 1)`` scores before the sparsemaxes (last slot: nothing)."""
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The U-Net: ``(B, T)`` -> ``(B, T', 2C)``, the decoder's output with its same-resolution skip."""
         cfg = self.config
         h = x.unsqueeze(1)  # (B, 1, T)
         skips = []
         for conv in self.encoder:
-            h = F.elu(conv(h))
+            h = F.elu(conv(h), inplace=True)
             skips.append(h)
             h = F.max_pool1d(h, 2)
         for conv, skip in zip(self.decoder, reversed(skips), strict=False):
             h = F.interpolate(h, size=skip.shape[-1], mode="linear", align_corners=False)
-            h = F.elu(conv(torch.cat([h, skip], dim=1)))
+            h = F.elu(conv(torch.cat([h, skip], dim=1)), inplace=True)
         # h: (B, C, T / hop); recurrent layers see it with its same-resolution skip.
-        seq = torch.cat([h, skips[cfg.n_encoder - cfg.n_decoder]], dim=1).transpose(1, 2)  # (B, T', 2C)
+        return torch.cat([h, skips[cfg.n_encoder - cfg.n_decoder]], dim=1).transpose(1, 2)  # (B, T', 2C)
+
+    def head(self, seq: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+        """The recurrent layers and the two sparsemaxes: ``(B, T', 2C)`` -> ``(B, K, T')``.
+
+        ``temperature`` > 1 (training only) softens the component sparsemax so that every
+        component keeps a gradient early on: a component outside the support gets none, and
+        one that drops out of it everywhere would never come back.
+        """
+        cfg = self.config
         seq, _ = self.time_rnn(seq)  # (B, T', 2K)
         seq, _ = self.time_rnn2(seq)  # (B, T', K + 1)
         b, t, k1 = seq.shape
         across, _ = self.comp_rnn(seq.reshape(b * t, k1, 1))  # along the component axis
-        return seq + across.reshape(b, t, k1)
-
-    def forward(self, x: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
-        """``temperature`` > 1 (training only) softens the component sparsemax so that every
-        component keeps a gradient early on: a component outside the support gets none, and
-        one that drops out of it everywhere would never come back."""
-        cfg = self.config
-        z = self.logits(x)  # (B, T', K + 1)
-        b, t, _ = z.shape
+        z = seq + across.reshape(b, t, k1)  # (B, T', K + 1) scores; the last slot is "nothing"
         scale = self.log_scale.exp()
         over_components = sparsemax(z * (scale[0] / temperature), dim=-1)[..., : cfg.n_components]  # (B, T', K)
         windows = z[..., : cfg.n_components].reshape(b, t // cfg.window, cfg.window, cfg.n_components)
         over_time = sparsemax(windows * scale[1], dim=2).reshape(b, t, cfg.n_components)
         return (over_components * over_time).transpose(1, 2)  # (B, K, T')
+
+    def forward(self, x: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+        return self.head(self.features(x), temperature)
 
 
 def upsample_zeros(act: torch.Tensor, hop: int) -> torch.Tensor:

@@ -49,7 +49,7 @@ def test_chunked_matches_whole_file() -> None:
     y = (rng.standard_normal(16000 * 6) * np.exp(-np.arange(16000 * 6) % 4000 / 400)).astype(np.float32)
     y /= np.abs(y).max()
     whole = load("transcribe-debug", chunk_s=8.192, overlap_s=1.024)
-    chunked = load("transcribe-debug", chunk_s=2.048, overlap_s=0.512, batch=3)
+    chunked = load("transcribe-debug", chunk_s=2.048, overlap_s=0.512, batch=3, head_batch=2)
     a, b = whole.activations(y), chunked.activations(y)
     assert a.shape == b.shape == (len(COMPONENTS), len(y) // 16)
     assert np.abs(a - b).max() < 0.02  # context beyond 0.5 s barely matters
