@@ -69,27 +69,6 @@ def test_from_audio_events_and_silence() -> None:
     assert midi.instruments[0].is_drum and len(midi.instruments[0].notes) == len(res.events)
 
 
-@pytest.fixture(scope="module")
-def kit_stem() -> tuple[np.ndarray, dict[str, list[float]], np.ndarray]:
-    """4 s at 16 kHz of kick/snare/closed-hat one-shots of a recorded kit at known times."""
-    from mtk.corpus.kits import installed_kits
-    from mtk.transcribe.components import kit_bank
-
-    kits = [k for k in installed_kits() if k.name == "GMRockKit"]
-    if not kits:
-        pytest.skip("hydrogen-data (GMRockKit) not installed: make test-deps")
-    bank = kit_bank(kits, 16000)
-    hits = {"kick": [0.25, 1.25, 2.25, 3.0], "snare": [0.75, 1.75, 2.75], "hihat": [0.25, 0.5, 1.0, 1.5, 2.0, 3.5]}
-    comp = {"kick": 0, "snare": 1, "hihat": 2}
-    y = np.zeros(16000 * 4, np.float32)
-    for cls, times in hits.items():
-        for t in times:
-            i = int(t * 16000)
-            n = min(bank.shape[-1], len(y) - i)
-            y[i : i + n] += 0.5 * bank[0, comp[cls], :n]
-    return y / np.abs(y).max(), hits, bank
-
-
 def test_baseline_recovers_known_hits(kit_stem) -> None:  # type: ignore[no-untyped-def]
     from mtk.transcribe.baseline import NmfTranscriber
     from mtk.transcribe.eval import Song, score

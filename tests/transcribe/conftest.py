@@ -1,0 +1,33 @@
+"""Shared fixture: a drum stem made of a recorded kit's one-shots at known times."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+HITS = {
+    "kick": [0.25, 1.25, 2.25, 3.0, 4.25, 5.0, 6.25],
+    "snare": [0.75, 1.75, 2.75, 3.75, 4.75, 5.75],
+    "hihat": [0.25, 0.5, 1.0, 1.5, 2.0, 2.5, 3.5, 4.0, 4.5, 5.25, 5.5, 6.0, 6.5],
+}
+
+
+@pytest.fixture(scope="session")
+def kit_stem() -> tuple[np.ndarray, dict[str, list[float]], np.ndarray]:
+    """7 s at 16 kHz, peak 1: GMRockKit's kick, snare and closed hi-hat at ``HITS``, varied velocities."""
+    from mtk.corpus.kits import installed_kits
+    from mtk.transcribe.components import kit_bank
+
+    kits = [k for k in installed_kits() if k.name == "GMRockKit"]
+    if not kits:
+        pytest.skip("hydrogen-data (GMRockKit) not installed: make test-deps")
+    bank = kit_bank(kits, 16000)
+    comp = {"kick": 0, "snare": 1, "hihat": 2}
+    rng = np.random.default_rng(0)
+    y = np.zeros(16000 * 7, np.float32)
+    for cls, times in HITS.items():
+        for t in times:
+            i = int(t * 16000)
+            n = min(bank.shape[-1], len(y) - i)
+            y[i : i + n] += rng.uniform(0.4, 0.8) * bank[0, comp[cls], :n]
+    return y / np.abs(y).max(), HITS, bank
