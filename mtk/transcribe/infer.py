@@ -79,7 +79,7 @@ class Transcriber:
         chunk_s: float = 8.192,
         overlap_s: float = 0.256,
         batch: int = 2,
-        head_batch: int = 32,
+        head_batch: int = 8,
         kits: list[str] | None = None,
     ) -> None:
         self.net = net.to(device).eval()
@@ -161,7 +161,7 @@ class Transcriber:
         """Transcribe an audio file (or ``-`` for stdin), mixed down to mono."""
         from mtk.io.audio import read_audio
 
-        y, sr = read_audio(path, mono=True, min_duration=0.05)
+        y, sr = read_audio(path, sr=self.cfg.sample_rate, mono=True, min_duration=0.05)
         return self.from_audio(y, sr)
 
 

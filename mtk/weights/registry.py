@@ -95,6 +95,23 @@ REGISTRY: tuple[ModelEntry, ...] = (
         config={"w_qmax": 12.0, "w_distance": -2.0, "bias": -6.0, "threshold": 0.5},
     ),
     ModelEntry(
+        name="transcribe-drummernet-v1",
+        task="transcribe",
+        version=1,
+        summary="DrummerNet (166k parameters) trained without labels for 2,200 steps on 241 mtk corpus drum "
+        "stems (13 recorded kits); thresholds tuned on 40 validation songs",
+        files=(
+            WeightFile(
+                "transcribe-drummernet-v1-fe574db3.pt",
+                "fe574db3bb6250c9d9ee85e4730ed2f5c90aad249ce1130a38a3d737f12b5dff",
+                676672,
+            ),
+        ),
+        card="transcribe-drummernet-v1.md",
+        sample_rate=16_000,
+        default=True,
+    ),
+    ModelEntry(
         name="transcribe-debug",
         task="transcribe",
         version=0,
