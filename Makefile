@@ -25,8 +25,10 @@ demo: install
 	$(MTK) render examples/ode_to_joy.mid --stems $(OUT)/ode_to_joy_stems --force > $(OUT)/ode_to_joy_stems.jsonl
 	$(MTK) render examples/ode_to_joy_cover.mid -o $(OUT)/ode_to_joy_cover.wav --force
 	$(MTK) detect-cover $(OUT)/ode_to_joy.wav $(OUT)/ode_to_joy_cover.wav | tee $(OUT)/detect-cover.jsonl
+	$(MTK) transcribe $(OUT)/ode_to_joy_stems/ch10-drums.wav -o $(OUT)/ode_to_joy_drums.mid --force
 	@echo "demo: rendered examples/ode_to_joy.mid -> $(OUT)/ode_to_joy.wav (stems in $(OUT)/ode_to_joy_stems/);"
-	@echo "      mtk detect-cover compared it with its cover -> $(OUT)/detect-cover.jsonl"
+	@echo "      mtk detect-cover compared it with its cover -> $(OUT)/detect-cover.jsonl;"
+	@echo "      mtk transcribe turned its drum stem back into MIDI -> $(OUT)/ode_to_joy_drums.mid"
 
 test: install
 	$(PY) -m pytest -q

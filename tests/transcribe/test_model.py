@@ -30,6 +30,7 @@ def test_activations_are_sparse_bounded_and_shaped() -> None:
     net = DrummerNet(SMALL)
     act = net(torch.randn(2, 4096) * 0.1)
     assert act.shape == (2, SMALL.n_components, 4096 // SMALL.hop)
+    act = act.detach()
     assert float(act.min()) >= 0 and float(act.max()) <= 1
     assert float((act == 0).float().mean()) > 0.5  # really sparse: most entries exactly zero
     # Each 64-step window of one component holds at most the instant's component mass (<= 1).
