@@ -66,7 +66,8 @@ def main() -> None:
         path = args.audio or str(Path(tmp) / "stem.wav")
         if not args.audio:
             write_audio(path, _drum_stem(60.0), 44_100)
-        duration = len(read_audio(path, mono=True)[0]) / read_audio(path)[1]
+        audio, rate = read_audio(path, mono=True)
+        duration = len(audio) / rate
         transcriber.from_file(path)  # warm-up
         tic = time.perf_counter()
         result = transcriber.from_file(path)

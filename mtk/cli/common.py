@@ -54,6 +54,15 @@ def binary_target(output: str | None, *, kind: str) -> str:
     return target
 
 
+def is_batch(inputs: list[str] | None, items: list[str], output: str | None) -> bool:
+    """True when a command writing one file per input runs as a batch into a folder:
+    several inputs, a folder or @list among them, or -o naming a folder (existing or ending in /)."""
+    from pathlib import Path
+
+    to_folder = output is not None and (output.endswith("/") or Path(output).is_dir())
+    return to_folder or len(items) > 1 or any(Path(a).is_dir() or a.startswith("@") for a in inputs or [])
+
+
 def batch_folder(output: str | None, *, force: bool = False) -> Path:
     """The output folder of a batch (``-o DIR``, required), created when missing."""
     if not output or output == "-":

@@ -11,8 +11,7 @@ from typer.core import TyperGroup
 
 from mtk.cli import common
 from mtk.cli.options import FailFast, Force, Inputs, Jobs, Model, Output, Quiet, SkipExisting, Verbose
-
-AUDIO = (".wav", ".flac", ".ogg", ".opus", ".aiff", ".aif", ".mp3")
+from mtk.io.inputs import AUDIO_EXTENSIONS
 
 
 class PairByDefault(TyperGroup):
@@ -113,7 +112,7 @@ def index(
     if target.exists() and not (skip_existing or force):
         raise OutputExistsError(f"{target}: exists", hint="use --skip-existing to extend it or --force to rebuild")
     idx = CoverIndex.load(target) if target.exists() and skip_existing else CoverIndex()
-    paths = expand_inputs(inputs or [], extensions=AUDIO, stdin_ok=False)
+    paths = expand_inputs(inputs or [], extensions=AUDIO_EXTENSIONS, stdin_ok=False)
     todo = [p for p in paths if p not in idx]
     writer = JsonLinesWriter()
     for p in paths:
@@ -158,7 +157,7 @@ def query(
         }
 
     failures = common.run_batch(
-        expand_inputs(inputs or [], extensions=AUDIO), work, fail_fast=fail_fast, label="queries"
+        expand_inputs(inputs or [], extensions=AUDIO_EXTENSIONS), work, fail_fast=fail_fast, label="queries"
     )
     if failures:
         raise typer.Exit(1)
@@ -180,7 +179,11 @@ def cliques(
     from mtk.io.records import JsonLinesWriter
 
     idx = CoverIndex.load(index_path) if index_path else CoverIndex()
-    paths = [p for p in (expand_inputs(inputs, extensions=AUDIO, stdin_ok=False) if inputs else []) if p not in idx]
+    paths = [
+        p
+        for p in (expand_inputs(inputs, extensions=AUDIO_EXTENSIONS, stdin_ok=False) if inputs else [])
+        if p not in idx
+    ]
     recs, failures = _extract_all(paths, jobs)
     for rec in recs:
         idx.add(rec)
@@ -209,7 +212,9 @@ def classify(
     from mtk.errors import InputError
     from mtk.io.inputs import expand_inputs
 
-    versions, _ = _extract_all(expand_inputs([str(clique)], extensions=AUDIO, stdin_ok=False), jobs, fail_fast=True)
+    versions, _ = _extract_all(
+        expand_inputs([str(clique)], extensions=AUDIO_EXTENSIONS, stdin_ok=False), jobs, fail_fast=True
+    )
     det = _detector(model)
 
     def work(source: str) -> dict[str, Any]:
@@ -220,7 +225,7 @@ def classify(
         return {"input": source, "clique": str(clique), "model": det.calibration.name, **det.classify(rec, others)}
 
     failures = common.run_batch(
-        expand_inputs(inputs or [], extensions=AUDIO), work, fail_fast=fail_fast, label="queries"
+        expand_inputs(inputs or [], extensions=AUDIO_EXTENSIONS), work, fail_fast=fail_fast, label="queries"
     )
     if failures:
         raise typer.Exit(1)

@@ -75,8 +75,7 @@ def render(
     from mtk.io.midi import MIDI_EXTENSIONS
 
     items = expand_inputs(inputs or [], extensions=MIDI_EXTENSIONS)
-    to_folder = output is not None and (output.endswith("/") or Path(output).is_dir())
-    batch = to_folder or len(items) > 1 or any(Path(a).is_dir() or a.startswith("@") for a in inputs or [])
+    batch = common.is_batch(inputs, items, output)
     options: dict[str, Any] = dict(
         soundfont=soundfont, synth=synth, sample_rate=sample_rate, gain=gain, bits=bits, force=force
     )

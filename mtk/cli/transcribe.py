@@ -13,8 +13,8 @@ import typer
 from mtk.cli import common
 from mtk.cli.options import Device, FailFast, Force, Inputs, Model, Output, Quiet, SkipExisting, Verbose
 from mtk.errors import UsageError
+from mtk.io.inputs import AUDIO_EXTENSIONS
 
-AUDIO = (".wav", ".flac", ".ogg", ".opus", ".aiff", ".aif", ".mp3")
 FORMATS = {"mid": ".mid", "json": ".jsonl", "csv": ".csv"}
 SUFFIXES = {".mid": "mid", ".midi": "mid", ".json": "json", ".jsonl": "json", ".csv": "csv"}
 CSV_FIELDS = ("time", "drum", "note", "velocity", "strength")
@@ -101,9 +101,8 @@ def transcribe(
     from mtk.transcribe.infer import load
 
     thresholds = parse_thresholds(threshold)
-    items = expand_inputs(inputs or [], extensions=AUDIO)
-    to_folder = output is not None and (output.endswith("/") or Path(output).is_dir())
-    batch = to_folder or len(items) > 1 or any(Path(a).is_dir() or a.startswith("@") for a in inputs or [])
+    items = expand_inputs(inputs or [], extensions=AUDIO_EXTENSIONS)
+    batch = common.is_batch(inputs, items, output)
     if fmt is None:
         suffix = Path(output).suffix.lower() if output and not batch and output != STDIO else ""
         fmt = SUFFIXES.get(suffix, "mid")

@@ -26,10 +26,8 @@ from mtk.detect_cover.index import Recording, extract
 from mtk.detect_cover.infer import Calibration
 from mtk.errors import InputError
 from mtk.io.audio import read_audio
-from mtk.io.inputs import expand_inputs
+from mtk.io.inputs import AUDIO_EXTENSIONS, expand_inputs
 from mtk.parallel import parallel_map
-
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".opus", ".aiff", ".aif", ".mp3")
 
 
 @dataclass

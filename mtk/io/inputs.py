@@ -16,6 +16,9 @@ from pathlib import Path
 from mtk.errors import InputError, UsageError
 from mtk.io.files import STDIO
 
+# What folder walks keep for commands that read audio (files named explicitly are kept whatever their suffix).
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".opus", ".aiff", ".aif", ".mp3")
+
 
 def expand_inputs(args: Sequence[str], *, extensions: Iterable[str], stdin_ok: bool = True) -> list[str]:
     """Expand INPUT arguments into a flat, ordered list of file paths and/or ``-``.

@@ -9,21 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from mtk.corpus.kits import CLASSES
 from mtk.corpus.styles import CLASS_NOTES
 
-COMPONENTS: tuple[str, ...] = (
-    "kick",
-    "snare",
-    "hihat_closed",
-    "hihat_open",
-    "tom_low",
-    "tom_mid",
-    "tom_high",
-    "crash",
-    "ride",
-    "clap",
-    "other",
-)
+COMPONENTS: tuple[str, ...] = CLASSES  # the corpus's drum classes, in the order of the network's outputs
 GM_NOTES: dict[str, int] = {c: CLASS_NOTES[c] for c in COMPONENTS}
 # What `mtk eval transcribe` scores (the paper's KD, SD, HH): hi-hat is closed or open.
 EVAL_CLASSES: dict[str, tuple[str, ...]] = {

@@ -81,6 +81,16 @@ def _estimates(act: np.ndarray, rate: float, threshold: float, group: list[int])
     return np.array([p.time for p in peaks]), np.array([p.mass for p in peaks])
 
 
+def _micro(songs: list[Song], acts: list[np.ndarray], rate: float, threshold: float, name: str) -> dict[str, float]:
+    """Micro precision/recall/F1 of eval class ``name`` over ``songs`` at ``threshold``."""
+    tp = n_est = n_ref = 0
+    for song, act in zip(songs, acts, strict=True):
+        est, _ = _estimates(act, rate, threshold, _groups()[name])
+        hits, e, r, _ = _counts(song.onsets[name], est)
+        tp, n_est, n_ref = tp + hits, n_est + e, n_ref + r
+    return _f1(tp, n_est, n_ref)
+
+
 def _counts(ref: np.ndarray, est: np.ndarray) -> tuple[int, int, int, list[tuple[int, int]]]:
     import mir_eval
 
@@ -128,15 +138,8 @@ def score(
 def tune_thresholds(songs: list[Song], acts: list[np.ndarray], rate: float) -> dict[str, float]:
     """Per eval class, the grid threshold with the best micro F1 on ``songs``."""
     best = {}
-    for name, group in _groups().items():
-        f1s = []
-        for thr in GRID:
-            tp = n_est = n_ref = 0
-            for song, act in zip(songs, acts, strict=True):
-                est, _ = _estimates(act, rate, float(thr), group)
-                hits, e, r, _ = _counts(song.onsets[name], est)
-                tp, n_est, n_ref = tp + hits, n_est + e, n_ref + r
-            f1s.append(_f1(tp, n_est, n_ref)["f1"])
+    for name in EVAL_CLASSES:
+        f1s = [_micro(songs, acts, rate, float(thr), name)["f1"] for thr in GRID]
         best[name] = round(float(GRID[int(np.argmax(f1s))]), 4)
     return best
 
