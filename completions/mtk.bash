@@ -3,7 +3,7 @@ _mtk() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} path=mtk i
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "$path ${COMP_WORDS[i]}" in
-            "mtk render"|"mtk corpus"|"mtk corpus songs"|"mtk corpus oneshots"|"mtk corpus stats"|"mtk detect-cover"|"mtk detect-cover pair"|"mtk detect-cover index"|"mtk detect-cover query"|"mtk detect-cover cliques"|"mtk detect-cover classify"|"mtk transcribe"|"mtk train"|"mtk train detect-cover"|"mtk train transcribe"|"mtk eval"|"mtk eval detect-cover"|"mtk eval transcribe"|"mtk models"|"mtk models list"|"mtk models path"|"mtk models verify") path="$path ${COMP_WORDS[i]}" ;;
+            "mtk render"|"mtk corpus"|"mtk corpus songs"|"mtk corpus oneshots"|"mtk corpus streams"|"mtk corpus stats"|"mtk detect-cover"|"mtk detect-cover pair"|"mtk detect-cover index"|"mtk detect-cover query"|"mtk detect-cover cliques"|"mtk detect-cover classify"|"mtk transcribe"|"mtk train"|"mtk train detect-cover"|"mtk train transcribe"|"mtk eval"|"mtk eval detect-cover"|"mtk eval transcribe"|"mtk models"|"mtk models list"|"mtk models path"|"mtk models verify") path="$path ${COMP_WORDS[i]}" ;;
         esac
     done
     case "$path|$prev" in
@@ -32,6 +32,10 @@ _mtk() {
         "mtk corpus songs|-j"|"mtk corpus songs|--jobs") COMPREPLY=(); return ;;
         "mtk corpus oneshots|--kits") COMPREPLY=(); return ;;
         "mtk corpus oneshots|--sample-rate"|"mtk corpus oneshots|-r") COMPREPLY=(); return ;;
+        "mtk corpus streams|--audio") COMPREPLY=(); return ;;
+        "mtk corpus streams|--users") COMPREPLY=(); return ;;
+        "mtk corpus streams|--streams") COMPREPLY=(); return ;;
+        "mtk corpus streams|--seed") COMPREPLY=(); return ;;
         "mtk detect-cover pair|--model") COMPREPLY=(); return ;;
         "mtk detect-cover index|-o"|"mtk detect-cover index|--output") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mtk detect-cover index|-j"|"mtk detect-cover index|--jobs") COMPREPLY=(); return ;;
@@ -86,9 +90,10 @@ _mtk() {
     case "$path" in
         "mtk") COMPREPLY=($(compgen -W "render corpus detect-cover transcribe train eval models --version -h --help" -- "$cur")) ;;
         "mtk render") COMPREPLY=($(compgen -W "-o --output --soundfont --synth --sample-rate -r --gain --bits --stems --name -j --jobs --skip-existing --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
-        "mtk corpus") COMPREPLY=($(compgen -W "songs oneshots stats -h --help" -- "$cur")) ;;
+        "mtk corpus") COMPREPLY=($(compgen -W "songs oneshots streams stats -h --help" -- "$cur")) ;;
         "mtk corpus songs") COMPREPLY=($(compgen -W "--count -n --versions --seed --sources --styles --splits --soundfonts --test-soundfonts --kits --test-kits --soundfont-drums --sample-rate -r --max-seconds -j --jobs --skip-existing --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk corpus oneshots") COMPREPLY=($(compgen -W "--kits --sample-rate -r --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk corpus streams") COMPREPLY=($(compgen -W "--audio --users --streams --seed --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk corpus stats") COMPREPLY=($(compgen -W "-q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk detect-cover") COMPREPLY=($(compgen -W "pair index query cliques classify -h --help" -- "$cur")) ;;
         "mtk detect-cover pair") COMPREPLY=($(compgen -W "--model -q --quiet -v --verbose -h --help" -- "$cur")) ;;

@@ -14,8 +14,8 @@ _mtk_render() {
 
 _mtk_corpus() {
     local state line
-    _arguments -C '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((songs\:"Arrange real melodies in many styles and render them to multitrack songs with exact ground truth" oneshots\:"Export every installed recorded kit'\''s one-shots, classed and normalized, with a JSON Lines index" stats\:"One JSON object - songs, hours, works, and counts per split, style, meter, kit, soundfont and drum class"))' '*:: :->args'
-    case $state in args) case $words[1] in songs) _mtk_corpus_songs ;; oneshots) _mtk_corpus_oneshots ;; stats) _mtk_corpus_stats ;; esac ;; esac
+    _arguments -C '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((songs\:"Arrange real melodies in many styles and render them to multitrack songs with exact ground truth" oneshots\:"Export every installed recorded kit'\''s one-shots, classed and normalized, with a JSON Lines index" streams\:"Simulate listening streams for mtk situate - users with demographics and habits, situations with their hours, devices and networks, and tracks from mtk song corpora chosen by what they sound like (tempo, energy, style) and by each user'\''s taste" stats\:"One JSON object - songs, hours, works, and counts per split, style, meter, kit, soundfont and drum class"))' '*:: :->args'
+    case $state in args) case $words[1] in songs) _mtk_corpus_songs ;; oneshots) _mtk_corpus_oneshots ;; streams) _mtk_corpus_streams ;; stats) _mtk_corpus_stats ;; esac ;; esac
 }
 
 _mtk_corpus_songs() {
@@ -26,6 +26,11 @@ _mtk_corpus_songs() {
 _mtk_corpus_oneshots() {
     local state line
     _arguments '--kits[Kits to export (default - all installed)]:str: ' '--sample-rate[Sample rate of the WAV files]:int: ' '-r[Sample rate of the WAV files]:int: ' '--force[Overwrite existing output files]' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
+}
+
+_mtk_corpus_streams() {
+    local state line
+    _arguments '--audio[An mtk song corpus (repeatable)]:corpus: ' '--users[Number of users]:int: ' '--streams[Number of labelled streams]:int: ' '--seed[Random seed;]:int: ' '--force[Overwrite existing output files]' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
 }
 
 _mtk_corpus_stats() {

@@ -162,6 +162,47 @@ def oneshots(
         writer.write(record)
 
 
+STREAMS_HELP = (
+    "Simulate listening streams for mtk situate: users with demographics and habits, situations with "
+    "their hours, devices and networks, and tracks from mtk song corpora chosen by what they sound like "
+    "(tempo, energy, style) and by each user's taste. Simulated, not observed: for training and tests.\n\n"
+    "Writes OUT/streams.jsonl (labelled streams), OUT/history.jsonl (each user's unlabelled plays), "
+    "OUT/users.jsonl and OUT/streams.json (command, seed, counts). Prints the summary as one JSON line."
+)
+STREAMS_EPILOG = """Examples:
+
+  mtk corpus streams data/streams --audio data/songs --users 2000 --streams 100000 --seed 1
+
+  mtk situate data/streams/streams.jsonl --audio data/songs
+"""
+
+
+@app.command("streams", help=STREAMS_HELP, epilog=STREAMS_EPILOG)
+def streams(
+    out: Annotated[Path, typer.Argument(metavar="OUT", help="Folder for the stream files (created).")],
+    audio: Annotated[list[Path], typer.Option("--audio", metavar="CORPUS", help="An mtk song corpus (repeatable).")],
+    users: Annotated[int, typer.Option("--users", min=2, help="Number of users.")] = 1000,
+    n_streams: Annotated[int, typer.Option("--streams", min=1, help="Number of labelled streams.")] = 50_000,
+    seed: Seed = None,
+    force: Force = False,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    """Simulate listening streams (situation, device, demographics, track) for mtk situate."""
+    from mtk.io.records import JsonLinesWriter
+    from mtk.situate.simulate import write_streams_corpus
+
+    if seed is None:
+        import random
+
+        seed = random.SystemRandom().randrange(2**31)
+        common.warn(f"no --seed given; using --seed {seed}")
+    summary = write_streams_corpus(
+        out, audio, n_users=users, n_streams=n_streams, seed=seed, command=["mtk", *sys.argv[1:]], force=force
+    )
+    JsonLinesWriter().write(summary)
+
+
 @app.command("stats")
 def stats(
     corpus: Annotated[Path, typer.Argument(metavar="CORPUS", help="A folder built by `mtk corpus songs`.")],
