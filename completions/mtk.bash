@@ -3,7 +3,7 @@ _mtk() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} path=mtk i
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "$path ${COMP_WORDS[i]}" in
-            "mtk render"|"mtk corpus"|"mtk corpus songs"|"mtk corpus oneshots"|"mtk corpus streams"|"mtk corpus stats"|"mtk detect-cover"|"mtk detect-cover pair"|"mtk detect-cover index"|"mtk detect-cover query"|"mtk detect-cover cliques"|"mtk detect-cover classify"|"mtk transcribe"|"mtk train"|"mtk train detect-cover"|"mtk train transcribe"|"mtk eval"|"mtk eval detect-cover"|"mtk eval transcribe"|"mtk models"|"mtk models list"|"mtk models path"|"mtk models verify") path="$path ${COMP_WORDS[i]}" ;;
+            "mtk render"|"mtk corpus"|"mtk corpus songs"|"mtk corpus oneshots"|"mtk corpus streams"|"mtk corpus stats"|"mtk detect-cover"|"mtk detect-cover pair"|"mtk detect-cover index"|"mtk detect-cover query"|"mtk detect-cover cliques"|"mtk detect-cover classify"|"mtk transcribe"|"mtk situate"|"mtk situate predict"|"mtk situate now"|"mtk situate session"|"mtk train"|"mtk train detect-cover"|"mtk train transcribe"|"mtk train situate"|"mtk eval"|"mtk eval detect-cover"|"mtk eval transcribe"|"mtk eval situate"|"mtk models"|"mtk models list"|"mtk models path"|"mtk models verify") path="$path ${COMP_WORDS[i]}" ;;
         esac
     done
     case "$path|$prev" in
@@ -56,6 +56,31 @@ _mtk() {
         "mtk transcribe|--model") COMPREPLY=(); return ;;
         "mtk transcribe|--device") COMPREPLY=(); return ;;
         "mtk transcribe|--name") COMPREPLY=(); return ;;
+        "mtk situate predict|--audio") COMPREPLY=(); return ;;
+        "mtk situate predict|--history") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk situate predict|--branch") COMPREPLY=(); return ;;
+        "mtk situate predict|-k"|"mtk situate predict|--top") COMPREPLY=(); return ;;
+        "mtk situate predict|--ausp") COMPREPLY=(); return ;;
+        "mtk situate predict|--dusp") COMPREPLY=(); return ;;
+        "mtk situate predict|-o"|"mtk situate predict|--output") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk situate predict|--device") COMPREPLY=(); return ;;
+        "mtk situate now|--device") COMPREPLY=(); return ;;
+        "mtk situate now|--network") COMPREPLY=(); return ;;
+        "mtk situate now|--user") COMPREPLY=(); return ;;
+        "mtk situate now|--age") COMPREPLY=(); return ;;
+        "mtk situate now|--country") COMPREPLY=(); return ;;
+        "mtk situate now|--gender") COMPREPLY=(); return ;;
+        "mtk situate now|--time") COMPREPLY=(); return ;;
+        "mtk situate now|-k"|"mtk situate now|--top") COMPREPLY=(); return ;;
+        "mtk situate now|--dusp") COMPREPLY=(); return ;;
+        "mtk situate session|--user") COMPREPLY=(); return ;;
+        "mtk situate session|--situation") COMPREPLY=(); return ;;
+        "mtk situate session|--tracks") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk situate session|-n"|"mtk situate session|--count") COMPREPLY=(); return ;;
+        "mtk situate session|--history") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk situate session|--ausp") COMPREPLY=(); return ;;
+        "mtk situate session|-o"|"mtk situate session|--output") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk situate session|--device") COMPREPLY=(); return ;;
         "mtk train detect-cover|--data") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mtk train detect-cover|-o"|"mtk train detect-cover|--output") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mtk train detect-cover|--split") COMPREPLY=(); return ;;
@@ -71,6 +96,19 @@ _mtk() {
         "mtk train transcribe|--lr") COMPREPLY=(); return ;;
         "mtk train transcribe|--seed") COMPREPLY=(); return ;;
         "mtk train transcribe|--device") COMPREPLY=(); return ;;
+        "mtk train situate|--streams") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk train situate|--history") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk train situate|-o"|"mtk train situate|--output") COMPREPLY=(); return ;;
+        "mtk train situate|--audio") COMPREPLY=(); return ;;
+        "mtk train situate|-C"|"mtk train situate|--classes") COMPREPLY=(); return ;;
+        "mtk train situate|--split") COMPREPLY=(); return ;;
+        "mtk train situate|--split-seed") COMPREPLY=(); return ;;
+        "mtk train situate|--steps") COMPREPLY=(); return ;;
+        "mtk train situate|--tracks") COMPREPLY=(); return ;;
+        "mtk train situate|--streams-per-track") COMPREPLY=(); return ;;
+        "mtk train situate|--lr") COMPREPLY=(); return ;;
+        "mtk train situate|--seed") COMPREPLY=(); return ;;
+        "mtk train situate|--device") COMPREPLY=(); return ;;
         "mtk eval detect-cover|--data") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mtk eval detect-cover|--split") COMPREPLY=(); return ;;
         "mtk eval detect-cover|--distractors") COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -85,10 +123,22 @@ _mtk() {
         "mtk eval transcribe|--limit") COMPREPLY=(); return ;;
         "mtk eval transcribe|--model") COMPREPLY=(); return ;;
         "mtk eval transcribe|--device") COMPREPLY=(); return ;;
+        "mtk eval situate|--streams") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk eval situate|--history") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk eval situate|--audio") COMPREPLY=(); return ;;
+        "mtk eval situate|-C"|"mtk eval situate|--classes") COMPREPLY=(); return ;;
+        "mtk eval situate|--splits") COMPREPLY=(); return ;;
+        "mtk eval situate|--repeats") COMPREPLY=(); return ;;
+        "mtk eval situate|--branch") COMPREPLY=(); return ;;
+        "mtk eval situate|--steps") COMPREPLY=(); return ;;
+        "mtk eval situate|--tracks") COMPREPLY=(); return ;;
+        "mtk eval situate|--streams-per-track") COMPREPLY=(); return ;;
+        "mtk eval situate|--format") COMPREPLY=(); return ;;
+        "mtk eval situate|--device") COMPREPLY=(); return ;;
         "mtk models list|--task") COMPREPLY=(); return ;;
     esac
     case "$path" in
-        "mtk") COMPREPLY=($(compgen -W "render corpus detect-cover transcribe train eval models --version -h --help" -- "$cur")) ;;
+        "mtk") COMPREPLY=($(compgen -W "render corpus detect-cover transcribe situate train eval models --version -h --help" -- "$cur")) ;;
         "mtk render") COMPREPLY=($(compgen -W "-o --output --soundfont --synth --sample-rate -r --gain --bits --stems --name -j --jobs --skip-existing --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk corpus") COMPREPLY=($(compgen -W "songs oneshots streams stats -h --help" -- "$cur")) ;;
         "mtk corpus songs") COMPREPLY=($(compgen -W "--count -n --versions --seed --sources --styles --splits --soundfonts --test-soundfonts --kits --test-kits --soundfont-drums --sample-rate -r --max-seconds -j --jobs --skip-existing --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
@@ -102,12 +152,18 @@ _mtk() {
         "mtk detect-cover cliques") COMPREPLY=($(compgen -W "--index -k --model -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk detect-cover classify") COMPREPLY=($(compgen -W "--clique --model -j --jobs --fail-fast -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk transcribe") COMPREPLY=($(compgen -W "-o --output --format -f --threshold --model --device --name --skip-existing --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
-        "mtk train") COMPREPLY=($(compgen -W "detect-cover transcribe -h --help" -- "$cur")) ;;
+        "mtk situate") COMPREPLY=($(compgen -W "predict now session -h --help" -- "$cur")) ;;
+        "mtk situate predict") COMPREPLY=($(compgen -W "--audio --history --branch -k --top --ausp --dusp -o --output --device --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk situate now") COMPREPLY=($(compgen -W "--device --network --user --age --country --gender --time -k --top --dusp -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk situate session") COMPREPLY=($(compgen -W "--user --situation --tracks -n --count --history --ausp -o --output --device --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk train") COMPREPLY=($(compgen -W "detect-cover transcribe situate -h --help" -- "$cur")) ;;
         "mtk train detect-cover") COMPREPLY=($(compgen -W "--data -o --output --split --candidates --name -j --jobs --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train transcribe") COMPREPLY=($(compgen -W "--data -o --output --valid --steps --batch-size --seconds --lr --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
-        "mtk eval") COMPREPLY=($(compgen -W "detect-cover transcribe -h --help" -- "$cur")) ;;
+        "mtk train situate") COMPREPLY=($(compgen -W "--streams --history -o --output --audio -C --classes --split --split-seed --steps --tracks --streams-per-track --lr --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk eval") COMPREPLY=($(compgen -W "detect-cover transcribe situate -h --help" -- "$cur")) ;;
         "mtk eval detect-cover") COMPREPLY=($(compgen -W "--data --split --distractors --excerpt-seconds --rerank --model -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval transcribe") COMPREPLY=($(compgen -W "--data --split --tune --tune-split --limit --model --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk eval situate") COMPREPLY=($(compgen -W "--streams --history --audio -C --classes --splits --repeats --branch --steps --tracks --streams-per-track --format --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk models") COMPREPLY=($(compgen -W "list path verify -h --help" -- "$cur")) ;;
         "mtk models list") COMPREPLY=($(compgen -W "--task --all -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk models path") COMPREPLY=($(compgen -W "-q --quiet -v --verbose -h --help" -- "$cur")) ;;

@@ -3,8 +3,8 @@
 
 _mtk() {
     local state line
-    _arguments -C '--version[Print the version and exit]' '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((render\:"Render MIDI files to WAV (stereo) through a SoundFont synthesizer" corpus\:"Build training and evaluation corpora from real melodies, soundfonts and drum kits" detect-cover\:"Are these recordings versions of the same work?" transcribe\:"Transcribe drum audio into kick, snare, hi-hat, toms, cymbals (DrummerNet, trained without labels)" train\:"Train mtk'\''s models on corpora built by `mtk corpus`" eval\:"Measure mtk'\''s models on held-out corpora" models\:"List, locate and verify mtk'\''s shipped models"))' '*:: :->args'
-    case $state in args) case $words[1] in render) _mtk_render ;; corpus) _mtk_corpus ;; detect-cover) _mtk_detect_cover ;; transcribe) _mtk_transcribe ;; train) _mtk_train ;; eval) _mtk_eval ;; models) _mtk_models ;; esac ;; esac
+    _arguments -C '--version[Print the version and exit]' '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((render\:"Render MIDI files to WAV (stereo) through a SoundFont synthesizer" corpus\:"Build training and evaluation corpora from real melodies, soundfonts and drum kits" detect-cover\:"Are these recordings versions of the same work?" transcribe\:"Transcribe drum audio into kick, snare, hi-hat, toms, cymbals (DrummerNet, trained without labels)" situate\:"Which listening situation (work, gym, party, sleep, morning, run, night, dance, car, train, relax, club) fits a stream of (track, user, device context) - auSP reads the track'\''s audio and the user'\''s listening history, duSP (XGBoost) the time, device, network and demographics, and the joint combines both" train\:"Train mtk'\''s models on corpora built by `mtk corpus`" eval\:"Measure mtk'\''s models on held-out corpora" models\:"List, locate and verify mtk'\''s shipped models"))' '*:: :->args'
+    case $state in args) case $words[1] in render) _mtk_render ;; corpus) _mtk_corpus ;; detect-cover) _mtk_detect_cover ;; transcribe) _mtk_transcribe ;; situate) _mtk_situate ;; train) _mtk_train ;; eval) _mtk_eval ;; models) _mtk_models ;; esac ;; esac
 }
 
 _mtk_render() {
@@ -74,11 +74,32 @@ _mtk_transcribe() {
     _arguments '-o[Output file, or folder for several inputs;]:path:_files' '--output[Output file, or folder for several inputs;]:path:_files' '--format[Output format (default - from -o'\''s suffix, else mid)]:mid|json|csv:(mid json csv)' '-f[Output format (default - from -o'\''s suffix, else mid)]:mid|json|csv:(mid json csv)' '--threshold[Detection threshold of one drum (repeatable)]:drum=value: ' '--model[Registry name or weight file (default - the task'\''s shipped model)]:name|path: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '--name[Output file name in a folder - {stem}, {name}, {index}]:template: ' '--skip-existing[Skip inputs whose output already exists (resumable batches)]' '--fail-fast[Stop a batch at the first failed input]' '--force[Overwrite existing output files]' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]' '*:input:_files'
 }
 
+_mtk_situate() {
+    local state line
+    _arguments -C '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((predict\:"Per stream (CSV or JSON Lines;" now\:"A user'\''s likely situations right now (or at --time), from duSP" session\:"Tracks (files or folders) ranked by auSP for a user and a situation"))' '*:: :->args'
+    case $state in args) case $words[1] in predict) _mtk_situate_predict ;; now) _mtk_situate_now ;; session) _mtk_situate_session ;; esac ;; esac
+}
+
+_mtk_situate_predict() {
+    local state line
+    _arguments '--audio[Song corpus resolving track ids to audio (repeatable)]:corpus: ' '--history[Listening history (user, track, plays;]:file:_files' '--branch[both, ausp or dusp]:str: ' '-k[Situations listed per branch]:int: ' '--top[Situations listed per branch]:int: ' '--ausp[auSP model (default - situate-ausp-v1)]:name|path: ' '--dusp[duSP model (default - situate-dusp-v1)]:name|path: ' '-o[Output file, or folder for several inputs;]:path:_files' '--output[Output file, or folder for several inputs;]:path:_files' '--device[Compute device]:auto|cpu|cuda[:n]: ' '--force[Overwrite existing output files]' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
+}
+
+_mtk_situate_now() {
+    local state line
+    _arguments '--device[mobile, desktop or tablet]:str: ' '--network[mobile, wifi, LAN or plane]:str: ' '--user[User id (echoed)]:str: ' '--age[Years]:float: ' '--country[ISO 3166 alpha-2 code, e.g]:str: ' '--gender[female, male or other]:str: ' '--time[Local time (default - now), e.g]:iso: ' '-k[Situations listed per branch]:int: ' '--top[Situations listed per branch]:int: ' '--dusp[duSP model (default - situate-dusp-v1)]:name|path: ' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
+}
+
+_mtk_situate_session() {
+    local state line
+    _arguments '--user[User id (known to the model, or in --history)]:str: ' '--situation[One of the model'\''s situations, e.g]:str: ' '--tracks[Audio files or folders (repeatable)]:path:_files' '-n[Tracks in the session]:int: ' '--count[Tracks in the session]:int: ' '--history[Listening history (user, track, plays;]:file:_files' '--ausp[auSP model (default - situate-ausp-v1)]:name|path: ' '-o[Output file, or folder for several inputs;]:path:_files' '--output[Output file, or folder for several inputs;]:path:_files' '--device[Compute device]:auto|cpu|cuda[:n]: ' '--force[Overwrite existing output files]' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
+}
+
 _mtk_train() {
     local state line
     _arguments -C '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((detect-cover\:"Fit the pair-score calibration (logistic model of Qmax and stage-1 distance) on version pairs" transcribe\:"Train DrummerNet without labels on the corpora'\''s train-split drum stems (resumable),
-then, with --valid, tune its thresholds and write RUN/model.pt"))' '*:: :->args'
-    case $state in args) case $words[1] in detect-cover) _mtk_train_detect_cover ;; transcribe) _mtk_train_transcribe ;; esac ;; esac
+then, with --valid, tune its thresholds and write RUN/model.pt" situate\:"Train duSP (XGBoost) and auSP (CNN + user embedding) on labelled streams;"))' '*:: :->args'
+    case $state in args) case $words[1] in detect-cover) _mtk_train_detect_cover ;; transcribe) _mtk_train_transcribe ;; situate) _mtk_train_situate ;; esac ;; esac
 }
 
 _mtk_train_detect_cover() {
@@ -91,10 +112,16 @@ _mtk_train_transcribe() {
     _arguments '--data[Corpora built by `mtk corpus songs` (repeatable)]:corpus: ' '-o[Run folder (created;]:run: ' '--output[Run folder (created;]:run: ' '--valid[Corpora whose valid split tunes the thresholds (repeatable)]:corpus: ' '--steps[Train until this many steps in all]:int: ' '--batch-size[Excerpts per step]:int: ' '--seconds[Excerpt length]:float: ' '--lr[Adam learning rate]:float: ' '--seed[Random seed;]:int: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
 }
 
+_mtk_train_situate() {
+    local state line
+    _arguments '--streams[Labelled streams, CSV or JSON Lines (mtk corpus streams)]:file:_files' '--history[Listening history - user, track, plays (CSV or JSON Lines)]:file:_files' '-o[Run folder (created;]:run: ' '--output[Run folder (created;]:run: ' '--audio[Song corpus resolving track ids to audio (repeatable)]:corpus: ' '-C[Tag set - 4, 8 or 12 situations]:int: ' '--classes[Tag set - 4, 8 or 12 situations]:int: ' '--split[Hold out a test part - cold-user, cold-track, warm, or none]:str: ' '--split-seed[Seed of the held-out split]:int: ' '--steps[auSP steps in all (a run resumes)]:int: ' '--tracks[Tracks per auSP batch]:int: ' '--streams-per-track[Streams per track]:int: ' '--lr[Adam learning rate]:float: ' '--seed[Random seed;]:int: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
+}
+
 _mtk_eval() {
     local state line
-    _arguments -C '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((detect-cover\:"MAP, MR1, P@1 and ROC-AUC for stage 1 alone (the seed method) and stages 1+2, as one JSON object" transcribe\:"Onset F1 (50 ms) for kick, snare and hi-hat, DrummerNet and an NMF baseline, as one JSON object"))' '*:: :->args'
-    case $state in args) case $words[1] in detect-cover) _mtk_eval_detect_cover ;; transcribe) _mtk_eval_transcribe ;; esac ;; esac
+    _arguments -C '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((detect-cover\:"MAP, MR1, P@1 and ROC-AUC for stage 1 alone (the seed method) and stages 1+2, as one JSON object" transcribe\:"Onset F1 (50 ms) for kick, snare and hi-hat, DrummerNet and an NMF baseline, as one JSON object" situate\:"The paper'\''s protocol - for each tag set, split kind (cold-user, cold-track, warm) and repeat,
+train duSP and auSP on the training streams and score the test streams;"))' '*:: :->args'
+    case $state in args) case $words[1] in detect-cover) _mtk_eval_detect_cover ;; transcribe) _mtk_eval_transcribe ;; situate) _mtk_eval_situate ;; esac ;; esac
 }
 
 _mtk_eval_detect_cover() {
@@ -105,6 +132,11 @@ _mtk_eval_detect_cover() {
 _mtk_eval_transcribe() {
     local state line
     _arguments '--data[A corpus built by `mtk corpus songs`]:corpus:_files' '--split[Corpus split to score]:str: ' '--tune[Choose both systems'\'' thresholds on this corpus first]:corpus:_files' '--tune-split[Split of --tune to use]:str: ' '--limit[Score only the first N songs]:int: ' '--model[Registry name or weight file (default - the task'\''s shipped model)]:name|path: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
+}
+
+_mtk_eval_situate() {
+    local state line
+    _arguments '--streams[Labelled streams, CSV or JSON Lines (mtk corpus streams)]:file:_files' '--history[Listening history - user, track, plays (CSV or JSON Lines)]:file:_files' '--audio[Song corpus resolving track ids to audio (repeatable)]:corpus: ' '-C[Tag sets, comma-separated]:str: ' '--classes[Tag sets, comma-separated]:str: ' '--splits[Split kinds, comma-separated]:str: ' '--repeats[Random splits per kind (mean and std)]:int: ' '--branch[both, or dusp (skips auSP training)]:str: ' '--steps[auSP training steps per split]:int: ' '--tracks[Tracks per auSP batch]:int: ' '--streams-per-track[Streams per track]:int: ' '--format[json (one object) or markdown (the paper'\''s tables)]:str: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
 }
 
 _mtk_models() {

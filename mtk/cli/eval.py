@@ -90,3 +90,83 @@ def transcribe(
     tuning = load_songs(tune, split=tune_split, sample_rate=rate, limit=limit) if tune else None
     result = evaluate(transcriber, baseline_for(transcriber), songs, tune=tuning)
     JsonLinesWriter().write({"task": "transcribe", "data": str(data), "split": split, **result})
+
+
+@app.command("situate")
+def situate(
+    streams: Annotated[
+        str, typer.Option("--streams", metavar="FILE", help="Labelled streams, CSV or JSON Lines (mtk corpus streams).")
+    ],
+    history: Annotated[
+        str,
+        typer.Option("--history", metavar="FILE", help="Listening history: user, track, plays (CSV or JSON Lines)."),
+    ],
+    audio: Annotated[
+        Optional[list[Path]],
+        typer.Option("--audio", metavar="CORPUS", help="Song corpus resolving track ids to audio (repeatable)."),
+    ] = None,
+    classes: Annotated[str, typer.Option("-C", "--classes", help="Tag sets, comma-separated.")] = "4,8,12",
+    splits: Annotated[
+        str, typer.Option("--splits", help="Split kinds, comma-separated.")
+    ] = "cold-user,cold-track,warm",
+    repeats: Annotated[int, typer.Option("--repeats", min=1, help="Random splits per kind (mean and std).")] = 4,
+    branch: Annotated[str, typer.Option("--branch", help="both, or dusp (skips auSP training).")] = "both",
+    steps: Annotated[int, typer.Option("--steps", min=1, help="auSP training steps per split.")] = 3000,
+    tracks: Annotated[int, typer.Option("--tracks", min=1, help="Tracks per auSP batch.")] = 16,
+    streams_per_track: Annotated[int, typer.Option("--streams-per-track", min=1, help="Streams per track.")] = 8,
+    fmt: Annotated[str, typer.Option("--format", help="json (one object) or markdown (the paper's tables).")] = "json",
+    device: Device = "auto",
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    """The paper's protocol: for each tag set, split kind (cold-user, cold-track, warm) and repeat,
+    train duSP and auSP on the training streams and score the test streams; mean (std) of auSP
+    AUC and accuracy, duSP accuracy and accuracy@3, and the joint overlap (Tables 2, 3 and 5).
+    Each finished split is also logged to stderr with -v."""
+    from mtk.device import resolve_device
+    from mtk.errors import UsageError
+    from mtk.io.records import JsonLinesWriter
+    from mtk.situate.eval import run_protocol, summarize, tables
+    from mtk.situate.splits import SPLITS
+    from mtk.situate.train import AuSPOptions, load_data
+
+    try:
+        tag_sets = [int(c) for c in classes.split(",") if c.strip()]
+    except ValueError:
+        raise UsageError(f"-C {classes}: expected numbers such as 4,8,12") from None
+    kinds = [s.strip() for s in splits.split(",") if s.strip()]
+    bad = [s for s in kinds if s not in SPLITS] + [str(c) for c in tag_sets if c not in (4, 8, 12)]
+    if bad or not kinds or not tag_sets:
+        raise UsageError(f"unknown tag set or split: {', '.join(bad) or '(none given)'}")
+    if branch not in ("both", "dusp") or fmt not in ("json", "markdown"):
+        raise UsageError("--branch is both or dusp; --format is json or markdown")
+    data = load_data(
+        streams,
+        history,
+        audio or [],
+        n_classes=12,
+        need_audio=branch == "both",
+        progress=lambda xs: common.progress(xs, label="mels"),
+    )
+    opts = None
+    if branch == "both":
+        opts = AuSPOptions(
+            steps=steps, tracks=tracks, streams_per_track=streams_per_track, device=resolve_device(device)
+        )
+    results = run_protocol(
+        data,
+        classes=tag_sets,
+        splits=kinds,
+        repeats=repeats,
+        ausp=opts,
+        on_result=lambda r: common.info(f"{r}"),
+    )
+    summary = summarize(results)
+    if fmt == "markdown":
+        print(tables(summary, splits=kinds))
+    else:
+        JsonLinesWriter().write(
+            {"protocol": {"classes": tag_sets, "splits": kinds, "repeats": repeats, "branch": branch,
+                          "ausp_steps": steps if opts else None},
+             "summary": summary, "runs": results}
+        )  # fmt: skip

@@ -96,3 +96,63 @@ def transcribe(
     if valid:
         path, scores = finalize(Path(output), valid, device=dev)
         writer.write({"output": str(path), "tuned_on": scores})
+
+
+@app.command("situate")
+def situate(
+    streams: Annotated[
+        str, typer.Option("--streams", metavar="FILE", help="Labelled streams, CSV or JSON Lines (mtk corpus streams).")
+    ],
+    history: Annotated[
+        str,
+        typer.Option("--history", metavar="FILE", help="Listening history: user, track, plays (CSV or JSON Lines)."),
+    ],
+    output: Annotated[str, typer.Option("-o", "--output", metavar="RUN", help="Run folder (created; resumed).")],
+    audio: Annotated[
+        Optional[list[Path]],
+        typer.Option("--audio", metavar="CORPUS", help="Song corpus resolving track ids to audio (repeatable)."),
+    ] = None,
+    classes: Annotated[int, typer.Option("-C", "--classes", help="Tag set: 4, 8 or 12 situations.")] = 12,
+    split: Annotated[
+        str, typer.Option("--split", help="Hold out a test part: cold-user, cold-track, warm, or none.")
+    ] = "warm",
+    split_seed: Annotated[int, typer.Option("--split-seed", help="Seed of the held-out split.")] = 0,
+    steps: Annotated[int, typer.Option("--steps", min=0, help="auSP steps in all (a run resumes).")] = 3000,
+    tracks: Annotated[int, typer.Option("--tracks", min=1, help="Tracks per auSP batch.")] = 16,
+    streams_per_track: Annotated[int, typer.Option("--streams-per-track", min=1, help="Streams per track.")] = 8,
+    lr: Annotated[float, typer.Option("--lr", min=0.0, help="Adam learning rate.")] = 1e-3,
+    seed: Seed = None,
+    device: Device = "auto",
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    """Train duSP (XGBoost) and auSP (CNN + user embedding) on labelled streams; resumable.
+
+    Writes RUN/dusp.ubj and RUN/ausp.pt (for mtk situate --dusp/--ausp) and RUN/scores.json
+    (the held-out part's scores). One JSON line per log step, then the scores.
+    """
+    import sys
+
+    from mtk.device import resolve_device
+    from mtk.errors import UsageError
+    from mtk.io.records import JsonLinesWriter
+    from mtk.situate.splits import SPLITS
+    from mtk.situate.train import AuSPOptions, RunOptions, load_data, train_run
+
+    if split not in (*SPLITS, "none"):
+        raise UsageError(f"unknown --split {split!r} (expected {', '.join(SPLITS)} or none)")
+    writer = JsonLinesWriter()
+    data = load_data(
+        streams, history, audio or [], n_classes=classes, progress=lambda xs: common.progress(xs, label="mels")
+    )
+    ausp_opts = AuSPOptions(
+        steps=steps,
+        tracks=tracks,
+        streams_per_track=streams_per_track,
+        lr=lr,
+        seed=seed or 0,
+        device=resolve_device(device),
+    )
+    run_opts = RunOptions(n_classes=classes, split=split, split_seed=split_seed)
+    scores = train_run(data, Path(output), run_opts, ausp_opts, command=["mtk", *sys.argv[1:]], on_log=writer.write)
+    writer.write(scores)

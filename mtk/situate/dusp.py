@@ -5,7 +5,7 @@ the features of :mod:`mtk.situate.schema`. Country is a code from the training v
 unknown values (an unseen country, an empty age or gender) are missing values, which XGBoost
 routes down each split's learned default branch.
 
-Saved as XGBoost's own JSON model with mtk's metadata (situations, country vocabulary, the
+Saved as XGBoost's own model format (UBJSON, ``.ubj``) with mtk's metadata (situations, country vocabulary, the
 training command) in a booster attribute: no pickle.
 """
 

@@ -96,3 +96,17 @@ def export_release(
     filename, sha = release_name(name, data)
     path = atomic_write(Path(out_dir) / filename, data, force=False)
     return path, sha
+
+
+def quantize_rows(weight: Any) -> dict[str, Any]:
+    """Symmetric int8 per output row: ``{"q": int8 tensor, "scale": float32 (rows, 1)}``; the
+    largest magnitude of each row maps to 127 (for the big linear layers shipped files keep)."""
+    import torch
+
+    w = weight.detach().float().cpu()
+    scale = (w.abs().amax(dim=tuple(range(1, w.dim())), keepdim=True) / 127).clamp(min=1e-12)
+    return {"q": torch.round(w / scale).to(torch.int8), "scale": scale}
+
+
+def dequantize_rows(packed: Mapping[str, Any]) -> Any:
+    return packed["q"].float() * packed["scale"].float()

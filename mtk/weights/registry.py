@@ -121,6 +121,25 @@ REGISTRY: tuple[ModelEntry, ...] = (
         seed=0,
         config={"channels": 4, "threshold": 0.02},
     ),
+    ModelEntry(
+        name="situate-ausp-debug",
+        task="situate-ausp",
+        version=0,
+        summary="tiny auSP (4-channel convolutions), randomly initialised from seed 0, no known users, for tests",
+        sample_rate=22_050,
+        debug=True,
+        seed=0,
+        config={"n_classes": 12, "channels": [4, 4, 4, 4], "audio_dim": 8, "user_hidden": 8, "hidden": 8},
+    ),
+    ModelEntry(
+        name="situate-dusp-debug",
+        task="situate-dusp",
+        version=0,
+        summary="duSP fitted at load time on 600 streams simulated from seed 0 (10 trees of depth 3), for tests",
+        debug=True,
+        seed=0,
+        config={"n_classes": 12},
+    ),
 )
 
 

@@ -52,8 +52,8 @@ def test_dusp_recovers_planted_device_patterns(streams, tmp_path: Path) -> None:
     majority = np.bincount(truth).max() / len(truth)
     assert accuracy > majority + 0.25
     np.testing.assert_allclose(p.sum(1), 1, atol=1e-5)
-    model.save(tmp_path / "dusp.json")
-    again = DuSP.load(tmp_path / "dusp.json")
+    model.save(tmp_path / "dusp.ubj")
+    again = DuSP.load(tmp_path / "dusp.ubj")
     assert again.situations == situations and again.countries == model.countries
     np.testing.assert_allclose(again.predict_proba(sub.take(split.test)), p, atol=1e-6)
 

@@ -1,0 +1,223 @@
+"""``mtk situate``: listening situations from track audio, user and device context."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from typer.core import TyperGroup
+
+from mtk.cli import common
+from mtk.cli.options import Device, Force, Output, Quiet, Verbose
+from mtk.errors import UsageError
+
+PREDICT = "predict"
+
+
+class DefaultToPredict(TyperGroup):
+    """``mtk situate FILE`` means ``mtk situate predict FILE``: anything but a sub-command's
+    name (or help) first goes to ``predict``."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = [PREDICT, *args]
+        return super().parse_args(ctx, args)
+
+
+HELP = (
+    "Which listening situation (work, gym, party, sleep, morning, run, night, dance, car, train, relax, club) "
+    "fits a stream of (track, user, device context): auSP reads the track's audio and the user's listening "
+    "history, duSP (XGBoost) the time, device, network and demographics, and the joint combines both.\n\n"
+    "mtk situate STREAMS: per stream, the top situations of each branch (JSON Lines). "
+    "mtk situate now: a user's likely situations right now. "
+    "mtk situate session: a folder of tracks ranked for a user and situation."
+)
+EPILOG = """Examples:
+  mtk situate streams.jsonl --audio data/songs > situations.jsonl
+  mtk situate streams.csv --branch dusp -k 1
+  mtk situate now --user u00042 --age 27 --country FR --gender female --device mobile --network mobile
+  mtk situate session --user u00042 --situation gym --tracks ~/Music -n 20 --history plays.csv
+"""
+
+app = typer.Typer(
+    cls=DefaultToPredict, add_completion=False, no_args_is_help=True, help=HELP, epilog=EPILOG, name="situate"
+)
+
+AuspModel = Annotated[
+    Optional[str],
+    typer.Option("--ausp", metavar="NAME|PATH", help="auSP model (default: situate-ausp-v1)."),
+]
+DuspModel = Annotated[
+    Optional[str],
+    typer.Option("--dusp", metavar="NAME|PATH", help="duSP model (default: situate-dusp-v1)."),
+]
+History = Annotated[
+    Optional[str],
+    typer.Option(
+        "--history",
+        metavar="FILE",
+        help="Listening history (user, track, plays; CSV or JSON Lines) embedding users the model does not know.",
+    ),
+]
+TopK = Annotated[int, typer.Option("-k", "--top", min=1, help="Situations listed per branch.")]
+
+
+def _emit(records: list[dict[str, Any]], output: str | None, *, force: bool) -> None:
+    from mtk.io.files import atomic_write
+    from mtk.io.records import JsonLinesWriter, dumps
+
+    if output and output != "-":
+        atomic_write(output, "".join(dumps(r) + "\n" for r in records).encode(), force=force)
+    else:
+        writer = JsonLinesWriter()
+        for record in records:
+            writer.write(record)
+
+
+def _histories(path: str | None) -> dict[str, dict[str, float]]:
+    if not path:
+        return {}
+    from mtk.io.files import read_bytes
+    from mtk.situate.schema import read_rows
+    from mtk.situate.users import read_history
+
+    return read_history(read_rows(read_bytes(path).decode("utf-8-sig"), source=path), source=path)
+
+
+def _warn_unknown(users: list[str]) -> None:
+    if users:
+        shown = ", ".join(users[:5]) + (f" and {len(users) - 5} more" if len(users) > 5 else "")
+        common.warn(f"auSP knows no history of {len(users)} user(s) ({shown}); it reads their tracks' audio alone")
+
+
+@app.command(PREDICT, help="Per stream (CSV or JSON Lines; stdin when omitted), the top situations of each branch.")
+def predict(
+    streams: Annotated[str, typer.Argument(metavar="STREAMS", help="Stream file, or '-' for stdin.")] = "-",
+    audio: Annotated[
+        Optional[list[Path]],
+        typer.Option("--audio", metavar="CORPUS", help="Song corpus resolving track ids to audio (repeatable)."),
+    ] = None,
+    history: History = None,
+    branch: Annotated[str, typer.Option("--branch", help="both, ausp or dusp.")] = "both",
+    top: TopK = 3,
+    ausp: AuspModel = None,
+    dusp: DuspModel = None,
+    output: Output = None,
+    device: Device = "auto",
+    force: Force = False,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    from mtk.device import resolve_device
+    from mtk.io.files import check_writable
+    from mtk.situate.audio import MelCache
+    from mtk.situate.infer import load
+    from mtk.situate.schema import read_streams
+    from mtk.situate.train import resolve_track
+
+    if branch not in ("both", "ausp", "dusp"):
+        raise UsageError(f"unknown --branch {branch!r} (expected both, ausp or dusp)")
+    if output and output != "-":
+        check_writable(output, force=force)
+    need = ["user"]
+    if branch != "ausp":
+        need += ["timestamp", "device", "network"]
+    if branch != "dusp":
+        need += ["track"]
+    table = read_streams(streams, need=need)
+    situator = load(ausp, dusp, device=resolve_device(device), use=branch)
+    mels = None
+    if situator.audio is not None:
+        base = Path(streams).parent if streams != "-" else Path(".")
+        cache, mels = MelCache(), {}
+        for track in common.progress(sorted(set(table.track)), label="tracks"):
+            path = resolve_track(track, base=base, corpora=audio or [])
+            if path is None:
+                row = table.track.index(track) + 1
+                raise UsageError(f"{streams}: row {row}: column 'track': no audio for {track!r}", hint="give --audio")
+            mels[track] = cache.get(path)
+    records, unknown = situator.predict(table, k=top, mels=mels, histories=_histories(history))
+    _warn_unknown(unknown)
+    _emit(records, output, force=force)
+
+
+@app.command("now", help="A user's likely situations right now (or at --time), from duSP.")
+def now(
+    device_type: Annotated[str, typer.Option("--device", help="mobile, desktop or tablet.")],
+    network: Annotated[str, typer.Option("--network", help="mobile, wifi, LAN or plane.")],
+    user: Annotated[str, typer.Option("--user", help="User id (echoed).")] = "",
+    age: Annotated[Optional[float], typer.Option("--age", help="Years.")] = None,
+    country: Annotated[str, typer.Option("--country", help="ISO 3166 alpha-2 code, e.g. FR.")] = "",
+    gender: Annotated[str, typer.Option("--gender", help="female, male or other.")] = "",
+    time: Annotated[
+        Optional[str], typer.Option("--time", metavar="ISO", help="Local time (default: now), e.g. 2019-08-14T07:30.")
+    ] = None,
+    top: TopK = 3,
+    dusp: DuspModel = None,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    from mtk.errors import InputError
+    from mtk.situate.infer import load
+
+    situator = load(dusp=dusp, use="dusp")
+    context = {
+        "user": user,
+        "timestamp": time,
+        "device": device_type,
+        "network": network,
+        "age": "" if age is None else age,
+        "country": country,
+        "gender": gender,
+    }
+    try:
+        record = situator.now(context, k=top)
+    except InputError as exc:  # "now: row 1: column 'device': ..." -> name the option instead
+        raise UsageError(str(exc).replace("now: row 1: column '", "--").replace("':", ":", 1)) from None
+    _emit([record], None, force=False)
+
+
+@app.command("session", help="Tracks (files or folders) ranked by auSP for a user and a situation.")
+def session(
+    user: Annotated[str, typer.Option("--user", help="User id (known to the model, or in --history).")],
+    situation: Annotated[str, typer.Option("--situation", help="One of the model's situations, e.g. gym.")],
+    tracks: Annotated[list[str], typer.Option("--tracks", metavar="PATH", help="Audio files or folders (repeatable).")],
+    count: Annotated[int, typer.Option("-n", "--count", min=1, help="Tracks in the session.")] = 20,
+    history: History = None,
+    ausp: AuspModel = None,
+    output: Output = None,
+    device: Device = "auto",
+    force: Force = False,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    import numpy as np
+
+    from mtk.device import resolve_device
+    from mtk.errors import MtkError
+    from mtk.io.files import check_writable
+    from mtk.io.inputs import AUDIO_EXTENSIONS, expand_inputs
+    from mtk.situate.audio import MelCache
+    from mtk.situate.infer import load
+
+    if output and output != "-":
+        check_writable(output, force=force)
+    situator = load(ausp=ausp, device=resolve_device(device), use="ausp")
+    if situation not in situator.situations:
+        raise UsageError(f"unknown --situation {situation!r}", hint=f"one of {', '.join(situator.situations)}")
+    files = expand_inputs(tracks, extensions=AUDIO_EXTENSIONS, stdin_ok=False)
+    cache, kept, mels = MelCache(), [], []
+    for path in common.progress(files, label="tracks"):
+        try:
+            mels.append(cache.get(path))
+            kept.append(path)
+        except MtkError as exc:
+            common.warn(f"skipped {exc}")
+    if not kept:
+        raise UsageError("no readable audio among --tracks")
+    histories = _histories(history)
+    ranked, known = situator.session(user, situation, kept, np.stack(mels), n=count, history=histories.get(user))
+    if not known:
+        _warn_unknown([user])
+    _emit(ranked, output, force=force)

@@ -1,0 +1,171 @@
+"""The paper's protocol (Ibrahim et al., section 6): tag sets x splits x repeats, mean (std).
+
+For each tag set C (streams of its situations only), each split kind and each repeat seed:
+user embeddings are fitted on the training users' history, duSP and (unless skipped) auSP are
+trained on the training streams, and the test streams are scored (:mod:`mtk.situate.metrics`).
+:func:`tables` prints the results in the shape of the paper's Tables 2, 3 and 5, with the
+paper's own figures beside them (its Deezer data, not ours: a comparison of shape).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from mtk.situate.schema import tag_set
+from mtk.situate.splits import SPLITS, make_split
+from mtk.situate.train import AuSPOptions, SituateData, predict_ausp, train_ausp
+from mtk.situate.users import UserEmbedder
+
+# The paper's Tables 2, 3 and 5: mean over its splits, (C, split) -> value.
+PAPER = {
+    "ausp_auc": {
+        (4, "cold-user"): 0.889, (4, "cold-track"): 0.873, (4, "warm"): 0.959,
+        (8, "cold-user"): 0.815, (8, "cold-track"): 0.866, (8, "warm"): 0.945,
+        (12, "cold-user"): 0.852, (12, "cold-track"): 0.824, (12, "warm"): 0.941,
+    },
+    "ausp_accuracy": {
+        (4, "cold-user"): 0.6972, (4, "cold-track"): 0.6377, (4, "warm"): 0.8375,
+        (8, "cold-user"): 0.4756, (8, "cold-track"): 0.5244, (8, "warm"): 0.7081,
+        (12, "cold-user"): 0.5268, (12, "cold-track"): 0.3761, (12, "warm"): 0.6914,
+    },
+    "dusp_accuracy": {
+        (4, "cold-user"): 0.4746, (4, "cold-track"): 0.6681, (4, "warm"): 0.6696,
+        (8, "cold-user"): 0.3095, (8, "cold-track"): 0.4913, (8, "warm"): 0.4923,
+        (12, "cold-user"): 0.2500, (12, "cold-track"): 0.3905, (12, "warm"): 0.3992,
+    },
+    "dusp_accuracy_at_3": {
+        (4, "cold-user"): 0.9051, (4, "warm"): 0.963,
+        (8, "cold-user"): 0.6411, (8, "warm"): 0.7962,
+        (12, "cold-user"): 0.5204, (12, "warm"): 0.6762,
+    },
+    "joint_overlap": {
+        (4, "cold-user"): 0.3622, (4, "cold-track"): 0.4460, (4, "warm"): 0.5892,
+        (8, "cold-user"): 0.1777, (8, "cold-track"): 0.2894, (8, "warm"): 0.3952,
+        (12, "cold-user"): 0.1619, (12, "cold-track"): 0.1875, (12, "warm"): 0.3126,
+    },
+}  # fmt: skip
+
+
+def subset(data: SituateData, n_classes: int) -> SituateData:
+    """The streams of tag set C only, relabelled."""
+    situations = tag_set(n_classes)
+    labels = data.streams.labels(situations)
+    keep = np.flatnonzero(labels >= 0)
+    return replace(
+        data,
+        streams=data.streams.take(keep),
+        situations=situations,
+        labels=labels[keep],
+        track_of=data.track_of[keep],
+    )
+
+
+def run_protocol(
+    data: SituateData,
+    *,
+    classes: Sequence[int] = (4, 8, 12),
+    splits: Sequence[str] = SPLITS,
+    repeats: int = 4,
+    ausp: AuSPOptions | None = None,
+    on_result: Callable[[dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """One record per (C, split, repeat): sizes and scores. ``ausp=None`` scores duSP only."""
+    from mtk.situate.dusp import DuSP
+    from mtk.situate.metrics import branch_scores
+
+    results = []
+    for c in classes:
+        part = subset(data, c)
+        for kind in splits:
+            for seed in range(repeats):
+                split = make_split(part.streams, kind, seed)
+                y = part.labels[split.test]
+                dusp = DuSP.fit(part.streams.take(split.train), part.situations, seed=seed)
+                p_device = dusp.predict_proba(part.streams.take(split.test))
+                p_audio = None
+                if ausp is not None:
+                    users = {part.streams.user[i] for i in split.train}
+                    embedder = UserEmbedder.fit({u: h for u, h in part.history.items() if u in users}, seed=seed)
+                    model = train_ausp(part, split.train, embedder, replace(ausp, seed=seed))
+                    p_audio = predict_ausp(model, part, split.test, embedder)
+                record = {"classes": c, "split": kind, "seed": seed, "train_streams": int(len(split.train))}
+                record |= branch_scores(p_audio, p_device, y)
+                results.append(record)
+                if on_result:
+                    on_result(record)
+    return results
+
+
+METRICS = ("ausp_auc", "ausp_accuracy", "dusp_accuracy", "dusp_accuracy_at_3", "joint_overlap")
+
+
+def summarize(results: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, dict[str, float]]]]:
+    """``{C: {split: {metric: {"mean", "std", "n"}}}}`` over the repeats."""
+    out: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
+    for r in results:
+        cell = out.setdefault(str(r["classes"]), {}).setdefault(r["split"], {})
+        for m in METRICS:
+            if m in r:
+                cell.setdefault(m, {"values": []})["values"].append(r[m])  # type: ignore[index]
+    for by_split in out.values():
+        for cell in by_split.values():
+            for m, v in cell.items():
+                values = np.asarray(v.pop("values"))  # type: ignore[arg-type]
+                cell[m] = {"mean": float(values.mean()), "std": float(values.std()), "n": int(len(values))}
+    return out
+
+
+def _cell(summary: dict, c: int, split: str, metric: str, percent: bool) -> str:
+    stat = summary.get(str(c), {}).get(split, {}).get(metric)
+    if stat is None:
+        return "-"
+    scale = 100 if percent else 1
+    fmt = "{:.2f} ({:.2f})" if percent else "{:.3f} ({:.3f})"
+    return fmt.format(stat["mean"] * scale, stat["std"] * scale)
+
+
+def _paper(c: int, split: str, metric: str, percent: bool) -> str:
+    value = PAPER[metric].get((c, split))
+    if value is None:
+        return "-"
+    return f"{value * 100:.2f}" if percent else f"{value:.3f}"
+
+
+def tables(summary: dict, *, splits: Sequence[str] = SPLITS) -> str:
+    """Markdown tables shaped as the paper's Tables 2 (auSP), 3 (duSP) and 5 (joint), mean (std);
+    each row is followed by the paper's figure for the same cell (its data, not ours)."""
+    classes = sorted(int(c) for c in summary)
+    heads = {"cold-user": "Cold user", "cold-track": "Cold track", "warm": "Warm"}
+    lines: list[str] = []
+
+    def block(title: str, metric: str, percent: bool) -> None:
+        if not any(metric in cell for by in summary.values() for cell in by.values()):
+            return
+        lines.extend([f"**{title}**", "", "| C | " + " | ".join(heads[s] for s in splits) + " |"])
+        lines.append("|---" * (len(splits) + 1) + "|")
+        for c in classes:
+            lines.append(f"| {c} | " + " | ".join(_cell(summary, c, s, metric, percent) for s in splits) + " |")
+            lines.append(f"| {c} (paper) | " + " | ".join(_paper(c, s, metric, percent) for s in splits) + " |")
+        lines.append("")
+
+    block("Table 2: auSP AUC", "ausp_auc", False)
+    block("Table 2: auSP accuracy (%)", "ausp_accuracy", True)
+    block("Table 3: duSP accuracy (%)", "dusp_accuracy", True)
+    block("Table 3: duSP accuracy@3 (%)", "dusp_accuracy_at_3", True)
+    if any("joint_overlap" in cell for by in summary.values() for cell in by.values()):
+        lines.extend(
+            ["**Table 5: joint accuracy (%)**", "", "| C | model | " + " | ".join(heads[s] for s in splits) + " |"]
+        )
+        lines.append("|---" * (len(splits) + 2) + "|")
+        for c in classes:
+            for label, metric in (("auSP", "ausp_accuracy"), ("duSP", "dusp_accuracy"), ("Overlap", "joint_overlap")):
+                ours = " | ".join(_cell(summary, c, s, metric, True) for s in splits)
+                paper = " | ".join(_paper(c, s, metric, True) for s in splits)
+                lines.append(f"| {c} | {label} | {ours} |")
+                lines.append(f"| {c} | {label} (paper) | {paper} |")
+        lines.append("")
+    return "\n".join(lines)

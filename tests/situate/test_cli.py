@@ -1,0 +1,132 @@
+"""`mtk situate`, `mtk train situate` and `mtk eval situate` end to end, with debug models or a tiny run."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_mtk
+
+DEBUG = ["--ausp", "situate-ausp-debug", "--dusp", "situate-dusp-debug"]
+
+
+def _env(cache: Path | None = None) -> dict[str, str]:
+    """The test cache (set by conftest's autouse fixture, or given) and one thread."""
+    return {"MTK_CACHE_DIR": str(cache or os.environ["MTK_CACHE_DIR"]), "OMP_NUM_THREADS": "1"}
+
+
+def _lines(out: bytes) -> list[dict]:
+    return [json.loads(line) for line in out.decode().splitlines()]
+
+
+def test_streams_to_json_lines(stream_files: Path, meta_corpus: Path) -> None:
+    head = b"".join((stream_files / "streams.jsonl").read_bytes().splitlines(keepends=True)[:5])
+    proc = run_mtk("situate", "-", "--audio", str(meta_corpus), "-k", "2", *DEBUG, input=head, env=_env())
+    assert proc.returncode == 0, proc.stderr
+    records = _lines(proc.stdout)
+    assert [r["row"] for r in records] == [1, 2, 3, 4, 5]
+    for r in records:
+        assert {"dusp", "ausp", "joint"} <= set(r) and len(r["joint"]) == 2
+    assert b"knows no history" in proc.stderr  # the debug auSP knows no users and got no --history
+
+
+def test_history_embeds_users(stream_files: Path, meta_corpus: Path) -> None:
+    proc = run_mtk(
+        "situate", str(stream_files / "streams.jsonl"), "--audio", str(meta_corpus), "--branch", "ausp",
+        "--history", str(stream_files / "history.jsonl"), "--ausp", "situate-ausp-debug", "-q", env=_env(),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == b"" and len(_lines(proc.stdout)) == 400
+
+
+def test_bad_row_names_row_and_column_and_writes_nothing(tmp_path: Path) -> None:
+    rows = [
+        {"timestamp": "2019-08-01T10:00", "device": "mobile", "network": "wifi", "user": "a"},
+        {"timestamp": "2019-08-01T10:00", "device": "fridge", "network": "wifi", "user": "a"},
+    ]
+    src = tmp_path / "s.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "out.jsonl"
+    proc = run_mtk("situate", str(src), "--branch", "dusp", "--dusp", "situate-dusp-debug", "-o", str(out))
+    assert proc.returncode == 2
+    assert (
+        proc.stderr.decode()
+        .strip()
+        .endswith("row 2: column 'device': unknown device 'fridge' (expected mobile, desktop, tablet)")
+    )
+    assert not out.exists()
+
+
+def test_missing_column_in_csv(tmp_path: Path) -> None:
+    src = tmp_path / "s.csv"
+    src.write_text("timestamp,device,user\n2019-08-01T10:00,mobile,a\n")
+    proc = run_mtk("situate", str(src), "--branch", "dusp", "--dusp", "situate-dusp-debug")
+    assert proc.returncode == 2 and b"row 1: missing column 'network'" in proc.stderr
+
+
+def test_now(tmp_path: Path) -> None:
+    args = ["situate", "now", "--device", "mobile", "--network", "plane", "--time", "2019-08-13T08:05"]
+    proc = run_mtk(*args, "--user", "u1", "--age", "30", "--country", "FR", "--dusp", "situate-dusp-debug")
+    assert proc.returncode == 0, proc.stderr
+    (record,) = _lines(proc.stdout)
+    assert record["user"] == "u1" and record["situations"][0]["situation"] == "train"
+    proc = run_mtk("situate", "now", "--device", "mobile", "--network", "5g", "--dusp", "situate-dusp-debug")
+    assert proc.returncode == 2 and proc.stderr.decode().count("\n") == 1 and b"--network" in proc.stderr
+
+
+def test_session(meta_corpus: Path, tmp_path: Path) -> None:
+    out = tmp_path / "session.jsonl"
+    args = ["situate", "session", "--user", "u00001", "--situation", "gym", "--tracks", str(meta_corpus), "-n", "5"]
+    proc = run_mtk(*args, "--ausp", "situate-ausp-debug", "-o", str(out), "-q", env=_env())
+    assert proc.returncode == 0, proc.stderr
+    ranked = _lines(out.read_bytes())
+    assert [r["rank"] for r in ranked] == [1, 2, 3, 4, 5] and all(r["track"].endswith("mix.wav") for r in ranked)
+    proc = run_mtk(*args, "--ausp", "situate-ausp-debug", "-o", str(out), env=_env())
+    assert proc.returncode == 2 and b"exists" in proc.stderr
+
+
+@pytest.fixture(scope="module")
+def tiny_run(stream_files: Path, meta_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run = tmp_path_factory.mktemp("run")
+    proc = run_mtk(
+        "train", "situate", "--streams", str(stream_files / "streams.jsonl"), "--history",
+        str(stream_files / "history.jsonl"), "--audio", str(meta_corpus), "-C", "4", "-o", str(run),
+        "--steps", "2", "--tracks", "4", "--streams-per-track", "2", "--seed", "0", "--device", "cpu",
+        env=_env(tmp_path_factory.getbasetemp() / "mtk-cache"), timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    lines = _lines(proc.stdout)
+    assert lines[-1]["situations"] == ["work", "gym", "party", "sleep"]
+    assert {"ausp_auc", "dusp_accuracy", "joint_overlap"} <= set(lines[-1]["test"])
+    return run
+
+
+def test_train_writes_loadable_models(tiny_run: Path, stream_files: Path, meta_corpus: Path) -> None:
+    assert {p.name for p in tiny_run.iterdir()} >= {"ausp.pt", "dusp.ubj", "last.pt", "log.jsonl", "scores.json"}
+    assert (tiny_run / "ausp.pt").stat().st_size < 18_000_000  # int8 FC layer, float16 rest
+    proc = run_mtk(
+        "situate", str(stream_files / "streams.jsonl"), "--audio", str(meta_corpus), "-q",
+        "--ausp", str(tiny_run / "ausp.pt"), "--dusp", str(tiny_run / "dusp.ubj"), env=_env(),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    records = _lines(proc.stdout)
+    assert {s["situation"] for r in records for s in r["joint"]} <= {"work", "gym", "party", "sleep"}
+
+
+def test_eval_dusp_protocol(stream_files: Path) -> None:
+    proc = run_mtk(
+        "eval", "situate", "--streams", str(stream_files / "streams.jsonl"), "--history",
+        str(stream_files / "history.jsonl"), "--branch", "dusp", "-C", "4", "--repeats", "2",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    (result,) = _lines(proc.stdout)
+    cell = result["summary"]["4"]["warm"]["dusp_accuracy"]
+    assert cell["n"] == 2 and 0 <= cell["mean"] <= 1 and len(result["runs"]) == 6
+    proc = run_mtk(
+        "eval", "situate", "--streams", str(stream_files / "streams.jsonl"), "--history",
+        str(stream_files / "history.jsonl"), "--branch", "dusp", "-C", "4", "--repeats", "1", "--format", "markdown",
+    )  # fmt: skip
+    assert b"Table 3: duSP accuracy (%)" in proc.stdout and b"| 4 (paper) | 47.46 | 66.81 | 66.96 |" in proc.stdout
