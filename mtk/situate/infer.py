@@ -47,10 +47,12 @@ class AudioBranch:
             return self.user_vectors[self.users[user]]
         return None
 
-    def audio_embeddings(self, mels: np.ndarray, *, batch: int = 16) -> np.ndarray:
-        """``(n, 96, 646)`` dB mels -> ``(n, 256)``."""
+    def audio_embeddings(self, mels: np.ndarray, *, batch: int | None = None) -> np.ndarray:
+        """``(n, 96, 646)`` dB mels -> ``(n, 256)``; one mel at a time on a CPU (batches of 8 cost
+        more per mel there: 29 vs 24 ms on one core), 16 on a GPU."""
         import torch
 
+        batch = batch or (1 if self.device == "cpu" else 16)
         out = []
         with torch.inference_mode():
             for lo in range(0, len(mels), batch):
@@ -234,7 +236,13 @@ def load_ausp(name: str | None = None, device: str = "cpu") -> AudioBranch:
         situations = tag_set(model.config.n_classes)
         embedder = UserEmbedder([], np.zeros((0, DIM), np.float32))
         return AudioBranch(
-            model.to(device).eval(), situations, {}, np.zeros((0, DIM), np.float32), embedder, label, device
+            model.to(device, memory_format=torch.channels_last).eval(),
+            situations,
+            {},
+            np.zeros((0, DIM), np.float32),
+            embedder,
+            label,
+            device,
         )
     ckpt = load_checkpoint(path, arch=ARCH)
     config = dict(ckpt["config"])
@@ -247,7 +255,9 @@ def load_ausp(name: str | None = None, device: str = "cpu") -> AudioBranch:
     vectors = ckpt["user_vectors"].float().numpy() if "user_vectors" in ckpt else np.zeros((0, DIM), np.float32)
     embedder = UserEmbedder(ckpt.get("tracks", []), ckpt["track_factors"].float().numpy())
     situations = tuple(ckpt["meta"]["situations"])
-    return AudioBranch(model.to(device).eval(), situations, users, vectors, embedder, label, device)
+    return AudioBranch(
+        model.to(device, memory_format=torch.channels_last).eval(), situations, users, vectors, embedder, label, device
+    )
 
 
 def load_dusp(name: str | None = None) -> Any:

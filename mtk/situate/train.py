@@ -152,7 +152,7 @@ def train_ausp(
     state = load_checkpoint(last, arch=ARCH) if last and last.exists() else None
     cfg = AuSPConfig(n_classes=len(data.situations))
     torch.manual_seed(opts.seed)
-    model = AuSP(cfg).to(opts.device)
+    model = AuSP(cfg).to(opts.device, memory_format=torch.channels_last)
     optim = torch.optim.Adam(model.parameters(), lr=opts.lr, weight_decay=opts.weight_decay)
     step = 0
     if state:
