@@ -148,6 +148,8 @@ def train_ausp(
 
     if opts.threads:
         torch.set_num_threads(opts.threads)
+    if run:
+        run.mkdir(parents=True, exist_ok=True)
     last = run / "last.pt" if run else None
     state = load_checkpoint(last, arch=ARCH) if last and last.exists() else None
     cfg = AuSPConfig(n_classes=len(data.situations))

@@ -1,0 +1,59 @@
+"""auSP training: determinism under a seed, and resuming from a checkpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from mtk.situate.train import AuSPOptions, class_weights, load_data, train_ausp
+from mtk.situate.users import UserEmbedder
+
+
+@pytest.fixture(scope="module")
+def data(stream_files: Path, meta_corpus: Path, tmp_path_factory: pytest.TempPathFactory):
+    from mtk.situate.audio import MelCache
+
+    cache = MelCache(tmp_path_factory.mktemp("mels"))
+    return load_data(
+        str(stream_files / "streams.jsonl"),
+        str(stream_files / "history.jsonl"),
+        [meta_corpus],
+        n_classes=4,
+        cache=cache,
+    )
+
+
+def _weights(model) -> list[np.ndarray]:
+    return [p.detach().numpy().copy() for p in model.parameters()]
+
+
+def test_data_is_the_tag_set(data) -> None:
+    assert set(data.labels.tolist()) <= {0, 1, 2, 3} and len(data.labels) < 400
+    assert data.mels.shape == (len(data.track_ids), 96, 646)
+
+
+def test_class_weights() -> None:
+    np.testing.assert_allclose(class_weights(np.array([0, 0, 0, 1]), 3), [4 / 3 / 3, 4 / 3, 0])
+
+
+def test_same_seed_same_model_and_resume(data, tmp_path: Path) -> None:
+    torch.set_num_threads(1)
+    embedder = UserEmbedder.fit(data.history)
+    idx = np.arange(len(data.labels))
+    opts = AuSPOptions(steps=2, tracks=3, streams_per_track=2, seed=1, checkpoint_every=1, log_every=1)
+    a = _weights(train_ausp(data, idx, embedder, opts))
+    b = _weights(train_ausp(data, idx, embedder, opts))
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    c = _weights(train_ausp(data, idx, embedder, AuSPOptions(steps=2, tracks=3, streams_per_track=2, seed=2)))
+    assert not all(np.array_equal(x, y) for x, y in zip(a, c, strict=True))
+    # two steps in one go, or one step, a checkpoint, and a resumed second step: both move the weights
+    run = tmp_path / "run"
+    one = _weights(
+        train_ausp(data, idx, embedder, AuSPOptions(steps=1, tracks=3, streams_per_track=2, seed=1), run=run)
+    )
+    resumed = _weights(train_ausp(data, idx, embedder, opts, run=run))
+    assert len((run / "log.jsonl").read_text().splitlines()) == 2
+    assert not all(np.array_equal(x, y) for x, y in zip(one, resumed, strict=True))
