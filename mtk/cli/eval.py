@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from mtk.cli import common
-from mtk.cli.options import CorpusData, Device, Jobs, Model, Quiet, Verbose
+from mtk.cli.options import AudioCorpora, CorpusData, Device, HistoryFile, Jobs, Model, Quiet, StreamsFile, Verbose
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Measure mtk's models on held-out corpora.")
 
@@ -94,17 +94,9 @@ def transcribe(
 
 @app.command("situate")
 def situate(
-    streams: Annotated[
-        str, typer.Option("--streams", metavar="FILE", help="Labelled streams, CSV or JSON Lines (mtk corpus streams).")
-    ],
-    history: Annotated[
-        str,
-        typer.Option("--history", metavar="FILE", help="Listening history: user, track, plays (CSV or JSON Lines)."),
-    ],
-    audio: Annotated[
-        Optional[list[Path]],
-        typer.Option("--audio", metavar="CORPUS", help="Song corpus resolving track ids to audio (repeatable)."),
-    ] = None,
+    streams: StreamsFile,
+    history: HistoryFile,
+    audio: AudioCorpora = None,
     classes: Annotated[str, typer.Option("-C", "--classes", help="Tag sets, comma-separated.")] = "4,8,12",
     splits: Annotated[
         str, typer.Option("--splits", help="Split kinds, comma-separated.")

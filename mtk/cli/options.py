@@ -77,3 +77,13 @@ NameTemplate = Annotated[
     str, typer.Option("--name", metavar="TEMPLATE", help="Output file name in a folder: {stem}, {name}, {index}.")
 ]
 CorpusData = Annotated[Path, typer.Option("--data", metavar="CORPUS", help="A corpus built by `mtk corpus songs`.")]
+StreamsFile = Annotated[
+    str, typer.Option("--streams", metavar="FILE", help="Labelled streams, CSV or JSON Lines (mtk corpus streams).")
+]
+HistoryFile = Annotated[
+    str, typer.Option("--history", metavar="FILE", help="Listening history: user, track, plays (CSV or JSON Lines).")
+]
+AudioCorpora = Annotated[
+    Optional[list[Path]],
+    typer.Option("--audio", metavar="CORPUS", help="Song corpus resolving track ids to audio (repeatable)."),
+]

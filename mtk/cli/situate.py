@@ -9,7 +9,7 @@ import typer
 from typer.core import TyperGroup
 
 from mtk.cli import common
-from mtk.cli.options import Device, Force, Output, Quiet, Verbose
+from mtk.cli.options import AudioCorpora, Device, Force, Output, Quiet, Verbose
 from mtk.errors import UsageError
 
 PREDICT = "predict"
@@ -94,10 +94,7 @@ def _warn_unknown(users: list[str]) -> None:
 @app.command(PREDICT, help="Per stream (CSV or JSON Lines; stdin when omitted), the top situations of each branch.")
 def predict(
     streams: Annotated[str, typer.Argument(metavar="STREAMS", help="Stream file, or '-' for stdin.")] = "-",
-    audio: Annotated[
-        Optional[list[Path]],
-        typer.Option("--audio", metavar="CORPUS", help="Song corpus resolving track ids to audio (repeatable)."),
-    ] = None,
+    audio: AudioCorpora = None,
     history: History = None,
     branch: Annotated[str, typer.Option("--branch", help="both, ausp or dusp.")] = "both",
     top: TopK = 3,

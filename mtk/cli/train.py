@@ -9,7 +9,19 @@ from typing import Annotated, Optional
 import typer
 
 from mtk.cli import common
-from mtk.cli.options import CorpusData, Device, Force, Jobs, Output, Quiet, Seed, Verbose
+from mtk.cli.options import (
+    AudioCorpora,
+    CorpusData,
+    Device,
+    Force,
+    HistoryFile,
+    Jobs,
+    Output,
+    Quiet,
+    Seed,
+    StreamsFile,
+    Verbose,
+)
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Train mtk's models on corpora built by `mtk corpus`."
@@ -100,18 +112,10 @@ def transcribe(
 
 @app.command("situate")
 def situate(
-    streams: Annotated[
-        str, typer.Option("--streams", metavar="FILE", help="Labelled streams, CSV or JSON Lines (mtk corpus streams).")
-    ],
-    history: Annotated[
-        str,
-        typer.Option("--history", metavar="FILE", help="Listening history: user, track, plays (CSV or JSON Lines)."),
-    ],
+    streams: StreamsFile,
+    history: HistoryFile,
     output: Annotated[str, typer.Option("-o", "--output", metavar="RUN", help="Run folder (created; resumed).")],
-    audio: Annotated[
-        Optional[list[Path]],
-        typer.Option("--audio", metavar="CORPUS", help="Song corpus resolving track ids to audio (repeatable)."),
-    ] = None,
+    audio: AudioCorpora = None,
     classes: Annotated[int, typer.Option("-C", "--classes", help="Tag set: 4, 8 or 12 situations.")] = 12,
     split: Annotated[
         str, typer.Option("--split", help="Hold out a test part: cold-user, cold-track, warm, or none.")
