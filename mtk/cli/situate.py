@@ -124,17 +124,17 @@ def predict(
         need += ["track"]
     table = read_streams(streams, need=need)
     situator = load(ausp, dusp, device=resolve_device(device), use=branch)
-    mels = None
+    embeddings = None
     if situator.audio is not None:
         base = Path(streams).parent if streams != "-" else Path(".")
-        cache, mels = MelCache(), {}
+        cache, embeddings = MelCache(), {}
         for track in common.progress(sorted(set(table.track)), label="tracks"):
             path = resolve_track(track, base=base, corpora=audio or [])
             if path is None:
                 row = table.track.index(track) + 1
                 raise UsageError(f"{streams}: row {row}: column 'track': no audio for {track!r}", hint="give --audio")
-            mels[track] = cache.get(path)
-    records, unknown = situator.predict(table, k=top, mels=mels, histories=_histories(history))
+            embeddings[track] = situator.audio.audio_embeddings(cache.get(path)[None])[0]
+    records, unknown = situator.predict(table, k=top, audio=embeddings, histories=_histories(history))
     _warn_unknown(unknown)
     _emit(records, output, force=force)
 
@@ -204,17 +204,17 @@ def session(
     if situation not in situator.situations:
         raise UsageError(f"unknown --situation {situation!r}", hint=f"one of {', '.join(situator.situations)}")
     files = expand_inputs(tracks, extensions=AUDIO_EXTENSIONS, stdin_ok=False)
-    cache, kept, mels = MelCache(), [], []
+    cache, kept, embeddings = MelCache(), [], []
     for path in common.progress(files, label="tracks"):
         try:
-            mels.append(cache.get(path))
+            embeddings.append(situator.audio.audio_embeddings(cache.get(path)[None])[0])
             kept.append(path)
         except MtkError as exc:
             common.warn(f"skipped {exc}")
     if not kept:
         raise UsageError("no readable audio among --tracks")
     histories = _histories(history)
-    ranked, known = situator.session(user, situation, kept, np.stack(mels), n=count, history=histories.get(user))
+    ranked, known = situator.session(user, situation, kept, np.stack(embeddings), n=count, history=histories.get(user))
     if not known:
         _warn_unknown([user])
     _emit(ranked, output, force=force)

@@ -42,7 +42,9 @@ class AudioBranch:
     def user_vector(self, user: str, history: Mapping[str, float] | None = None) -> np.ndarray | None:
         """From ``history`` when given, else the model's table; None when neither knows the user."""
         if history:
-            return self.embedder.embed({user: history})[0]
+            vector = self.embedder.embed({user: history})[0]
+            if vector.any():  # else no track of the history is known to the factorization
+                return vector
         if user in self.users:
             return self.user_vectors[self.users[user]]
         return None
@@ -119,19 +121,17 @@ class Situator:
         streams: Streams,
         *,
         k: int = 3,
-        mels: Mapping[str, np.ndarray] | None = None,
+        audio: Mapping[str, np.ndarray] | None = None,
         histories: Mapping[str, Mapping[str, float]] | None = None,
     ) -> tuple[list[dict[str, Any]], list[str]]:
         """One record per stream with the top ``k`` situations of each loaded branch and, with
-        both, the joint; ``mels`` maps each stream's track to its log-mel. Also returns the
-        users auSP could not embed."""
+        both, the joint; ``audio`` maps each stream's track to its audio embedding
+        (:meth:`AudioBranch.audio_embeddings`). Also returns the users auSP could not embed."""
         p_device = self.device_proba(streams) if self.dusp is not None else None
         p_audio, unknown = None, []
         if self.audio is not None:
-            if mels is None:
+            if audio is None:
                 raise UsageError("auSP needs the tracks' audio")
-            tracks = sorted(set(streams.track))
-            audio = dict(zip(tracks, self.audio.audio_embeddings(np.stack([mels[t] for t in tracks])), strict=True))
             users = sorted(set(streams.user))
             vectors, unknown = self.user_matrix(users, histories)
             row = {u: i for i, u in enumerate(users)}
@@ -179,19 +179,19 @@ class Situator:
         user: str,
         situation: str,
         tracks: Sequence[str],
-        mels: np.ndarray,
+        audio: np.ndarray,
         *,
         n: int = 20,
         history: Mapping[str, float] | None = None,
     ) -> tuple[list[dict[str, Any]], bool]:
-        """``tracks`` ranked by auSP's probability of ``situation`` for ``user``, best ``n``;
-        and whether the user was known (from the model or ``history``)."""
+        """``tracks`` (with their audio embeddings ``(n, 256)``) ranked by auSP's probability of
+        ``situation`` for ``user``, best ``n``; and whether the user was known (from the model
+        or ``history``)."""
         if self.audio is None:
             raise UsageError("a session needs the auSP model")
         if situation not in self.situations:
             raise UsageError(f"unknown situation {situation!r} (expected {', '.join(self.situations)})")
         vectors, unknown = self.user_matrix([user], {user: history} if history else None)
-        audio = self.audio.audio_embeddings(mels)
         p = self.audio.proba(audio, np.repeat(vectors, len(tracks), axis=0))[:, self.situations.index(situation)]
         order = np.argsort(-p, kind="stable")[:n]
         ranked = [

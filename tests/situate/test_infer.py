@@ -86,8 +86,10 @@ def test_now_reads_the_planted_context() -> None:
 def test_session_ranks_by_probability() -> None:
     situator = load(ausp="situate-ausp-debug", use="ausp")
     mels = np.random.default_rng(0).normal(-40, 10, (5, N_MELS, FRAMES)).astype(np.float32)
-    ranked, known = situator.session("someone", "gym", list("abcde"), mels, n=3)
+    audio = situator.audio.audio_embeddings(mels)
+    np.testing.assert_allclose(situator.audio.audio_embeddings(mels[2:3])[0], audio[2], atol=1e-5)
+    ranked, known = situator.session("someone", "gym", list("abcde"), audio, n=3)
     assert not known and [r["rank"] for r in ranked] == [1, 2, 3]
     assert [r["p"] for r in ranked] == sorted((r["p"] for r in ranked), reverse=True)
-    full, _ = situator.session("someone", "gym", list("abcde"), mels, n=10)
+    full, _ = situator.session("someone", "gym", list("abcde"), audio, n=10)
     assert len(full) == 5 and [r["track"] for r in full[:3]] == [r["track"] for r in ranked]
