@@ -98,6 +98,16 @@ def export_release(
     return path, sha
 
 
+def release_copy(
+    path: str | os.PathLike[str], name: str, out_dir: str | os.PathLike[str], *, ext: str | None = None
+) -> tuple[Path, str]:
+    """Copy a file that is already in its release form (an inference file a run wrote, an
+    XGBoost booster) under its content-addressed name; return its path and sha256."""
+    data = Path(path).read_bytes()
+    filename, sha = release_name(name, data, ext=ext or Path(path).suffix.lstrip("."))
+    return atomic_write(Path(out_dir) / filename, data, force=False), sha
+
+
 def quantize_rows(weight: Any) -> dict[str, Any]:
     """Symmetric int8 per output row: ``{"q": int8 tensor, "scale": float32 (rows, 1)}``; the
     largest magnitude of each row maps to 127 (for the big linear layers shipped files keep)."""

@@ -110,3 +110,16 @@ def test_shipped_registry_is_consistent() -> None:
             assert all(r["ok"] for r in store.verify_entry(entry)), entry.name
     for task in {e.task for e in registry.REGISTRY}:
         assert f"{task}-debug" in names, f"task {task} has no debug model"
+
+
+def test_release_copy_names_by_content_and_never_overwrites(tmp_path: Path) -> None:
+    from mtk.errors import OutputExistsError
+    from mtk.weights.checkpoint import release_copy
+
+    src = tmp_path / "dusp.ubj"
+    src.write_bytes(b"booster bytes")
+    path, sha = release_copy(src, "toy-dusp-v1", tmp_path / "pkg")
+    assert sha == hashlib.sha256(b"booster bytes").hexdigest()
+    assert path.name == f"toy-dusp-v1-{sha[:8]}.ubj" and path.read_bytes() == b"booster bytes"
+    with pytest.raises(OutputExistsError):
+        release_copy(src, "toy-dusp-v1", tmp_path / "pkg")
