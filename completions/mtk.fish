@@ -123,7 +123,7 @@ complete -c mtk -n "__fish_seen_subcommand_from transcribe" -s q -l quiet -d "No
 complete -c mtk -n "__fish_seen_subcommand_from transcribe" -s v -l verbose -d "More detail on stderr;"
 complete -c mtk -n "__fish_seen_subcommand_from transcribe" -s h -l help -d "Show help and exit"
 complete -c mtk -n "__fish_seen_subcommand_from transcribe" -F
-complete -c mtk -n "__fish_seen_subcommand_from situate; and not __fish_seen_subcommand_from predict now session" -a predict -d "Per stream (CSV or JSON Lines;"
+complete -c mtk -n "__fish_seen_subcommand_from situate; and not __fish_seen_subcommand_from predict now session" -a predict -d "Per stream (CSV with a header, or JSON Lines;"
 complete -c mtk -n "__fish_seen_subcommand_from situate; and not __fish_seen_subcommand_from predict now session" -a now -d "A user's likely situations right now (or at --time), from duSP"
 complete -c mtk -n "__fish_seen_subcommand_from situate; and not __fish_seen_subcommand_from predict now session" -a session -d "Tracks (files or folders) ranked by auSP for a user and a situation"
 complete -c mtk -n "__fish_seen_subcommand_from situate; and not __fish_seen_subcommand_from predict now session" -s h -l help -d "Show help and exit"

@@ -76,7 +76,7 @@ _mtk_transcribe() {
 
 _mtk_situate() {
     local state line
-    _arguments -C '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((predict\:"Per stream (CSV or JSON Lines;" now\:"A user'\''s likely situations right now (or at --time), from duSP" session\:"Tracks (files or folders) ranked by auSP for a user and a situation"))' '*:: :->args'
+    _arguments -C '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((predict\:"Per stream (CSV with a header, or JSON Lines;" now\:"A user'\''s likely situations right now (or at --time), from duSP" session\:"Tracks (files or folders) ranked by auSP for a user and a situation"))' '*:: :->args'
     case $state in args) case $words[1] in predict) _mtk_situate_predict ;; now) _mtk_situate_now ;; session) _mtk_situate_session ;; esac ;; esac
 }
 

@@ -91,7 +91,18 @@ def _warn_unknown(users: list[str]) -> None:
         common.warn(f"auSP knows no history of {len(users)} user(s) ({shown}); it reads their tracks' audio alone")
 
 
-@app.command(PREDICT, help="Per stream (CSV or JSON Lines; stdin when omitted), the top situations of each branch.")
+PREDICT_HELP = (
+    "Per stream (CSV with a header, or JSON Lines; stdin when omitted), the top situations of each branch.\n\n"
+    "Columns: timestamp (local time, ISO 8601, e.g. 2019-08-14T07:32:00), device (mobile, desktop, tablet), "
+    "network (mobile, wifi, LAN, plane), user, age (years), country (ISO 3166 alpha-2, e.g. FR), gender "
+    "(female, male, other), track (an audio path, or a song id of --audio CORPUS); age, country and gender "
+    "may be empty. duSP needs timestamp, device and network; auSP needs track. A bad row is an error naming "
+    "its row and column. Output: one JSON line per stream with row, user, track, timestamp and, per branch "
+    "(dusp, ausp, joint), the top -k situations with their probabilities."
+)
+
+
+@app.command(PREDICT, help=PREDICT_HELP)
 def predict(
     streams: Annotated[str, typer.Argument(metavar="STREAMS", help="Stream file, or '-' for stdin.")] = "-",
     audio: AudioCorpora = None,
