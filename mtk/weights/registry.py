@@ -122,6 +122,40 @@ REGISTRY: tuple[ModelEntry, ...] = (
         config={"channels": 4, "threshold": 0.02},
     ),
     ModelEntry(
+        name="situate-ausp-v1",
+        task="situate-ausp",
+        version=1,
+        summary="auSP (mel CNN + history-based user embedding, 16.2 M parameters, int8 FC) for 12 situations, "
+        "trained 2,500 steps on 79,944 simulated streams over 600 mtk corpus songs; warm test AUC 0.897, "
+        "accuracy 47.3%",
+        files=(
+            WeightFile(
+                "situate-ausp-v1-58c904de.pt",
+                "58c904ded188ec7955519725f70935ef38a9c76f8be64b2e6e7058f22ae84610",
+                17555989,
+            ),
+        ),
+        card="situate-ausp-v1.md",
+        sample_rate=22_050,
+        default=True,
+    ),
+    ModelEntry(
+        name="situate-dusp-v1",
+        task="situate-dusp",
+        version=1,
+        summary="duSP (XGBoost, 50 depth-5 trees per class) on 8 device + 3 demographic features for 12 "
+        "situations, trained on 79,944 simulated streams; warm test accuracy 44.9%, accuracy@3 80.4%",
+        files=(
+            WeightFile(
+                "situate-dusp-v1-ec5de69e.ubj",
+                "ec5de69ece6d4b2c14e69a11864572c9e98b089b0bf0de47c337be5f0374dd9a",
+                1438253,
+            ),
+        ),
+        card="situate-dusp-v1.md",
+        default=True,
+    ),
+    ModelEntry(
         name="situate-ausp-debug",
         task="situate-ausp",
         version=0,
