@@ -26,9 +26,13 @@ demo: install
 	$(MTK) render examples/ode_to_joy_cover.mid -o $(OUT)/ode_to_joy_cover.wav --force
 	$(MTK) detect-cover $(OUT)/ode_to_joy.wav $(OUT)/ode_to_joy_cover.wav | tee $(OUT)/detect-cover.jsonl
 	$(MTK) transcribe $(OUT)/ode_to_joy_stems/ch10-drums.wav -o $(OUT)/ode_to_joy_drums.mid --force
+	$(MTK) situate now --user demo --age 30 --country FR --gender female --device mobile --network plane --time 2019-08-13T08:05 | tee $(OUT)/situate-now.jsonl
+	$(MTK) situate session --user u00001 --situation relax --tracks $(OUT)/ode_to_joy.wav --tracks $(OUT)/ode_to_joy_cover.wav -n 2 -o $(OUT)/situate-session.jsonl --force
 	@echo "demo: rendered examples/ode_to_joy.mid -> $(OUT)/ode_to_joy.wav (stems in $(OUT)/ode_to_joy_stems/);"
 	@echo "      mtk detect-cover compared it with its cover -> $(OUT)/detect-cover.jsonl;"
-	@echo "      mtk transcribe turned its drum stem back into MIDI -> $(OUT)/ode_to_joy_drums.mid"
+	@echo "      mtk transcribe turned its drum stem back into MIDI -> $(OUT)/ode_to_joy_drums.mid;"
+	@echo "      mtk situate guessed a situation from a device context and ranked both recordings for one"
+	@echo "      (simulated) user relaxing -> $(OUT)/situate-now.jsonl, $(OUT)/situate-session.jsonl"
 
 test: install
 	$(PY) -m pytest -q
