@@ -76,13 +76,9 @@ def _emit(records: list[dict[str, Any]], output: str | None, *, force: bool) -> 
 
 
 def _histories(path: str | None) -> dict[str, dict[str, float]]:
-    if not path:
-        return {}
-    from mtk.io.files import read_bytes
-    from mtk.situate.schema import read_rows
-    from mtk.situate.users import read_history
+    from mtk.situate.users import read_history_file
 
-    return read_history(read_rows(read_bytes(path).decode("utf-8-sig"), source=path), source=path)
+    return read_history_file(path) if path else {}
 
 
 def _warn_unknown(users: list[str]) -> None:

@@ -157,6 +157,6 @@ def situate(
         seed=seed or 0,
         device=resolve_device(device),
     )
-    run_opts = RunOptions(n_classes=classes, split=split, split_seed=split_seed)
+    run_opts = RunOptions(split=split, split_seed=split_seed)
     scores = train_run(data, Path(output), run_opts, ausp_opts, command=["mtk", *sys.argv[1:]], on_log=writer.write)
     writer.write(scores)

@@ -17,8 +17,7 @@ import numpy as np
 
 from mtk.situate.schema import tag_set
 from mtk.situate.splits import SPLITS, make_split
-from mtk.situate.train import AuSPOptions, SituateData, predict_ausp, train_ausp
-from mtk.situate.users import UserEmbedder
+from mtk.situate.train import AuSPOptions, SituateData, fit_embedder, predict_ausp, train_ausp
 
 # The paper's Tables 2, 3 and 5: mean over its splits, (C, split) -> value.
 PAPER = {
@@ -88,8 +87,7 @@ def run_protocol(
                 p_device = dusp.predict_proba(part.streams.take(split.test))
                 p_audio = None
                 if ausp is not None:
-                    users = {part.streams.user[i] for i in split.train}
-                    embedder = UserEmbedder.fit({u: h for u, h in part.history.items() if u in users}, seed=seed)
+                    embedder = fit_embedder(part, split.train, seed=seed)
                     model = train_ausp(part, split.train, embedder, replace(ausp, seed=seed))
                     p_audio = predict_ausp(model, part, split.test, embedder)
                 record = {"classes": c, "split": kind, "seed": seed, "train_streams": int(len(split.train))}

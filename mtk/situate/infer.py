@@ -112,7 +112,7 @@ class Situator:
             vector = self.audio.user_vector(user, histories.get(user))
             if vector is None:
                 unknown.append(user)
-                vector = np.zeros(self.audio.user_vectors.shape[1] if len(self.audio.user_vectors) else 128)
+                vector = np.zeros(self.audio.model.config.user_dim)
             rows.append(vector)
         return np.asarray(rows, dtype=np.float32).reshape(len(users), -1), unknown
 

@@ -254,13 +254,8 @@ def read_rows(text: str, *, source: str) -> list[dict[str, object]]:
     return [dict(row) for row in reader]
 
 
-def read_streams(
-    path: str,
-    *,
-    need: Sequence[str] = ("timestamp", "device", "network", "user", "age", "country", "gender", "track"),
-    situations: Sequence[str] | None = None,
-) -> Streams:
-    """Read and validate a CSV or JSON Lines stream file (``-``: standard input)."""
+def read_table(path: str) -> tuple[list[dict[str, object]], str]:
+    """The rows of a CSV or JSON Lines file (``-``: standard input) and its name for messages."""
     from mtk.io.files import read_bytes
 
     source = "<stdin>" if path == "-" else path
@@ -268,4 +263,15 @@ def read_streams(
         text = read_bytes(path).decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputError(f"{source}: not UTF-8 text") from None
-    return parse_streams(read_rows(text, source=source), source=source, need=need, situations=situations)
+    return read_rows(text, source=source), source
+
+
+def read_streams(
+    path: str,
+    *,
+    need: Sequence[str] = ("timestamp", "device", "network", "user", "age", "country", "gender", "track"),
+    situations: Sequence[str] | None = None,
+) -> Streams:
+    """Read and validate a CSV or JSON Lines stream file (``-``: standard input)."""
+    rows, source = read_table(path)
+    return parse_streams(rows, source=source, need=need, situations=situations)

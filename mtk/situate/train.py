@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 
 from mtk.errors import InputError
-from mtk.situate.schema import SITUATIONS, Streams, read_rows, read_streams, tag_set
-from mtk.situate.users import UserEmbedder, read_history
+from mtk.situate.schema import SITUATIONS, Streams, read_streams, tag_set
+from mtk.situate.users import UserEmbedder, read_history_file
 
 ARCH = "ausp"
 INT8_KEYS = ("audio_fc.weight",)
@@ -68,8 +68,7 @@ def load_data(
 ) -> SituateData:
     """The streams of tag set ``n_classes``, their tracks' log-mels (skipped without
     ``need_audio``: duSP alone) and the listening history."""
-    from mtk.io.files import read_bytes
-    from mtk.situate.audio import MelCache
+    from mtk.situate.audio import FRAMES, N_MELS, MelCache
 
     situations = tag_set(n_classes)
     streams = read_streams(
@@ -78,9 +77,7 @@ def load_data(
     streams = streams.take(np.flatnonzero(streams.labels(situations) >= 0))  # the tag set's streams only
     if not len(streams):
         raise InputError(f"{streams_path}: no streams of the C={n_classes} situations ({', '.join(situations)})")
-    history = read_history(
-        read_rows(read_bytes(history_path).decode("utf-8-sig"), source=history_path), source=history_path
-    )
+    history = read_history_file(history_path)
     track_ids = sorted(set(streams.track))
     base = Path(streams_path).parent
     paths = []
@@ -91,7 +88,11 @@ def load_data(
             raise InputError(f"{streams_path}: row {row}: column 'track': no audio for {track!r} (give --audio CORPUS)")
         paths.append(str(path))
     cache = cache or MelCache()
-    mels = np.stack([cache.get(p).astype(np.float16) for p in progress(paths)]) if paths else np.zeros((0, 96, 646))
+    mels = (
+        np.stack([cache.get(p).astype(np.float16) for p in progress(paths)])
+        if paths
+        else np.zeros((0, N_MELS, FRAMES), np.float16)
+    )
     index = {t: i for i, t in enumerate(track_ids)}
     return SituateData(
         streams=streams,
@@ -124,8 +125,15 @@ def user_vectors(data: SituateData, embedder: UserEmbedder) -> tuple[list[str], 
     return users, embedder.embed({u: data.history.get(u, {}) for u in users})
 
 
+def fit_embedder(data: SituateData, train_idx: np.ndarray, *, seed: int = 0) -> UserEmbedder:
+    """User embeddings fitted on the histories of the users of the training streams only."""
+    users = {data.streams.user[i] for i in train_idx}
+    return UserEmbedder.fit({u: h for u, h in data.history.items() if u in users}, seed=seed)
+
+
 def class_weights(labels: np.ndarray, n_classes: int) -> np.ndarray:
-    """``len / count`` per class, as the paper's code (classes without streams get 0)."""
+    """``len / count`` per class as in the paper's code, divided by the number of classes so a
+    balanced set weighs 1 each (classes without streams get 0)."""
     counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
     return np.where(counts > 0, len(labels) / np.maximum(counts, 1), 0.0) / n_classes
 
@@ -167,13 +175,10 @@ def train_ausp(
     user_t = torch.from_numpy(vectors).float().to(opts.device)
     weights = torch.tensor(class_weights(data.labels[train_idx], cfg.n_classes), dtype=torch.float32)
     weights = weights.to(opts.device)
-    by_track: dict[int, np.ndarray] = {}
-    order = np.argsort(data.track_of[train_idx], kind="stable")
-    sorted_idx = train_idx[order]
-    bounds = np.flatnonzero(np.diff(data.track_of[sorted_idx])) + 1
-    for group in np.split(sorted_idx, bounds):
-        if len(group):
-            by_track[int(data.track_of[group[0]])] = group
+    grouped: dict[int, list[int]] = {}
+    for i in train_idx:
+        grouped.setdefault(int(data.track_of[i]), []).append(int(i))
+    by_track = {t: np.array(group) for t, group in grouped.items()}
     tracks = np.array(sorted(by_track))
     p_track = np.array([len(by_track[t]) for t in tracks], dtype=np.float64)
     p_track /= p_track.sum()
@@ -260,7 +265,6 @@ def predict_ausp(
 
 @dataclass
 class RunOptions:
-    n_classes: int = 12
     split: str = "warm"  # or "none": train on every stream
     split_seed: int = 0
     dusp_threads: int = 1
@@ -319,8 +323,7 @@ def train_run(
     else:
         split = make_split(data.streams, run_opts.split, run_opts.split_seed)
         train_idx, test_idx = split.train, split.test
-    train_users = {data.streams.user[i] for i in train_idx}
-    embedder = UserEmbedder.fit({u: h for u, h in data.history.items() if u in train_users}, seed=ausp_opts.seed)
+    embedder = fit_embedder(data, train_idx, seed=ausp_opts.seed)
     provenance = {
         "command": command,
         "split": run_opts.split,

@@ -75,3 +75,11 @@ def read_history(rows: Iterable[Mapping[str, object]], *, source: str = "<histor
         out.setdefault(user, {})
         out[user][track] = out[user].get(track, 0.0) + plays
     return out
+
+
+def read_history_file(path: str) -> dict[str, dict[str, float]]:
+    """:func:`read_history` of a CSV or JSON Lines file (``-``: standard input)."""
+    from mtk.situate.schema import read_table
+
+    rows, source = read_table(path)
+    return read_history(rows, source=source)

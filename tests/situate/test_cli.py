@@ -130,3 +130,17 @@ def test_eval_dusp_protocol(stream_files: Path) -> None:
         str(stream_files / "history.jsonl"), "--branch", "dusp", "-C", "4", "--repeats", "1", "--format", "markdown",
     )  # fmt: skip
     assert b"Table 3: duSP accuracy (%)" in proc.stdout and b"| 4 (paper) | 47.46 | 66.81 | 66.96 |" in proc.stdout
+
+
+def test_eval_protocol_with_ausp(stream_files: Path, meta_corpus: Path) -> None:
+    proc = run_mtk(
+        "eval", "situate", "--streams", str(stream_files / "streams.jsonl"), "--history",
+        str(stream_files / "history.jsonl"), "--audio", str(meta_corpus), "-C", "4", "--splits", "cold-track",
+        "--repeats", "1", "--steps", "1", "--tracks", "2", "--streams-per-track", "2", "--device", "cpu",
+        env=_env(), timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    (result,) = _lines(proc.stdout)
+    cell = result["summary"]["4"]["cold-track"]
+    assert set(cell) == {"ausp_auc", "ausp_accuracy", "dusp_accuracy", "dusp_accuracy_at_3", "joint_overlap"}
+    assert cell["joint_overlap"]["mean"] <= min(cell["ausp_accuracy"]["mean"], cell["dusp_accuracy"]["mean"])
