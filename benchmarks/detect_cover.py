@@ -3,7 +3,8 @@
 - feature extraction as a multiple of real time on one core (baseline: decoding alone);
 - stage-1 query time against a 10,000-recording index (scikit-learn brute-force kNN;
   baseline: a plain numpy distance + argsort);
-- stage-2 time to re-rank the top 50 (Qmax) for 30 s and for 4-minute recordings;
+- stage-2 time to re-rank the top 50 (Qmax at two metrical levels per recording, four
+  pairings) for 30 s and for 4-minute recordings at 120 bpm (baseline: one level, one pairing);
 - peak memory (max RSS) of extracting a 10-minute recording, in a fresh process
   (baseline: the same process only decoding it).
 Usage: python benchmarks/detect_cover.py [--audio FILE ...]
@@ -21,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mtk.detect_cover.align import qmax_score
-from mtk.detect_cover.features import FeatureConfig
+from mtk.detect_cover.align import multilevel_score, qmax_score
+from mtk.detect_cover.features import FeatureConfig, level
 from mtk.detect_cover.index import CoverIndex, Recording, extract
 from mtk.io.audio import read_audio, write_audio
 
@@ -69,31 +70,39 @@ def main() -> None:
 
     rng = np.random.default_rng(0)
     index = CoverIndex()
-    dim = FeatureConfig().dim
-    vectors = rng.random((10_000, dim)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    empty = np.zeros((12, 1), np.float32)
+    dim, levels = FeatureConfig().dim, len(FeatureConfig().levels)
+    vectors = rng.random((10_000, levels, dim)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=2, keepdims=True)
+    empty = np.zeros((12, FeatureConfig().grid), np.uint8)
     for i, v in enumerate(vectors):
         index.add(Recording(f"r{i}", f"h{i}", 30.0, v, empty))
     index.knn(vectors[0], 50)  # builds the searcher once
-    queries = rng.random((20, dim)).astype(np.float32)
+    queries = rng.random((20, levels, dim)).astype(np.float32)
     start = time.perf_counter()
     for q in queries:
         index.knn(q, 50)
     stage1 = (time.perf_counter() - start) / len(queries)
     start = time.perf_counter()
     for q in queries:
-        np.argsort(np.linalg.norm(vectors - q, axis=1))[:50]
+        np.argsort(np.linalg.norm(vectors[:, :, None] - q[None, None], axis=3).min(axis=(1, 2)))[:50]
     numpy_knn = (time.perf_counter() - start) / len(queries)
 
-    stage2 = {}
+    stage2, stage2_one_level = {}, {}
+    grid = FeatureConfig().grid
     for label, beats in (("30s", 60), ("4min", 480)):
-        a = rng.random((12, beats)).astype(np.float32)
-        cands = [rng.random((12, beats)).astype(np.float32) for _ in range(50)]
+        seconds = beats / 2.0  # 120 bpm
+        a = rng.integers(0, 256, (12, grid * beats)).astype(np.uint8)
+        cands = [rng.integers(0, 256, (12, grid * beats)).astype(np.uint8) for _ in range(50)]
+        multilevel_score(a, cands[0], seconds, seconds)  # compiled once (cached after the first run)
         start = time.perf_counter()
         for c in cands:
-            qmax_score(a, c)
+            multilevel_score(a, c, seconds, seconds)
         stage2[label] = round(time.perf_counter() - start, 3)
+        a2 = level(a, 2)  # 120 bpm: level 2 is nearest 4 columns per second
+        start = time.perf_counter()
+        for c in cands:
+            qmax_score(a2, level(c, 2))
+        stage2_one_level[label] = round(time.perf_counter() - start, 3)
 
     y, sr = read_audio(files[0], sr=22_050)
     reps = int(np.ceil(600 * sr / y.shape[-1]))
@@ -118,12 +127,13 @@ def main() -> None:
                 "stage1_query_ms_10k": round(1000 * stage1, 2),
                 "numpy_bruteforce_query_ms_10k": round(1000 * numpy_knn, 2),
                 "stage2_top50_s": stage2,
+                "stage2_top50_s_one_level_pairing": stage2_one_level,
                 "ten_minute_rss_mb": rss,
                 "goals": GOALS,
                 "meets_goals": {
                     "x_realtime": x >= GOALS["x_realtime"],
                     "stage1_ms": 1000 * stage1 <= GOALS["stage1_ms"],
-                    "stage2_top50_s": stage2["30s"] <= GOALS["stage2_top50_s"],
+                    "stage2_top50_s": max(stage2.values()) <= GOALS["stage2_top50_s"],
                     "ten_minute_rss_mb": rss["extract"] <= GOALS["ten_minute_rss_mb"],
                 },
             }

@@ -122,7 +122,12 @@ def index(
     for rec in recs:
         idx.add(rec)
         writer.write(
-            {"input": rec.path, "added": True, "duration": round(rec.duration, 3), "beats": rec.chroma.shape[1]}
+            {
+                "input": rec.path,
+                "added": True,
+                "duration": round(rec.duration, 3),
+                "beats": rec.chroma.shape[1] // idx.cfg.grid,
+            }
         )
     idx.save(target, force=True)
     common.info(f"{target}: {len(idx)} recordings")

@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from mtk.detect_cover.align import qmax_score
-from mtk.detect_cover.features import FeatureConfig, beat_chroma, fingerprint
-from mtk.detect_cover.index import Recording, extract
+from mtk.detect_cover.align import multilevel_score
+from mtk.detect_cover.features import FeatureConfig, fingerprint, level, pairwise_sq
+from mtk.detect_cover.index import Recording, extract, features
 from mtk.detect_cover.infer import Calibration
 from mtk.errors import InputError
 from mtk.io.audio import read_audio
@@ -76,20 +76,25 @@ def _excerpts(path: str, *, excerpt_s: float, cfg: FeatureConfig = FeatureConfig
     n = int(excerpt_s * sr)
     out = []
     for k in range(len(y) // n):
-        chroma, _ = beat_chroma(y[k * n : (k + 1) * n], sr, cfg)
-        out.append(Recording(f"{path}@{k * excerpt_s:g}s", f"{path}@{k}", excerpt_s, fingerprint(chroma, cfg), chroma))
+        out.append(
+            Recording(
+                f"{path}@{k * excerpt_s:g}s", f"{path}@{k}", excerpt_s, *features(y[k * n : (k + 1) * n], sr, cfg)
+            )
+        )
     return out
 
 
 def _query_pairs(
-    q: int, *, vectors: np.ndarray, chroma: list[np.ndarray], works: list[str | None], rerank: int
+    q: int, *, vectors: np.ndarray, recs: list[Recording], works: list[str | None], rerank: int
 ) -> dict[str, Any]:
-    dist = np.linalg.norm(vectors - vectors[q], axis=1)
+    n, levels, dim = vectors.shape
+    dist = np.sqrt(np.maximum(pairwise_sq(vectors.reshape(-1, dim), vectors[q]).reshape(n, -1).min(axis=1), 0.0))
     dist[q] = np.inf
     order = np.argsort(dist, kind="stable")[: len(works) - 1]
     relevant = {i for i, w in enumerate(works) if w == works[q] and i != q}
     scored = set(order[:rerank].tolist()) | relevant
-    pairs = {i: qmax_score(chroma[q], chroma[i])[0] for i in scored}
+    a = recs[q]
+    pairs = {i: multilevel_score(a.chroma, recs[i].chroma, a.duration, recs[i].duration)[0] for i in scored}
     return {"order": order, "dist": dist, "qmax": pairs, "relevant": relevant}
 
 
@@ -105,8 +110,8 @@ def scored_pairs(
         raise InputError("no work has two versions: build the corpus with --versions 2 or more")
     fn = partial(
         _query_pairs,
-        vectors=np.stack([it.rec.vector for it in items]),
-        chroma=[it.rec.chroma for it in items],
+        vectors=np.stack([it.rec.vectors for it in items]),
+        recs=[it.rec for it in items],
         works=works,
         rerank=rerank,
     )
@@ -126,7 +131,8 @@ def evaluate(
 
     queries, results = scored_pairs(items, rerank=rerank, jobs=jobs, progress=progress)
     works = [it.work for it in items]
-    seed_vectors = np.stack([fingerprint(it.rec.chroma, FeatureConfig.seed()) for it in items])
+    published = FeatureConfig.seed()
+    seed_vectors = np.stack([fingerprint(level(it.rec.chroma, 1, published), published) for it in items])
     seed, stage1, stage2 = _Ranks(), _Ranks(), _Ranks()
     labels, seed_scores, s1_scores, s2_scores = [], [], [], []
     for q, res in zip(queries, results, strict=True):
@@ -157,12 +163,13 @@ def evaluate(
         "stage1": {
             **stage1.summary(),
             "roc_auc": round(float(roc_auc_score(labels, s1_scores)), 4),
-            "method": f"2dftm of {FeatureConfig().patch}-beat patches, power {FeatureConfig().power:g}, Euclidean kNN",
+            "method": f"2dftm of {FeatureConfig().patch}-column patches, power {FeatureConfig().power:g}, at levels "
+            f"{FeatureConfig().levels} columns per beat, kNN by the closest pairing of levels",
         },
         "stage1+2": {
             **stage2.summary(),
             "roc_auc": round(float(roc_auc_score(labels, s2_scores)), 4),
-            "method": f"2dftm top {rerank} re-ranked by calibrated Qmax score ({calibration.name})",
+            "method": f"stage-1 top {rerank} re-ranked by calibrated multi-level Qmax score ({calibration.name})",
         },
     }
 

@@ -1,7 +1,8 @@
 """Recordings' features, their per-file cache, and the searchable index.
 
 A :class:`Recording` holds what both stages need: the fingerprint (stage 1) and the
-beat chroma (stage 2). Features are cached per file under ``$MTK_CACHE_DIR/detect-cover``,
+grid chroma (stage 2; ``cfg.grid`` columns per beat, stored as uint8: every use of it is
+invariant to its scale). Features are cached per file under ``$MTK_CACHE_DIR/detect-cover``,
 keyed on the file's sha256 and the feature parameters, so re-runs and index updates only
 read audio that changed. An index file is a plain ``.npz`` (no pickle) holding every
 recording's fingerprint and beat chroma, so queries re-rank without touching the audio.
@@ -18,24 +19,25 @@ from pathlib import Path
 
 import numpy as np
 
-from mtk.detect_cover.features import FeatureConfig, beat_chroma, fingerprint
+from mtk.detect_cover.features import FeatureConfig, beat_chroma, fingerprints
 from mtk.errors import InputError
 from mtk.io.audio import read_audio
 from mtk.io.files import STDIO, atomic_write, read_bytes
 from mtk.weights.store import cache_dir, sha256_file
 
 MIN_SECONDS = 5.0
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2  # 2: grid chroma (several columns per beat), uint8
 
 
 @dataclass
 class Recording:
-    """One recording's features: fingerprint ``(12 * patch,)`` and beat chroma ``(12, n_beats)``."""
+    """One recording's features: fingerprints ``(n_levels, 12 * patch)`` and grid chroma
+    ``(12, grid * n_beats)``."""
 
     path: str
     sha256: str
     duration: float
-    vector: np.ndarray
+    vectors: np.ndarray
     chroma: np.ndarray
 
 
@@ -50,13 +52,12 @@ def extract(source: str, *, cfg: FeatureConfig = FeatureConfig(), use_cache: boo
     cached = _cache_path(sha, cfg)
     if use_cache and cached.is_file():
         with np.load(cached) as z:
-            return Recording(source, sha, float(z["duration"]), z["vector"], z["chroma"])
+            return Recording(source, sha, float(z["duration"]), z["vectors"], z["chroma"])
     y, sr = read_audio(data, sr=cfg.sample_rate, mono=True, min_duration=MIN_SECONDS, name=source)
-    chroma, _ = beat_chroma(y, sr, cfg)
-    rec = Recording(source, sha, len(y) / sr, fingerprint(chroma, cfg), chroma)
+    rec = Recording(source, sha, len(y) / sr, *features(y, sr, cfg))
     if use_cache:
         buf = io.BytesIO()
-        np.savez(buf, duration=rec.duration, vector=rec.vector, chroma=rec.chroma)
+        np.savez(buf, duration=rec.duration, vectors=rec.vectors, chroma=rec.chroma)
         try:
             atomic_write(cached, buf.getvalue(), force=True)
         except OSError:
@@ -64,12 +65,19 @@ def extract(source: str, *, cfg: FeatureConfig = FeatureConfig(), use_cache: boo
     return rec
 
 
+def features(y: np.ndarray, sr: int, cfg: FeatureConfig = FeatureConfig()) -> tuple[np.ndarray, np.ndarray]:
+    """``(fingerprints, grid chroma as uint8)`` of mono audio at ``cfg.sample_rate``."""
+    chroma, _ = beat_chroma(y, sr, cfg)
+    return fingerprints(chroma, cfg), np.round(chroma * 255).astype(np.uint8)
+
+
 def _cache_path(sha: str, cfg: FeatureConfig) -> Path:
     return cache_dir() / "detect-cover" / cfg.key() / sha[:2] / f"{sha}.npz"
 
 
 class CoverIndex:
-    """Fingerprints and beat chroma of many recordings; Euclidean kNN over the fingerprints."""
+    """Fingerprints and grid chroma of many recordings; k nearest neighbours by
+    :func:`mtk.detect_cover.features.distance` (the closest pairing of levels)."""
 
     def __init__(self, cfg: FeatureConfig = FeatureConfig()) -> None:
         self.cfg = cfg
@@ -93,10 +101,17 @@ class CoverIndex:
 
     @property
     def vectors(self) -> np.ndarray:
-        return np.stack(self._vectors) if self._vectors else np.zeros((0, self.cfg.dim), np.float32)
+        """``(n, n_levels, dim)``: every recording's fingerprints."""
+        if not self._vectors:
+            return np.zeros((0, len(self.cfg.levels), self.cfg.dim), np.float32)
+        return np.stack(self._vectors)
 
     def chroma(self, i: int) -> np.ndarray:
         return self._chroma[i]
+
+    def recording(self, i: int) -> Recording:
+        """The ``i``-th recording's features."""
+        return Recording(self.paths[i], self.hashes[i], self.durations[i], self._vectors[i], self._chroma[i])
 
     def add(self, rec: Recording) -> None:
         """Add (or replace, by path) one recording."""
@@ -105,7 +120,7 @@ class CoverIndex:
             self.hashes[i], self.durations[i], self._vectors[i], self._chroma[i] = (
                 rec.sha256,
                 rec.duration,
-                rec.vector,
+                rec.vectors,
                 rec.chroma,
             )
         else:
@@ -113,20 +128,31 @@ class CoverIndex:
             self.paths.append(rec.path)
             self.hashes.append(rec.sha256)
             self.durations.append(rec.duration)
-            self._vectors.append(rec.vector)
+            self._vectors.append(rec.vectors)
             self._chroma.append(rec.chroma)
         self._nn = None
 
-    def knn(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Indices and Euclidean distances of the ``k`` nearest recordings (scikit-learn)."""
+    def knn(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Indices and distances of the ``k`` recordings nearest to fingerprints ``vectors``
+        ``(n_levels, dim)``: for each recording the smallest Euclidean distance over the level
+        pairings (scikit-learn's brute-force search over every recording's every level)."""
         from sklearn.neighbors import NearestNeighbors
 
         if not self.paths:
             return np.zeros(0, int), np.zeros(0)
+        levels = len(self.cfg.levels)
         if self._nn is None:
-            self._nn = NearestNeighbors(algorithm="brute").fit(self.vectors)
-        dist, idx = self._nn.kneighbors(vector[None, :], n_neighbors=min(k, len(self)))  # type: ignore[attr-defined]
-        return idx[0], dist[0]
+            self._nn = NearestNeighbors(algorithm="brute").fit(self.vectors.reshape(-1, self.cfg.dim))
+        # A recording among the k nearest has its closest pairing among the k * levels nearest
+        # fingerprints of that query level (each closer recording has at most `levels` of them).
+        n = min(k * levels, len(self) * levels)
+        dist, idx = self._nn.kneighbors(vectors, n_neighbors=n)  # type: ignore[attr-defined]
+        best: dict[int, float] = {}
+        for d, i in zip(dist.ravel(), (idx // levels).ravel(), strict=True):
+            if d < best.get(int(i), np.inf):
+                best[int(i)] = float(d)
+        ranked = sorted(best.items(), key=lambda item: (item[1], item[0]))[:k]
+        return np.array([i for i, _ in ranked], dtype=int), np.array([d for _, d in ranked])
 
     def save(self, path: str | os.PathLike[str], *, force: bool = True) -> None:
         """Write the index atomically as ``.npz`` (plain arrays, loadable without pickle)."""
@@ -143,7 +169,7 @@ class CoverIndex:
             buf,
             meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
             vectors=self.vectors,
-            chroma=(np.concatenate(self._chroma, axis=1) if self._chroma else np.zeros((12, 0), np.float32)),
+            chroma=(np.concatenate(self._chroma, axis=1) if self._chroma else np.zeros((12, 0), np.uint8)),
             lengths=lengths,
         )
         atomic_write(path, buf.getvalue(), force=force)
@@ -158,7 +184,10 @@ class CoverIndex:
         except (OSError, ValueError, KeyError) as exc:
             raise InputError(f"{path}: not an mtk cover index ({type(exc).__name__})") from None
         if meta.get("format") != INDEX_FORMAT:
-            raise InputError(f"{path}: unsupported index format {meta.get('format')}")
+            raise InputError(
+                f"{path}: index format {meta.get('format')}, this mtk reads {INDEX_FORMAT}: rebuild it with "
+                "'mtk detect-cover index'"
+            )
         index = cls(FeatureConfig(**meta["config"]))
         bounds = np.concatenate([[0], np.cumsum(lengths)])
         for i, p in enumerate(meta["paths"]):

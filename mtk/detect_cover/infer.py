@@ -1,9 +1,10 @@
 """Cover detection API: compare two recordings, query an index, find cliques, classify.
 
-Stage 1 (the seed method) ranks by Euclidean distance between fingerprints; stage 2
-re-ranks the top candidates by Qmax alignment. The pair score is a calibrated
-probability, a logistic model of (Qmax, stage-1 distance) fitted by
-``mtk train detect-cover`` and shipped as ``detect-cover-calib-v1``.
+Stage 1 (the seed's 2D Fourier magnitude fingerprints, one per metrical level) ranks by
+the closest pairing of levels; stage 2 re-ranks the top candidates by Qmax alignment at
+several levels. The pair score is a calibrated probability, a logistic model of (Qmax,
+stage-1 distance) fitted by ``mtk train detect-cover`` and shipped as
+``detect-cover-calib-v2``.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from mtk.detect_cover.align import qmax_score
+from mtk.detect_cover.align import multilevel_score
+from mtk.detect_cover.features import distance as stage1_distance
 from mtk.detect_cover.index import CoverIndex, Recording
 from mtk.errors import ModelError
 
 TASK = "detect-cover"
-DEFAULT_MODEL = "detect-cover-calib-v1"
+DEFAULT_MODEL = "detect-cover-calib-v2"
 
 
 @dataclass(frozen=True)
@@ -85,24 +87,24 @@ class CoverDetector:
 
     def compare(self, a: Recording, b: Recording) -> CoverMatch:
         """Both stages on one pair: stage-1 distance, Qmax, calibrated score and verdict."""
-        distance = float(np.linalg.norm(a.vector - b.vector))
-        return self._scored(a.path, b.path, distance, a.chroma, b.chroma)
+        distance = stage1_distance(a.vectors, b.vectors)
+        return self._scored(a, b, distance)
 
-    def _scored(self, qa: str, qb: str, distance: float, ca: np.ndarray, cb: np.ndarray) -> CoverMatch:
-        q, shift = qmax_score(ca, cb)
+    def _scored(self, a: Recording, b: Recording, distance: float) -> CoverMatch:
+        q, shift = multilevel_score(a.chroma, b.chroma, a.duration, b.duration)
         p = self.calibration.probability(q, distance)
-        return CoverMatch(qa, qb, distance, q, shift, p, p >= self.calibration.threshold, "2dftm+qmax")
+        return CoverMatch(a.path, b.path, distance, q, shift, p, p >= self.calibration.threshold, "2dftm+qmax")
 
     def query(
         self, rec: Recording, index: CoverIndex, *, k: int = 10, rerank: int = 50, exclude_self: bool = True
     ) -> list[CoverMatch]:
         """The ``k`` best candidates: stage-1 top ``rerank`` re-ranked by the pair score."""
-        idx, dist = index.knn(rec.vector, rerank + (1 if exclude_self else 0))
+        idx, dist = index.knn(rec.vectors, rerank + (1 if exclude_self else 0))
         matches = []
         for i, d in zip(idx, dist, strict=True):
             if exclude_self and index.hashes[i] == rec.sha256:
                 continue
-            matches.append(self._scored(rec.path, index.paths[i], float(d), rec.chroma, index.chroma(int(i))))
+            matches.append(self._scored(rec, index.recording(int(i)), float(d)))
         matches = matches[:rerank]
         matches.sort(key=lambda m: -(m.score or 0.0))
         return matches[:k]
@@ -123,7 +125,7 @@ class CoverDetector:
             return i
 
         for i in range(len(index)):
-            rec = Recording(index.paths[i], index.hashes[i], index.durations[i], index.vectors[i], index.chroma(i))
+            rec = index.recording(i)
             for m in self.query(rec, index, k=k, rerank=k):
                 if m.is_cover:
                     parent[find(i)] = find(index.position(m.candidate))

@@ -70,19 +70,19 @@ class ModelEntry:
 # Shipped models, added by each task as its weights are trained and exported.
 REGISTRY: tuple[ModelEntry, ...] = (
     ModelEntry(
-        name="detect-cover-calib-v1",
+        name="detect-cover-calib-v2",
         task="detect-cover",
-        version=1,
-        summary="pair-score calibration (logistic on Qmax and 2DFTM distance) fitted on 200 mtk corpus songs "
-        "(50 works x 4 versions); test MAP 0.675 with 1,265 distractors",
+        version=2,
+        summary="pair-score calibration (logistic on multi-level Qmax and 2DFTM distance) fitted on 200 mtk "
+        "corpus songs (50 works x 4 versions); test MAP 0.812 with 1,265 distractors",
         files=(
             WeightFile(
-                "detect-cover-calib-v1-310501ec.json",
-                "310501ecbd7dc252474a52fc3e359cc88d8785d89213cefddfaab5d7144cc79a",
-                473,
+                "detect-cover-calib-v2-22d0f5f6.json",
+                "22d0f5f6a32b3aa97eaf6d52968cde574ce5b0640d24cfd61c969365e5d73f8c",
+                432,
             ),
         ),
-        card="detect-cover-calib-v1.md",
+        card="detect-cover-calib-v2.md",
         sample_rate=11_025,
         default=True,
     ),

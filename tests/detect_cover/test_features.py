@@ -10,8 +10,26 @@ import miditoolkit
 import numpy as np
 import pytest
 
-from mtk.detect_cover.align import cross_recurrence, embed, oti, qmax, qmax_score
-from mtk.detect_cover.features import FeatureConfig, fingerprint, patch_spectra
+from mtk.detect_cover.align import (
+    cross_recurrence,
+    crp_qmax,
+    embed,
+    multilevel_score,
+    nearest_levels,
+    oti,
+    pairings,
+    qmax,
+    qmax_score,
+)
+from mtk.detect_cover.features import (
+    FeatureConfig,
+    beat_chroma,
+    distance,
+    fingerprint,
+    fingerprints,
+    level,
+    patch_spectra,
+)
 from mtk.detect_cover.index import CoverIndex, Recording, extract
 from mtk.detect_cover.infer import CoverDetector, load_calibration
 
@@ -26,6 +44,11 @@ def _chroma(rng: np.random.Generator, n: int = 160) -> np.ndarray:
         cols += [chord] * int(rng.integers(1, 5))
     x = np.array(cols[:n]).T + 0.05 * rng.random((12, n))
     return (x / x.max(axis=0, keepdims=True)).astype(np.float32)
+
+
+def _grid(beats: np.ndarray) -> np.ndarray:
+    """Grid chroma (``FeatureConfig().grid`` columns per beat) of chroma held for whole beats."""
+    return np.repeat(beats, FeatureConfig().grid, axis=1)
 
 
 def test_2dftm_invariant_to_rotation_and_circular_time_shift() -> None:
@@ -63,6 +86,77 @@ def test_qmax_known_answers() -> None:
     r = np.eye(10, dtype=np.uint8)
     assert qmax(r) == 10  # a clean diagonal of 10 matches
     assert cross_recurrence(embed(a), embed(a)).diagonal().all()
+
+
+def test_levels_of_the_grid_chroma() -> None:
+    cfg = FeatureConfig()
+    assert cfg.grid == 6 and cfg.levels == (1, 2, 3)
+    beats = np.zeros((12, 6 * 60))  # 60 beats
+    assert [k for _, k in nearest_levels(beats, 30.0)] == [2, 3, 1]  # 120 bpm: 4, 6, 2 columns per second
+    assert [k for _, k in nearest_levels(beats, 60.0)] == [3, 2, 1]  # 60 bpm: 3, 2, 1 per second
+    assert [k for _, k in nearest_levels(beats, 12.0)] == [1, 2, 3]  # 300 bpm: 5, 10, 15 per second
+    assert pairings(beats, beats, 30.0, 60.0) == [(2, 3), (2, 2), (3, 3), (3, 2)]
+    long = np.zeros((12, 6 * 480))  # 4 minutes at 120 bpm: (2 x 480)^2 cells, then over budget
+    assert pairings(long, long, 240.0, 240.0) == [(2, 2)]
+    grid = np.zeros((12, 12), np.float32)  # two beats; pitch class = the column's sixth of the beat
+    for c in range(12):
+        grid[c % 6, c] = 1.0
+    np.testing.assert_allclose(level(grid, 1), np.tile(np.r_[np.ones(6), np.zeros(6)][:, None], (1, 2)))
+    third = level(grid, 3)  # columns hold pitch classes {0, 1}, {2, 3}, {4, 5}, then again
+    assert third.shape == (12, 6)
+    np.testing.assert_allclose(third[:, 1], [0, 0, 1, 1] + [0] * 8)
+    with pytest.raises(ValueError, match="multiple"):
+        FeatureConfig(grid=4)  # level 3 does not divide it
+
+
+def test_grid_chroma_of_a_steady_tone_follows_the_beats() -> None:
+    cfg = FeatureConfig()
+    sr = cfg.sample_rate
+    t = np.arange(int(12 * sr)) / sr
+    clicks = (np.sin(2 * np.pi * 880 * t) * (np.mod(t, 0.5) < 0.03)).astype(np.float32)  # an A, 120 bpm
+    chroma, starts = beat_chroma(0.3 * np.sin(2 * np.pi * 220 * t).astype(np.float32) + clicks, sr, cfg)
+    assert chroma.shape == (12, cfg.grid * len(starts))
+    assert np.median(np.diff(starts)) == pytest.approx(0.5, abs=0.03)
+    assert np.all(level(chroma, 1).argmax(axis=0) == 9)  # pitch class A everywhere
+
+
+def test_multilevel_alignment_finds_a_version_tracked_at_three_beats_per_beat() -> None:
+    rng = np.random.default_rng(4)
+    a = _chroma(rng, 90)  # 90 beats in 60 s: levels 3 and 2 (4.5 and 3 columns per second)
+    b = np.roll(np.repeat(a, 3, axis=1), 2, axis=0)  # its tracker counted 3 beats in each, 2 semitones up
+    single, _ = qmax_score(a, b)  # a 3:1 tempo ratio bends the path beyond Qmax's 2:1 steps
+    multi, shift = multilevel_score(_grid(a), _grid(b), 60.0, 60.0)  # b: levels 1 and 2 (4.5, 9 per second)
+    unrelated, _ = multilevel_score(_grid(a), _grid(_chroma(np.random.default_rng(9), 270)), 60.0, 60.0)
+    assert shift == 10 and multi > 0.9 and multi > single + 0.3 and unrelated < 0.4
+
+
+def test_stage1_distance_is_the_closest_pairing_of_levels() -> None:
+    rng = np.random.default_rng(6)
+    a = _chroma(rng, 120)
+    fa = fingerprints(_grid(a))
+    assert fa.shape == (3, 480)
+    np.testing.assert_allclose(fa[1], fingerprint(np.repeat(a, 2, axis=1)), atol=1e-6)
+    counted_in_three = fingerprints(_grid(np.repeat(a, 3, axis=1)))  # its level 1 is a's level 3
+    assert distance(fa, counted_in_three) < 1e-3 and np.linalg.norm(fa[0] - counted_in_three[0]) > 0.1
+    assert distance(fa, fa) == pytest.approx(0.0, abs=1e-3)
+    idx = CoverIndex()
+    for n in range(5):
+        x = _grid(_chroma(rng, 120))
+        idx.add(Recording(f"r{n}", f"r{n}", 60.0, fingerprints(x), x))
+    found, dists = idx.knn(idx.recording(3).vectors, 5)
+    brute = sorted(range(5), key=lambda i: distance(idx.recording(3).vectors, idx.recording(i).vectors))
+    assert found.tolist() == brute and found[0] == 3
+    np.testing.assert_allclose(
+        dists, [distance(idx.recording(3).vectors, idx.recording(i).vectors) for i in brute], atol=1e-4
+    )
+
+
+def test_compiled_plot_and_recurrence_equal_the_numpy_reference() -> None:
+    rng = np.random.default_rng(8)
+    for n, m, kappa in ((40, 40, 0.2), (75, 130, 0.1), (200, 61, 0.3)):
+        x, y = embed(_chroma(rng, n), 5), embed(_chroma(rng, m), 5)
+        y[: min(n, m) // 2] = x[: min(n, m) // 2]  # a shared stretch, so the plot has a path
+        assert crp_qmax(x, y, kappa=kappa) == qmax(cross_recurrence(x, y, kappa=kappa))
 
 
 def _variant(midi: miditoolkit.MidiFile, *, transpose: int = 0, tempo: float = 1.0) -> bytes:
@@ -142,7 +236,7 @@ def test_index_round_trip_and_incremental_build(recordings: dict[str, Recording]
         np.testing.assert_array_equal(idx.vectors, full.vectors)
         for i in range(len(full)):
             np.testing.assert_array_equal(idx.chroma(i), full.chroma(i))
-    nearest, _ = loaded.knn(recordings["cover"].vector, 2)
+    nearest, _ = loaded.knn(recordings["cover"].vectors, 2)
     assert [loaded.paths[i] for i in nearest] == [recordings["cover"].path, recordings["original"].path]
 
 
@@ -158,12 +252,12 @@ def test_cliques_recover_planted_groups() -> None:
                 x = np.repeat(x, 2, axis=1)[:, ::3]  # a tempo change: 2/3 of the beats
             x = np.clip(x + 0.05 * rng.random(x.shape), 0, None).astype(np.float32)
             name = f"w{work}v{v}"
-            idx.add(Recording(name, name, 60.0, fingerprint(x), x))
+            idx.add(Recording(name, name, 60.0, fingerprints(_grid(x)), _grid(x)))
             members.append(len(idx) - 1)
         truth.append(members)
     for n in range(4):  # unrelated singletons
         x = _chroma(rng, 180)
-        idx.add(Recording(f"solo{n}", f"solo{n}", 60.0, fingerprint(x), x))
+        idx.add(Recording(f"solo{n}", f"solo{n}", 60.0, fingerprints(_grid(x)), _grid(x)))
     found = CoverDetector(load_calibration("detect-cover-debug")).cliques(idx)
     assert sorted(found) == sorted(truth)
 
@@ -173,10 +267,11 @@ def test_feature_config_key_changes_with_parameters() -> None:
 
 
 def test_golden_scores_of_the_shipped_calibration(recordings: dict[str, Recording]) -> None:
-    det = CoverDetector(load_calibration())  # detect-cover-calib-v1
+    det = CoverDetector(load_calibration())  # detect-cover-calib-v2
     cover = det.compare(recordings["original"], recordings["cover"])
     other = det.compare(recordings["original"], recordings["other"])
     assert cover.is_cover and not other.is_cover
-    # Pinned outputs (builtin synth, bundled TimGM6mb, 22.05 kHz; measured 0.9994 and 0.0082).
-    assert cover.qmax == pytest.approx(1.0) and cover.score == pytest.approx(0.9994, abs=0.01)
-    assert other.score == pytest.approx(0.0082, abs=0.01)
+    # Pinned outputs (builtin synth, bundled TimGM6mb, 22.05 kHz; measured 0.9988 and 0.0026).
+    assert cover.qmax == pytest.approx(1.0) and cover.score == pytest.approx(0.9988, abs=0.005)
+    assert cover.distance == pytest.approx(0.0674, abs=0.01) and other.distance == pytest.approx(0.2264, abs=0.01)
+    assert other.qmax == pytest.approx(0.1719, abs=0.03) and other.score == pytest.approx(0.0026, abs=0.005)
