@@ -1,0 +1,121 @@
+"""Known answers for the infill tokens, MIDI round trips and structure analysis."""
+
+from __future__ import annotations
+
+import io
+
+import miditoolkit
+import numpy as np
+import pytest
+
+from mtk.infill.score import from_midi, to_midi
+from mtk.infill.structure import analyze, similarity
+from mtk.infill.tokens import (
+    METERS,
+    TOKEN_ID,
+    VOCAB,
+    Melody,
+    Note,
+    Section,
+    bar_ticks,
+    decode,
+    encode,
+    ids,
+    quantize,
+)
+
+
+def _random_melody(meter: tuple[int, int], seed: int, n_bars: int = 8) -> Melody:
+    """Notes on the grid, with triplets, rests, and notes tied over bar lines."""
+    rng = np.random.default_rng(seed)
+    steps = [2, 3, 4, 6, 8, 12, 18, 24]  # sixteenth triplet ... half note, in ticks
+    notes, t, end = [], 0, n_bars * bar_ticks(meter)
+    while t < end - 2:
+        d = int(min(rng.choice(steps), end - t))
+        if rng.random() < 0.85:
+            notes.append(Note(int(rng.integers(55, 90)), t, d))
+        t += d
+    half = n_bars // 2
+    return Melody(meter, 100.0, notes, n_bars, [Section(0, half, "A"), Section(half, n_bars, "B")])
+
+
+def _midi_round_trip(melody: Melody) -> Melody:
+    buf = io.BytesIO()
+    to_midi(melody).dump(file=buf)
+    buf.seek(0)
+    return from_midi(miditoolkit.MidiFile(file=buf))
+
+
+@pytest.mark.parametrize("meter", METERS)
+def test_tokens_and_midi_round_trips_are_exact_in_every_meter(meter: tuple[int, int]) -> None:
+    melody = _random_melody(meter, seed=sum(meter))
+    tokens = encode(melody)
+    back = decode(tokens)
+    assert back.notes == melody.notes and back.sections == melody.sections and back.meter == meter
+    assert encode(_midi_round_trip(melody)) == tokens
+    assert all(t in TOKEN_ID for t in tokens)
+
+
+def test_trailing_empty_bars_survive_midi() -> None:
+    melody = Melody((3, 4), 90.0, [Note(60, 0, 12)], 4, [Section(0, 4, "A")])
+    assert _midi_round_trip(melody).n_bars == 4
+
+
+def test_bar_count_down_per_section() -> None:
+    sections = [Section(0, 4, "A"), Section(4, 8, "A"), Section(8, 10, "B")]
+    melody = Melody((4, 4), 120.0, [Note(60, 0, 48)], 10, sections)
+    bars = [int(t[4:-1]) for t in encode(melody) if t.startswith("Bar(")]
+    assert bars == [3, 2, 1, 0, 3, 2, 1, 0, 1, 0]
+    assert decode(encode(melody)).sections == sections  # two A sections stay two
+
+
+def test_quantize_keeps_triplets_and_the_top_note() -> None:
+    notes = quantize([(60, 0.0, 1 / 3), (62, 1 / 3, 1 / 3), (64, 2 / 3, 1 / 3), (67, 1.0, 0.52), (55, 1.0, 2.0)])
+    assert [(n.pitch, n.start, n.duration) for n in notes] == [(60, 0, 4), (62, 4, 4), (64, 8, 4), (67, 12, 6)]
+    assert quantize([(60, 0.0, 9.0), (62, 0.5, 1.0)])[0].duration == 6  # cut at the next onset
+    assert quantize([(10, 0.0, 1.0)])[0].pitch == 22  # folded into the piano range
+
+
+def test_vocabulary() -> None:
+    assert len(VOCAB) == len(set(VOCAB)) and VOCAB[0] == "PAD"
+    with pytest.raises(KeyError, match="Pitch"):
+        ids(["Pitch(200)"])
+
+
+def _tune(phrases: list[list[int]]) -> Melody:
+    """4/4 phrases of 4 bars, one pitch list each, in quarter notes (16 per phrase)."""
+    notes = [Note(p, (16 * i + k) * 12, 12) for i, phrase in enumerate(phrases) for k, p in enumerate(phrase)]
+    return Melody((4, 4), 120.0, notes, 4 * len(phrases))
+
+
+def test_structure_analysis_finds_a_planted_aaba() -> None:
+    rng = np.random.default_rng(3)
+    a, b = [int(x) for x in rng.integers(60, 80, 16)], [int(x) for x in rng.integers(60, 80, 16)]
+    labels = [s.label for s in analyze(_tune([a, a, b, a]))]
+    assert labels == ["A", "A", "B", "A"]
+    varied = a[:15] + [a[15] + 2]  # the last note moved: a variation
+    assert [s.label for s in analyze(_tune([a, b, varied]))] == ["A", "B", "A'"]
+    assert [(s.first_bar, s.end_bar) for s in analyze(_tune([a, b]))] == [(0, 4), (4, 8)]
+
+
+def test_structure_analysis_lines_phrases_up_after_a_pickup() -> None:
+    rng = np.random.default_rng(4)
+    a, b = [int(x) for x in rng.integers(60, 80, 16)], [int(x) for x in rng.integers(60, 80, 16)]
+    tune = _tune([a, a, b, a])
+    notes = [Note(59, 36, 12)] + [Note(n.pitch, n.start + 48, n.duration) for n in tune.notes]  # a one-beat pickup
+    sections = analyze(Melody((4, 4), 120.0, notes, 17))
+    assert [(s.first_bar, s.end_bar, s.label) for s in sections] == [
+        (0, 5, "A"),
+        (5, 9, "A'"),
+        (9, 13, "B"),
+        (13, 17, "A"),
+    ]
+
+
+def test_similarity_known_answers() -> None:
+    m = [60, 62, 64, 65, 67, 69, 71, 72]
+    assert similarity(m, m) == 1.0
+    assert similarity(m, [p + 12 for p in m]) == 1.0  # circular pitch distance
+    assert similarity(m, m[:4] + [61] + m[4:]) == pytest.approx(1 - 3 / (6 * 8 + 3))  # one skip
+    assert similarity([60] * 8, [66] * 8) == 0.0  # every note a tritone away
+    assert similarity([], []) == 1.0 and similarity(m, []) == 0.0
