@@ -1,0 +1,134 @@
+"""Infill training data: melodies of music21's public-domain tune books, split by work.
+
+Each tune of O'Neill's 1850, Ryan's Mammoth, Aird's Airs, miscFolk and the Bach chorales'
+soprano lines (not Essen: non-commercial) becomes a :class:`~mtk.infill.tokens.Melody` in
+its own meter, repeats expanded, with sections from :func:`~mtk.infill.structure.analyze`
+(an expanded repeat is found as an exact repeat). Splits are the corpus's: a hash of the
+work id (:func:`mtk.corpus.build.split_of`), so no tune is in two splits of any mtk tool.
+
+An :class:`Example` is the paper's setting: a target section, up to :data:`CONTEXT_BARS`
+bars of past and of future context, and, when the target repeats an earlier label, the
+first section with that label as its structural context.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from mtk.corpus.works import DEFAULT_SOURCES, Work, WorkRef, WorkSkipped, list_works, parse_work
+from mtk.infill.structure import analyze
+from mtk.infill.tokens import METERS, Melody, Note, Section, bar_ticks, quantize
+from mtk.parallel import parallel_map
+
+CONTEXT_BARS = 6
+MAX_TARGET_BARS = 5  # a 4-bar phrase, or 5 with its pickup bar
+CACHE_VERSION = 1
+
+
+def melody_of(work: Work) -> Melody:
+    """A parsed tune as a melody in its source meter, sections by structure analysis."""
+    if work.source_meter not in METERS:
+        raise WorkSkipped(f"unsupported meter {work.source_meter}")
+    notes = quantize(work.notes)
+    ticks = bar_ticks(work.source_meter)
+    melody = Melody(work.source_meter, 120.0, notes, notes[-1].start // ticks + 1)
+    melody.sections = analyze(melody)
+    return melody
+
+
+def to_json(melody: Melody) -> dict[str, object]:
+    return {
+        "meter": list(melody.meter),
+        "tempo": melody.tempo,
+        "n_bars": melody.n_bars,
+        "notes": [[n.pitch, n.start, n.duration] for n in melody.notes],
+        "sections": [[s.first_bar, s.end_bar, s.label] for s in melody.sections],
+    }
+
+
+def from_json(data: dict) -> Melody:  # type: ignore[type-arg]
+    return Melody(
+        (int(data["meter"][0]), int(data["meter"][1])),
+        float(data["tempo"]),
+        [Note(*n) for n in data["notes"]],
+        int(data["n_bars"]),
+        [Section(int(a), int(b), str(c)) for a, b, c in data["sections"]],
+    )
+
+
+def _record(ref: WorkRef) -> dict[str, object] | None:
+    from mtk.corpus.build import split_of
+
+    try:
+        work = parse_work(ref)
+        melody = melody_of(work)
+    except WorkSkipped:
+        return None
+    return {"work": work.work_id, "split": split_of(work.work_id), "title": work.title, **to_json(melody)}
+
+
+def load_melodies(
+    cache: Path,
+    *,
+    sources: tuple[str, ...] = DEFAULT_SOURCES,
+    jobs: int = 1,
+    progress: Callable[[list[WorkRef]], Iterator[WorkRef]] | None = None,
+) -> list[dict[str, object]]:
+    """Every usable tune of ``sources`` as records (work id, split, title, melody), parsed
+    once and kept as JSON Lines in ``cache``; Bach tunes harmonised more than once appear
+    once (the first)."""
+    key = hashlib.sha1(json.dumps([CACHE_VERSION, sorted(sources)]).encode()).hexdigest()[:12]
+    path = cache / f"melodies-{key}.jsonl"
+    if path.is_file():
+        return [json.loads(line) for line in path.read_text().splitlines() if line]
+    records, seen = [], set()
+    for rec in parallel_map(_record, list(list_works(sources)), jobs, progress):
+        if rec is not None and rec["work"] not in seen:
+            seen.add(rec["work"])
+            records.append(rec)
+    from mtk.io.files import atomic_write
+
+    atomic_write(path, "".join(json.dumps(r) + "\n" for r in records).encode(), force=True)
+    return records
+
+
+@dataclass
+class Example:
+    """One infilling problem, in bars of ``melody``: past ``[past, first)``, target
+    ``[first, end)``, future ``[end, future)``; ``struct`` the structural context's bars."""
+
+    melody: Melody
+    past: int
+    first: int
+    end: int
+    future: int
+    struct: Section | None
+
+    @property
+    def label(self) -> str:
+        return self.melody.label_of(self.first)
+
+
+def examples(melody: Melody, *, context: int = CONTEXT_BARS) -> list[Example]:
+    """An example per section after the first (of at most :data:`MAX_TARGET_BARS` bars); its
+    structural context is the first section with the same letter, when there is one."""
+    out = []
+    for i, section in enumerate(melody.sections):
+        if i == 0 or section.n_bars > MAX_TARGET_BARS:
+            continue
+        struct = next((s for s in melody.sections[:i] if s.label[0] == section.label[0]), None)
+        out.append(
+            Example(
+                melody,
+                max(0, section.first_bar - context),
+                section.first_bar,
+                section.end_bar,
+                min(melody.n_bars, section.end_bar + context),
+                struct,
+            )
+        )
+    return out

@@ -1,0 +1,64 @@
+"""The infill Transformer: sizes, causality, attention selecting."""
+
+from __future__ import annotations
+
+import torch
+
+from mtk.infill.model import InfillConfig, InfillTransformer, parameter_count
+from mtk.infill.tokens import VOCAB
+
+
+def _model() -> InfillTransformer:
+    torch.manual_seed(0)
+    return InfillTransformer(InfillConfig(vocab=len(VOCAB), dropout=0.0)).eval()
+
+
+def _batch(t: int = 12, s: int = 8) -> tuple[torch.Tensor, ...]:
+    g = torch.Generator().manual_seed(1)
+    tokens = torch.randint(5, len(VOCAB), (2, t), generator=g)
+    orders = torch.zeros(2, t, dtype=torch.long)
+    orders[:, t // 2 :] = 1
+    contexts = torch.full((2, t), -1)
+    contexts[:, t // 2 :] = torch.tensor([[0], [1]])  # target tokens use context 0 (item 0), 1 (item 1)
+    struct = torch.randint(5, len(VOCAB), (2, s), generator=g)
+    struct_ctx = torch.tensor([[0] * (s // 2) + [1] * (s // 2), [1] * (s // 2) + [-1] * (s // 2)])
+    return tokens, orders, contexts, struct, struct_ctx
+
+
+def test_size_and_shapes() -> None:
+    model = _model()
+    assert parameter_count(model) == 6_394_771
+    tokens, orders, contexts, struct, struct_ctx = _batch()
+    assert model(tokens, orders, contexts, struct, struct_ctx).shape == (2, 12, len(VOCAB))
+    empty = torch.zeros(2, 0, dtype=torch.long)
+    assert torch.isfinite(model(tokens, orders, torch.full_like(contexts, -1), empty, empty)).all()
+
+
+@torch.no_grad()
+def test_decoder_is_causal() -> None:
+    model = _model()
+    tokens, orders, contexts, struct, struct_ctx = _batch()
+    base = model(tokens, orders, contexts, struct, struct_ctx)
+    changed = tokens.clone()
+    changed[:, 8] = 7
+    out = model(changed, orders, contexts, struct, struct_ctx)
+    torch.testing.assert_close(out[:, :8], base[:, :8])
+    assert not torch.allclose(out[:, 8:], base[:, 8:])
+
+
+@torch.no_grad()
+def test_attention_selects_each_tokens_own_context() -> None:
+    model = _model()
+    tokens, orders, contexts, struct, struct_ctx = _batch()
+    base = model(tokens, orders, contexts, struct, struct_ctx)
+    other = struct.clone()
+    other[0, 4:] = 9  # item 0's context 1, which none of its tokens selects
+    torch.testing.assert_close(model(tokens, orders, contexts, other, struct_ctx), base)
+    other[0, :4] = 9  # its context 0: the target tokens change, the past does not
+    out = model(tokens, orders, contexts, other, struct_ctx)
+    torch.testing.assert_close(out[0, :6], base[0, :6])
+    assert not torch.allclose(out[0, 6:], base[0, 6:])
+    off = torch.full_like(contexts, -1)  # structure switched off: the contexts are never read
+    torch.testing.assert_close(
+        model(tokens, orders, off, other, struct_ctx), model(tokens, orders, off, struct, struct_ctx)
+    )
