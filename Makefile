@@ -6,7 +6,7 @@ MTK := $(VENV)/bin/mtk
 DEPS_STAMP := $(VENV)/.deps-$(shell sha256sum pyproject.toml | cut -c1-16)
 OUT ?= out
 
-.PHONY: install demo test test-all lint docs bench fluidsynth soundfonts corpus-deps test-deps distractor-deps clean
+.PHONY: install demo test test-all lint docs bench fluidsynth soundfonts corpus-deps test-deps distractor-deps negatives clean
 
 # Dependencies are installed once per pyproject.toml (the stamp carries its hash);
 # mtk itself is re-linked every time so a venv cached outside the clone stays valid.
@@ -71,6 +71,17 @@ DISTRACTOR_DEPS := wesnoth-1.16-music warzone2100-music singularity-music
 distractor-deps:
 	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DISTRACTOR_DEPS) >/dev/null; \
 	else echo "run as root: apt-get install $(DISTRACTOR_DEPS)"; fi
+
+# Other real game music, never used as distractors: the unrelated recordings that
+# `mtk train detect-cover --negatives` teaches the stage-1 projection to push away.
+NEGATIVE_DEPS := ufoai-music nexuiz-music
+NEGATIVES ?= data/negatives
+negatives:
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(NEGATIVE_DEPS) >/dev/null; \
+	else echo "run as root: apt-get install $(NEGATIVE_DEPS)"; fi
+	mkdir -p $(NEGATIVES)
+	python3 -m zipfile -e /usr/share/games/ufoai/base/0music.pk3 $(NEGATIVES)/ufoai
+	python3 -m zipfile -e /usr/share/games/nexuiz/data/music.pk3 $(NEGATIVES)/nexuiz
 
 # The system packages the test suite uses when present (tests that need them skip otherwise).
 TEST_DEPS := fluidsynth mma hydrogen-data timgm6mb-soundfont

@@ -1,8 +1,9 @@
 """detect-cover speed and memory, each against a baseline in the same run. Prints one JSON object.
 
 - feature extraction as a multiple of real time on one core (baseline: decoding alone);
-- stage-1 query time against a 10,000-recording index (scikit-learn brute-force kNN;
-  baseline: a plain numpy distance + argsort);
+- stage-1 query time against a 10,000-recording index with the default model (its learned
+  projection when it has one; scikit-learn brute-force kNN over every level); baseline: the
+  unprojected fingerprints by a plain numpy distance + argsort;
 - stage-2 time to re-rank the top 50 (Qmax at two metrical levels per recording, four
   pairings) for 30 s and for 4-minute recordings at 120 bpm (baseline: one level, one pairing);
 - peak memory (max RSS) of extracting a 10-minute recording, in a fresh process
@@ -25,6 +26,7 @@ import numpy as np
 from mtk.detect_cover.align import multilevel_score, qmax_score
 from mtk.detect_cover.features import FeatureConfig, level
 from mtk.detect_cover.index import CoverIndex, Recording, extract
+from mtk.detect_cover.infer import load_model
 from mtk.io.audio import read_audio, write_audio
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,11 +78,12 @@ def main() -> None:
     empty = np.zeros((12, FeatureConfig().grid), np.uint8)
     for i, v in enumerate(vectors):
         index.add(Recording(f"r{i}", f"h{i}", 30.0, v, empty))
-    index.knn(vectors[0], 50)  # builds the searcher once
+    _, projection = load_model()
+    index.knn(vectors[0], 50, projection=projection)  # projects the index and builds the searcher once
     queries = rng.random((20, levels, dim)).astype(np.float32)
     start = time.perf_counter()
     for q in queries:
-        index.knn(q, 50)
+        index.knn(q, 50, projection=projection)
     stage1 = (time.perf_counter() - start) / len(queries)
     start = time.perf_counter()
     for q in queries:
@@ -90,13 +93,13 @@ def main() -> None:
     stage2, stage2_one_level = {}, {}
     grid = FeatureConfig().grid
     for label, beats in (("30s", 60), ("4min", 480)):
-        seconds = beats / 2.0  # 120 bpm
+        length = beats / 2.0  # seconds at 120 bpm
         a = rng.integers(0, 256, (12, grid * beats)).astype(np.uint8)
         cands = [rng.integers(0, 256, (12, grid * beats)).astype(np.uint8) for _ in range(50)]
-        multilevel_score(a, cands[0], seconds, seconds)  # compiled once (cached after the first run)
+        multilevel_score(a, cands[0], length, length)  # compiled once (cached after the first run)
         start = time.perf_counter()
         for c in cands:
-            multilevel_score(a, c, seconds, seconds)
+            multilevel_score(a, c, length, length)
         stage2[label] = round(time.perf_counter() - start, 3)
         a2 = level(a, 2)  # 120 bpm: level 2 is nearest 4 columns per second
         start = time.perf_counter()
@@ -125,6 +128,7 @@ def main() -> None:
                 "extract_x_realtime_1_core": round(x, 1),
                 "decode_only_x_realtime": round(seconds / t_decode, 1),
                 "stage1_query_ms_10k": round(1000 * stage1, 2),
+                "stage1_projection": projection is not None,
                 "numpy_bruteforce_query_ms_10k": round(1000 * numpy_knn, 2),
                 "stage2_top50_s": stage2,
                 "stage2_top50_s_one_level_pairing": stage2_one_level,

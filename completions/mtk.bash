@@ -81,11 +81,16 @@ _mtk() {
         "mtk situate session|--ausp") COMPREPLY=(); return ;;
         "mtk situate session|-o"|"mtk situate session|--output") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mtk situate session|--device") COMPREPLY=(); return ;;
-        "mtk train detect-cover|--data") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk train detect-cover|--data") COMPREPLY=(); return ;;
         "mtk train detect-cover|-o"|"mtk train detect-cover|--output") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mtk train detect-cover|--split") COMPREPLY=(); return ;;
+        "mtk train detect-cover|--projection-steps") COMPREPLY=(); return ;;
+        "mtk train detect-cover|--negatives") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk train detect-cover|--calibrate-on") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk train detect-cover|--calibrate-split") COMPREPLY=(); return ;;
         "mtk train detect-cover|--candidates") COMPREPLY=(); return ;;
         "mtk train detect-cover|--name") COMPREPLY=(); return ;;
+        "mtk train detect-cover|--seed") COMPREPLY=(); return ;;
         "mtk train detect-cover|-j"|"mtk train detect-cover|--jobs") COMPREPLY=(); return ;;
         "mtk train transcribe|--data") COMPREPLY=(); return ;;
         "mtk train transcribe|-o"|"mtk train transcribe|--output") COMPREPLY=(); return ;;
@@ -157,7 +162,7 @@ _mtk() {
         "mtk situate now") COMPREPLY=($(compgen -W "--device --network --user --age --country --gender --time -k --top --dusp -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk situate session") COMPREPLY=($(compgen -W "--user --situation --tracks -n --count --history --ausp -o --output --device --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train") COMPREPLY=($(compgen -W "detect-cover transcribe situate -h --help" -- "$cur")) ;;
-        "mtk train detect-cover") COMPREPLY=($(compgen -W "--data -o --output --split --candidates --name -j --jobs --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk train detect-cover") COMPREPLY=($(compgen -W "--data -o --output --split --projection-steps --negatives --calibrate-on --calibrate-split --candidates --name --seed -j --jobs --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train transcribe") COMPREPLY=($(compgen -W "--data -o --output --valid --steps --batch-size --seconds --lr --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train situate") COMPREPLY=($(compgen -W "--streams --history -o --output --audio -C --classes --split --split-seed --steps --tracks --streams-per-track --lr --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval") COMPREPLY=($(compgen -W "detect-cover transcribe situate -h --help" -- "$cur")) ;;

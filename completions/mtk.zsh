@@ -97,14 +97,15 @@ _mtk_situate_session() {
 
 _mtk_train() {
     local state line
-    _arguments -C '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((detect-cover\:"Fit the pair-score calibration (logistic model of Qmax and stage-1 distance) on version pairs" transcribe\:"Train DrummerNet without labels on the corpora'\''s train-split drum stems (resumable),
+    _arguments -C '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((detect-cover\:"Fit the pair-score calibration (logistic model of Qmax and stage-1 distance) on version pairs,
+after training a stage-1 projection with --projection-steps" transcribe\:"Train DrummerNet without labels on the corpora'\''s train-split drum stems (resumable),
 then, with --valid, tune its thresholds and write RUN/model.pt" situate\:"Train duSP (XGBoost) and auSP (CNN + user embedding) on labelled streams;"))' '*:: :->args'
     case $state in args) case $words[1] in detect-cover) _mtk_train_detect_cover ;; transcribe) _mtk_train_transcribe ;; situate) _mtk_train_situate ;; esac ;; esac
 }
 
 _mtk_train_detect_cover() {
     local state line
-    _arguments '--data[A corpus built by `mtk corpus songs`]:corpus:_files' '-o[Output file, or folder for several inputs;]:path:_files' '--output[Output file, or folder for several inputs;]:path:_files' '--split[Corpus split to train on]:str: ' '--candidates[Stage-1 candidates per song to learn from]:int: ' '--name[Model name recorded in the file]:str: ' '-j[Worker processes for batches]:n: ' '--jobs[Worker processes for batches]:n: ' '--force[Overwrite existing output files]' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
+    _arguments '--data[Corpora built by `mtk corpus songs` (repeatable)]:corpus: ' '-o[Output file, or folder for several inputs;]:path:_files' '--output[Output file, or folder for several inputs;]:path:_files' '--split[Corpus split to train on]:str: ' '--projection-steps[Train a stage-1 projection this many steps (0 - none)]:int: ' '--negatives[Unrelated music for the projection to push away (repeatable)]:dir:_files' '--calibrate-on[Fit the calibration on this corpus'\''s --calibrate-split]:corpus:_files' '--calibrate-split[Split of --calibrate-on]:str: ' '--candidates[Stage-1 candidates per song to learn from]:int: ' '--name[Model name recorded in the file]:str: ' '--seed[Random seed;]:int: ' '-j[Worker processes for batches]:n: ' '--jobs[Worker processes for batches]:n: ' '--force[Overwrite existing output files]' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
 }
 
 _mtk_train_transcribe() {

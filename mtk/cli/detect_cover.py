@@ -36,9 +36,9 @@ Rerank = Annotated[int, typer.Option("--rerank", min=1, help="Stage-1 candidates
 
 
 def _detector(model: str | None) -> Any:
-    from mtk.detect_cover.infer import CoverDetector, load_calibration
+    from mtk.detect_cover.infer import CoverDetector, load_model
 
-    return CoverDetector(load_calibration(model))
+    return CoverDetector(*load_model(model))
 
 
 def _extract_or_error(path: str) -> Any:

@@ -37,10 +37,10 @@ def detect_cover(
 ) -> None:
     """MAP, MR1, P@1 and ROC-AUC for stage 1 alone (the seed method) and stages 1+2, as one JSON object."""
     from mtk.detect_cover.eval import corpus_items, distractor_items, evaluate
-    from mtk.detect_cover.infer import load_calibration
+    from mtk.detect_cover.infer import load_model
     from mtk.io.records import JsonLinesWriter
 
-    calibration = load_calibration(model)
+    calibration, projection = load_model(model)
     items = corpus_items(data, split=split, jobs=jobs, progress=lambda xs: common.progress(xs, label="songs"))
     items += distractor_items(
         distractors or [],
@@ -49,7 +49,12 @@ def detect_cover(
         progress=lambda xs: common.progress(xs, label="distractors"),
     )
     result = evaluate(
-        items, calibration, rerank=rerank, jobs=jobs, progress=lambda xs: common.progress(xs, label="queries")
+        items,
+        calibration,
+        projection=projection,
+        rerank=rerank,
+        jobs=jobs,
+        progress=lambda xs: common.progress(xs, label="queries"),
     )
     JsonLinesWriter().write(
         {

@@ -11,7 +11,6 @@ import typer
 from mtk.cli import common
 from mtk.cli.options import (
     AudioCorpora,
-    CorpusData,
     Device,
     Force,
     HistoryFile,
@@ -35,44 +34,96 @@ def _group() -> None:
 
 @app.command("detect-cover")
 def detect_cover(
-    data: CorpusData,
+    data: Annotated[
+        list[Path], typer.Option("--data", metavar="CORPUS", help="Corpora built by `mtk corpus songs` (repeatable).")
+    ],
     output: Output = None,
     split: Annotated[str, typer.Option("--split", help="Corpus split to train on.")] = "train",
+    projection_steps: Annotated[
+        int, typer.Option("--projection-steps", min=0, help="Train a stage-1 projection this many steps (0: none).")
+    ] = 0,
+    negatives: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--negatives", metavar="DIR", help="Unrelated music for the projection to push away (repeatable)."
+        ),
+    ] = None,
+    calibrate_on: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--calibrate-on", metavar="CORPUS", help="Fit the calibration on this corpus's --calibrate-split."
+        ),
+    ] = None,
+    calibrate_split: Annotated[str, typer.Option("--calibrate-split", help="Split of --calibrate-on.")] = "valid",
     candidates: Annotated[
         int, typer.Option("--candidates", min=1, help="Stage-1 candidates per song to learn from.")
     ] = 50,
     name: Annotated[str, typer.Option("--name", help="Model name recorded in the file.")] = "detect-cover-calib",
+    seed: Seed = 0,
     jobs: Jobs = 1,
     force: Force = False,
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
-    """Fit the pair-score calibration (logistic model of Qmax and stage-1 distance) on version pairs.
+    """Fit the pair-score calibration (logistic model of Qmax and stage-1 distance) on version pairs,
+    after training a stage-1 projection with --projection-steps.
 
-    Writes the calibration as JSON to -o FILE and prints its training scores as one JSON line.
+    Writes the calibration as JSON to -o FILE (.json), or the projection and its calibration
+    to -o FILE.npz, and prints the calibration's scores as one JSON line.
     """
-    from mtk.detect_cover.eval import corpus_items
-    from mtk.detect_cover.train import fit_calibration, pair_table
-    from mtk.errors import UsageError
+    from mtk.detect_cover.eval import corpus_items, distractor_items
+    from mtk.detect_cover.project import save_model
+    from mtk.detect_cover.train import ProjectionOptions, fit_calibration, pair_table, train_projection
+    from mtk.errors import OutputExistsError, UsageError
     from mtk.io.files import atomic_write
     from mtk.io.records import JsonLinesWriter
 
     if not output or output == "-":
-        raise UsageError("the calibration needs a file", hint="use -o calibration.json")
-    items = corpus_items(data, split=split, jobs=jobs, progress=lambda xs: common.progress(xs, label="features"))
-    features, labels = pair_table(items, candidates=candidates, jobs=jobs)
-    calibration, scores = fit_calibration(features, labels, name=name)
+        raise UsageError("the model needs a file", hint="use -o calibration.json (or model.npz with a projection)")
+    if projection_steps and not output.endswith(".npz"):
+        raise UsageError("a model with a projection is an .npz file", hint="use -o model.npz")
+    if Path(output).exists() and not force:
+        raise OutputExistsError(f"{output}: exists", hint="use --force to overwrite it")
+
+    def features(corpus: Path, which: str) -> list:  # type: ignore[type-arg]
+        return corpus_items(corpus, split=which, jobs=jobs, progress=lambda xs: common.progress(xs, label="features"))
+
+    items = [it for corpus in data for it in features(corpus, split)]
+    projection, record = None, {}
+    if projection_steps:
+        groups: dict[str, list] = {}  # type: ignore[type-arg]
+        for it in items:
+            groups.setdefault(str(it.work), []).append(it.rec)
+        unrelated = [
+            it.rec
+            for it in distractor_items(
+                negatives or [], excerpt_s=20.0, jobs=jobs, progress=lambda xs: common.progress(xs, label="negatives")
+            )
+        ]
+        opts = ProjectionOptions(steps=projection_steps, seed=seed)
+        projection = train_projection(list(groups.values()), unrelated, opts, log=lambda r: common.info(json.dumps(r)))
+        record = {"projection": {**opts.__dict__, "training_works": len(groups), "negative_excerpts": len(unrelated)}}
+    pairs_from = features(calibrate_on, calibrate_split) if calibrate_on else items
+    table, labels = pair_table(pairs_from, candidates=candidates, projection=projection, jobs=jobs)
+    calibration, scores = fit_calibration(table, labels, name=name)
     payload = {
         **calibration.to_dict(),
         "trained_on": {
-            "corpus": str(data),
+            "corpus": [str(d) for d in data],
             "split": split,
             "recordings": len(items),
+            "calibrated_on": str(calibrate_on or data[0]),
+            "calibration_split": calibrate_split if calibrate_on else split,
+            "calibration_recordings": len(pairs_from),
             "candidates_per_song": candidates,
+            **record,
         },
         "scores": scores,
     }
-    atomic_write(output, (json.dumps(payload, indent=1, sort_keys=True) + "\n").encode(), force=force)
+    if projection is not None:
+        save_model(output, projection, payload, force=force)
+    else:
+        atomic_write(output, (json.dumps(payload, indent=1, sort_keys=True) + "\n").encode(), force=force)
     JsonLinesWriter().write({"output": output, **scores})
 
 

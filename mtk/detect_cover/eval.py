@@ -24,6 +24,7 @@ from mtk.detect_cover.align import multilevel_score
 from mtk.detect_cover.features import FeatureConfig, fingerprint, level, pairwise_sq
 from mtk.detect_cover.index import Recording, extract, features
 from mtk.detect_cover.infer import Calibration
+from mtk.detect_cover.project import Projection
 from mtk.errors import InputError
 from mtk.io.audio import read_audio
 from mtk.io.inputs import AUDIO_EXTENSIONS, expand_inputs
@@ -87,10 +88,7 @@ def _excerpts(path: str, *, excerpt_s: float, cfg: FeatureConfig = FeatureConfig
 def _query_pairs(
     q: int, *, vectors: np.ndarray, recs: list[Recording], works: list[str | None], rerank: int
 ) -> dict[str, Any]:
-    n, levels, dim = vectors.shape
-    dist = np.sqrt(np.maximum(pairwise_sq(vectors.reshape(-1, dim), vectors[q]).reshape(n, -1).min(axis=1), 0.0))
-    dist[q] = np.inf
-    order = np.argsort(dist, kind="stable")[: len(works) - 1]
+    dist, order = stage1_ranking(vectors, q)
     relevant = {i for i, w in enumerate(works) if w == works[q] and i != q}
     scored = set(order[:rerank].tolist()) | relevant
     a = recs[q]
@@ -98,19 +96,35 @@ def _query_pairs(
     return {"order": order, "dist": dist, "qmax": pairs, "relevant": relevant}
 
 
+def stage1_ranking(vectors: np.ndarray, q: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stage-1 distances of every recording to recording ``q`` (the closest pairing of
+    levels of ``vectors`` ``(n, levels, dim)``; ``inf`` to itself) and the others' order."""
+    n, _, dim = vectors.shape
+    dist = np.sqrt(np.maximum(pairwise_sq(vectors.reshape(-1, dim), vectors[q]).reshape(n, -1).min(axis=1), 0.0))
+    dist[q] = np.inf
+    return dist, np.argsort(dist, kind="stable")[: n - 1]
+
+
 def scored_pairs(
-    items: list[Item], *, rerank: int, jobs: int = 1, progress: Callable[[list[int]], Iterator[int]] | None = None
+    items: list[Item],
+    *,
+    rerank: int,
+    projection: Projection | None = None,
+    jobs: int = 1,
+    progress: Callable[[list[int]], Iterator[int]] | None = None,
 ) -> tuple[list[int], list[dict[str, Any]]]:
-    """For every song whose work has another version: its stage-1 ranking and the Qmax of
-    its top ``rerank`` candidates and of all its versions."""
+    """For every song whose work has another version: its stage-1 ranking (of the projected
+    fingerprints when a projection is given) and the Qmax of its top ``rerank`` candidates
+    and of all its versions."""
     works = [it.work for it in items]
     counts = Counter(w for w in works if w is not None)
     queries = [i for i, w in enumerate(works) if w is not None and counts[w] > 1]
     if not queries:
         raise InputError("no work has two versions: build the corpus with --versions 2 or more")
+    vectors = np.stack([it.rec.vectors for it in items])
     fn = partial(
         _query_pairs,
-        vectors=np.stack([it.rec.vectors for it in items]),
+        vectors=vectors if projection is None else projection(vectors),
         recs=[it.rec for it in items],
         works=works,
         rerank=rerank,
@@ -122,18 +136,24 @@ def evaluate(
     items: list[Item],
     calibration: Calibration,
     *,
+    projection: Projection | None = None,
     rerank: int = 50,
     jobs: int = 1,
     progress: Callable[[list[int]], Iterator[int]] | None = None,
 ) -> dict[str, Any]:
-    """Stage 1 and stages 1+2 metrics over every query whose work has another version."""
+    """Stage 1 and stages 1+2 metrics over every query whose work has another version.
+
+    With a projection, stage 1 searches the projected fingerprints and ``stage1_2dftm``
+    reports the unprojected ones for comparison.
+    """
     from sklearn.metrics import roc_auc_score
 
-    queries, results = scored_pairs(items, rerank=rerank, jobs=jobs, progress=progress)
+    queries, results = scored_pairs(items, rerank=rerank, projection=projection, jobs=jobs, progress=progress)
     works = [it.work for it in items]
     published = FeatureConfig.seed()
     seed_vectors = np.stack([fingerprint(level(it.rec.chroma, 1, published), published) for it in items])
-    seed, stage1, stage2 = _Ranks(), _Ranks(), _Ranks()
+    raw = np.stack([it.rec.vectors for it in items]) if projection is not None else None
+    seed, stage1, stage2, handmade = _Ranks(), _Ranks(), _Ranks(), _Ranks()
     labels, seed_scores, s1_scores, s2_scores = [], [], [], []
     for q, res in zip(queries, results, strict=True):
         order, dist, qmaxes, relevant = res["order"], res["dist"], res["qmax"], res["relevant"]
@@ -141,6 +161,8 @@ def evaluate(
         seed_dist[q] = np.inf
         seed.add(np.argsort(seed_dist, kind="stable")[: len(items) - 1], relevant)
         stage1.add(order, relevant)
+        if raw is not None:
+            handmade.add(stage1_ranking(raw, q)[1], relevant)
         prob = {i: calibration.probability(q, float(dist[i])) for i, q in qmaxes.items()}
         head = sorted(order[:rerank].tolist(), key=lambda i: -prob[i])
         stage2.add(np.array(head + order[rerank:].tolist()), relevant)
@@ -149,7 +171,11 @@ def evaluate(
             seed_scores.append(-float(seed_dist[i]))
             s1_scores.append(-float(dist[i]))
             s2_scores.append(prob[i])
-    return {
+    fingerprint_method = (
+        f"2dftm of {FeatureConfig().patch}-column patches, power {FeatureConfig().power:g}, at levels "
+        f"{FeatureConfig().levels} columns per beat, kNN by the closest pairing of levels"
+    )
+    out = {
         "queries": len(queries),
         "works": len({works[q] for q in queries}),
         "recordings": len(items),
@@ -163,8 +189,7 @@ def evaluate(
         "stage1": {
             **stage1.summary(),
             "roc_auc": round(float(roc_auc_score(labels, s1_scores)), 4),
-            "method": f"2dftm of {FeatureConfig().patch}-column patches, power {FeatureConfig().power:g}, at levels "
-            f"{FeatureConfig().levels} columns per beat, kNN by the closest pairing of levels",
+            "method": fingerprint_method if projection is None else f"{fingerprint_method}, learned projection",
         },
         "stage1+2": {
             **stage2.summary(),
@@ -172,6 +197,9 @@ def evaluate(
             "method": f"stage-1 top {rerank} re-ranked by calibrated multi-level Qmax score ({calibration.name})",
         },
     }
+    if projection is not None:
+        out["stage1_2dftm"] = {**handmade.summary(), "method": fingerprint_method}
+    return out
 
 
 class _Ranks:

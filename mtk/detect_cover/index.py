@@ -14,8 +14,10 @@ import hashlib
 import io
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -87,7 +89,7 @@ class CoverIndex:
         self._vectors: list[np.ndarray] = []
         self._chroma: list[np.ndarray] = []
         self._position: dict[str, int] = {}
-        self._nn: object | None = None
+        self._nn: tuple[Callable[[np.ndarray], np.ndarray] | None, Any] | None = None  # (projection, searcher)
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -132,21 +134,27 @@ class CoverIndex:
             self._chroma.append(rec.chroma)
         self._nn = None
 
-    def knn(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def knn(
+        self, vectors: np.ndarray, k: int, *, projection: Callable[[np.ndarray], np.ndarray] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Indices and distances of the ``k`` recordings nearest to fingerprints ``vectors``
-        ``(n_levels, dim)``: for each recording the smallest Euclidean distance over the level
-        pairings (scikit-learn's brute-force search over every recording's every level)."""
+        ``(n_levels, dim)``, both passed through ``projection`` when given: for each recording
+        the smallest Euclidean distance over the level pairings (scikit-learn's brute-force
+        search over every recording's every level)."""
         from sklearn.neighbors import NearestNeighbors
 
         if not self.paths:
             return np.zeros(0, int), np.zeros(0)
         levels = len(self.cfg.levels)
-        if self._nn is None:
-            self._nn = NearestNeighbors(algorithm="brute").fit(self.vectors.reshape(-1, self.cfg.dim))
+        if self._nn is None or self._nn[0] is not projection:
+            space = self.vectors if projection is None else projection(self.vectors)
+            self._nn = (projection, NearestNeighbors(algorithm="brute").fit(space.reshape(len(self) * levels, -1)))
+        if projection is not None:
+            vectors = projection(vectors)
         # A recording among the k nearest has its closest pairing among the k * levels nearest
         # fingerprints of that query level (each closer recording has at most `levels` of them).
         n = min(k * levels, len(self) * levels)
-        dist, idx = self._nn.kneighbors(vectors, n_neighbors=n)  # type: ignore[attr-defined]
+        dist, idx = self._nn[1].kneighbors(vectors, n_neighbors=n)
         best: dict[int, float] = {}
         for d, i in zip(dist.ravel(), (idx // levels).ravel(), strict=True):
             if d < best.get(int(i), np.inf):

@@ -2,9 +2,10 @@
 
 Stage 1 (the seed's 2D Fourier magnitude fingerprints, one per metrical level) ranks by
 the closest pairing of levels; stage 2 re-ranks the top candidates by Qmax alignment at
-several levels. The pair score is a calibrated probability, a logistic model of (Qmax,
-stage-1 distance) fitted by ``mtk train detect-cover`` and shipped as
-``detect-cover-calib-v2``.
+several levels. The default model, ``detect-cover-proj-v1``, projects the fingerprints
+with a learned perceptron first (:mod:`mtk.detect_cover.project`). The pair score is a
+calibrated probability, a logistic model of (Qmax, stage-1 distance) fitted by
+``mtk train detect-cover``; ``detect-cover-calib-v2`` is the model without projection.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ import numpy as np
 from mtk.detect_cover.align import multilevel_score
 from mtk.detect_cover.features import distance as stage1_distance
 from mtk.detect_cover.index import CoverIndex, Recording
+from mtk.detect_cover.project import Projection
+from mtk.detect_cover.project import load_model as load_projection
 from mtk.errors import ModelError
 
 TASK = "detect-cover"
-DEFAULT_MODEL = "detect-cover-calib-v2"
+DEFAULT_MODEL = "detect-cover-proj-v1"
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,13 @@ class Calibration:
 
 
 def load_calibration(model: str | None = None) -> Calibration:
-    """A calibration from a registry name (default :data:`DEFAULT_MODEL`) or a JSON file."""
+    """The calibration of a model (see :func:`load_model`)."""
+    return load_model(model)[0]
+
+
+def load_model(model: str | None = None) -> tuple[Calibration, Projection | None]:
+    """``(calibration, projection or None)`` from a registry name (default
+    :data:`DEFAULT_MODEL`), a calibration ``.json`` or a projection ``.npz``."""
     from mtk.weights.registry import get_entry
     from mtk.weights.store import looks_like_path, resolve
 
@@ -53,13 +62,17 @@ def load_calibration(model: str | None = None) -> Calibration:
     if not looks_like_path(name):
         entry = get_entry(name)
         if entry.debug:
-            return Calibration(**entry.config, name=entry.name)  # type: ignore[arg-type]
+            return Calibration(**entry.config, name=entry.name), None  # type: ignore[arg-type]
     resolved = resolve(name, task=TASK)
     try:
-        data = json.loads(Path(resolved.path).read_text())
-        return Calibration(data["w_qmax"], data["w_distance"], data["bias"], data.get("threshold", 0.5), resolved.name)
+        if Path(resolved.path).suffix == ".npz":
+            projection, data = load_projection(resolved.path)
+        else:
+            projection, data = None, json.loads(Path(resolved.path).read_text())
+        cal = Calibration(data["w_qmax"], data["w_distance"], data["bias"], data.get("threshold", 0.5), resolved.name)
     except (OSError, ValueError, KeyError) as exc:
-        raise ModelError(f"{resolved.path}: not a detect-cover calibration ({type(exc).__name__})") from None
+        raise ModelError(f"{resolved.path}: not a detect-cover model ({type(exc).__name__})") from None
+    return cal, projection
 
 
 @dataclass
@@ -82,24 +95,30 @@ class CoverMatch:
 class CoverDetector:
     """Two-stage cover detection with a calibrated pair score."""
 
-    def __init__(self, calibration: Calibration) -> None:
+    def __init__(self, calibration: Calibration, projection: Projection | None = None) -> None:
         self.calibration = calibration
+        self.projection = projection
+
+    def stage1_vectors(self, vectors: np.ndarray) -> np.ndarray:
+        """What stage 1 compares: the fingerprints, projected when the model has a projection."""
+        return vectors if self.projection is None else self.projection(vectors)
 
     def compare(self, a: Recording, b: Recording) -> CoverMatch:
         """Both stages on one pair: stage-1 distance, Qmax, calibrated score and verdict."""
-        distance = stage1_distance(a.vectors, b.vectors)
+        distance = stage1_distance(self.stage1_vectors(a.vectors), self.stage1_vectors(b.vectors))
         return self._scored(a, b, distance)
 
     def _scored(self, a: Recording, b: Recording, distance: float) -> CoverMatch:
         q, shift = multilevel_score(a.chroma, b.chroma, a.duration, b.duration)
         p = self.calibration.probability(q, distance)
-        return CoverMatch(a.path, b.path, distance, q, shift, p, p >= self.calibration.threshold, "2dftm+qmax")
+        method = "2dftm+qmax" if self.projection is None else "2dftm+projection+qmax"
+        return CoverMatch(a.path, b.path, distance, q, shift, p, p >= self.calibration.threshold, method)
 
     def query(
         self, rec: Recording, index: CoverIndex, *, k: int = 10, rerank: int = 50, exclude_self: bool = True
     ) -> list[CoverMatch]:
         """The ``k`` best candidates: stage-1 top ``rerank`` re-ranked by the pair score."""
-        idx, dist = index.knn(rec.vectors, rerank + (1 if exclude_self else 0))
+        idx, dist = index.knn(rec.vectors, rerank + (1 if exclude_self else 0), projection=self.projection)
         matches = []
         for i, d in zip(idx, dist, strict=True):
             if exclude_self and index.hashes[i] == rec.sha256:

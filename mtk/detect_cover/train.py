@@ -1,6 +1,14 @@
-"""Fit the pair-score calibration (``mtk train detect-cover``).
+"""Train stage 1's projection and fit the pair-score calibration (``mtk train detect-cover``).
 
-Pairs come from a training corpus built with versions: each song against its stage-1 top
+The projection (:mod:`mtk.detect_cover.project`) is trained contrastively: each step takes
+``works`` works of the training corpora, two different versions of each, every one a
+random excerpt (half to all of its beats) summarised by its fingerprints; the similarity
+of two recordings is the largest cosine similarity over their level pairings; an InfoNCE
+loss (temperature ``tau``) asks each version to pick its partner among the batch's other
+versions and ``negatives`` excerpts of unrelated real music. Fingerprints of
+:data:`VIEWS` excerpts per recording are computed once.
+
+Pairs for the calibration come from a training corpus built with versions: each song against its stage-1 top
 ``candidates`` recordings, the pairs stage 2 re-ranks in use; those of the same work are
 positives. (Adding positives from outside that list would bias the distance weight.)
 A logistic regression of (Qmax, stage-1 distance) gives the probability; the threshold is
@@ -9,17 +17,105 @@ the one that maximises F1 on these pairs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from mtk.detect_cover.eval import Item, scored_pairs
+from mtk.detect_cover.features import FeatureConfig, fingerprints
+from mtk.detect_cover.index import Recording
 from mtk.detect_cover.infer import Calibration
+from mtk.detect_cover.project import Projection
+
+VIEWS = 6  # excerpts per recording (the first is the whole recording)
 
 
-def pair_table(items: list[Item], *, candidates: int = 20, jobs: int = 1) -> tuple[np.ndarray, np.ndarray]:
+@dataclass
+class ProjectionOptions:
+    steps: int = 600
+    works: int = 64  # per step, two versions each
+    negatives: int = 64  # per step
+    hidden: int = 512
+    out: int = 128
+    tau: float = 0.1
+    lr: float = 1e-3
+    seed: int = 0
+
+
+def views(rec: Recording, rng: np.random.Generator, cfg: FeatureConfig = FeatureConfig()) -> np.ndarray:
+    """``(VIEWS, levels, dim)``: the fingerprints of the whole recording and of random
+    excerpts of half to all of its beats."""
+    chroma = rec.chroma.astype(np.float32)
+    n = chroma.shape[1] // cfg.grid
+    out = [fingerprints(chroma, cfg)]
+    for _ in range(VIEWS - 1):
+        length = int(rng.integers(min(n, max(8, n // 2)), n + 1))
+        start = int(rng.integers(0, n - length + 1))
+        out.append(fingerprints(chroma[:, start * cfg.grid : (start + length) * cfg.grid], cfg))
+    return np.stack(out)
+
+
+def train_projection(
+    groups: list[list[Recording]],
+    negatives: list[Recording],
+    opts: ProjectionOptions = ProjectionOptions(),
+    *,
+    log: Callable[[dict[str, Any]], None] | None = None,
+) -> Projection:
+    """A projection trained on ``groups`` (the versions of each work, two or more) against
+    ``negatives`` (unrelated recordings; may be empty)."""
+    import torch
+
+    groups = [g for g in groups if len(g) >= 2]
+    if not groups:
+        raise ValueError("no work with two versions to learn from")
+    rng = np.random.default_rng(opts.seed)
+    torch.manual_seed(opts.seed)
+    bank = [[views(r, rng) for r in g] for g in groups]
+    neg = np.stack([views(r, rng) for r in negatives]) if negatives else None
+    dim = bank[0][0].shape[-1]
+    net = torch.nn.Sequential(
+        torch.nn.Linear(dim, opts.hidden), torch.nn.ReLU(), torch.nn.Linear(opts.hidden, opts.out)
+    )
+    optim = torch.optim.AdamW(net.parameters(), lr=opts.lr, weight_decay=1e-4)
+
+    def embed(x: np.ndarray) -> torch.Tensor:
+        return torch.nn.functional.normalize(net(torch.from_numpy(x)), dim=-1)
+
+    def similarity(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:  # best level pairing
+        return torch.einsum("ikd,jld->ijkl", a, b).flatten(2).max(dim=2).values
+
+    for step in range(1, opts.steps + 1):
+        chosen = rng.choice(len(bank), size=min(opts.works, len(bank)), replace=False)
+        first, second = [], []
+        for c in chosen:
+            i, j = rng.choice(len(bank[c]), size=2, replace=False)
+            first.append(bank[c][i][rng.integers(VIEWS)])
+            second.append(bank[c][j][rng.integers(VIEWS)])
+        a, b = embed(np.stack(first)), embed(np.stack(second))
+        extra = []
+        if neg is not None:
+            picks = rng.choice(len(neg), size=min(opts.negatives, len(neg)), replace=False)
+            extra = [embed(neg[picks, rng.integers(VIEWS, size=len(picks))])]
+        target = torch.arange(len(a))
+        loss = torch.nn.functional.cross_entropy(similarity(a, torch.cat([b, *extra])) / opts.tau, target)
+        loss = loss + torch.nn.functional.cross_entropy(similarity(b, torch.cat([a, *extra])) / opts.tau, target)
+        optim.zero_grad()
+        loss.backward()
+        optim.step()
+        if log and (step % 50 == 0 or step == opts.steps):
+            log({"step": step, "loss": round(loss.item(), 4)})
+    w1, w2 = net[0], net[2]
+    return Projection(*(t.detach().numpy().astype(np.float32).copy() for t in (w1.weight, w1.bias, w2.weight, w2.bias)))
+
+
+def pair_table(
+    items: list[Item], *, candidates: int = 20, projection: Projection | None = None, jobs: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
     """``(features (n, 2) [qmax, distance], labels (n,))`` for calibration."""
-    _, results = scored_pairs(items, rerank=candidates, jobs=jobs)
+    _, results = scored_pairs(items, rerank=candidates, projection=projection, jobs=jobs)
     rows, labels = [], []
     for res in results:
         top = set(res["order"][:candidates].tolist())

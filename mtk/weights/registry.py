@@ -84,6 +84,22 @@ REGISTRY: tuple[ModelEntry, ...] = (
         ),
         card="detect-cover-calib-v2.md",
         sample_rate=11_025,
+    ),
+    ModelEntry(
+        name="detect-cover-proj-v1",
+        task="detect-cover",
+        version=1,
+        summary="learned stage-1 projection of the 2DFTM fingerprints (trained on 343 mtk corpus works against "
+        "real game music) and its pair-score calibration; test MAP 0.968 with 1,265 distractors",
+        files=(
+            WeightFile(
+                "detect-cover-proj-v1-34f7c20d.npz",
+                "34f7c20d993a53e82fc2eb1738237368827d3b636639921d47a7b67b9ee7e22a",
+                1249630,
+            ),
+        ),
+        card="detect-cover-proj-v1.md",
+        sample_rate=11_025,
         default=True,
     ),
     ModelEntry(

@@ -31,7 +31,7 @@ from mtk.detect_cover.features import (
     patch_spectra,
 )
 from mtk.detect_cover.index import CoverIndex, Recording, extract
-from mtk.detect_cover.infer import CoverDetector, load_calibration
+from mtk.detect_cover.infer import CoverDetector, load_calibration, load_model
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -267,11 +267,12 @@ def test_feature_config_key_changes_with_parameters() -> None:
 
 
 def test_golden_scores_of_the_shipped_calibration(recordings: dict[str, Recording]) -> None:
-    det = CoverDetector(load_calibration())  # detect-cover-calib-v2
+    det = CoverDetector(*load_model())  # detect-cover-proj-v1
     cover = det.compare(recordings["original"], recordings["cover"])
     other = det.compare(recordings["original"], recordings["other"])
     assert cover.is_cover and not other.is_cover
-    # Pinned outputs (builtin synth, bundled TimGM6mb, 22.05 kHz; measured 0.9988 and 0.0026).
-    assert cover.qmax == pytest.approx(1.0) and cover.score == pytest.approx(0.9988, abs=0.005)
-    assert cover.distance == pytest.approx(0.0674, abs=0.01) and other.distance == pytest.approx(0.2264, abs=0.01)
-    assert other.qmax == pytest.approx(0.1719, abs=0.03) and other.score == pytest.approx(0.0026, abs=0.005)
+    # Pinned outputs (builtin synth, bundled TimGM6mb, 22.05 kHz; measured 1.0 and 0.0039).
+    assert cover.method == "2dftm+projection+qmax"
+    assert cover.qmax == pytest.approx(1.0) and cover.score == pytest.approx(1.0, abs=0.005)
+    assert cover.distance == pytest.approx(0.1954, abs=0.02) and other.distance == pytest.approx(0.9853, abs=0.02)
+    assert other.qmax == pytest.approx(0.1719, abs=0.03) and other.score == pytest.approx(0.0039, abs=0.005)
