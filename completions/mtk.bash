@@ -114,7 +114,7 @@ _mtk() {
         "mtk train situate|--lr") COMPREPLY=(); return ;;
         "mtk train situate|--seed") COMPREPLY=(); return ;;
         "mtk train situate|--device") COMPREPLY=(); return ;;
-        "mtk eval detect-cover|--data") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk eval detect-cover|--data") COMPREPLY=(); return ;;
         "mtk eval detect-cover|--split") COMPREPLY=(); return ;;
         "mtk eval detect-cover|--distractors") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mtk eval detect-cover|--excerpt-seconds") COMPREPLY=(); return ;;
@@ -146,7 +146,7 @@ _mtk() {
         "mtk") COMPREPLY=($(compgen -W "render corpus detect-cover transcribe situate train eval models --version -h --help" -- "$cur")) ;;
         "mtk render") COMPREPLY=($(compgen -W "-o --output --soundfont --synth --sample-rate -r --gain --bits --stems --name -j --jobs --skip-existing --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk corpus") COMPREPLY=($(compgen -W "songs oneshots streams stats -h --help" -- "$cur")) ;;
-        "mtk corpus songs") COMPREPLY=($(compgen -W "--count -n --versions --seed --sources --styles --splits --soundfonts --test-soundfonts --kits --test-kits --soundfont-drums --sample-rate -r --max-seconds -j --jobs --skip-existing --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk corpus songs") COMPREPLY=($(compgen -W "--count -n --versions --harmonizations --seed --sources --styles --splits --soundfonts --test-soundfonts --kits --test-kits --soundfont-drums --sample-rate -r --max-seconds -j --jobs --skip-existing --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk corpus oneshots") COMPREPLY=($(compgen -W "--kits --sample-rate -r --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk corpus streams") COMPREPLY=($(compgen -W "--audio --users --streams --seed --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk corpus stats") COMPREPLY=($(compgen -W "-q --quiet -v --verbose -h --help" -- "$cur")) ;;

@@ -33,6 +33,7 @@ complete -c mtk -n "__fish_seen_subcommand_from corpus; and not __fish_seen_subc
 complete -c mtk -n "__fish_seen_subcommand_from corpus; and not __fish_seen_subcommand_from songs oneshots streams stats" -s h -l help -d "Show help and exit"
 complete -c mtk -n "__fish_seen_subcommand_from corpus; and __fish_seen_subcommand_from songs" -l count -s n -x -d "Number of works"
 complete -c mtk -n "__fish_seen_subcommand_from corpus; and __fish_seen_subcommand_from songs" -l versions -x -d "Arrangements per work (clique size)"
+complete -c mtk -n "__fish_seen_subcommand_from corpus; and __fish_seen_subcommand_from songs" -l harmonizations -d "Versions of a Bach chorale tune take turns among Bach's harmonizations of it"
 complete -c mtk -n "__fish_seen_subcommand_from corpus; and __fish_seen_subcommand_from songs" -l seed -x -d "Random seed;"
 complete -c mtk -n "__fish_seen_subcommand_from corpus; and __fish_seen_subcommand_from songs" -l sources -x -d "music21 corpora, comma-separated: bach, oneills, ryans, aird, miscfolk, essen (Essen: non-commercial licence)"
 complete -c mtk -n "__fish_seen_subcommand_from corpus; and __fish_seen_subcommand_from songs" -l styles -x -d "Styles to draw from (default: all)"
@@ -217,7 +218,7 @@ complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcom
 complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate" -a situate -d "The paper's protocol: for each tag set, split kind (cold-user, cold-track, warm) and repeat,
 train duSP and auSP on the training streams and score the test streams;"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate" -s h -l help -d "Show help and exit"
-complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from detect-cover" -l data -r -F -d "A corpus built by `mtk corpus songs`"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from detect-cover" -l data -x -d "Corpora built by `mtk corpus songs` (repeatable)"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from detect-cover" -l split -x -d "Corpus split whose songs are the queries"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from detect-cover" -l distractors -r -F -d "Folders of unrelated music (repeatable)"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from detect-cover" -l excerpt-seconds -x -d "Cut distractor files into pieces this long (0: whole files)"

@@ -44,6 +44,12 @@ def songs(
     out: Annotated[Path, typer.Argument(metavar="OUT", help="Corpus folder (created).")],
     count: Annotated[int, typer.Option("--count", "-n", min=1, help="Number of works.")] = 10,
     versions: Annotated[int, typer.Option("--versions", min=1, help="Arrangements per work (clique size).")] = 1,
+    harmonizations: Annotated[
+        bool,
+        typer.Option(
+            "--harmonizations", help="Versions of a Bach chorale tune take turns among Bach's harmonizations of it."
+        ),
+    ] = False,
     seed: Seed = None,
     sources: Annotated[
         str,
@@ -102,6 +108,7 @@ def songs(
         count=count,
         seed=seed,
         versions=versions,
+        harmonizations=harmonizations,
         sources=_csv(sources) or (),
         styles=_csv(styles) or CorpusOptions.styles,
         soundfonts=_csv(soundfonts) or (),

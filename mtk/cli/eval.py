@@ -8,7 +8,18 @@ from typing import Annotated, Optional
 import typer
 
 from mtk.cli import common
-from mtk.cli.options import AudioCorpora, CorpusData, Device, HistoryFile, Jobs, Model, Quiet, StreamsFile, Verbose
+from mtk.cli.options import (
+    AudioCorpora,
+    CorpusData,
+    CorpusDataList,
+    Device,
+    HistoryFile,
+    Jobs,
+    Model,
+    Quiet,
+    StreamsFile,
+    Verbose,
+)
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Measure mtk's models on held-out corpora.")
 
@@ -20,7 +31,7 @@ def _group() -> None:
 
 @app.command("detect-cover")
 def detect_cover(
-    data: CorpusData,
+    data: CorpusDataList,
     split: Annotated[str, typer.Option("--split", help="Corpus split whose songs are the queries.")] = "test",
     distractors: Annotated[
         Optional[list[str]],
@@ -41,7 +52,11 @@ def detect_cover(
     from mtk.io.records import JsonLinesWriter
 
     calibration, projection = load_model(model)
-    items = corpus_items(data, split=split, jobs=jobs, progress=lambda xs: common.progress(xs, label="songs"))
+    items = [
+        it
+        for corpus in data
+        for it in corpus_items(corpus, split=split, jobs=jobs, progress=lambda xs: common.progress(xs, label="songs"))
+    ]
     items += distractor_items(
         distractors or [],
         excerpt_s=excerpt_seconds,
@@ -59,7 +74,7 @@ def detect_cover(
     JsonLinesWriter().write(
         {
             "task": "detect-cover",
-            "data": str(data),
+            "data": [str(d) for d in data],
             "split": split,
             "model": calibration.name,
             "distractor_folders": distractors or [],

@@ -77,6 +77,9 @@ NameTemplate = Annotated[
     str, typer.Option("--name", metavar="TEMPLATE", help="Output file name in a folder: {stem}, {name}, {index}.")
 ]
 CorpusData = Annotated[Path, typer.Option("--data", metavar="CORPUS", help="A corpus built by `mtk corpus songs`.")]
+CorpusDataList = Annotated[
+    list[Path], typer.Option("--data", metavar="CORPUS", help="Corpora built by `mtk corpus songs` (repeatable).")
+]
 StreamsFile = Annotated[
     str, typer.Option("--streams", metavar="FILE", help="Labelled streams, CSV or JSON Lines (mtk corpus streams).")
 ]

@@ -11,6 +11,7 @@ import typer
 from mtk.cli import common
 from mtk.cli.options import (
     AudioCorpora,
+    CorpusDataList,
     Device,
     Force,
     HistoryFile,
@@ -34,9 +35,7 @@ def _group() -> None:
 
 @app.command("detect-cover")
 def detect_cover(
-    data: Annotated[
-        list[Path], typer.Option("--data", metavar="CORPUS", help="Corpora built by `mtk corpus songs` (repeatable).")
-    ],
+    data: CorpusDataList,
     output: Output = None,
     split: Annotated[str, typer.Option("--split", help="Corpus split to train on.")] = "train",
     projection_steps: Annotated[

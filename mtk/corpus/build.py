@@ -45,6 +45,7 @@ class CorpusOptions:
     count: int
     seed: int = 0
     versions: int = 1
+    harmonizations: bool = False  # versions of a Bach tune cycle through its harmonizations
     sources: tuple[str, ...] = DEFAULT_SOURCES
     styles: tuple[str, ...] = tuple(STYLES)
     soundfonts: tuple[str, ...] = ()
@@ -145,7 +146,25 @@ def plan_corpus(opts: CorpusOptions, *, jobs: int = 1) -> CorpusPlan:
             continue
         seen.add(work.work_id)
         plan.songs += _versions(work, split, len(seen) - 1, opts, plan, kits)
+    if opts.harmonizations:
+        plan.songs = _harmonized(plan.songs, [r for r in refs if r.source == "bach"], jobs)
     return plan
+
+
+def _harmonized(songs: list[SongPlan], bach: list[WorkRef], jobs: int) -> list[SongPlan]:
+    """Version ``v`` of a Bach tune that Bach harmonized ``n`` times takes harmonization
+    ``v % n`` (by BWV reference order); every chorale is parsed to find them."""
+    from dataclasses import replace
+
+    tunes: dict[str, list[Work]] = {}
+    for work in _parse_in_order(bach, jobs):
+        if not isinstance(work, WorkSkipped):
+            tunes.setdefault(work.work_id, []).append(work)
+    out = []
+    for song in songs:
+        options = sorted(tunes.get(song.work.work_id, []), key=lambda w: w.ref.ref_id)
+        out.append(replace(song, work=options[song.version % len(options)]) if len(options) > 1 else song)
+    return out
 
 
 def _parse_or_skip(ref: WorkRef) -> Work | WorkSkipped:

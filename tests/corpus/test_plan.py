@@ -157,3 +157,16 @@ def test_a_failed_song_is_reported_and_the_batch_goes_on(tmp_path: Path, monkeyp
     summary = json.loads((out / "corpus.json").read_text())
     assert summary["failed"] == 1 and summary["built"] == 2
     assert len((out / "index.jsonl").read_text().splitlines()) == 2
+
+
+def test_versions_of_a_bach_tune_take_turns_among_its_harmonizations() -> None:
+    from mtk.corpus.build import _harmonized
+    from mtk.corpus.songs import SongPlan
+
+    refs = {r.path: r for r in list_works(("bach",))}
+    pair = [refs["bach/bwv244.17.mxl"], refs["bach/bwv244.15.mxl"]]
+    first = parse_work(pair[0])
+    songs = [SongPlan(f"s{v}", first, v, "train", "folk", "sf2", None, 0, 22_050, 30.0) for v in range(3)]
+    out = _harmonized(songs, [*pair, refs["bach/bwv269.mxl"]], jobs=1)
+    assert [s.work.ref.path for s in out] == ["bach/bwv244.15.mxl", "bach/bwv244.17.mxl", "bach/bwv244.15.mxl"]
+    assert {s.work.work_id for s in out} == {first.work_id}
