@@ -3,7 +3,7 @@ _mtk() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} path=mtk i
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "$path ${COMP_WORDS[i]}" in
-            "mtk render"|"mtk corpus"|"mtk corpus songs"|"mtk corpus oneshots"|"mtk corpus streams"|"mtk corpus stats"|"mtk detect-cover"|"mtk detect-cover pair"|"mtk detect-cover index"|"mtk detect-cover query"|"mtk detect-cover cliques"|"mtk detect-cover classify"|"mtk transcribe"|"mtk situate"|"mtk situate predict"|"mtk situate now"|"mtk situate session"|"mtk train"|"mtk train detect-cover"|"mtk train transcribe"|"mtk train situate"|"mtk eval"|"mtk eval detect-cover"|"mtk eval transcribe"|"mtk eval situate"|"mtk models"|"mtk models list"|"mtk models path"|"mtk models verify") path="$path ${COMP_WORDS[i]}" ;;
+            "mtk render"|"mtk corpus"|"mtk corpus songs"|"mtk corpus oneshots"|"mtk corpus streams"|"mtk corpus stats"|"mtk detect-cover"|"mtk detect-cover pair"|"mtk detect-cover index"|"mtk detect-cover query"|"mtk detect-cover cliques"|"mtk detect-cover classify"|"mtk transcribe"|"mtk situate"|"mtk situate predict"|"mtk situate now"|"mtk situate session"|"mtk train"|"mtk train detect-cover"|"mtk train transcribe"|"mtk train infill"|"mtk train situate"|"mtk eval"|"mtk eval detect-cover"|"mtk eval transcribe"|"mtk eval situate"|"mtk models"|"mtk models list"|"mtk models path"|"mtk models verify") path="$path ${COMP_WORDS[i]}" ;;
         esac
     done
     case "$path|$prev" in
@@ -101,6 +101,13 @@ _mtk() {
         "mtk train transcribe|--lr") COMPREPLY=(); return ;;
         "mtk train transcribe|--seed") COMPREPLY=(); return ;;
         "mtk train transcribe|--device") COMPREPLY=(); return ;;
+        "mtk train infill|-o"|"mtk train infill|--output") COMPREPLY=(); return ;;
+        "mtk train infill|--steps") COMPREPLY=(); return ;;
+        "mtk train infill|--batch-size") COMPREPLY=(); return ;;
+        "mtk train infill|--lr") COMPREPLY=(); return ;;
+        "mtk train infill|--seed") COMPREPLY=(); return ;;
+        "mtk train infill|--device") COMPREPLY=(); return ;;
+        "mtk train infill|-j"|"mtk train infill|--jobs") COMPREPLY=(); return ;;
         "mtk train situate|--streams") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mtk train situate|--history") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mtk train situate|-o"|"mtk train situate|--output") COMPREPLY=(); return ;;
@@ -161,9 +168,10 @@ _mtk() {
         "mtk situate predict") COMPREPLY=($(compgen -W "--audio --history --branch -k --top --ausp --dusp -o --output --device --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk situate now") COMPREPLY=($(compgen -W "--device --network --user --age --country --gender --time -k --top --dusp -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk situate session") COMPREPLY=($(compgen -W "--user --situation --tracks -n --count --history --ausp -o --output --device --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
-        "mtk train") COMPREPLY=($(compgen -W "detect-cover transcribe situate -h --help" -- "$cur")) ;;
+        "mtk train") COMPREPLY=($(compgen -W "detect-cover transcribe infill situate -h --help" -- "$cur")) ;;
         "mtk train detect-cover") COMPREPLY=($(compgen -W "--data -o --output --split --projection-steps --negatives --calibrate-on --calibrate-split --candidates --name --seed -j --jobs --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train transcribe") COMPREPLY=($(compgen -W "--data -o --output --valid --steps --batch-size --seconds --lr --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk train infill") COMPREPLY=($(compgen -W "-o --output --steps --batch-size --lr --seed --device -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train situate") COMPREPLY=($(compgen -W "--streams --history -o --output --audio -C --classes --split --split-seed --steps --tracks --streams-per-track --lr --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval") COMPREPLY=($(compgen -W "detect-cover transcribe situate -h --help" -- "$cur")) ;;
         "mtk eval detect-cover") COMPREPLY=($(compgen -W "--data --split --distractors --excerpt-seconds --rerank --model -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;

@@ -160,6 +160,35 @@ def transcribe(
         writer.write({"output": str(path), "tuned_on": scores})
 
 
+@app.command("infill")
+def infill(
+    output: Annotated[str, typer.Option("-o", "--output", metavar="RUN", help="Run folder (created; resumed).")],
+    steps: Annotated[int, typer.Option("--steps", min=0, help="Train until this many steps in all.")] = 20_000,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Examples per step.")] = 16,
+    lr: Annotated[float, typer.Option("--lr", min=0.0, help="AdamW peak learning rate.")] = 3e-4,
+    seed: Seed = None,
+    device: Device = "auto",
+    jobs: Jobs = 1,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    """Train the structure-aware infilling Transformer on the tune books' training split (resumable).
+
+    The melodies (O'Neill's, Ryan's, Aird's, miscFolk, Bach chorale soprano lines; not Essen)
+    are parsed once and cached in $MTK_CACHE_DIR/infill. One JSON line per log step.
+    """
+    from mtk.device import resolve_device
+    from mtk.infill.data import load_melodies
+    from mtk.infill.train import TrainOptions, train
+    from mtk.io.records import JsonLinesWriter
+    from mtk.weights.store import cache_dir
+
+    writer = JsonLinesWriter()
+    records = load_melodies(cache_dir() / "infill", jobs=jobs, progress=lambda xs: common.progress(xs, label="tunes"))
+    opts = TrainOptions(steps=steps, batch=batch_size, lr=lr, seed=seed or 0, device=resolve_device(device))
+    train(records, Path(output), opts, on_log=writer.write)
+
+
 @app.command("situate")
 def situate(
     streams: StreamsFile,
