@@ -119,3 +119,25 @@ def test_similarity_known_answers() -> None:
     assert similarity(m, m[:4] + [61] + m[4:]) == pytest.approx(1 - 3 / (6 * 8 + 3))  # one skip
     assert similarity([60] * 8, [66] * 8) == 0.0  # every note a tritone away
     assert similarity([], []) == 1.0 and similarity(m, []) == 0.0
+
+
+def test_grammar_forces_the_bar_count_whatever_is_sampled() -> None:
+    from mtk.infill.grammar import TargetGrammar
+
+    rng = np.random.default_rng(0)
+    for n_bars, meter in ((1, (3, 4)), (4, (6, 8)), (2, (4, 4))):
+        grammar = TargetGrammar(n_bars, meter=meter, tempo=117.0, label="A'", bar_ticks=bar_ticks(meter))
+        out = []
+        while not grammar.finished:
+            options = grammar.allowed()
+            token = options[int(rng.integers(len(options)))] if rng.random() < 0.7 else options[-1]
+            grammar.step(token)
+            out.append(VOCAB[token])
+        assert out[-1] == "EOS" and grammar.allowed() == []
+        melody = decode(out)
+        assert melody.n_bars == n_bars and melody.meter == meter and melody.tempo == 116.0
+        assert [t for t in out if t.startswith("Bar(")] == [f"Bar({k})" for k in range(n_bars - 1, -1, -1)]
+        assert all(n.start // bar_ticks(meter) < n_bars for n in melody.notes)
+        assert all(a.start < b.start for a, b in zip(melody.notes, melody.notes[1:], strict=False))
+    with pytest.raises(ValueError, match="not allowed"):
+        TargetGrammar(2, meter=(4, 4), tempo=120, label="A", bar_ticks=48).step(TOKEN_ID["EOS"])
