@@ -62,3 +62,17 @@ def test_attention_selects_each_tokens_own_context() -> None:
     torch.testing.assert_close(
         model(tokens, orders, off, other, struct_ctx), model(tokens, orders, off, struct, struct_ctx)
     )
+
+
+@torch.no_grad()
+def test_incremental_decoding_gives_the_full_forward_logits() -> None:
+    from mtk.infill.decode import IncrementalDecoder
+
+    model = _model()
+    tokens, orders, contexts, struct, struct_ctx = _batch(t=14)
+    full = model(tokens[:1], orders[:1], contexts[:1], struct[:1], struct_ctx[:1])[0]
+    dec = IncrementalDecoder(model, struct[:1], struct_ctx[:1])
+    got = [dec.feed(tokens[0, :6].tolist(), orders[0, :6].tolist(), contexts[0, :6].tolist())]  # a prompt at once
+    for p in range(6, 14):  # then one token at a time
+        got.append(dec.feed([int(tokens[0, p])], [int(orders[0, p])], [int(contexts[0, p])]))
+    torch.testing.assert_close(torch.stack(got), full[5:], atol=1e-4, rtol=1e-4)
