@@ -9,8 +9,6 @@ every ``checkpoint_every`` steps; ``run/log.jsonl`` has the loss.
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,6 +18,7 @@ import numpy as np
 
 from mtk.infill.data import Example, examples, from_json
 from mtk.infill.sequence import Sequences, build
+from mtk.trainlog import StepLog
 
 ARCH = "infill-structformer"
 
@@ -122,10 +121,9 @@ def train(
         )
 
     record: dict[str, Any] = {}
-    losses: list[float] = []
-    tic = time.monotonic()
     model.train()
-    with (run / "log.jsonl").open("a") as log:
+    with (run / "log.jsonl").open("a") as log_file:
+        log = StepLog(log_file, on_log)
         while step < opts.steps:
             picks = rng.choice(len(pool), size=min(opts.batch, len(pool)), replace=False)
             seqs = [build(pool[i], use_struct=rng.random() >= opts.struct_dropout) for i in picks]
@@ -138,18 +136,9 @@ def train(
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optim.step()
             step += 1
-            losses.append(loss.item())
+            log.add(loss.item())
             if step % opts.log_every == 0 or step == opts.steps:
-                record = {
-                    "step": step,
-                    "loss": round(float(np.mean(losses)), 5),
-                    "seconds": round(time.monotonic() - tic, 1),
-                }
-                losses.clear()
-                log.write(json.dumps(record) + "\n")
-                log.flush()
-                if on_log:
-                    on_log(record)
+                record = log.record(step)
             if step % opts.checkpoint_every == 0 or step == opts.steps:
                 save()
     return record

@@ -16,7 +16,6 @@ per track, and the streams are still drawn as the data has them. Checkpoints
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ import numpy as np
 from mtk.errors import InputError
 from mtk.situate.schema import SITUATIONS, Streams, read_streams, tag_set
 from mtk.situate.users import UserEmbedder, read_history_file
+from mtk.trainlog import StepLog
 
 ARCH = "ausp"
 INT8_KEYS = ("audio_fc.weight",)
@@ -198,9 +198,8 @@ def train_ausp(
             meta=meta,
         )
 
-    losses: list[float] = []
-    tic = time.monotonic()
-    log = (run / "log.jsonl").open("a") if run else None
+    log_file = (run / "log.jsonl").open("a") if run else None
+    log = StepLog(log_file, on_log)
     model.train()
     try:
         while step < opts.steps:
@@ -215,24 +214,14 @@ def train_ausp(
             loss.backward()
             optim.step()
             step += 1
-            losses.append(loss.item())
+            log.add(loss.item())
             if step % opts.log_every == 0 or step == opts.steps:
-                record = {
-                    "step": step,
-                    "loss": round(float(np.mean(losses)), 5),
-                    "seconds": round(time.monotonic() - tic, 1),
-                }
-                losses.clear()
-                if log:
-                    log.write(json.dumps(record) + "\n")
-                    log.flush()
-                if on_log:
-                    on_log(record)
+                log.record(step)
             if step % opts.checkpoint_every == 0 or step == opts.steps:
                 save()
     finally:
-        if log:
-            log.close()
+        if log_file:
+            log_file.close()
     return model.eval()
 
 

@@ -15,7 +15,6 @@ where it stopped; ``run/log.jsonl`` has the loss every ``log_every`` steps.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ import numpy as np
 
 from mtk.errors import InputError
 from mtk.io.audio import read_audio
+from mtk.trainlog import StepLog
 
 ARCH = "drummernet"
 
@@ -155,9 +155,8 @@ def train(
         )
 
     record: dict[str, Any] = {}
-    losses: list[float] = []
-    tic = time.monotonic()
-    with (run / "log.jsonl").open("a") as log:
+    with (run / "log.jsonl").open("a") as log_file:
+        log = StepLog(log_file, on_log)
         while step < opts.steps:
             x, k = sample_batch(data, rng, batch=opts.batch, length=length)
             x_t, k_t = torch.from_numpy(x).to(opts.device), torch.from_numpy(k).to(opts.device)
@@ -168,21 +167,14 @@ def train(
             loss.backward()
             optim.step()
             step += 1
-            losses.append(loss.item())
+            log.add(loss.item())
             if step % opts.log_every == 0 or step == opts.steps:
-                record = {
-                    "step": step,
-                    "loss": round(float(np.mean(losses)), 5),
-                    "active": round(float((act > 0).float().mean()), 5),
-                    "temperature": round(temperature, 3),
-                    "component_mass": [round(float(m), 3) for m in act.detach().sum(dim=(0, 2)) / act.shape[0]],
-                    "seconds": round(time.monotonic() - tic, 1),
-                }
-                losses.clear()
-                log.write(json.dumps(record) + "\n")
-                log.flush()
-                if on_log:
-                    on_log(record)
+                record = log.record(
+                    step,
+                    active=round(float((act > 0).float().mean()), 5),
+                    temperature=round(temperature, 3),
+                    component_mass=[round(float(m), 3) for m in act.detach().sum(dim=(0, 2)) / act.shape[0]],
+                )
             if step % opts.checkpoint_every == 0 or step == opts.steps:
                 save()
     return record
