@@ -105,6 +105,7 @@ _mtk() {
         "mtk train infill|--steps") COMPREPLY=(); return ;;
         "mtk train infill|--batch-size") COMPREPLY=(); return ;;
         "mtk train infill|--lr") COMPREPLY=(); return ;;
+        "mtk train infill|--sources") COMPREPLY=(); return ;;
         "mtk train infill|--seed") COMPREPLY=(); return ;;
         "mtk train infill|--device") COMPREPLY=(); return ;;
         "mtk train infill|-j"|"mtk train infill|--jobs") COMPREPLY=(); return ;;
@@ -171,7 +172,7 @@ _mtk() {
         "mtk train") COMPREPLY=($(compgen -W "detect-cover transcribe infill situate -h --help" -- "$cur")) ;;
         "mtk train detect-cover") COMPREPLY=($(compgen -W "--data -o --output --split --projection-steps --negatives --calibrate-on --calibrate-split --candidates --name --seed -j --jobs --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train transcribe") COMPREPLY=($(compgen -W "--data -o --output --valid --steps --batch-size --seconds --lr --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
-        "mtk train infill") COMPREPLY=($(compgen -W "-o --output --steps --batch-size --lr --seed --device -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk train infill") COMPREPLY=($(compgen -W "-o --output --steps --batch-size --lr --sources --seed --device -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train situate") COMPREPLY=($(compgen -W "--streams --history -o --output --audio -C --classes --split --split-seed --steps --tracks --streams-per-track --lr --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval") COMPREPLY=($(compgen -W "detect-cover transcribe situate -h --help" -- "$cur")) ;;
         "mtk eval detect-cover") COMPREPLY=($(compgen -W "--data --split --distractors --excerpt-seconds --rerank --model -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;

@@ -202,6 +202,7 @@ complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcomman
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from infill" -l steps -x -d "Train until this many steps in all"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from infill" -l batch-size -x -d "Examples per step"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from infill" -l lr -x -d "AdamW peak learning rate"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from infill" -l sources -x -d "music21 tune books, comma-separated (essen: non-commercial licence)"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from infill" -l seed -x -d "Random seed;"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from infill" -l device -x -d "Compute device"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from infill" -s j -l jobs -x -d "Worker processes for batches"

@@ -99,3 +99,11 @@ def test_sampled_infills_have_the_gap_bars_and_repeat_under_a_seed() -> None:
     again = infill(model, ex, rng=np.random.default_rng(5), sampling=Sampling(top_k=1))
     assert greedy.tokens == again.tokens  # top-1 leaves nothing to chance
     assert infill(model, ex, rng=np.random.default_rng(3), use_struct=False).melody.n_bars == 4
+
+
+def test_train_command_refuses_an_unknown_source(tmp_path: Path) -> None:
+    from tests.conftest import run_mtk
+
+    proc = run_mtk("train", "infill", "--sources", "miscfolk,nope", "-o", str(tmp_path / "run"))
+    assert proc.returncode == 2 and b"unknown source(s): nope" in proc.stderr and b"Traceback" not in proc.stderr
+    assert not (tmp_path / "run").exists()
