@@ -3,7 +3,7 @@ _mtk() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} path=mtk i
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "$path ${COMP_WORDS[i]}" in
-            "mtk render"|"mtk corpus"|"mtk corpus songs"|"mtk corpus oneshots"|"mtk corpus streams"|"mtk corpus stats"|"mtk detect-cover"|"mtk detect-cover pair"|"mtk detect-cover index"|"mtk detect-cover query"|"mtk detect-cover cliques"|"mtk detect-cover classify"|"mtk transcribe"|"mtk situate"|"mtk situate predict"|"mtk situate now"|"mtk situate session"|"mtk train"|"mtk train detect-cover"|"mtk train transcribe"|"mtk train infill"|"mtk train situate"|"mtk eval"|"mtk eval detect-cover"|"mtk eval transcribe"|"mtk eval situate"|"mtk models"|"mtk models list"|"mtk models path"|"mtk models verify") path="$path ${COMP_WORDS[i]}" ;;
+            "mtk render"|"mtk corpus"|"mtk corpus songs"|"mtk corpus oneshots"|"mtk corpus streams"|"mtk corpus stats"|"mtk detect-cover"|"mtk detect-cover pair"|"mtk detect-cover index"|"mtk detect-cover query"|"mtk detect-cover cliques"|"mtk detect-cover classify"|"mtk transcribe"|"mtk infill"|"mtk situate"|"mtk situate predict"|"mtk situate now"|"mtk situate session"|"mtk train"|"mtk train detect-cover"|"mtk train transcribe"|"mtk train infill"|"mtk train situate"|"mtk eval"|"mtk eval detect-cover"|"mtk eval transcribe"|"mtk eval situate"|"mtk eval infill"|"mtk models"|"mtk models list"|"mtk models path"|"mtk models verify") path="$path ${COMP_WORDS[i]}" ;;
         esac
     done
     case "$path|$prev" in
@@ -56,6 +56,18 @@ _mtk() {
         "mtk transcribe|--model") COMPREPLY=(); return ;;
         "mtk transcribe|--device") COMPREPLY=(); return ;;
         "mtk transcribe|--name") COMPREPLY=(); return ;;
+        "mtk infill|-o"|"mtk infill|--output") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk infill|--gap") COMPREPLY=(); return ;;
+        "mtk infill|--struct-from") COMPREPLY=(); return ;;
+        "mtk infill|--track") COMPREPLY=(); return ;;
+        "mtk infill|-n"|"mtk infill|--samples") COMPREPLY=(); return ;;
+        "mtk infill|--temperature") COMPREPLY=(); return ;;
+        "mtk infill|--top-k") COMPREPLY=(); return ;;
+        "mtk infill|--top-p") COMPREPLY=(); return ;;
+        "mtk infill|--keep-all") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk infill|--seed") COMPREPLY=(); return ;;
+        "mtk infill|--model") COMPREPLY=(); return ;;
+        "mtk infill|--device") COMPREPLY=(); return ;;
         "mtk situate predict|--audio") COMPREPLY=(); return ;;
         "mtk situate predict|--history") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mtk situate predict|--branch") COMPREPLY=(); return ;;
@@ -148,10 +160,19 @@ _mtk() {
         "mtk eval situate|--streams-per-track") COMPREPLY=(); return ;;
         "mtk eval situate|--format") COMPREPLY=(); return ;;
         "mtk eval situate|--device") COMPREPLY=(); return ;;
+        "mtk eval infill|--model") COMPREPLY=(); return ;;
+        "mtk eval infill|--split") COMPREPLY=(); return ;;
+        "mtk eval infill|--limit") COMPREPLY=(); return ;;
+        "mtk eval infill|--seeds") COMPREPLY=(); return ;;
+        "mtk eval infill|--temperature") COMPREPLY=(); return ;;
+        "mtk eval infill|--sources") COMPREPLY=(); return ;;
+        "mtk eval infill|--format") COMPREPLY=(); return ;;
+        "mtk eval infill|--device") COMPREPLY=(); return ;;
+        "mtk eval infill|-j"|"mtk eval infill|--jobs") COMPREPLY=(); return ;;
         "mtk models list|--task") COMPREPLY=(); return ;;
     esac
     case "$path" in
-        "mtk") COMPREPLY=($(compgen -W "render corpus detect-cover transcribe situate train eval models --version -h --help" -- "$cur")) ;;
+        "mtk") COMPREPLY=($(compgen -W "render corpus detect-cover transcribe infill situate train eval models --version -h --help" -- "$cur")) ;;
         "mtk render") COMPREPLY=($(compgen -W "-o --output --soundfont --synth --sample-rate -r --gain --bits --stems --name -j --jobs --skip-existing --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk corpus") COMPREPLY=($(compgen -W "songs oneshots streams stats -h --help" -- "$cur")) ;;
         "mtk corpus songs") COMPREPLY=($(compgen -W "--count -n --versions --harmonizations --seed --sources --styles --splits --soundfonts --test-soundfonts --kits --test-kits --soundfont-drums --sample-rate -r --max-seconds -j --jobs --skip-existing --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
@@ -165,6 +186,7 @@ _mtk() {
         "mtk detect-cover cliques") COMPREPLY=($(compgen -W "--index -k --model -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk detect-cover classify") COMPREPLY=($(compgen -W "--clique --model -j --jobs --fail-fast -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk transcribe") COMPREPLY=($(compgen -W "-o --output --format -f --threshold --model --device --name --skip-existing --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
+        "mtk infill") COMPREPLY=($(compgen -W "-o --output --gap --struct-from --track -n --samples --temperature --top-k --top-p --keep-all --seed --model --device --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk situate") COMPREPLY=($(compgen -W "predict now session -h --help" -- "$cur")) ;;
         "mtk situate predict") COMPREPLY=($(compgen -W "--audio --history --branch -k --top --ausp --dusp -o --output --device --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk situate now") COMPREPLY=($(compgen -W "--device --network --user --age --country --gender --time -k --top --dusp -q --quiet -v --verbose -h --help" -- "$cur")) ;;
@@ -174,10 +196,11 @@ _mtk() {
         "mtk train transcribe") COMPREPLY=($(compgen -W "--data -o --output --valid --steps --batch-size --seconds --lr --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train infill") COMPREPLY=($(compgen -W "-o --output --steps --batch-size --lr --sources --seed --device -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train situate") COMPREPLY=($(compgen -W "--streams --history -o --output --audio -C --classes --split --split-seed --steps --tracks --streams-per-track --lr --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
-        "mtk eval") COMPREPLY=($(compgen -W "detect-cover transcribe situate -h --help" -- "$cur")) ;;
+        "mtk eval") COMPREPLY=($(compgen -W "detect-cover transcribe situate infill -h --help" -- "$cur")) ;;
         "mtk eval detect-cover") COMPREPLY=($(compgen -W "--data --split --distractors --excerpt-seconds --rerank --model -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval transcribe") COMPREPLY=($(compgen -W "--data --split --tune --tune-split --limit --model --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval situate") COMPREPLY=($(compgen -W "--streams --history --audio -C --classes --splits --repeats --branch --steps --tracks --streams-per-track --format --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk eval infill") COMPREPLY=($(compgen -W "--model --split --limit --seeds --temperature --sources --format --device -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk models") COMPREPLY=($(compgen -W "list path verify -h --help" -- "$cur")) ;;
         "mtk models list") COMPREPLY=($(compgen -W "--task --all -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk models path") COMPREPLY=($(compgen -W "-q --quiet -v --verbose -h --help" -- "$cur")) ;;

@@ -3,8 +3,8 @@
 
 _mtk() {
     local state line
-    _arguments -C '--version[Print the version and exit]' '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((render\:"Render MIDI files to WAV (stereo) through a SoundFont synthesizer" corpus\:"Build training and evaluation corpora from real melodies, soundfonts and drum kits" detect-cover\:"Are these recordings versions of the same work?" transcribe\:"Transcribe drum audio into kick, snare, hi-hat, toms, cymbals (DrummerNet, trained without labels)" situate\:"Which listening situation (work, gym, party, sleep, morning, run, night, dance, car, train, relax, club) fits a stream of (track, user, device context) - auSP reads the track'\''s audio and the user'\''s listening history, duSP (XGBoost) the time, device, network and demographics, and the joint combines both" train\:"Train mtk'\''s models on corpora built by `mtk corpus`" eval\:"Measure mtk'\''s models on held-out corpora" models\:"List, locate and verify mtk'\''s shipped models"))' '*:: :->args'
-    case $state in args) case $words[1] in render) _mtk_render ;; corpus) _mtk_corpus ;; detect-cover) _mtk_detect_cover ;; transcribe) _mtk_transcribe ;; situate) _mtk_situate ;; train) _mtk_train ;; eval) _mtk_eval ;; models) _mtk_models ;; esac ;; esac
+    _arguments -C '--version[Print the version and exit]' '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((render\:"Render MIDI files to WAV (stereo) through a SoundFont synthesizer" corpus\:"Build training and evaluation corpora from real melodies, soundfonts and drum kits" detect-cover\:"Are these recordings versions of the same work?" transcribe\:"Transcribe drum audio into kick, snare, hi-hat, toms, cymbals (DrummerNet, trained without labels)" infill\:"Fill a gap of bars in a melody, shaped by a reference section (structure-aware Transformer)" situate\:"Which listening situation (work, gym, party, sleep, morning, run, night, dance, car, train, relax, club) fits a stream of (track, user, device context) - auSP reads the track'\''s audio and the user'\''s listening history, duSP (XGBoost) the time, device, network and demographics, and the joint combines both" train\:"Train mtk'\''s models on corpora built by `mtk corpus`" eval\:"Measure mtk'\''s models on held-out corpora" models\:"List, locate and verify mtk'\''s shipped models"))' '*:: :->args'
+    case $state in args) case $words[1] in render) _mtk_render ;; corpus) _mtk_corpus ;; detect-cover) _mtk_detect_cover ;; transcribe) _mtk_transcribe ;; infill) _mtk_infill ;; situate) _mtk_situate ;; train) _mtk_train ;; eval) _mtk_eval ;; models) _mtk_models ;; esac ;; esac
 }
 
 _mtk_render() {
@@ -74,6 +74,11 @@ _mtk_transcribe() {
     _arguments '-o[Output file, or folder for several inputs;]:path:_files' '--output[Output file, or folder for several inputs;]:path:_files' '--format[Output format (default - from -o'\''s suffix, else mid)]:mid|json|csv:(mid json csv)' '-f[Output format (default - from -o'\''s suffix, else mid)]:mid|json|csv:(mid json csv)' '--threshold[Detection threshold of one drum (repeatable)]:drum=value: ' '--model[Registry name or weight file (default - the task'\''s shipped model)]:name|path: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '--name[Output file name in a folder - {stem}, {name}, {index}]:template: ' '--skip-existing[Skip inputs whose output already exists (resumable batches)]' '--fail-fast[Stop a batch at the first failed input]' '--force[Overwrite existing output files]' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]' '*:input:_files'
 }
 
+_mtk_infill() {
+    local state line
+    _arguments '-o[Output file, or folder for several inputs;]:path:_files' '--output[Output file, or folder for several inputs;]:path:_files' '--gap[Bars to fill, e.g]:bars|auto: ' '--struct-from[The reference section, e.g]:bars|auto|none: ' '--track[Melody track (numbered from 1, or its name)]:n|name: ' '-n[Samples to draw and rank]:int: ' '--samples[Samples to draw and rank]:int: ' '--temperature[Sampling temperature]:float: ' '--top-k[Keep the k likeliest tokens (0 - all)]:int: ' '--top-p[Nucleus - keep this much mass]:float: ' '--keep-all[Also write every sample (ranked) to DIR]:dir:_files' '--seed[Random seed;]:int: ' '--model[Registry name or weight file (default - the task'\''s shipped model)]:name|path: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '--force[Overwrite existing output files]' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]' '*:input:_files'
+}
+
 _mtk_situate() {
     local state line
     _arguments -C '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((predict\:"Per stream (CSV with a header, or JSON Lines;" now\:"A user'\''s likely situations right now (or at --time), from duSP" session\:"Tracks (files or folders) ranked by auSP for a user and a situation"))' '*:: :->args'
@@ -126,8 +131,9 @@ _mtk_train_situate() {
 _mtk_eval() {
     local state line
     _arguments -C '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((detect-cover\:"MAP, MR1, P@1 and ROC-AUC for stage 1 alone (the seed method) and stages 1+2, as one JSON object" transcribe\:"Onset F1 (50 ms) for kick, snare and hi-hat, DrummerNet and an NMF baseline, as one JSON object" situate\:"The paper'\''s protocol - for each tag set, split kind (cold-user, cold-track, warm) and repeat,
-train duSP and auSP on the training streams and score the test streams;"))' '*:: :->args'
-    case $state in args) case $words[1] in detect-cover) _mtk_eval_detect_cover ;; transcribe) _mtk_eval_transcribe ;; situate) _mtk_eval_situate ;; esac ;; esac
+train duSP and auSP on the training streams and score the test streams;" infill\:"The paper'\''s protocol on held-out tunes - repeated sections of up to 4 bars as targets, 6 bars
+of past and future context, the first occurrence as structural context"))' '*:: :->args'
+    case $state in args) case $words[1] in detect-cover) _mtk_eval_detect_cover ;; transcribe) _mtk_eval_transcribe ;; situate) _mtk_eval_situate ;; infill) _mtk_eval_infill ;; esac ;; esac
 }
 
 _mtk_eval_detect_cover() {
@@ -143,6 +149,11 @@ _mtk_eval_transcribe() {
 _mtk_eval_situate() {
     local state line
     _arguments '--streams[Labelled streams, CSV or JSON Lines (mtk corpus streams)]:file:_files' '--history[Listening history - user, track, plays (CSV or JSON Lines)]:file:_files' '--audio[Song corpus resolving track ids to audio (repeatable)]:corpus: ' '-C[Tag sets, comma-separated]:str: ' '--classes[Tag sets, comma-separated]:str: ' '--splits[Split kinds, comma-separated]:str: ' '--repeats[Random splits per kind (mean and std)]:int: ' '--branch[both, or dusp (skips auSP training)]:str: ' '--steps[auSP training steps per split]:int: ' '--tracks[Tracks per auSP batch]:int: ' '--streams-per-track[Streams per track]:int: ' '--format[json (one object) or markdown (the paper'\''s tables)]:str: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
+}
+
+_mtk_eval_infill() {
+    local state line
+    _arguments '--model[Registry name or weight file (default - the task'\''s shipped model)]:name|path: ' '--split[Split whose tunes are the targets]:str: ' '--limit[Evenly spaced subset of the targets (default - all)]:int: ' '--seeds[Sampling seeds, comma-separated]:str: ' '--temperature[Sampling temperature]:float: ' '--sources[music21 tune books, comma-separated]:str: ' '--format[json (one object) or markdown (a table)]:str: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '-j[Worker processes for batches]:n: ' '--jobs[Worker processes for batches]:n: ' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
 }
 
 _mtk_models() {

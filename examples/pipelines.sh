@@ -21,4 +21,9 @@ mtk render examples/ -o "$out/batch" -j 2 --skip-existing | tee "$out/batch.json
 mtk render examples/ode_to_joy_cover.mid -o "$out/ode_to_joy_cover.wav" --force
 mtk detect-cover "$out/ode_to_joy.wav" "$out/ode_to_joy_cover.wav" | tee "$out/detect-cover.jsonl"
 
+# 6. Rewrite the melody's last phrase in the image of its first, four samples ranked, and hear
+#    the best one straight away (the MIDI goes down the pipe, the JSON record to stderr).
+mtk infill examples/ode_to_joy.mid --gap 13-16 --struct-from 1-4 -n 4 --seed 7 --keep-all "$out/infills" --force \
+  | mtk render - > "$out/ode_to_joy_infill.wav"
+
 echo "pipelines: outputs in $out/" >&2

@@ -143,3 +143,16 @@ def _outcomes(
         finally:
             for future in futures:
                 future.cancel()
+
+
+def tune_sources(spec: str) -> tuple[str, ...]:
+    """``"bach,oneills"`` -> the music21 tune books named; unknown names are a usage error."""
+    from mtk.corpus.works import SOURCES
+
+    chosen = tuple(x.strip() for x in spec.split(",") if x.strip())
+    unknown = [x for x in chosen if x not in SOURCES]
+    if unknown or not chosen:
+        raise UsageError(
+            f"unknown source(s): {', '.join(unknown) or '(none given)'}", hint=f"known: {', '.join(SOURCES)}"
+        )
+    return chosen

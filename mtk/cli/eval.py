@@ -182,3 +182,63 @@ def situate(
                           "ausp_steps": steps if opts else None},
              "summary": summary, "runs": results}
         )  # fmt: skip
+
+
+@app.command("infill")
+def infill(
+    model: Model = None,
+    split: Annotated[str, typer.Option("--split", help="Split whose tunes are the targets.")] = "test",
+    limit: Annotated[
+        Optional[int], typer.Option("--limit", min=1, help="Evenly spaced subset of the targets (default: all).")
+    ] = None,
+    seeds: Annotated[str, typer.Option("--seeds", help="Sampling seeds, comma-separated.")] = "0,1,2",
+    temperature: Annotated[float, typer.Option("--temperature", min=0.0, help="Sampling temperature.")] = 1.0,
+    sources: Annotated[
+        str, typer.Option("--sources", help="music21 tune books, comma-separated.")
+    ] = "bach,oneills,ryans,aird,miscfolk",
+    fmt: Annotated[str, typer.Option("--format", help="json (one object) or markdown (a table).")] = "json",
+    device: Device = "auto",
+    jobs: Jobs = 1,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    """The paper's protocol on held-out tunes: repeated sections of up to 4 bars as targets, 6 bars
+    of past and future context, the first occurrence as structural context. Scores the model with
+    and without its structure encoder, copying the reference, and random training bars, over
+    several sampling seeds (mean and std across seeds)."""
+    from mtk.device import resolve_device
+    from mtk.errors import UsageError
+    from mtk.infill.data import from_json, load_melodies
+    from mtk.infill.evaluate import EvalOptions, evaluate, table, target_examples
+    from mtk.infill.infer import load
+    from mtk.io.records import JsonLinesWriter
+    from mtk.weights.store import cache_dir
+
+    try:
+        seed_list = tuple(int(x) for x in seeds.split(",") if x.strip())
+    except ValueError:
+        raise UsageError(f"--seeds {seeds}: expected numbers such as 0,1,2") from None
+    if not seed_list or fmt not in ("json", "markdown"):
+        raise UsageError("--seeds needs at least one seed; --format is json or markdown")
+    records = load_melodies(
+        cache_dir() / "infill",
+        sources=common.tune_sources(sources),
+        jobs=jobs,
+        progress=lambda xs: common.progress(xs, label="tunes"),
+    )
+    targets = target_examples(records, split=split, limit=limit)
+    if not targets:
+        raise UsageError(f"no repeated section of up to 4 bars in the {split!r} split")
+    pool = [from_json(r) for r in records if r["split"] == "train"]
+    infiller = load(model, resolve_device(device))
+    result = evaluate(
+        infiller,
+        targets,
+        pool,
+        EvalOptions(seeds=seed_list, temperature=temperature),
+        progress=lambda xs: common.progress(xs, label="targets"),
+    )
+    if fmt == "markdown":
+        print(table(result))
+    else:
+        JsonLinesWriter().write({"task": "infill", "model": infiller.name, "split": split, **result})

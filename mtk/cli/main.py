@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "corpus": ("corpus", "Build training and evaluation corpora from real melodies, soundfonts and drum kits."),
     "detect-cover": ("detect_cover", "Are these recordings versions of the same work?"),
     "transcribe": ("transcribe", "Transcribe drum audio to MIDI or events (DrummerNet)."),
+    "infill": ("infill", "Fill a gap in a melody, shaped by a reference section (structure-aware Transformer)."),
     "situate": ("situate", "Which listening situation fits a track, a user and a device context?"),
     "train": ("train", "Train mtk's models on corpora built by `mtk corpus`."),
     "eval": ("eval", "Measure mtk's models on held-out corpora."),

@@ -165,7 +165,7 @@ def infill(
     output: Annotated[str, typer.Option("-o", "--output", metavar="RUN", help="Run folder (created; resumed).")],
     steps: Annotated[int, typer.Option("--steps", min=0, help="Train until this many steps in all.")] = 20_000,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Examples per step.")] = 16,
-    lr: Annotated[float, typer.Option("--lr", min=0.0, help="AdamW peak learning rate.")] = 3e-4,
+    lr: Annotated[float, typer.Option("--lr", min=0.0, help="AdamW peak learning rate.")] = 5e-4,
     sources: Annotated[
         str,
         typer.Option("--sources", help="music21 tune books, comma-separated (essen: non-commercial licence)."),
@@ -182,20 +182,13 @@ def infill(
     not Essen) are parsed once per set of sources and cached in $MTK_CACHE_DIR/infill. One
     JSON line per log step.
     """
-    from mtk.corpus.works import SOURCES
     from mtk.device import resolve_device
-    from mtk.errors import UsageError
     from mtk.infill.data import load_melodies
     from mtk.infill.train import TrainOptions, train
     from mtk.io.records import JsonLinesWriter
     from mtk.weights.store import cache_dir
 
-    chosen = tuple(x.strip() for x in sources.split(",") if x.strip())
-    unknown = [x for x in chosen if x not in SOURCES]
-    if unknown or not chosen:
-        raise UsageError(
-            f"unknown source(s): {', '.join(unknown) or '(none given)'}", hint=f"known: {', '.join(SOURCES)}"
-        )
+    chosen = common.tune_sources(sources)
     writer = JsonLinesWriter()
     records = load_melodies(
         cache_dir() / "infill", sources=chosen, jobs=jobs, progress=lambda xs: common.progress(xs, label="tunes")

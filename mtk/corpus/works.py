@@ -168,11 +168,20 @@ def parse_work(ref: WorkRef) -> Work:
     )
 
 
+MAX_EXPANSION = 4  # repeats, endings and da capo at most about double a tune
+
+
 def _expanded(part: object) -> object:
     try:
-        return part.expandRepeats()  # type: ignore[attr-defined]
+        expanded = part.expandRepeats()  # type: ignore[attr-defined]
     except Exception:  # music21 refuses some repeat structures: keep the score as written
         return part
+    written = len(part.getElementsByClass("Measure"))  # type: ignore[attr-defined]
+    if len(expanded.getElementsByClass("Measure")) > MAX_EXPANSION * max(written, 8):
+        # A malformed repeat structure that music21 unrolls into thousands of bars (O'Neill's
+        # no. 1046: 89 bars become 9,712): not a tune anyone plays.
+        raise WorkSkipped("repeat structure expands beyond 4x its written length")
+    return expanded
 
 
 def _notes(part: object, shift: float, fermata_cls: type | None) -> tuple[list[tuple[int, float, float]], list[float]]:

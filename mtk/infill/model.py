@@ -32,11 +32,11 @@ ORDERS = 3  # past, target, future
 @dataclass(frozen=True)
 class InfillConfig:
     vocab: int
-    d_model: int = 256
+    d_model: int = 192
     heads: int = 4
-    encoder_layers: int = 2
-    decoder_layers: int = 4
-    feed_forward: int = 1024
+    encoder_layers: int = 1
+    decoder_layers: int = 3
+    feed_forward: int = 768
     max_len: int = 1536
     dropout: float = 0.1
 

@@ -35,6 +35,7 @@ class Infill:
     melody: Melody  # the gap's bars, from bar 0
     log_likelihood: float  # of the sampled (not forced) tokens under the model
     tokens: list[str]
+    sampled: int  # how many tokens were sampled (not forced)
 
 
 def choose(logits: torch.Tensor, allowed: list[int], sampling: Sampling, rng: np.random.Generator) -> tuple[int, float]:
@@ -78,7 +79,7 @@ def infill(
         bar_ticks=m.bar_ticks,
     )
     out: list[int] = []
-    total = 0.0
+    total, sampled = 0.0, 0
     while not grammar.finished:
         allowed = grammar.allowed()
         if len(allowed) == 1:
@@ -86,9 +87,10 @@ def infill(
         else:
             token, logp = choose(logits, allowed, sampling, rng)
             total += logp
+            sampled += 1
         grammar.step(token)
         out.append(token)
         if not grammar.finished:
             logits = decoder.feed([token], [TARGET], [context])
     words = [VOCAB[t] for t in out]
-    return Infill(decode(words), total, words)
+    return Infill(decode(words), total, words, sampled)

@@ -190,6 +190,15 @@ REGISTRY: tuple[ModelEntry, ...] = (
         seed=0,
         config={"n_classes": 12},
     ),
+    ModelEntry(
+        name="infill-debug",
+        task="infill",
+        version=0,
+        summary="tiny infilling Transformer (32-d, one layer each), randomly initialised from seed 0, for tests",
+        debug=True,
+        seed=0,
+        config={"d_model": 32, "heads": 2, "encoder_layers": 1, "decoder_layers": 1, "feed_forward": 64},
+    ),
 )
 
 

@@ -107,3 +107,18 @@ def test_train_command_refuses_an_unknown_source(tmp_path: Path) -> None:
     proc = run_mtk("train", "infill", "--sources", "miscfolk,nope", "-o", str(tmp_path / "run"))
     assert proc.returncode == 2 and b"unknown source(s): nope" in proc.stderr and b"Traceback" not in proc.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_batches_are_neighbours_in_length_order_and_the_rate_warms_up_then_decays() -> None:
+    from mtk.infill.train import _similar_lengths, learning_rate
+
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        picks = _similar_lengths(1000, 16, rng)
+        assert len(set(picks.tolist())) == 16 and 0 <= picks.min() and picks.max() < 1000
+        assert picks.max() - picks.min() < 64
+    assert sorted(_similar_lengths(5, 16, rng).tolist()) == [0, 1, 2, 3, 4]
+    opts = TrainOptions(steps=1000, lr=1e-3, warmup=100)
+    assert learning_rate(0, opts) == pytest.approx(1e-5) and learning_rate(99, opts) == pytest.approx(1e-3)
+    assert learning_rate(100, opts) == pytest.approx(1e-3) and learning_rate(1000, opts) == pytest.approx(1e-4)
+    assert learning_rate(550, opts) == pytest.approx(5.5e-4)

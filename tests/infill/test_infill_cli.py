@@ -1,0 +1,135 @@
+"""mtk infill end to end on the debug model: planning, exact bars, untouched context, seeds."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import mido
+import pytest
+from typer.testing import CliRunner
+
+from mtk.cli.main import app
+from mtk.errors import InputError
+from mtk.infill.infer import Candidate, auto_gap, load, plan, rank
+from mtk.infill.score import to_midi
+from mtk.infill.tokens import Melody, Note
+from tests.conftest import run_mtk
+
+runner = CliRunner()
+A = [60, 62, 64, 65, 67, 65, 64, 62, 60, 64, 67, 72, 67, 64, 62, 60]
+B = [69, 69, 67, 67, 65, 65, 64, 64, 62, 64, 65, 67, 69, 71, 72, 67]
+
+
+def aaba(gap_notes: bool = True) -> Melody:
+    """16 bars of 4/4 quarter notes, phrases A A B A (the last A left empty without ``gap_notes``)."""
+    pitches = A + A + B + (A if gap_notes else [])
+    return Melody((4, 4), 100.0, [Note(p, 12 * i, 12) for i, p in enumerate(pitches)], 16)
+
+
+def aaba_file(tmp_path: Path) -> Path:
+    path = tmp_path / "aaba.mid"
+    to_midi(aaba()).dump(str(path))
+    return path
+
+
+def test_plan_labels_the_gap_with_its_reference_letter() -> None:
+    melody = aaba()
+    assert auto_gap(melody) == (4, 8)  # the first section repeating an earlier one
+    p = plan(melody, (12, 16), (0, 4))
+    ex = p.example
+    assert (ex.past, ex.first, ex.end, ex.future, p.how) == (6, 12, 16, 16, "given")
+    assert ex.struct is not None and (ex.struct.first_bar, ex.struct.end_bar) == (0, 4)
+    assert ex.melody.label_of(12)[0] == ex.struct.label[0] == ex.melody.label_of(0)[0]
+    auto = plan(melody, (12, 16))  # the gap's notes repeat bars 1-4: the analysis names them
+    assert auto.how == "analysis" and (auto.example.struct.first_bar, auto.example.struct.end_bar) == (0, 4)
+    empty = plan(aaba(gap_notes=False), (12, 16))  # nothing to analyse: the first section as long as the gap
+    assert (empty.example.struct.first_bar, empty.example.struct.end_bar) == (0, 4)
+    none = plan(melody, (12, 16), None)
+    assert none.example.struct is None and none.how == "none"
+    assert none.example.melody.label_of(12) not in {none.example.melody.label_of(b) for b in range(12)}
+    with pytest.raises(InputError, match="overlaps the gap"):
+        plan(melody, (8, 12), (10, 14))
+
+
+def test_rank_sums_likelihood_and_similarity_ranks() -> None:
+    m = aaba()
+    c = [Candidate(m, -10.0, 10, s, i) for i, s in enumerate((0.1, 0.9, 0.95, 0.0))]
+    c[1].log_likelihood, c[2].log_likelihood, c[3].log_likelihood = -20.0, -11.0, -30.0
+    assert [x.seed_index for x in rank(c)] == [2, 0, 1, 3]  # rank sums 1, 2, 3, 6
+    c[2].similarity = 0.5  # now samples 0, 1 and 2 tie at 2 + 0 + ...: likelihood decides
+    assert [x.seed_index for x in rank(c)][:2] == [0, 2]
+    c = [Candidate(m, -30.0, 10, None, 0), Candidate(m, -10.0, 10, None, 1)]
+    assert [x.seed_index for x in rank(c)] == [1, 0]
+
+
+def test_samples_have_exactly_the_gaps_bars_and_seed_i_is_the_same_whatever_n() -> None:
+    infiller = load("infill-debug")
+    ex = plan(aaba(), (8, 13), (0, 4)).example  # a 5-bar gap from a 4-bar reference
+    three = infiller.sample(ex, n=3, seed=7)
+    assert all(c.melody.n_bars == 5 for c in three)
+    one = infiller.sample(ex, n=1, seed=7)[0]
+    same = next(c for c in three if c.seed_index == 0)
+    assert one.melody.notes == same.melody.notes and one.log_likelihood == same.log_likelihood
+
+
+def test_cli_fills_the_gap_and_leaves_the_rest_unchanged(tmp_path: Path) -> None:
+    src = aaba_file(tmp_path)
+    out = tmp_path / "out.mid"
+    args = ["infill", str(src), "--model", "infill-debug", "--gap", "9-12", "--struct-from", "1-4", "--seed", "5"]
+    result = runner.invoke(app, [*args, "-o", str(out), "-n", "3", "--keep-all", str(tmp_path / "all")])
+    assert result.exit_code == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert record["gap"] == [9, 12] and record["reference"] == [1, 4] and record["reference_by"] == "given"
+    assert record["seed"] == 5 and record["model"] == "infill-debug" and len(record["samples"]) == 3
+    assert len(record["kept"]) == 3 and all(Path(p).is_file() for p in record["kept"])
+    before, after = mido.MidiFile(str(src)), mido.MidiFile(str(out))
+    bar = 4 * before.ticks_per_beat
+
+    def notes(midi: mido.MidiFile) -> list[tuple[int, int]]:
+        now, got = 0, []
+        for m in midi.tracks[record["track"]["track"] - 1]:
+            now += m.time
+            if m.type == "note_on" and m.velocity:
+                got.append((now, m.note))
+        return got
+
+    outside = [n for n in notes(before) if not 8 * bar <= n[0] < 12 * bar]
+    assert len(outside) == 48
+    assert [n for n in notes(after) if not 8 * bar <= n[0] < 12 * bar] == outside
+    assert len([n for n in notes(after) if 8 * bar <= n[0] < 12 * bar]) == record["notes"]
+    assert list(after.tracks[0]) == list(before.tracks[0])  # tempo, meter, markers
+    assert [m for m in after.tracks[1] if m.is_meta] == [m for m in before.tracks[1] if m.is_meta]
+    # The same seed gives the same bytes; the existing output is not overwritten.
+    again = runner.invoke(app, [*args, "-o", str(out), "-n", "3"])
+    assert again.exit_code == 2 and "exists" in again.stderr
+    again = runner.invoke(app, [*args, "-o", str(tmp_path / "again.mid"), "-n", "3"])
+    assert (tmp_path / "again.mid").read_bytes() == out.read_bytes()
+
+
+def test_cli_reads_stdin_and_reports_an_automatic_gap(tmp_path: Path) -> None:
+    proc = run_mtk("infill", "--model", "infill-debug", "--seed", "1", input=aaba_file(tmp_path).read_bytes())
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads(proc.stderr.decode().strip().splitlines()[-1])
+    assert record["gap"] == [5, 8] and record["reference"] == [1, 4] and record["reference_by"] == "analysis"
+    assert mido.MidiFile(file=io.BytesIO(proc.stdout)).tracks
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--gap", "12-9"], "the last bar comes before the first"),
+        (["--gap", "15-18"], "the melody has bars 1 to 16"),
+        (["--gap", "nine"], "expected bars such as 9-12"),
+        (["--gap", "9-12", "--struct-from", "11-14"], "overlaps the gap"),
+        (["--track", "7"], "no melodic track '7'"),
+    ],
+)
+def test_cli_bad_requests_are_one_line_exit_2(tmp_path: Path, option: list[str], message: str) -> None:
+    out = tmp_path / "o.mid"
+    result = runner.invoke(
+        app, ["infill", str(aaba_file(tmp_path)), "--model", "infill-debug", *option, "-o", str(out)]
+    )
+    assert result.exit_code == 2 and message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not out.exists()

@@ -1,0 +1,125 @@
+"""Reading scores for mtk infill and splicing an infill into them, everything else untouched."""
+
+from __future__ import annotations
+
+import io
+
+import mido
+import pytest
+
+from mtk.errors import InputError
+from mtk.infill.scorefile import read_score
+from mtk.infill.tokens import Note
+
+TPB = 480
+BAR = 4 * TPB
+
+
+def _track(
+    name: str, channel: int, notes: list[tuple[int, int, int]], extra: list[mido.Message] = ()
+) -> mido.MidiTrack:
+    """A track of (pitch, start, end) notes in ticks, with ``extra`` messages at time 0."""
+    events = [(0, 0, m) for m in extra]
+    for pitch, start, end in notes:
+        events.append((start, 2, mido.Message("note_on", channel=channel, note=pitch, velocity=70)))
+        events.append((end, 1, mido.Message("note_off", channel=channel, note=pitch, velocity=0)))
+    track = mido.MidiTrack([mido.MetaMessage("track_name", name=name)])
+    prev = 0
+    for time, _, msg in sorted(events, key=lambda e: (e[0], e[1])):
+        track.append(msg.copy(time=time - prev))
+        prev = time
+    return track
+
+
+def song(meters: tuple[str, ...] = ("4/4",)) -> bytes:
+    """Conductor (meter, tempo, key), a melody (quarters C5 up), a bass (whole notes, with a
+    control change and a pitch bend) and drums, 8 bars."""
+    conductor = mido.MidiTrack()
+    for i, m in enumerate(meters):
+        n, d = m.split("/")
+        conductor.append(mido.MetaMessage("time_signature", numerator=int(n), denominator=int(d), time=i * BAR))
+    conductor += [mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(96)), mido.MetaMessage("key_signature", key="D")]
+    melody = [(72 + i % 5, i * TPB, (i + 1) * TPB) for i in range(32)]
+    bass = [(36 + i % 3, i * BAR, (i + 1) * BAR) for i in range(8)]
+    extra = [mido.Message("control_change", channel=1, control=7, value=100), mido.Message("pitchwheel", channel=1)]
+    drums = [(36, i * TPB, i * TPB + 60) for i in range(32)]
+    midi = mido.MidiFile(type=1, ticks_per_beat=TPB)
+    midi.tracks += [
+        conductor,
+        _track("bass", 1, bass, extra),
+        _track("lead", 0, melody, [mido.Message("program_change", channel=0, program=73)]),
+        _track("drums", 9, drums),
+    ]
+    buf = io.BytesIO()
+    midi.save(file=buf)
+    return buf.getvalue()
+
+
+def notes_of(track: mido.MidiTrack) -> list[tuple[int, int]]:
+    now, out = 0, []
+    for m in track:
+        now += m.time
+        if m.type == "note_on" and m.velocity > 0:
+            out.append((now, m.note))
+    return out
+
+
+def test_the_melody_is_the_highest_monophonic_line_and_tracks_count_from_one() -> None:
+    score = read_score(song(), name="song.mid")
+    assert (score.meter, round(score.tempo), score.first_number, score.n_bars) == ((4, 4), 96, 1, 8)
+    line = score.line()
+    assert (line.number, line.name, len(line.notes)) == (3, "lead", 32)
+    assert score.line("2").name == "bass" and score.line("bass").number == 2
+    with pytest.raises(InputError, match="no melodic track '4'"):
+        score.line("4")  # the drums are not a melody
+    melody = score.melody(line)
+    assert melody.n_bars == 8 and [n.start for n in melody.notes[:3]] == [0, 12, 24]
+
+
+def test_splicing_replaces_the_gap_and_keeps_every_other_message() -> None:
+    data = song()
+    score = read_score(data, name="song.mid")
+    line = score.line()
+    infill = [Note(60, 0, 24), Note(62, 24, 24), Note(64, 48, 96)]  # the last note would cross the gap's end
+    out = mido.MidiFile(file=io.BytesIO(score.with_notes(line, 2, 4, infill)))
+    before = mido.MidiFile(file=io.BytesIO(data))
+    assert out.ticks_per_beat == before.ticks_per_beat and out.type == before.type
+    for i in (0, 1, 3):  # conductor, bass (control change, pitch bend), drums: message for message
+        assert list(out.tracks[i]) == list(before.tracks[i])
+    old, new = notes_of(before.tracks[2]), notes_of(out.tracks[2])
+    assert [x for x in new if not 2 * BAR <= x[0] < 4 * BAR] == [x for x in old if not 2 * BAR <= x[0] < 4 * BAR]
+    assert [x for x in new if 2 * BAR <= x[0] < 4 * BAR] == [(2 * BAR, 60), (2 * BAR + 960, 62), (3 * BAR, 64)]
+    non_notes = [m for m in out.tracks[2] if not m.type.startswith("note")]
+    assert non_notes == [m for m in before.tracks[2] if not m.type.startswith("note")]
+    again = read_score(score.with_notes(line, 2, 4, infill), name="x").line()
+    assert max(n.end for n in again.notes if 2 * BAR <= n.start < 4 * BAR) == 4 * BAR  # cut at the gap's end
+
+
+def test_bad_scores_are_one_clear_error() -> None:
+    with pytest.raises(InputError, match="the meter changes"):
+        read_score(song(("4/4", "3/4")), name="x.mid")
+    with pytest.raises(InputError, match="5/4 is not supported"):
+        read_score(song(("5/4",)), name="x.mid")
+    with pytest.raises(InputError, match="not a MIDI, MusicXML or ABC"):
+        read_score(b"hello", name="x.txt")
+    with pytest.raises(InputError, match="corrupt or truncated"):
+        read_score(song()[:40], name="x.mid")
+
+
+ABC = """X:1
+T:Pickup
+M:3/4
+L:1/4
+K:G
+D|G2A|B2c|d2B|G3|A2B|c2A|B2G|D3|]
+"""
+
+
+def test_abc_with_a_pickup_counts_the_pickup_as_bar_0() -> None:
+    score = read_score(ABC.encode(), name="-")  # from stdin: recognised by content
+    assert score.meter == (3, 4) and score.first_number == 0
+    melody = score.melody(score.line())
+    assert melody.n_bars == 9  # the pickup bar, padded, and 8 full bars
+    assert melody.notes[0].start == 24 and melody.notes[0].pitch == 62  # D on the pickup bar's third beat
+    assert melody.notes[1].start == 36 and score.bar_index(1) == 1  # G2 on bar 1's downbeat
+    assert score.line().describe()["name"]
