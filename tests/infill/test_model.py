@@ -27,7 +27,7 @@ def _batch(t: int = 12, s: int = 8) -> tuple[torch.Tensor, ...]:
 
 def test_size_and_shapes() -> None:
     model = _model()
-    assert parameter_count(model) == 6_394_771
+    assert parameter_count(model) == 2_676_499
     tokens, orders, contexts, struct, struct_ctx = _batch()
     assert model(tokens, orders, contexts, struct, struct_ctx).shape == (2, 12, len(VOCAB))
     empty = torch.zeros(2, 0, dtype=torch.long)
