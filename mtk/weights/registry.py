@@ -191,6 +191,22 @@ REGISTRY: tuple[ModelEntry, ...] = (
         config={"n_classes": 12},
     ),
     ModelEntry(
+        name="infill-structformer-v1",
+        task="infill",
+        version=1,
+        summary="structure-aware melody infilling Transformer (192-d, 1 encoder + 3 decoder layers, 2.7 M "
+        "parameters) trained 2,500 steps on 15,915 examples from 3,495 music21 tune-book melodies",
+        files=(
+            WeightFile(
+                "infill-structformer-v1-13694331.pt",
+                "136943314260a447b44a063bb786204159bfef47e0c8feba598bc766617f678f",
+                5376197,
+            ),
+        ),
+        card="infill-structformer-v1.md",
+        default=True,
+    ),
+    ModelEntry(
         name="infill-debug",
         task="infill",
         version=0,

@@ -54,5 +54,10 @@ def test_the_reference_shapes_the_infill(infiller: Infiller) -> None:
     assert sim_with > SIM_WITH_AT_LEAST and sim_with > sim_without + 0.1
 
 
-GOLDEN: list[tuple[int, int, int]] = []
-SIM_WITH_AT_LEAST = 0.0
+# infill-structformer-v1, seed 0: the last A, in 6/8 eighths and quarters (its first bar as in A).
+GOLDEN = [
+    (67, 0, 6), (71, 6, 6), (74, 12, 6), (72, 18, 18), (69, 36, 18), (67, 54, 18), (64, 72, 18), (66, 90, 6),
+    (64, 96, 6), (62, 102, 6), (69, 108, 12), (67, 120, 6), (67, 126, 6), (66, 132, 6), (67, 138, 6),
+]  # fmt: skip
+# Measured: with the reference 0.806, 0.822, 0.789, 0.792 (mean 0.802); without 0.559, 0.619, 0.571, 0.656 (0.601).
+SIM_WITH_AT_LEAST = 0.75
