@@ -195,7 +195,8 @@ REGISTRY: tuple[ModelEntry, ...] = (
         task="infill",
         version=1,
         summary="structure-aware melody infilling Transformer (192-d, 1 encoder + 3 decoder layers, 2.7 M "
-        "parameters) trained 2,500 steps on 15,915 examples from 3,495 music21 tune-book melodies",
+        "parameters) trained 2,500 steps on 15,915 examples from 3,495 music21 tune-book melodies; "
+        "similarity to held-out repeats 0.848 with the reference, 0.644 without; exact bars 100%",
         files=(
             WeightFile(
                 "infill-structformer-v1-13694331.pt",
