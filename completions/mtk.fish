@@ -217,7 +217,7 @@ complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcomman
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe" -s v -l verbose -d "More detail on stderr;"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe" -s h -l help -d "Show help and exit"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from infill" -s o -l output -x -d "Run folder (created;"
-complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from infill" -l steps -x -d "Train until this many steps in all"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from infill" -l steps -x -d "Train until this many steps in all (the shipped model: 2,500)"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from infill" -l batch-size -x -d "Examples per step"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from infill" -l lr -x -d "AdamW peak learning rate"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from infill" -l sources -x -d "music21 tune books, comma-separated (essen: non-commercial licence)"

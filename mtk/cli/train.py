@@ -163,7 +163,9 @@ def transcribe(
 @app.command("infill")
 def infill(
     output: Annotated[str, typer.Option("-o", "--output", metavar="RUN", help="Run folder (created; resumed).")],
-    steps: Annotated[int, typer.Option("--steps", min=0, help="Train until this many steps in all.")] = 20_000,
+    steps: Annotated[
+        int, typer.Option("--steps", min=0, help="Train until this many steps in all (the shipped model: 2,500).")
+    ] = 2_500,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Examples per step.")] = 16,
     lr: Annotated[float, typer.Option("--lr", min=0.0, help="AdamW peak learning rate.")] = 5e-4,
     sources: Annotated[

@@ -26,7 +26,7 @@ ARCH = "infill-structformer"
 
 @dataclass
 class TrainOptions:
-    steps: int = 20_000
+    steps: int = 2_500
     batch: int = 16
     lr: float = 5e-4
     warmup: int = 300
