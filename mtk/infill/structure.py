@@ -11,8 +11,9 @@ has it.
 (:func:`phrase_bounds`);
 each takes the label of the most similar earlier phrase when the similarity of pitches and
 onsets reaches :data:`SAME`, else a new letter. It is what ``mtk infill`` uses when the
-user names no reference, and what the training data uses for tunes whose score marks no
-sections.
+user names no reference, and what the training data uses for every tune: the scores' repeat
+signs and double bars are not read (repeats are expanded, and an expanded repeat is found
+here as an exact repeat).
 """
 
 from __future__ import annotations
