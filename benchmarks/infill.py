@@ -2,8 +2,9 @@
 
 - A 4-bar infill through ``mtk infill``'s API (read the MIDI, choose the line, plan, sample
   with the cached decoder, splice, write) on one CPU core: median of 5 (goal: under 1 s);
-- baseline: the same number of tokens decoded without the key/value cache (a full forward
-  pass over the growing sequence for each token, constrained by the same grammar);
+- baseline: the same 4-bar target decoded greedily without the key/value cache (a full
+  forward pass over the growing sequence for each token, constrained by the same grammar;
+  model time only, no file work);
 - the whole ``mtk infill`` command in a fresh process (start-up and torch import included).
 Usage: python benchmarks/infill.py [--model NAME|PATH]
 """

@@ -120,7 +120,7 @@ _mtk_train_transcribe() {
 
 _mtk_train_infill() {
     local state line
-    _arguments '-o[Run folder (created;]:run: ' '--output[Run folder (created;]:run: ' '--steps[Train until this many steps in all (the shipped model - 2,500)]:int: ' '--batch-size[Examples per step]:int: ' '--lr[AdamW peak learning rate]:float: ' '--sources[music21 tune books, comma-separated (essen - non-commercial licence)]:str: ' '--seed[Random seed;]:int: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '-j[Worker processes for batches]:n: ' '--jobs[Worker processes for batches]:n: ' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
+    _arguments '-o[Run folder (created;]:run: ' '--output[Run folder (created;]:run: ' '--steps[Train until this many steps in all (the shipped model - 2,500)]:int: ' '--batch-size[Examples per step]:int: ' '--lr[AdamW peak learning rate]:float: ' '--sources[music21 corpora, comma-separated - bach, oneills, ryans, aird, miscfolk, essen (Essen - non-commercial licence)]:str: ' '--seed[Random seed;]:int: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '-j[Worker processes for batches]:n: ' '--jobs[Worker processes for batches]:n: ' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
 }
 
 _mtk_train_situate() {
@@ -153,7 +153,7 @@ _mtk_eval_situate() {
 
 _mtk_eval_infill() {
     local state line
-    _arguments '--model[Registry name or weight file (default - the task'\''s shipped model)]:name|path: ' '--split[Split whose tunes are the targets]:str: ' '--limit[Evenly spaced subset of the targets (default - all)]:int: ' '--seeds[Sampling seeds, comma-separated]:str: ' '--temperature[Sampling temperature]:float: ' '--sources[music21 tune books, comma-separated]:str: ' '--format[json (one object) or markdown (a table)]:str: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '-j[Worker processes for batches]:n: ' '--jobs[Worker processes for batches]:n: ' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
+    _arguments '--model[Registry name or weight file (default - the task'\''s shipped model)]:name|path: ' '--split[Split whose tunes are the targets]:str: ' '--limit[Evenly spaced subset of the targets (default - all)]:int: ' '--seeds[Sampling seeds, comma-separated]:str: ' '--temperature[Sampling temperature]:float: ' '--sources[music21 corpora, comma-separated - bach, oneills, ryans, aird, miscfolk, essen (Essen - non-commercial licence)]:str: ' '--format[json (one object) or markdown (a table)]:str: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '-j[Worker processes for batches]:n: ' '--jobs[Worker processes for batches]:n: ' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
 }
 
 _mtk_models() {

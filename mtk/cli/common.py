@@ -156,3 +156,14 @@ def tune_sources(spec: str) -> tuple[str, ...]:
             f"unknown source(s): {', '.join(unknown) or '(none given)'}", hint=f"known: {', '.join(SOURCES)}"
         )
     return chosen
+
+
+def tune_records(spec: str, *, jobs: int = 1) -> list[dict[str, Any]]:
+    """The melodies of the tune books named in ``spec`` (``mtk train infill``, ``mtk eval
+    infill``), parsed once and cached in ``$MTK_CACHE_DIR/infill``."""
+    from mtk.infill.data import load_melodies
+    from mtk.weights.store import cache_dir
+
+    return load_melodies(
+        cache_dir() / "infill", sources=tune_sources(spec), jobs=jobs, progress=lambda xs: progress(xs, label="tunes")
+    )

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from mtk.cli import common
-from mtk.cli.options import Force, Jobs, Quiet, Seed, SkipExisting, Verbose
+from mtk.cli.options import DEFAULT_TUNE_SOURCES, Force, Jobs, Quiet, Seed, SkipExisting, TuneSources, Verbose
 
 app = typer.Typer(
     add_completion=False,
@@ -51,14 +51,7 @@ def songs(
         ),
     ] = False,
     seed: Seed = None,
-    sources: Annotated[
-        str,
-        typer.Option(
-            "--sources",
-            help="music21 corpora, comma-separated: bach, oneills, ryans, "
-            "aird, miscfolk, essen (Essen: non-commercial licence).",
-        ),
-    ] = "bach,oneills,ryans,aird,miscfolk",
+    sources: TuneSources = DEFAULT_TUNE_SOURCES,
     styles: Annotated[Optional[str], typer.Option("--styles", help="Styles to draw from (default: all).")] = None,
     splits: Annotated[str, typer.Option("--splits", help="Splits to build, comma-separated.")] = "train,valid,test",
     soundfonts: Annotated[

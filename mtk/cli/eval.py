@@ -9,6 +9,7 @@ import typer
 
 from mtk.cli import common
 from mtk.cli.options import (
+    DEFAULT_TUNE_SOURCES,
     AudioCorpora,
     CorpusData,
     CorpusDataList,
@@ -18,6 +19,7 @@ from mtk.cli.options import (
     Model,
     Quiet,
     StreamsFile,
+    TuneSources,
     Verbose,
 )
 
@@ -193,9 +195,7 @@ def infill(
     ] = None,
     seeds: Annotated[str, typer.Option("--seeds", help="Sampling seeds, comma-separated.")] = "0,1,2",
     temperature: Annotated[float, typer.Option("--temperature", min=0.0, help="Sampling temperature.")] = 1.0,
-    sources: Annotated[
-        str, typer.Option("--sources", help="music21 tune books, comma-separated.")
-    ] = "bach,oneills,ryans,aird,miscfolk",
+    sources: TuneSources = DEFAULT_TUNE_SOURCES,
     fmt: Annotated[str, typer.Option("--format", help="json (one object) or markdown (a table).")] = "json",
     device: Device = "auto",
     jobs: Jobs = 1,
@@ -208,11 +208,10 @@ def infill(
     several sampling seeds (mean and std across seeds)."""
     from mtk.device import resolve_device
     from mtk.errors import UsageError
-    from mtk.infill.data import from_json, load_melodies
+    from mtk.infill.data import from_json
     from mtk.infill.evaluate import EvalOptions, evaluate, table, target_examples
     from mtk.infill.infer import load
     from mtk.io.records import JsonLinesWriter
-    from mtk.weights.store import cache_dir
 
     try:
         seed_list = tuple(int(x) for x in seeds.split(",") if x.strip())
@@ -220,12 +219,7 @@ def infill(
         raise UsageError(f"--seeds {seeds}: expected numbers such as 0,1,2") from None
     if not seed_list or fmt not in ("json", "markdown"):
         raise UsageError("--seeds needs at least one seed; --format is json or markdown")
-    records = load_melodies(
-        cache_dir() / "infill",
-        sources=common.tune_sources(sources),
-        jobs=jobs,
-        progress=lambda xs: common.progress(xs, label="tunes"),
-    )
+    records = common.tune_records(sources, jobs=jobs)
     targets = target_examples(records, split=split, limit=limit)
     if not targets:
         raise UsageError(f"no repeated section of up to 4 bars in the {split!r} split")

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from mtk.cli import common
+from mtk.corpus.works import DEFAULT_SOURCES
 
 
 def _device(value: str) -> str:
@@ -90,3 +91,12 @@ AudioCorpora = Annotated[
     Optional[list[Path]],
     typer.Option("--audio", metavar="CORPUS", help="Song corpus resolving track ids to audio (repeatable)."),
 ]
+TuneSources = Annotated[
+    str,
+    typer.Option(
+        "--sources",
+        help="music21 corpora, comma-separated: bach, oneills, ryans, aird, miscfolk, essen (Essen: non-commercial "
+        "licence).",
+    ),
+]
+DEFAULT_TUNE_SOURCES = ",".join(DEFAULT_SOURCES)

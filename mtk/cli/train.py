@@ -10,6 +10,7 @@ import typer
 
 from mtk.cli import common
 from mtk.cli.options import (
+    DEFAULT_TUNE_SOURCES,
     AudioCorpora,
     CorpusDataList,
     Device,
@@ -20,6 +21,7 @@ from mtk.cli.options import (
     Quiet,
     Seed,
     StreamsFile,
+    TuneSources,
     Verbose,
 )
 
@@ -168,10 +170,7 @@ def infill(
     ] = 2_500,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Examples per step.")] = 16,
     lr: Annotated[float, typer.Option("--lr", min=0.0, help="AdamW peak learning rate.")] = 5e-4,
-    sources: Annotated[
-        str,
-        typer.Option("--sources", help="music21 tune books, comma-separated (essen: non-commercial licence)."),
-    ] = "bach,oneills,ryans,aird,miscfolk",
+    sources: TuneSources = DEFAULT_TUNE_SOURCES,
     seed: Seed = None,
     device: Device = "auto",
     jobs: Jobs = 1,
@@ -185,16 +184,11 @@ def infill(
     JSON line per log step.
     """
     from mtk.device import resolve_device
-    from mtk.infill.data import load_melodies
     from mtk.infill.train import TrainOptions, train
     from mtk.io.records import JsonLinesWriter
-    from mtk.weights.store import cache_dir
 
-    chosen = common.tune_sources(sources)
     writer = JsonLinesWriter()
-    records = load_melodies(
-        cache_dir() / "infill", sources=chosen, jobs=jobs, progress=lambda xs: common.progress(xs, label="tunes")
-    )
+    records = common.tune_records(sources, jobs=jobs)
     opts = TrainOptions(steps=steps, batch=batch_size, lr=lr, seed=seed or 0, device=resolve_device(device))
     train(records, Path(output), opts, on_log=writer.write)
 

@@ -20,10 +20,11 @@ from typing import Any
 
 from mtk.errors import InputError
 from mtk.infill.tokens import METERS, Melody, Note, quantize
+from mtk.io.files import sniff_format
+from mtk.io.midi import MIDI_EXTENSIONS, MIDI_PARSE_ERRORS, corrupt_midi
 
 DRUM_CHANNEL = 9
 MUSIC21_SUFFIXES = (".abc", ".xml", ".musicxml", ".mxl", ".krn")
-SUFFIXES = (".mid", ".midi", *MUSIC21_SUFFIXES)
 # The key signature names mido writes, by number of sharps (negative: flats).
 _MAJOR = dict(zip(range(-7, 8), "Cb Gb Db Ab Eb Bb F C G D A E B F# C#".split(), strict=True))
 _MINOR = dict(zip(range(-7, 8), "Abm Ebm Bbm Fm Cm Gm Dm Am Em Bm F#m C#m G#m D#m A#m".split(), strict=True))
@@ -186,9 +187,8 @@ def parse_midi_file(data: bytes, *, name: str, first_number: int = 1) -> ScoreFi
 
     try:
         midi = mido.MidiFile(file=io.BytesIO(data))
-    except (EOFError, OSError, ValueError, KeyError, IndexError, TypeError) as exc:
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"{name}: corrupt or truncated MIDI file ({detail})") from None
+    except MIDI_PARSE_ERRORS as exc:
+        raise corrupt_midi(name, exc) from None
     meters = {(m.numerator, m.denominator) for t in midi.tracks for m in t if m.type == "time_signature"}
     if len(meters) > 1:
         listed = ", ".join(f"{n}/{d}" for n, d in sorted(meters))
@@ -271,7 +271,8 @@ def read_score(data: bytes, *, name: str, suffix: str = "") -> ScoreFile:
     ABC by ``suffix`` or, from stdin, by content."""
     if not data:
         raise InputError(f"{name}: empty file")
-    if data.startswith(b"MThd"):
+    kind = sniff_format(data[:4])
+    if kind == "midi":
         return parse_midi_file(data, name=name)
     suffix = suffix.lower()
     if suffix not in MUSIC21_SUFFIXES:
@@ -282,10 +283,11 @@ def read_score(data: bytes, *, name: str, suffix: str = "") -> ScoreFile:
             suffix = ".musicxml"
         elif b"X:" in head or b"\nK:" in head:
             suffix = ".abc"
-        elif suffix in (".mid", ".midi"):
-            raise InputError(f"{name}: not a MIDI file (no MThd header)")
         else:
-            raise InputError(f"{name}: not a MIDI, MusicXML or ABC file")
+            what = f" (looks like {kind.upper()})" if kind else ""
+            if suffix in MIDI_EXTENSIONS:
+                raise InputError(f"{name}: not a MIDI file{what or ' (no MThd header)'}")
+            raise InputError(f"{name}: not a MIDI, MusicXML or ABC file{what}")
     fd, tmp = tempfile.mkstemp(suffix=suffix)
     try:
         with os.fdopen(fd, "wb") as fh:

@@ -13,6 +13,14 @@ if TYPE_CHECKING:
     import miditoolkit
 
 MIDI_EXTENSIONS = (".mid", ".midi", ".smf", ".kar")
+# What mido (under miditoolkit too) raises on a truncated or corrupt file.
+MIDI_PARSE_ERRORS = (EOFError, OSError, ValueError, KeyError, IndexError, TypeError)
+
+
+def corrupt_midi(name: str, exc: BaseException) -> InputError:
+    """The one-line error for MIDI bytes that do not parse (``exc`` from the parser)."""
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return InputError(f"{name}: corrupt or truncated MIDI file ({detail})")
 
 
 def parse_midi(data: bytes, *, name: str = STDIO, require_notes: bool = False) -> miditoolkit.MidiFile:
@@ -32,9 +40,8 @@ def parse_midi(data: bytes, *, name: str = STDIO, require_notes: bool = False) -
         raise InputError(f"{name}: not a MIDI file ({what})")
     try:
         midi = miditoolkit.MidiFile(file=io.BytesIO(data))
-    except (EOFError, OSError, ValueError, KeyError, IndexError, TypeError) as exc:
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"{name}: corrupt or truncated MIDI file ({detail})") from None
+    except MIDI_PARSE_ERRORS as exc:
+        raise corrupt_midi(name, exc) from None
     if require_notes and not any(inst.notes for inst in midi.instruments):
         raise InputError(f"{name}: MIDI file has no notes")
     return midi

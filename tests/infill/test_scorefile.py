@@ -102,6 +102,10 @@ def test_bad_scores_are_one_clear_error() -> None:
         read_score(song(("5/4",)), name="x.mid")
     with pytest.raises(InputError, match="not a MIDI, MusicXML or ABC"):
         read_score(b"hello", name="x.txt")
+    with pytest.raises(InputError, match=r"x.wav: not a MIDI, MusicXML or ABC file \(looks like WAV\)"):
+        read_score(b"RIFF\x24\x00\x00\x00WAVEfmt ", name="x.wav")
+    with pytest.raises(InputError, match=r"not a MIDI file \(no MThd header\)"):
+        read_score(b"hello", name="x.mid", suffix=".mid")
     with pytest.raises(InputError, match="corrupt or truncated"):
         read_score(song()[:40], name="x.mid")
 
