@@ -28,8 +28,10 @@ HELP = (
     "was (other tracks, tempo, meter, key, the melody's other bars) and exactly the gap's number of bars filled. "
     "Bars are numbered from 1 as a musician counts them (a pickup bar of a MusicXML or ABC score is bar 0). The "
     "melody is the highest monophonic track unless --track names one. With -n N the samples are ranked by model "
-    "likelihood and similarity to the reference and the best is written. One JSON record says what was chosen "
-    "(track, gap, reference and how it was chosen, seed, each sample's scores): on stdout with -o FILE, on stderr "
+    "likelihood and similarity to the reference and the best is written. Sections are the score's own where it "
+    "marks them (double bars, repeat signs and rehearsal marks of MusicXML and ABC, MIDI markers), cut into "
+    "phrases and labelled A, A', B ... by self-similarity. One JSON record says what was chosen (track, gap, "
+    "reference and how it was chosen, sections, seed, each sample's scores): on stdout with -o FILE, on stderr "
     "when the MIDI goes to stdout."
 )
 RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+))?\s*$")
@@ -145,6 +147,11 @@ def infill(
         "gap": [score.bar_number(first), score.bar_number(end - 1)],
         "reference": [score.bar_number(struct.first_bar), score.bar_number(struct.end_bar - 1)] if struct else None,
         "reference_by": chosen.how,
+        "sections": [
+            [score.bar_number(s.first_bar), score.bar_number(s.end_bar - 1), s.label]
+            for s in chosen.example.melody.sections
+        ],
+        "score_marks": [score.bar_number(b) for b in melody.marks],
         "notes": len(best.melody.notes),
         "samples": [c.to_dict() for c in ranked],
     }

@@ -4,7 +4,8 @@ A *work* is one tune (an ABC tune, a Bach chorale). It is listed cheaply (file n
 ``X:`` numbers, no parsing) so that a seeded selection is fast, then parsed on demand into
 a :class:`Work`: the melody as (pitch, start, duration) in quarter notes with bar lines at
 multiples of the bar length (pickups are padded to a full bar), meter, key, phrases with
-A/B labels, and, for chorales, Bach's lower voices as harmonic evidence.
+A/B labels, the section marks the score writes (double bars, repeat signs, rehearsal marks:
+:func:`section_marks`), and, for chorales, Bach's lower voices as harmonic evidence.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class Work:
     n_bars: int
     phrases: list[tuple[int, int, str]] = field(default_factory=list)  # (first bar, end bar, label)
     harmony: list[tuple[int, float, float]] | None = None  # all voices, for chorales
+    marks: list[tuple[float, str]] = field(default_factory=list)  # (time, kind): see section_marks
 
     @property
     def beats_per_bar(self) -> int:
@@ -150,6 +152,7 @@ def parse_work(ref: WorkRef) -> Work:
     if ref.source == "bach":
         harmony = [n for part in parts for n in _notes(_expanded(part), shift, None)[0]]
     phrases = _phrases(notes, n_bars, bar_ql, [t for t in fermata_ends])
+    marks = [(t, kind) for t, kind in section_marks(melody, shift) if 0 < t < end]
     title = (score.metadata.title if score.metadata and score.metadata.title else Path(ref.path).stem) or ref.ref_id
     return Work(
         ref=ref,
@@ -165,7 +168,34 @@ def parse_work(ref: WorkRef) -> Work:
         n_bars=n_bars,
         phrases=phrases,
         harmony=harmony,
+        marks=marks,
     )
+
+
+# Bar line styles that close a section (music21's names); "regular", "dotted", "dashed",
+# "short", "tick" and "none" do not.
+SECTION_BARLINES = frozenset({"double", "final", "heavy", "heavy-light", "light-heavy", "heavy-heavy"})
+
+
+def section_marks(part: object, shift: float = 0.0) -> list[tuple[float, str]]:
+    """Where the score marks a section edge, as ``(time in quarter notes + shift, kind)``:
+    double and final bar lines and repeat signs (``"||"``, ``":|"``, ``"|:"``) and rehearsal
+    marks (their text), in time order, one per time. In an expanded part a repeat's bar lines
+    stay as double bars (music21), so each pass through a repeat is marked."""
+    from music21 import bar, expressions
+
+    found: dict[float, str] = {}
+    for m in part.getElementsByClass("Measure"):  # type: ignore[attr-defined]
+        start = float(m.offset) + shift
+        end = start + float(m.duration.quarterLength)
+        for rehearsal in m.getElementsByClass(expressions.RehearsalMark):
+            found[start] = str(rehearsal.content or "section")
+        for line, time, repeat in ((m.leftBarline, start, "|:"), (m.rightBarline, end, ":|")):
+            if isinstance(line, bar.Repeat):
+                found.setdefault(time, repeat)
+            elif line is not None and line.type in SECTION_BARLINES:
+                found.setdefault(time, "||")
+    return sorted(found.items())
 
 
 MAX_EXPANSION = 4  # repeats, endings and da capo at most about double a tune

@@ -2,8 +2,10 @@
 
 Each tune of O'Neill's 1850, Ryan's Mammoth, Aird's Airs, miscFolk and the Bach chorales'
 soprano lines (not Essen: non-commercial) becomes a :class:`~mtk.infill.tokens.Melody` in
-its own meter, repeats expanded, with sections from :func:`~mtk.infill.structure.analyze`
-(an expanded repeat is found as an exact repeat). Splits are the corpus's: a hash of the
+its own meter, repeats expanded, with sections from :func:`~mtk.infill.structure.analyze`:
+the score's double bars and repeat signs (:func:`mtk.corpus.works.section_marks`) bound
+sections, and phrases within them are labelled by self-similarity (an expanded repeat is
+found as an exact repeat). Splits are the corpus's: a hash of the
 work id (:func:`mtk.corpus.build.split_of`), so no tune is in two splits of any mtk tool.
 
 An :class:`Example` is the paper's setting: a target section, up to :data:`CONTEXT_BARS`
@@ -15,27 +17,31 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from mtk.corpus.works import DEFAULT_SOURCES, Work, WorkRef, WorkSkipped, list_works, parse_work
 from mtk.infill.structure import analyze
-from mtk.infill.tokens import METERS, Melody, Note, Section, bar_ticks, quantize
+from mtk.infill.tokens import METERS, TICKS_PER_QUARTER, Melody, Note, Section, bar_ticks, quantize
 from mtk.parallel import parallel_map
 
 CONTEXT_BARS = 6
 MAX_TARGET_BARS = 5  # a 4-bar phrase, or 5 with its pickup bar
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: sections bounded by the score's marks
 
 
 def melody_of(work: Work) -> Melody:
-    """A parsed tune as a melody in its source meter, sections by structure analysis."""
+    """A parsed tune as a melody in its source meter, sections by structure analysis
+    within the score's marks (each at the nearest bar line)."""
     if work.source_meter not in METERS:
         raise WorkSkipped(f"unsupported meter {work.source_meter}")
     notes = quantize(work.notes)
     ticks = bar_ticks(work.source_meter)
-    melody = Melody(work.source_meter, 120.0, notes, notes[-1].start // ticks + 1)
+    n_bars = notes[-1].start // ticks + 1
+    marks = {math.floor(t * TICKS_PER_QUARTER / ticks + 0.5) for t, _ in work.marks}
+    melody = Melody(work.source_meter, 120.0, notes, n_bars, marks=tuple(sorted(b for b in marks if 0 < b < n_bars)))
     melody.sections = analyze(melody)
     return melody
 
@@ -47,6 +53,7 @@ def to_json(melody: Melody) -> dict[str, object]:
         "n_bars": melody.n_bars,
         "notes": [[n.pitch, n.start, n.duration] for n in melody.notes],
         "sections": [[s.first_bar, s.end_bar, s.label] for s in melody.sections],
+        "marks": list(melody.marks),
     }
 
 
@@ -57,6 +64,7 @@ def from_json(data: dict) -> Melody:  # type: ignore[type-arg]
         [Note(*n) for n in data["notes"]],
         int(data["n_bars"]),
         [Section(int(a), int(b), str(c)) for a, b, c in data["sections"]],
+        tuple(int(b) for b in data.get("marks", ())),
     )
 
 

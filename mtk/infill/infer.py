@@ -76,11 +76,8 @@ def plan(melody: Melody, gap: tuple[int, int], reference: tuple[int, int] | None
             raise InputError(f"the reference must lie within the melody's {melody.n_bars} bars")
         if r0 < end and first < r1:
             raise InputError("the reference overlaps the gap")
-    blank = Melody(
-        melody.meter,
-        melody.tempo,
-        [n for n in melody.notes if not first <= n.start // melody.bar_ticks < end],
-        melody.n_bars,
+    blank = replace(
+        melody, notes=[n for n in melody.notes if not first <= n.start // melody.bar_ticks < end], sections=[]
     )
     sections = _carve(analyze(blank), first, end)
     used = {s.label[0] for s in sections}

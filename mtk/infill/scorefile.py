@@ -1,9 +1,11 @@
 """The score file ``mtk infill`` reads and writes: MIDI edited at the event level.
 
 A file is read into a :class:`ScoreFile`: the MIDI messages as they are (mido), its meter,
-first tempo, and its melodic :class:`Line` s (one per track and channel with notes). MusicXML
-and ABC are converted to MIDI first (:func:`from_music21`, repeats as written, a pickup
-bar padded to a full bar so bar lines fall on the grid). :meth:`ScoreFile.with_notes`
+first tempo, its melodic :class:`Line` s (one per track and channel with notes) and the bars
+its marker meta-events start (sections, as a DAW or a score writes them). MusicXML and ABC
+are converted to MIDI first (:func:`from_music21`, repeats as written, a pickup bar padded
+to a full bar so bar lines fall on the grid, double bars, repeat signs and rehearsal marks
+as markers). :meth:`ScoreFile.with_notes`
 replaces one line's notes with onsets in a range of bars and keeps every other message of
 the file, in every track, exactly as it was: mido rather than miditoolkit, because
 miditoolkit rebuilds a file from its own model and drops what it does not model.
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mtk.corpus.works import section_marks
 from mtk.errors import InputError
 from mtk.infill.tokens import METERS, Melody, Note, quantize
 from mtk.io.files import sniff_format
@@ -75,6 +78,7 @@ class ScoreFile:
     first_number: int  # how a musician numbers the file's first bar: 1, or 0 for a pickup
     lines: list[Line]
     name: str
+    marks: tuple[int, ...] = ()  # 0-based bars that markers start (at the nearest bar line)
 
     @property
     def bar_length(self) -> int:
@@ -116,7 +120,8 @@ class ScoreFile:
         """The line on the grid (the top note where onsets collide), over all the file's bars."""
         q = self.midi.ticks_per_beat
         notes = quantize([(n.pitch, n.start / q, (n.end - n.start) / q) for n in line.notes])
-        return Melody(self.meter, self.tempo, notes, self.n_bars)
+        n_bars = self.n_bars
+        return Melody(self.meter, self.tempo, notes, n_bars, marks=tuple(b for b in self.marks if 0 < b < n_bars))
 
     def with_notes(self, line: Line, first_bar: int, end_bar: int, notes: list[Note]) -> bytes:
         """The file as MIDI bytes with ``line``'s notes that start in bars ``[first_bar,
@@ -204,13 +209,28 @@ def parse_midi_file(data: bytes, *, name: str, first_number: int = 1) -> ScoreFi
     lines = _lines(midi)
     if not any(line.notes for line in lines):
         raise InputError(f"{name}: the file has no notes")
-    return ScoreFile(midi, meter, tempo, first_number, lines, name)
+    bar = midi.ticks_per_beat * 4 * meter[0] // meter[1]
+    marks = {(t + bar // 2) // bar for t in _marker_times(midi)}
+    return ScoreFile(midi, meter, tempo, first_number, lines, name, tuple(sorted(marks)))
+
+
+def _marker_times(midi: Any) -> list[int]:
+    """Absolute ticks of every marker meta-event, in any track."""
+    times = []
+    for track in midi.tracks:
+        now = 0
+        for msg in track:
+            now += msg.time
+            if msg.type == "marker":
+                times.append(now)
+    return times
 
 
 def from_music21(path: str, *, name: str) -> ScoreFile:
     """A MusicXML, ABC or Humdrum file (repeats as written) as MIDI: one track per part, the
-    first meter, tempo and key in a conductor track. A pickup is padded to a full bar with a
-    leading rest and numbered bar 0, as a musician counts it."""
+    first meter, tempo and key in a conductor track with the first part's section marks
+    (:func:`mtk.corpus.works.section_marks`) as markers. A pickup is padded to a full bar
+    with a leading rest and numbered bar 0, as a musician counts it."""
     import warnings
 
     import mido
@@ -232,13 +252,20 @@ def from_music21(path: str, *, name: str) -> ScoreFile:
     tpb = 480
     conductor = mido.MidiTrack()
     conductor.append(mido.MetaMessage("time_signature", numerator=sig.numerator, denominator=sig.denominator))
-    marks = list(score.recurse().getElementsByClass(tempo.MetronomeMark))
-    bpm = float(marks[0].getQuarterBPM() or 120.0) if marks else 120.0
+    metronome = list(score.recurse().getElementsByClass(tempo.MetronomeMark))
+    bpm = float(metronome[0].getQuarterBPM() or 120.0) if metronome else 120.0
     conductor.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm)))
     keys = list(score.recurse().getElementsByClass(key.KeySignature))
     if keys and -7 <= keys[0].sharps <= 7:
         minor = isinstance(keys[0], key.Key) and keys[0].mode == "minor"
         conductor.append(mido.MetaMessage("key_signature", key=(_MINOR if minor else _MAJOR)[keys[0].sharps]))
+    prev, end = 0, float(parts[0].highestTime) + shift
+    for time, kind in section_marks(parts[0], shift):
+        if not 0 < time < end:
+            continue  # the final bar line
+        ticks = round(time * tpb)
+        conductor.append(mido.MetaMessage("marker", text=kind, time=ticks - prev))
+        prev = ticks
     midi = mido.MidiFile(type=1, ticks_per_beat=tpb)
     midi.tracks.append(conductor)
     for i, part in enumerate(parts):

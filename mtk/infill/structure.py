@@ -1,4 +1,4 @@
-"""Melody similarity and structure labels from bar-level self-similarity.
+"""Melody similarity, and structure labels from the score's section marks and bar-level self-similarity.
 
 :func:`similarity` is the seed paper's melody-similarity alignment as its public code
 describes it: an edit-style alignment of two pitch sequences where a substitution costs the
@@ -7,13 +7,13 @@ circular pitch-class distance (0-6 semitones) and skipping a note costs
 the same order). Written here: it is a few lines of dynamic programming and no library
 has it.
 
-:func:`analyze` labels a melody's phrases A, B, ...: phrases of :func:`phrase_length` bars
-(:func:`phrase_bounds`);
-each takes the label of the most similar earlier phrase when the similarity of pitches and
-onsets reaches :data:`SAME`, else a new letter. It is what ``mtk infill`` uses when the
-user names no reference, and what the training data uses for every tune: the scores' repeat
-signs and double bars are not read (repeats are expanded, and an expanded repeat is found
-here as an exact repeat).
+:func:`analyze` labels a melody's phrases A, B, ...: the score's sections where it marks
+them (``Melody.marks``: double bars, repeat signs, rehearsal marks, MIDI markers), cut into
+phrases of :func:`phrase_length` bars (:func:`phrase_bounds`), else phrases of that length
+over the whole melody; each phrase takes the label of the most similar earlier phrase when
+the similarity of pitches and onsets reaches :data:`SAME`, else a new letter. It is what
+``mtk infill`` uses when the user names no reference, and what the training data uses for
+every tune (repeats are expanded, so a repeated section is found as an exact repeat).
 """
 
 from __future__ import annotations
@@ -65,16 +65,24 @@ def phrase_length(melody: Melody) -> int:
 
 
 def phrase_bounds(melody: Melody, size: int) -> list[tuple[int, int]]:
-    """``(first, end)`` bars of phrases of ``size`` bars. A pickup (the first bar starts
-    with a rest and the melody has one bar over whole phrases) joins the first phrase, and
-    a remainder shorter than a phrase joins the last."""
+    """``(first, end)`` bars of phrases: the sections between the score's marks (the whole
+    melody when it has none), each cut into phrases of ``size`` bars. A pickup (the first
+    bar starts with a rest and the first section has one bar over whole phrases) joins the
+    first phrase, and a remainder shorter than a phrase joins the last phrase of its section."""
     n = melody.n_bars
     first_onset = melody.notes[0].start if melody.notes else 0
-    pickup = 1 if first_onset > 0 and n % size == 1 and n > size else 0
-    edges = list(range(pickup + size, n, size))
-    if edges and n - edges[-1] < size:
-        edges.pop()
-    bounds = [0, *edges, n]
+    marks = sorted({m for m in melody.marks if 0 < m < n})
+    if marks and marks[0] == 1 and first_onset > 0:
+        marks.pop(0)  # a double bar after the pickup: the pickup still leads into the first phrase
+    cuts = [0, *marks, n]
+    bounds = []
+    for i, (a, b) in enumerate(zip(cuts[:-1], cuts[1:], strict=True)):
+        pickup = 1 if i == 0 and first_onset > 0 and (b - a) % size == 1 and b - a > size else 0
+        edges = list(range(a + pickup + size, b, size))
+        if edges and b - edges[-1] < size:
+            edges.pop()
+        bounds += [a, *edges]
+    bounds.append(n)
     return list(zip(bounds[:-1], bounds[1:], strict=True))
 
 

@@ -66,6 +66,7 @@ class Melody:
     notes: list[Note]
     n_bars: int
     sections: list[Section] = field(default_factory=list)
+    marks: tuple[int, ...] = ()  # bars at which the score marks a section edge (double bars, repeats)
 
     @property
     def bar_ticks(self) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import mido
@@ -14,6 +15,7 @@ from mtk.cli.main import app
 from mtk.errors import InputError
 from mtk.infill.infer import Candidate, auto_gap, load, plan, rank
 from mtk.infill.score import to_midi
+from mtk.infill.scorefile import read_score
 from mtk.infill.tokens import Melody, Note
 from tests.conftest import run_mtk
 
@@ -114,6 +116,26 @@ def test_cli_reads_stdin_and_reports_an_automatic_gap(tmp_path: Path) -> None:
     record = json.loads(proc.stderr.decode().strip().splitlines()[-1])
     assert record["gap"] == [5, 8] and record["reference"] == [1, 4] and record["reference_by"] == "analysis"
     assert mido.MidiFile(file=io.BytesIO(proc.stdout)).tracks
+
+
+def test_cli_takes_sections_from_the_scores_double_bars(tmp_path: Path) -> None:
+    """Two 6-bar strains split by a double bar: the second repeats the first, which the
+    4-bar phrase grid alone would not see."""
+    strain = "CDEF|GABc|dcBA|GFED|CEGc|BGEC"
+    src = tmp_path / "strains.abc"
+    src.write_text(f"X:1\nT:Strains\nM:4/4\nL:1/4\nK:C\n{strain}||{strain}|]\n")
+    result = runner.invoke(
+        app, ["infill", str(src), "--model", "infill-debug", "--seed", "2", "-o", str(tmp_path / "o.mid")]
+    )
+    assert result.exit_code == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert record["score_marks"] == [7]
+    assert record["gap"] == [7, 12] and record["reference"] == [1, 6] and record["reference_by"] == "analysis"
+    assert record["sections"] == [[1, 6, "A"], [7, 12, "A"]]
+    score = read_score(src.read_bytes(), name=str(src), suffix=".abc")
+    unmarked = replace(score.melody(score.line()), marks=())
+    with pytest.raises(InputError, match="no section repeats"):  # phrases 1-4, 5-8, 9-12 all differ
+        auto_gap(unmarked)
 
 
 @pytest.mark.parametrize(

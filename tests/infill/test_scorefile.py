@@ -127,3 +127,31 @@ def test_abc_with_a_pickup_counts_the_pickup_as_bar_0() -> None:
     assert melody.notes[0].start == 24 and melody.notes[0].pitch == 62  # D on the pickup bar's third beat
     assert melody.notes[1].start == 36 and score.bar_index(1) == 1  # G2 on bar 1's downbeat
     assert score.line().describe()["name"]
+
+
+MARKED_ABC = """X:1
+T:Marks
+M:4/4
+L:1/4
+K:C
+CDEF|GABc|cBAG||EEEE|GGGG|:AAAA|GGGG:|
+"""
+
+
+def test_double_bars_and_repeat_signs_become_markers_and_section_marks() -> None:
+    score = read_score(MARKED_ABC.encode(), name="-")
+    assert score.first_number == 1 and score.marks == (3, 5)
+    markers = [(m.text, m.time) for m in score.midi.tracks[0] if m.type == "marker"]
+    assert [text for text, _ in markers] == ["||", "|:"]  # the final repeat sign ends the tune: no marker
+    melody = score.melody(score.line())
+    assert melody.n_bars == 7 and melody.marks == (3, 5)
+
+
+def test_midi_markers_mark_sections_at_the_nearest_bar_line() -> None:
+    midi = mido.MidiFile(file=io.BytesIO(song()))
+    midi.tracks[0].insert(-1, mido.MetaMessage("marker", text="B", time=5 * BAR - 30))  # before end_of_track
+    buf = io.BytesIO()
+    midi.save(file=buf)
+    score = read_score(buf.getvalue(), name="x.mid")
+    assert score.marks == (5,) and score.melody(score.line()).marks == (5,)
+    assert read_score(song(), name="y.mid").marks == ()

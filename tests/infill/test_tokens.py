@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from mtk.infill.score import from_midi, to_midi
-from mtk.infill.structure import analyze, similarity
+from mtk.infill.structure import analyze, phrase_bounds, similarity
 from mtk.infill.tokens import (
     METERS,
     TOKEN_ID,
@@ -110,6 +110,29 @@ def test_structure_analysis_lines_phrases_up_after_a_pickup() -> None:
         (9, 13, "B"),
         (13, 17, "A"),
     ]
+
+
+def test_structure_analysis_takes_the_scores_marks_as_section_edges() -> None:
+    rng = np.random.default_rng(5)
+    a, b = [int(x) for x in rng.integers(60, 80, 16)], [int(x) for x in rng.integers(60, 80, 16)]
+    tune = _tune([a, a, b, a])  # 16 bars: without marks, phrases of 4 bars
+    assert [(s.first_bar, s.end_bar) for s in analyze(tune)] == [(0, 4), (4, 8), (8, 12), (12, 16)]
+    # A double bar after bar 6 (a 6-bar strain): phrases start again there, and the 2-bar
+    # remainders join the last phrase of their section.
+    marked = Melody(tune.meter, tune.tempo, tune.notes, 16, marks=(6,))
+    assert phrase_bounds(marked, 4) == [(0, 6), (6, 10), (10, 16)]
+    assert phrase_bounds(Melody(tune.meter, tune.tempo, tune.notes, 16, marks=(2, 8)), 4) == [
+        (0, 2),
+        (2, 8),
+        (8, 12),
+        (12, 16),
+    ]
+    # A mark after a pickup bar does not split the pickup from its phrase.
+    pickup = [Note(59, 36, 12)] + [Note(n.pitch, n.start + 48, n.duration) for n in tune.notes]
+    assert phrase_bounds(Melody((4, 4), 120.0, pickup, 17, marks=(1, 9)), 4) == [(0, 5), (5, 9), (9, 13), (13, 17)]
+    # Marks outside the melody are ignored; sections keep labels by similarity.
+    labels = [s.label for s in analyze(Melody(tune.meter, tune.tempo, tune.notes, 16, marks=(0, 8, 16, 40)))]
+    assert labels == ["A", "A", "B", "A"]
 
 
 def test_similarity_known_answers() -> None:

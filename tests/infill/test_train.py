@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mtk.infill.data import Example, examples, to_json
+from mtk.infill.data import Example, examples, from_json, melody_of, to_json
 from mtk.infill.sequence import FUTURE, PAST, TARGET, build, window
 from mtk.infill.tokens import TOKEN_ID, VOCAB, Melody, Note, Section, decode
 from mtk.infill.train import TrainOptions, collate, train
@@ -32,6 +32,24 @@ def test_examples_pick_the_first_same_label_section_as_structure() -> None:
         (12, 16, 0),
     ]
     assert (exs[2].past, exs[2].future) == (6, 16)  # 6 bars of past; the future ends with the tune
+
+
+def test_training_sections_follow_the_scores_repeat_signs() -> None:
+    """BWV 38.6 repeats its first two phrases (the Stollen): 18 bars whose sections run 0-5,
+    5-10, then phrases of 4; on the 4-bar grid alone they would run 0-4, 4-8 ... 12-18."""
+    from mtk.corpus.works import WorkRef, parse_work
+
+    work = parse_work(WorkRef("bach", "bach/bwv38.6.mxl"))
+    assert [kind for _, kind in work.marks] == ["||", "||"]  # the expanded repeat's two double bars
+    melody = melody_of(work)
+    assert melody.n_bars == 18 and melody.marks == (5, 10)
+    assert [(s.first_bar, s.end_bar, s.label) for s in melody.sections] == [
+        (0, 5, "A"),
+        (5, 10, "A"),
+        (10, 14, "B"),
+        (14, 18, "C"),
+    ]
+    assert from_json(json.loads(json.dumps(to_json(melody)))) == melody
 
 
 def test_sequences_of_an_example() -> None:
