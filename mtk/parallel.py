@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -12,13 +13,16 @@ def parallel_map(
     items: list[Any],
     jobs: int = 1,
     progress: Callable[[list[Any]], Iterator[Any]] | None = None,
+    context: str | None = None,
 ) -> list[Any]:
-    """``[fn(x) for x in items]`` in ``jobs`` processes (``fn`` must pickle), order kept."""
-    ticker = progress(items) if progress else iter(items)
+    """``[fn(x) for x in items]`` in ``jobs`` processes (``fn`` must pickle), order kept;
+    ``context`` a multiprocessing start method ("spawn" for workers that run torch)."""
+    ticker = iter(progress(items) if progress else items)
     if jobs <= 1 or len(items) < 2:
         return [fn(x) for x, _ in zip(items, ticker, strict=False)]
     out = []
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    mp_context = multiprocessing.get_context(context) if context else None
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=mp_context) as pool:
         for result in pool.map(fn, items, chunksize=2):
             next(ticker, None)
             out.append(result)

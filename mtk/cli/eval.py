@@ -206,6 +206,8 @@ def infill(
     of past and future context, the first occurrence as structural context. Scores the model with
     and without its structure encoder, copying the reference, and random training bars, over
     several sampling seeds (mean and std across seeds)."""
+    from functools import partial
+
     from mtk.device import resolve_device
     from mtk.errors import UsageError
     from mtk.infill.data import from_json
@@ -224,15 +226,17 @@ def infill(
     if not targets:
         raise UsageError(f"no repeated section of up to 4 bars in the {split!r} split")
     pool = [from_json(r) for r in records if r["split"] == "train"]
-    infiller = load(model, resolve_device(device))
+    loader = partial(load, model, resolve_device(device))
+    loader()  # a bad model name fails here, before any worker starts
     result = evaluate(
-        infiller,
+        loader,
         targets,
         pool,
         EvalOptions(seeds=seed_list, temperature=temperature),
-        progress=lambda xs: common.progress(xs, label="targets"),
+        jobs=jobs,
+        progress=lambda xs: common.progress(xs, label="targets" if jobs <= 1 else "shards"),
     )
     if fmt == "markdown":
         print(table(result))
     else:
-        JsonLinesWriter().write({"task": "infill", "model": infiller.name, "split": split, **result})
+        JsonLinesWriter().write({"task": "infill", "split": split, **result})

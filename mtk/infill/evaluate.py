@@ -118,44 +118,94 @@ class EvalOptions:
     top_p: float = 0.9
 
 
+Scores = tuple[dict[str, list[dict[str, float]]], dict[str, float]]
+
+
+def target_scores(infiller: Any, example: Example, index: int, pool: Sequence[Melody], opts: EvalOptions) -> Scores:
+    """Every system's metrics on target number ``index``, one dict per seed, and the two
+    model systems' negative log-likelihood of the truth. Depends only on the target, its
+    index and the seeds, so any split of the targets across processes gives the same numbers."""
+    scores: dict[str, list[dict[str, float]]] = {s: [] for s in SYSTEMS}
+    for seed in opts.seeds:
+        for system, use_struct in (("structure-aware", True), ("structure-agnostic", False)):
+            best = infiller.sample(
+                example,
+                n=1,
+                seed=seed,
+                temperature=opts.temperature,
+                top_k=opts.top_k,
+                top_p=opts.top_p,
+                use_struct=use_struct,
+            )[0]
+            scores[system].append(score(best.melody, example))
+        scores["copy-reference"].append(score(copy_reference(example), example))
+        rng = np.random.default_rng([seed, index])
+        scores["random-bars"].append(score(random_bars(example, pool, rng), example))
+    losses = {
+        "structure-aware": nll(infiller.model, example, use_struct=True),
+        "structure-agnostic": nll(infiller.model, example, use_struct=False),
+    }
+    return scores, losses
+
+
+@dataclass(frozen=True)
+class _Shard:
+    load: Callable[[], Any]  # picklable: e.g. functools.partial(mtk.infill.infer.load, name, device)
+    items: list[tuple[int, Example]]
+    pool: Sequence[Melody]
+    opts: EvalOptions
+
+
+def _run_shard(shard: _Shard) -> tuple[str, list[Scores]]:
+    import torch
+
+    torch.set_num_threads(1)  # one core per worker process
+    infiller = shard.load()
+    return infiller.name, [target_scores(infiller, ex, i, shard.pool, shard.opts) for i, ex in shard.items]
+
+
 def evaluate(
-    infiller: Any,
+    load: Callable[[], Any],
     targets: list[Example],
     train_pool: Sequence[Melody],
     opts: EvalOptions = EvalOptions(),
     *,
-    progress: Callable[[list[Example]], Any] = lambda xs: xs,
+    jobs: int = 1,
+    progress: Callable[[list[Any]], Any] = lambda xs: xs,
 ) -> dict[str, Any]:
-    """Every system on every target and seed; the summary (mean and std across seeds)."""
-    per_seed: dict[str, list[list[dict[str, float]]]] = {s: [[] for _ in opts.seeds] for s in SYSTEMS}
-    losses: dict[str, list[float]] = {"structure-aware": [], "structure-agnostic": []}
-    for ex in progress(targets):
-        for k, seed in enumerate(opts.seeds):
-            for system, use_struct in (("structure-aware", True), ("structure-agnostic", False)):
-                best = infiller.sample(
-                    ex,
-                    n=1,
-                    seed=seed,
-                    temperature=opts.temperature,
-                    top_k=opts.top_k,
-                    top_p=opts.top_p,
-                    use_struct=use_struct,
-                )[0]
-                per_seed[system][k].append(score(best.melody, ex))
-            per_seed["copy-reference"][k].append(score(copy_reference(ex), ex))
-            rng = np.random.default_rng([seed, len(per_seed["random-bars"][k])])
-            per_seed["random-bars"][k].append(score(random_bars(ex, train_pool, rng), ex))
-        losses["structure-aware"].append(nll(infiller.model, ex, use_struct=True))
-        losses["structure-agnostic"].append(nll(infiller.model, ex, use_struct=False))
+    """Every system on every target and seed; the summary (mean and std across seeds).
+    ``load()`` gives the :class:`~mtk.infill.infer.Infiller`; with ``jobs`` > 1 each worker
+    process (spawned, so torch starts afresh) loads its own and scores a share of the targets."""
+    from mtk.parallel import parallel_map
+
+    indexed = list(enumerate(targets))
+    if jobs <= 1:
+        infiller = load()
+        name, results = infiller.name, [target_scores(infiller, ex, i, train_pool, opts) for i, ex in progress(indexed)]
+    else:
+        n_shards = min(len(indexed), 16 * jobs)  # small shards: a progress tick each, even load
+        shards = [_Shard(load, indexed[k::n_shards], train_pool, opts) for k in range(n_shards)]
+        done = parallel_map(_run_shard, shards, jobs, progress, context="spawn")
+        name = done[0][0]
+        by_index = {
+            i: r for shard, (_, rs) in zip(shards, done, strict=True) for (i, _), r in zip(shard.items, rs, strict=True)
+        }
+        results = [by_index[i] for i in range(len(indexed))]
+    return {"model": name, **summarize(targets, results, opts)}
+
+
+def summarize(targets: list[Example], results: list[Scores], opts: EvalOptions) -> dict[str, Any]:
+    """Mean and std across seeds of each system's metrics over the targets."""
     variations = [i for i, ex in enumerate(targets) if "'" in ex.label]  # not exact repeats
     systems: dict[str, dict[str, Any]] = {}
-    for system, runs in per_seed.items():
+    for system in SYSTEMS:
+        runs = [[scores[system][k] for scores, _ in results] for k in range(len(opts.seeds))]
         out: dict[str, Any] = {}
         for metric in METRICS:
             means = [float(np.mean([r[metric] for r in run])) for run in runs]
             out[metric] = {"mean": round(float(np.mean(means)), 4), "std": round(float(np.std(means)), 4)}
-        if system in losses:
-            out["nll"] = round(float(np.mean(losses[system])), 4)
+        if system in results[0][1]:
+            out["nll"] = round(float(np.mean([losses[system] for _, losses in results])), 4)
         if variations:
             means = [float(np.mean([run[i]["similarity_truth"] for i in variations])) for run in runs]
             out["variations_similarity_truth"] = {

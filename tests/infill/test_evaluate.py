@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pytest
 
@@ -63,8 +65,13 @@ def test_metrics_known_answers() -> None:
 def test_evaluate_runs_every_system_on_the_debug_model() -> None:
     records = [{"split": "test", **to_json(tune(variation=True))}]
     targets = target_examples(records)
-    result = evaluate(load("infill-debug"), targets, [tune()], EvalOptions(seeds=(0, 1)))
-    assert result["targets"] == 2 and result["tunes"] == 1 and result["seeds"] == [0, 1]
+    result = evaluate(partial(load, "infill-debug"), targets, [tune()], EvalOptions(seeds=(0, 1)))
+    assert (
+        result["model"] == "infill-debug"
+        and result["targets"] == 2
+        and result["tunes"] == 1
+        and result["seeds"] == [0, 1]
+    )
     assert result["variations"] == 1  # the A'
     assert result["systems"]["copy-reference"]["variations_similarity_truth"]["mean"] < 1.0
     systems = result["systems"]
@@ -73,3 +80,5 @@ def test_evaluate_runs_every_system_on_the_debug_model() -> None:
     assert systems["copy-reference"]["similarity_reference"] == {"mean": 1.0, "std": 0.0}
     assert systems["structure-aware"]["nll"] > 0 and "nll" not in systems["random-bars"]
     assert table(result).count("\n") == 5
+    # Two worker processes score their shares of the targets to the same numbers.
+    assert evaluate(partial(load, "infill-debug"), targets, [tune()], EvalOptions(seeds=(0, 1)), jobs=2) == result
