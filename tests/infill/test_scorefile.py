@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import mido
 import pytest
@@ -155,3 +156,22 @@ def test_midi_markers_mark_sections_at_the_nearest_bar_line() -> None:
     score = read_score(buf.getvalue(), name="x.mid")
     assert score.marks == (5,) and score.melody(score.line()).marks == (5,)
     assert read_score(song(), name="y.mid").marks == ()
+
+
+def test_musicxml_rehearsal_marks_become_section_marks(tmp_path: Path) -> None:
+    from music21 import expressions, meter, note, stream
+
+    part = stream.Part()
+    for i in range(6):
+        m = stream.Measure(number=i + 1)
+        if i == 0:
+            m.append(meter.TimeSignature("3/4"))
+        if i == 2:
+            m.insert(0, expressions.RehearsalMark("B"))
+        m.repeatAppend(note.Note(60 + i, quarterLength=1.0), 3)
+        part.append(m)
+    path = tmp_path / "marks.musicxml"
+    stream.Score([part]).write("musicxml", fp=str(path))
+    score = read_score(path.read_bytes(), name=str(path), suffix=".musicxml")
+    assert score.marks == (2,)
+    assert [m.text for m in score.midi.tracks[0] if m.type == "marker"] == ["B"]
