@@ -3,10 +3,11 @@
 Each tune of O'Neill's 1850, Ryan's Mammoth, Aird's Airs, miscFolk and the Bach chorales'
 soprano lines (not Essen: non-commercial) becomes a :class:`~mtk.infill.tokens.Melody` in
 its own meter, repeats expanded, with sections from :func:`~mtk.infill.structure.analyze`:
-the score's double bars and repeat signs (:func:`mtk.corpus.works.section_marks`) bound
-sections, and phrases within them are labelled by self-similarity (an expanded repeat is
-found as an exact repeat). Splits are the corpus's: a hash of the
-work id (:func:`mtk.corpus.build.split_of`), so no tune is in two splits of any mtk tool.
+the score's double bars, repeat signs and rehearsal marks
+(:func:`mtk.corpus.works.section_marks`) bound sections, and phrases within them are
+labelled by self-similarity (an expanded repeat is found as an exact repeat). Splits are the
+corpus's: a hash of the work id (:func:`mtk.corpus.build.split_of`), so no tune is in two
+splits of any mtk tool.
 
 An :class:`Example` is the paper's setting: a target section, up to :data:`CONTEXT_BARS`
 bars of past and of future context, and, when the target repeats an earlier label, the

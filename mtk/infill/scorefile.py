@@ -5,10 +5,10 @@ first tempo, its melodic :class:`Line` s (one per track and channel with notes) 
 its marker meta-events start (sections, as a DAW or a score writes them). MusicXML and ABC
 are converted to MIDI first (:func:`from_music21`, repeats as written, a pickup bar padded
 to a full bar so bar lines fall on the grid, double bars, repeat signs and rehearsal marks
-as markers). :meth:`ScoreFile.with_notes`
-replaces one line's notes with onsets in a range of bars and keeps every other message of
-the file, in every track, exactly as it was: mido rather than miditoolkit, because
-miditoolkit rebuilds a file from its own model and drops what it does not model.
+as markers). :meth:`ScoreFile.with_notes` replaces one line's notes with onsets in a range
+of bars and keeps every other message of the file, in every track, exactly as it was: mido
+rather than miditoolkit, because miditoolkit rebuilds a file from its own model and drops
+what it does not model.
 """
 
 from __future__ import annotations
