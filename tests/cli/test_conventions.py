@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import pty
 import signal
 import subprocess
@@ -153,6 +154,18 @@ def test_head_ends_quietly(song: Path) -> None:
     assert proc.stdout == b"RIFF" and proc.stderr == b""
 
 
+def _wait_until_reading_stdin(pid: int, timeout: float = 60.0) -> None:
+    """Until process ``pid`` blocks in read(0, ...), seen in /proc/PID/syscall (Linux x86-64:
+    read is syscall 0); elsewhere a fixed 2 s."""
+    path = Path(f"/proc/{pid}/syscall")
+    if platform.machine() != "x86_64" or not path.exists():
+        time.sleep(2.0)
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and path.read_text().split()[:2] != ["0", "0x0"]:
+        time.sleep(0.05)
+
+
 def test_ctrl_c_exits_130(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "mtk", "render", "-", *BUILTIN],
@@ -161,7 +174,7 @@ def test_ctrl_c_exits_130(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    time.sleep(2.0)  # past start-up: now blocked reading stdin
+    _wait_until_reading_stdin(proc.pid)  # past start-up (slow on a fresh venv: bytecode to compile)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130 and b"Traceback" not in err
