@@ -21,6 +21,7 @@ Modules only: no file access, no device choice.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import torch
@@ -52,6 +53,9 @@ class DrummerNetConfig:
         return asdict(self)
 
 
+TILE = 16_384  # samples per tile of the layers before the first skip (see DrummerNet._pooled_layers)
+
+
 def _conv(cin: int, cout: int) -> nn.Conv1d:
     return nn.Conv1d(cin, cout, kernel_size=3, padding=1, bias=False)
 
@@ -77,50 +81,74 @@ class DrummerNet(nn.Module):
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The U-Net: ``(B, T)`` -> ``(B, T', 2C)``, the decoder's output with its same-resolution skip.
 
-        Two exact rewrites (same weights, same output) save a third of its CPU time: the first
-        layer (one input channel) runs as a ``(T, 3) @ (3, C)`` product with channels last,
-        faster than oneDNN's conv1d; and layers whose output no decoder reads are max-pooled
-        before the ELU (which commutes with max-pooling, being increasing), so it runs on half
-        as many values.
+        Three exact rewrites (same weights, same output) halve its CPU time: the first layer
+        (one input channel) runs as a ``(T, 3) @ (3, C)`` product with channels last, faster
+        than oneDNN's conv1d; layers whose output no decoder reads are max-pooled before the
+        ELU (which commutes with max-pooling, being increasing), so it runs on half as many
+        values; and those layers, which hold the largest tensors, run over tiles of
+        :data:`TILE` samples (:meth:`_pooled_layers`), so their working set stays in cache.
         """
         cfg = self.config
         first_skip = cfg.n_encoder - cfg.n_decoder  # the first encoder output a decoder reads
         skips: list[torch.Tensor] = []  # the encoder outputs the decoders read, from ``first_skip`` on
-        h = x
-        for i, conv in enumerate(self.encoder):
-            pool_first = i < first_skip
-            if i == 0:
-                # einsum, not ``@``: matmul does not fold the batch into one GEMM when the weight needs grad
-                h = torch.einsum("ck,btk->btc", conv.weight[:, 0, :], F.pad(x, (1, 1)).unfold(1, 3, 1))
-                if pool_first:  # max-pool 2 while channels are last (contiguous), then back
-                    h = h.reshape(h.shape[0], h.shape[1] // 2, 2, h.shape[2]).amax(dim=2)
-                h = h.transpose(1, 2).contiguous()  # (B, C, T)
-            else:
-                h = conv(h)
-                if pool_first:
-                    h = F.max_pool1d(h, 2)
+        h = self._pooled_layers(x, first_skip) if first_skip else x
+        for i in range(first_skip, cfg.n_encoder):
+            h = self._first_layer(h) if i == 0 else self.encoder[i](h)
             h = F.elu(h, inplace=True)
-            if not pool_first:
-                skips.append(h)
-                h = F.max_pool1d(h, 2)
+            skips.append(h)
+            h = F.max_pool1d(h, 2)
         for conv, skip in zip(self.decoder, reversed(skips), strict=False):
             h = F.interpolate(h, size=skip.shape[-1], mode="linear", align_corners=False)
             h = F.elu(conv(torch.cat([h, skip], dim=1)), inplace=True)
         # h: (B, C, T / hop); recurrent layers see it with its same-resolution skip.
         return torch.cat([h, skips[0]], dim=1).transpose(1, 2)  # (B, T', 2C)
 
-    def head(self, seq: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    def _first_layer(self, x: torch.Tensor, *, pool: bool = False) -> torch.Tensor:
+        """Layer 0's convolution of ``(B, T)`` as a product with channels last -> ``(B, C, T)``
+        (``T / 2`` with ``pool``, max-pooled while channels are last and contiguous)."""
+        # einsum, not ``@``: matmul does not fold the batch into one GEMM when the weight needs grad
+        h = torch.einsum("ck,btk->btc", self.encoder[0].weight[:, 0, :], F.pad(x, (1, 1)).unfold(1, 3, 1))
+        if pool:
+            h = h.reshape(h.shape[0], h.shape[1] // 2, 2, h.shape[2]).amax(dim=2)
+        return h.transpose(1, 2).contiguous()
+
+    def _pooled_layers(self, x: torch.Tensor, n: int) -> torch.Tensor:
+        """Layers ``0 .. n-1`` (conv, max-pool 2, ELU): ``(B, T)`` -> ``(B, C, T / 2**n)``, over
+        tiles of :data:`TILE` samples, each read with a margin of ``4 * 2**n`` samples on either
+        side and cropped: a tile's zero-padded edge changes one output step, so the result is
+        the whole input's (the input's own edges are padded as before)."""
+        scale = 2**n
+        margin = 4 * scale
+        length = x.shape[1]
+        tile = max(scale, TILE // scale * scale)
+        out = []
+        for start in range(0, length, tile):
+            lo, hi = max(0, start - margin), min(length, start + tile + margin)
+            h = x[:, lo:hi]
+            for i in range(n):
+                h = self._first_layer(h, pool=True) if i == 0 else F.max_pool1d(self.encoder[i](h), 2)
+                h = F.elu(h, inplace=True)
+            first = (start - lo) // scale
+            out.append(h[:, :, first : first + (min(length, start + tile) - start) // scale])
+        return out[0] if len(out) == 1 else torch.cat(out, dim=2)
+
+    def head(
+        self, seq: torch.Tensor, temperature: float = 1.0, rnn: Callable[..., torch.Tensor] | None = None
+    ) -> torch.Tensor:
         """The recurrent layers and the two sparsemaxes: ``(B, T', 2C)`` -> ``(B, K, T')``.
 
         ``temperature`` > 1 (training only) softens the component sparsemax so that every
         component keeps a gradient early on: a component outside the support gets none, and
-        one that drops out of it everywhere would never come back.
+        one that drops out of it everywhere would never come back. ``rnn(gru, x)`` runs the
+        recurrent layers (default: the module itself; inference passes
+        :func:`mtk.transcribe.fastgru.gru`).
         """
         cfg = self.config
-        seq, _ = self.time_rnn(seq)  # (B, T', 2K)
-        seq, _ = self.time_rnn2(seq)  # (B, T', K + 1)
+        run = rnn or (lambda module, x: module(x)[0])
+        seq = run(self.time_rnn, seq)  # (B, T', 2K)
+        seq = run(self.time_rnn2, seq)  # (B, T', K + 1)
         b, t, k1 = seq.shape
-        across, _ = self.comp_rnn(seq.reshape(b * t, k1, 1))  # along the component axis
+        across = run(self.comp_rnn, seq.reshape(b * t, k1, 1))  # along the component axis
         z = seq + across.reshape(b, t, k1)  # (B, T', K + 1) scores; the last slot is "nothing"
         scale = self.log_scale.exp()
         over_components = sparsemax(z * (scale[0] / temperature), dim=-1)[..., : cfg.n_components]  # (B, T', K)

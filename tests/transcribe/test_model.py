@@ -72,3 +72,31 @@ def test_loss_is_zero_on_identity_and_grows_with_difference() -> None:
     assert float(loss(y, y)) == pytest.approx(0.0, abs=1e-6)
     assert float(loss(0.5 * y, y)) < float(loss(0.1 * y, y))
     assert float(loss(0.5 * y, y)) == pytest.approx(np.log(2), rel=0.05)  # |log 0.5| in every bin
+
+
+def test_tiled_first_layers_equal_the_whole_input(monkeypatch: pytest.MonkeyPatch) -> None:
+    import mtk.transcribe.model as model
+
+    torch.manual_seed(1)
+    net = DrummerNet(SMALL).eval()
+    x = torch.randn(2, 5 * 1024) * 0.3
+    with torch.inference_mode():
+        monkeypatch.setattr(model, "TILE", 10**9)
+        whole = net.features(x)
+        monkeypatch.setattr(model, "TILE", 1024)  # 5 tiles, the last one short of its margin
+        tiled = net.features(x)
+    torch.testing.assert_close(tiled, whole, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize(("inputs", "hidden", "bidirectional"), [(20, 11, True), (22, 12, False), (1, 1, False)])
+def test_fast_gru_is_torchs_gru(inputs: int, hidden: int, bidirectional: bool) -> None:
+    from mtk.transcribe.fastgru import gru
+
+    torch.manual_seed(2)
+    module = torch.nn.GRU(inputs, hidden, batch_first=True, bidirectional=bidirectional)
+    x = torch.randn(3, 50, inputs)
+    with torch.inference_mode():
+        torch.testing.assert_close(gru(module, x), module(x)[0], rtol=0, atol=1e-5)
+        net = DrummerNet(SMALL).eval()
+        seq = torch.randn(2, 256, 2 * SMALL.channels)
+        torch.testing.assert_close(net.head(seq, rnn=gru), net.head(seq), rtol=0, atol=1e-5)
