@@ -3,7 +3,9 @@
 - ``mtk transcribe``'s API (decode, resample, network, peak picking) as a multiple of real time
   on one CPU core, on a 60 s drum stem (baseline: the NMF fixed-template transcriber);
 - peak memory (VmHWM) of transcribing a 10-minute file in a fresh process (baseline: the same
-  process only decoding it).
+  process only decoding it);
+- the bidirectional time GRU over 8 chunks of 8,192 steps with the numba scan that inference
+  uses (``mtk.transcribe.fastgru``), against torch's own GRU module on the same input.
 Usage: python benchmarks/transcribe.py [--model NAME|PATH] [--audio FILE]
 """
 
@@ -50,6 +52,26 @@ def _rss(path: str, mode: str, model: str) -> int:
     return int(out.stdout.strip())
 
 
+def _gru_seconds(module: object) -> tuple[float, float]:
+    """Best of 3 for the numba GRU scan and for torch's GRU on a (8, 8192, inputs) batch."""
+    import torch
+
+    from mtk.transcribe.fastgru import gru
+
+    x = torch.randn(8, 8192, module.input_size)  # type: ignore[attr-defined]
+    times = []
+    for run in (lambda: gru(module, x), lambda: module(x)):  # type: ignore[operator]
+        with torch.inference_mode():
+            run()  # warm-up (and numba's compile or cache load)
+            best = float("inf")
+            for _ in range(3):
+                tic = time.perf_counter()
+                run()
+                best = min(best, time.perf_counter() - tic)
+        times.append(best)
+    return times[0], times[1]
+
+
 def main() -> None:
     import torch
 
@@ -82,6 +104,7 @@ def main() -> None:
         write_audio(long, _drum_stem(600.0), 44_100)
         model_name = args.model or transcriber.name
         rss, rss_decode = _rss(long, "transcribe", model_name), _rss(long, "decode", model_name)
+    gru_s, torch_gru_s = _gru_seconds(transcriber.net.time_rnn)
     print(
         json.dumps(
             {
@@ -92,6 +115,8 @@ def main() -> None:
                 "baseline_nmf_x_realtime_one_core": round(duration / base_s, 1),
                 "ten_minute_rss_mb": rss,
                 "baseline_decode_only_rss_mb": rss_decode,
+                "time_gru_seconds": round(gru_s, 3),
+                "baseline_torch_time_gru_seconds": round(torch_gru_s, 3),
                 "goals": GOALS,
             }
         )

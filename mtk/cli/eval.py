@@ -227,7 +227,8 @@ def infill(
         raise UsageError(f"no repeated section of up to 4 bars in the {split!r} split")
     pool = [from_json(r) for r in records if r["split"] == "train"]
     loader = partial(load, model, resolve_device(device))
-    loader()  # a bad model name fails here, before any worker starts
+    if jobs > 1:
+        loader()  # a bad model name fails here, before any worker starts
     result = evaluate(
         loader,
         targets,
