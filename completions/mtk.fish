@@ -211,6 +211,7 @@ complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcomman
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe" -l batch-size -x -d "Excerpts per step"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe" -l seconds -x -d "Excerpt length"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe" -l lr -x -d "Adam learning rate"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe" -l init -x -d "Start a new run from this model's weights (fine-tune)"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe" -l seed -x -d "Random seed;"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe" -l device -x -d "Compute device"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe" -s q -l quiet -d "No progress or warnings on stderr"

@@ -115,7 +115,7 @@ _mtk_train_detect_cover() {
 
 _mtk_train_transcribe() {
     local state line
-    _arguments '--data[Corpora built by `mtk corpus songs` (repeatable)]:corpus: ' '-o[Run folder (created;]:run: ' '--output[Run folder (created;]:run: ' '--valid[Corpora whose valid split tunes the thresholds (repeatable)]:corpus: ' '--steps[Train until this many steps in all]:int: ' '--batch-size[Excerpts per step]:int: ' '--seconds[Excerpt length]:float: ' '--lr[Adam learning rate]:float: ' '--seed[Random seed;]:int: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
+    _arguments '--data[Corpora built by `mtk corpus songs` (repeatable)]:corpus: ' '-o[Run folder (created;]:run: ' '--output[Run folder (created;]:run: ' '--valid[Corpora whose valid split tunes the thresholds (repeatable)]:corpus: ' '--steps[Train until this many steps in all]:int: ' '--batch-size[Excerpts per step]:int: ' '--seconds[Excerpt length]:float: ' '--lr[Adam learning rate]:float: ' '--init[Start a new run from this model'\''s weights (fine-tune)]:model: ' '--seed[Random seed;]:int: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
 }
 
 _mtk_train_infill() {

@@ -142,6 +142,10 @@ def transcribe(
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Excerpts per step.")] = 16,
     seconds: Annotated[float, typer.Option("--seconds", min=0.064, help="Excerpt length.")] = 2.048,
     lr: Annotated[float, typer.Option("--lr", min=0.0, help="Adam learning rate.")] = 4e-4,
+    init: Annotated[
+        Optional[str],
+        typer.Option("--init", metavar="MODEL", help="Start a new run from this model's weights (fine-tune)."),
+    ] = None,
     seed: Seed = None,
     device: Device = "auto",
     quiet: Quiet = False,
@@ -155,7 +159,7 @@ def transcribe(
 
     writer = JsonLinesWriter()
     dev = resolve_device(device)
-    opts = TrainOptions(steps=steps, batch=batch_size, seconds=seconds, lr=lr, seed=seed or 0, device=dev)
+    opts = TrainOptions(steps=steps, batch=batch_size, seconds=seconds, lr=lr, seed=seed or 0, device=dev, init=init)
     train(data, Path(output), opts, on_log=writer.write)
     if valid:
         path, scores = finalize(Path(output), valid, device=dev)

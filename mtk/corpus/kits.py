@@ -48,6 +48,7 @@ FALLBACK = {
 # Name patterns, tried in order (first match wins).
 _RULES: list[tuple[str, str]] = [
     (r"clap", "clap"),
+    (r"tambourine|shaker|cowbell", "other"),  # hand percussion, even when foot-played ("Tambourine Pedal")
     (r"(hi[- ]?hat|\bhh\b|hat\b|\bohh\b).*(open|opened|\bop\b|semi)|(open|semi).*(hat|\bhh\b)|\bohh\b", "hihat_open"),
     (r"hi[- ]?hat|\bhh\b|\bhat\b|hats?\b|pedal", "hihat_closed"),
     (r"kick|bass ?drum|\bbd\b|bassdrum", "kick"),
@@ -59,6 +60,12 @@ _RULES: list[tuple[str, str]] = [
     (r"ride", "ride"),
     (r"crash|splash|china|cymbal", "crash"),
 ]
+
+
+# Instruments that are another way of playing their class's drum, not its plain stick hit: the
+# foot-played pedal hi-hat chick, a hi-hat swish or choke, a snare roll (many onsets in one sample).
+# A song plays them only where a kit has nothing else for the class (see Kit.standard_by_class).
+ARTICULATION = re.compile(r"pedal|\bfoot\b|\bpd\b|swish|choke|\broll\b")
 
 
 def classify(name: str) -> str:
@@ -108,6 +115,15 @@ class Kit:
         out: dict[str, list[KitInstrument]] = {}
         for inst in self.instruments:
             out.setdefault(inst.cls, []).append(inst)
+        return out
+
+    def standard_by_class(self) -> dict[str, list[KitInstrument]]:
+        """Per class, the instruments a song plays for it: the plain hits, leaving out
+        articulations (:data:`ARTICULATION`) unless the class has nothing else."""
+        out = {}
+        for cls, insts in self.by_class().items():
+            plain = [i for i in insts if not ARTICULATION.search(i.name.lower())]
+            out[cls] = plain or insts
         return out
 
     @property

@@ -179,8 +179,9 @@ def _drum_hits(arr: Arrangement) -> list[DrumHit]:
 def _sample_drums(
     hits: list[DrumHit], kit: Kit, sr: int, length: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, list[DrumHit]]:
-    """Place the kit's one-shots at every hit; velocity picks the layer and scales the gain."""
-    by_class = kit.by_class()
+    """Place the kit's one-shots at every hit: one of the kit's plain hits per class for the
+    whole song (:meth:`Kit.standard_by_class`); velocity picks the layer and scales the gain."""
+    by_class = kit.standard_by_class()
     chosen = {cls: insts[int(rng.integers(len(insts)))] for cls, insts in sorted(by_class.items())}
     sticks = [inst for inst in by_class.get("other", []) if "stick" in inst.name.lower()]
     if sticks:

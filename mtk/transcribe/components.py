@@ -20,14 +20,26 @@ EVAL_CLASSES: dict[str, tuple[str, ...]] = {
     "snare": ("snare",),
     "hihat": ("hihat_closed", "hihat_open"),
 }
-SHOT_SECONDS = 0.5
+# A one-shot's length in the synthesizer: the whole ring of an open hi-hat or a ride (1-3.5 s to
+# -40 dB in the installed kits), which the network would otherwise explain with extra hits.
+# Free at training time: a 2.048 s excerpt convolved with 2 s still fits one 65,536-point FFT.
+SHOT_SECONDS = 2.0
 
 
-def kit_bank(kits: list, sample_rate: int, *, seconds: float = SHOT_SECONDS, velocity: float = 0.8) -> np.ndarray:
+def kit_bank(
+    kits: list,
+    sample_rate: int,
+    *,
+    seconds: float = SHOT_SECONDS,
+    velocity: float = 0.8,
+    played: list[dict[str, str]] | None = None,
+) -> np.ndarray:
     """``(len(kits), K, samples)`` float32 one-shots, onset at sample 0, peak 1, faded out.
 
     Each component is played by the kit's instrument for that class (or its fallback, as the
-    corpus plays it) at ``velocity``; a component a kit cannot play stays silent.
+    corpus plays it) at ``velocity``: ``played[i]`` names the instrument kit ``i`` used per
+    class (what a song actually played), else the first of the kit's plain hits. A component
+    a kit cannot play stays silent.
     """
     from mtk.corpus.kits import load_one_shot
 
@@ -37,14 +49,30 @@ def kit_bank(kits: list, sample_rate: int, *, seconds: float = SHOT_SECONDS, vel
     fade[-tail:] = np.linspace(1, 0, tail, dtype=np.float32)
     bank = np.zeros((len(kits), len(COMPONENTS), n), np.float32)
     for i, kit in enumerate(kits):
-        classes = kit.by_class()
+        classes = kit.standard_by_class()
+        named = {inst.name: inst for inst in kit.instruments}
         for j, comp in enumerate(COMPONENTS):
-            played = kit.resolve_class(comp)
-            if played is None:
+            cls = kit.resolve_class(comp)
+            if cls is None:
                 continue
-            layer = classes[played][0].layer_for(velocity)
+            inst = named.get((played[i] if played else {}).get(cls, ""), classes[cls][0])
+            layer = inst.layer_for(velocity)
             shot = load_one_shot(layer.path, sample_rate).mean(axis=0)[:n]
             peak = float(np.abs(shot).max(initial=0.0))
             if peak > 0:
                 bank[i, j, : len(shot)] = shot / peak * fade[: len(shot)]
     return bank
+
+
+def played_instruments(kit, hits: list[dict]) -> dict[str, str]:
+    """Class -> name of the kit instrument a song played it with, from the ``sample`` paths
+    of the hits in its ``meta.json``."""
+    from pathlib import Path
+
+    owner = {str(Path(layer.path)): inst.name for inst in kit.instruments for layer in inst.layers}
+    out: dict[str, str] = {}
+    for hit in hits:
+        name = owner.get(str(Path(hit.get("sample", ""))))
+        if name is not None:
+            out.setdefault(hit["class"], name)
+    return out

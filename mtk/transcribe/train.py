@@ -2,10 +2,12 @@
 
 Data: the drum stems (``drums.wav``) of ``mtk corpus songs`` folders of one split, each
 scaled to peak 1 as a whole (inference scales whole files the same way), cut into random
-2 s excerpts; nearly silent excerpts are drawn again. No hit list is read: the only
-metadata used is which recorded kit drummed the song, so the synthesizer convolves the
-transcription with that kit's one-shots (songs drummed by a soundfont are left out, as
-their one-shots are not in the bank).
+2 s excerpts; nearly silent excerpts are drawn again. No onset, class or velocity of any hit
+is read: the only metadata used is which recorded kit drummed the song and which of its
+instruments it used for each drum (a kit may have two snares; the sample paths in
+``meta.json`` tell), so the synthesizer convolves the transcription with the one-shots that
+actually played (songs drummed by a soundfont are left out, as their one-shots are not in
+the bank).
 
 Checkpoints (``run/last.pt``, every ``checkpoint_every`` steps and at the end) hold the
 analysis network, the synthesizer gains, the optimiser and the step, so a run resumes
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,16 +33,23 @@ ARCH = "drummernet"
 
 @dataclass
 class StemSet:
-    """Drum stems in memory with the kit index of each."""
+    """Drum stems in memory with the synthesizer bank of each: ``banks[bank_of[i]]`` is the
+    (kit name, instrument per class) that played stem ``i``."""
 
     stems: list[np.ndarray]
-    kits: list[int]
+    bank_of: list[int]
     kit_names: list[str]
     songs: list[str]
+    banks: list[tuple[str, dict[str, str]]] = field(default_factory=list)
 
 
 def load_stems(corpora: list[Path], *, split: str, sample_rate: int, kits: list[str] | None = None) -> StemSet:
-    """The sampler-drummed songs of ``split`` in ``corpora``; ``kits`` fixes the kit order."""
+    """The sampler-drummed songs of ``split`` in ``corpora``; ``kits`` restricts and orders the
+    kits. Songs that played the same instruments of the same kit share a bank."""
+    from mtk.corpus.kits import installed_kits
+    from mtk.transcribe.components import played_instruments
+
+    installed = {k.name: k for k in installed_kits()}
     found = []
     for corpus in corpora:
         metas = sorted(Path(corpus).glob("*/meta.json"))
@@ -49,25 +58,28 @@ def load_stems(corpora: list[Path], *, split: str, sample_rate: int, kits: list[
         for m in metas:
             meta = json.loads(m.read_text())
             if meta["split"] == split and meta["drums"]["mode"] == "sampler" and (m.parent / "drums.wav").is_file():
-                found.append((m.parent, meta["drums"]["kit"]))
+                kit = meta["drums"]["kit"]
+                played = played_instruments(installed[kit], meta["drum_hits"]) if kit in installed else {}
+                found.append((m.parent, kit, played))
     if not found:
         raise InputError(f"no {split}-split songs drummed by a recorded kit in {', '.join(map(str, corpora))}")
-    names = list(kits) if kits is not None else sorted({k for _, k in found})
+    names = list(kits) if kits is not None else sorted({k for _, k, _ in found})
+    keys = sorted({(k, tuple(sorted(p.items()))) for _, k, p in found if k in names})
     stems, idx, songs = [], [], []
-    for folder, kit in found:
+    for folder, kit, played in found:
         if kit not in names:
             continue
         y, _ = read_audio(folder / "drums.wav", sr=sample_rate, mono=True)
         peak = float(np.abs(y).max(initial=0.0))
         if peak > 0:
             stems.append((y / peak).astype(np.float32))
-            idx.append(names.index(kit))
+            idx.append(keys.index((kit, tuple(sorted(played.items())))))
             songs.append(folder.name)
-    return StemSet(stems, idx, names, songs)
+    return StemSet(stems, idx, names, songs, [(k, dict(p)) for k, p in keys])
 
 
 def sample_batch(data: StemSet, rng: np.random.Generator, *, batch: int, length: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(batch, length)`` excerpts and their kit indices; excerpts quieter than -50 dB RMS redrawn."""
+    """``(batch, length)`` excerpts and their bank indices; excerpts quieter than -50 dB RMS redrawn."""
     xs, ks = [], []
     while len(xs) < batch:
         i = int(rng.integers(len(data.stems)))
@@ -79,7 +91,7 @@ def sample_batch(data: StemSet, rng: np.random.Generator, *, batch: int, length:
         if float(np.sqrt(np.mean(seg**2))) < 10 ** (-50 / 20):
             continue
         xs.append(seg)
-        ks.append(data.kits[i])
+        ks.append(data.bank_of[i])
     return np.stack(xs), np.array(ks)
 
 
@@ -96,6 +108,7 @@ class TrainOptions:
     checkpoint_every: int = 100
     log_every: int = 20
     threads: int | None = None
+    init: str | None = None  # start from this model's weights (registry name or file); no annealing then
 
 
 def train(
@@ -106,26 +119,33 @@ def train(
     split: str = "train",
     on_log: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
-    """Train (or resume) a DrummerNet in ``run``; returns the last log record."""
+    """Train (or resume) a DrummerNet in ``run``; returns the last log record.
+
+    With ``opts.init``, a new run starts from a trained model's analysis network and
+    component gains (fine-tuning) at temperature 1: that model has been through the annealing.
+    """
     import torch
 
     from mtk.corpus.kits import installed_kits
     from mtk.transcribe.components import kit_bank
     from mtk.transcribe.model import DrummerNet, DrummerNetConfig, DrumSynthesizer, MultiBandLogSpectrumLoss
     from mtk.weights.checkpoint import load_checkpoint, save_checkpoint
+    from mtk.weights.store import resolve
 
     if opts.threads:
         torch.set_num_threads(opts.threads)
     run.mkdir(parents=True, exist_ok=True)
     last = run / "last.pt"
     state = load_checkpoint(last, arch=ARCH) if last.exists() else None
-    cfg = DrummerNetConfig(**state["config"]) if state else DrummerNetConfig()
+    init = load_checkpoint(resolve(opts.init, task="transcribe").path, arch=ARCH) if opts.init and not state else None
+    cfg = DrummerNetConfig(**(state or init)["config"]) if state or init else DrummerNetConfig()
     data = load_stems(corpora, split=split, sample_rate=cfg.sample_rate, kits=state["meta"]["kits"] if state else None)
     by_name = {k.name: k for k in installed_kits()}
     missing = [k for k in data.kit_names if k not in by_name]
     if missing:
         raise InputError(f"kits not installed: {', '.join(missing)}", hint="make corpus-deps")
-    bank = torch.from_numpy(kit_bank([by_name[k] for k in data.kit_names], cfg.sample_rate))
+    played = [p for _, p in data.banks]
+    bank = torch.from_numpy(kit_bank([by_name[k] for k, _ in data.banks], cfg.sample_rate, played=played))
 
     torch.manual_seed(opts.seed)
     net = DrummerNet(cfg).to(opts.device)
@@ -138,9 +158,16 @@ def train(
         synth.load_state_dict(state["synth"])
         optim.load_state_dict(state["optimizer"])
         step = int(state["step"])
+    elif init:
+        net.load_state_dict({k: v.float() for k, v in init["state_dict"].items()})
+        with torch.no_grad():
+            synth.log_gain.copy_(torch.tensor(init["meta"]["log_gain"]))
+    fine_tune = bool(init) or bool(state and state["meta"].get("init"))
     rng = np.random.default_rng([opts.seed, step])  # a resumed run draws new excerpts
     length = int(round(opts.seconds * cfg.sample_rate / cfg.multiple)) * cfg.multiple
     meta = {"kits": data.kit_names, "songs": len(data.stems), "split": split, "corpora": [str(c) for c in corpora]}
+    if fine_tune:
+        meta["init"] = state["meta"]["init"] if state else opts.init
 
     def save() -> None:
         save_checkpoint(
@@ -160,7 +187,7 @@ def train(
         while step < opts.steps:
             x, k = sample_batch(data, rng, batch=opts.batch, length=length)
             x_t, k_t = torch.from_numpy(x).to(opts.device), torch.from_numpy(k).to(opts.device)
-            temperature = 1 + (opts.t0 - 1) * max(0.0, 1 - step / max(opts.anneal_steps, 1))
+            temperature = 1.0 if fine_tune else 1 + (opts.t0 - 1) * max(0.0, 1 - step / max(opts.anneal_steps, 1))
             act = net(x_t, temperature)
             loss = loss_fn(synth(act, k_t), x_t)
             optim.zero_grad(set_to_none=True)

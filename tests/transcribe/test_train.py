@@ -1,0 +1,107 @@
+"""Training DrummerNet: per-song synthesizer banks, checkpoints that resume, fine-tuning from a model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+SR = 16000
+
+
+@pytest.fixture(scope="module")
+def rock_kit():  # type: ignore[no-untyped-def]
+    from mtk.corpus.kits import installed_kits
+
+    kits = [k for k in installed_kits() if k.name == "GMRockKit"]
+    if not kits:
+        pytest.skip("hydrogen-data (GMRockKit) not installed: make test-deps")
+    return kits[0]
+
+
+def _song(folder: Path, kit, instruments: dict[str, str], split: str = "train") -> None:  # type: ignore[no-untyped-def]
+    """A two-second corpus song: kick and snare hits of the named instruments, as `mtk corpus songs` writes it."""
+    from mtk.corpus.kits import load_one_shot
+
+    named = {i.name: i for i in kit.instruments}
+    y = np.zeros(2 * SR, np.float32)
+    hits = []
+    for k, t in enumerate(np.arange(0.1, 1.9, 0.25)):
+        cls = "kick" if k % 2 == 0 else "snare"
+        layer = named[instruments[cls]].layer_for(0.8)
+        shot = load_one_shot(layer.path, SR).mean(axis=0)
+        i = int(t * SR)
+        n = min(len(shot), len(y) - i)
+        y[i : i + n] += 0.5 * shot[:n]
+        hits.append({"time": float(t), "class": cls, "velocity": 100, "note": 36, "sample": str(layer.path)})
+    folder.mkdir(parents=True)
+    sf.write(folder / "drums.wav", y, SR)
+    meta = {"split": split, "drums": {"mode": "sampler", "kit": kit.name, "licence": "GPL"}, "drum_hits": hits}
+    (folder / "meta.json").write_text(json.dumps(meta))
+
+
+def test_plain_hits_chosen_for_songs_and_banks(rock_kit) -> None:  # type: ignore[no-untyped-def]
+    from mtk.corpus.kits import Kit, KitInstrument, classify
+
+    assert classify("Tambourine Pedal (Pearl PTM-10GH)") == "other"
+    plain = rock_kit.standard_by_class()
+    assert [i.name for i in rock_kit.by_class()["hihat_closed"]] == ["Hat Closed", "Hat Pedal"]
+    assert [i.name for i in plain["hihat_closed"]] == ["Hat Closed"]
+    only_pedal = Kit("k", "src", "CC0", [KitInstrument("Hat Pedal", "hihat_closed", [])])
+    assert [i.name for i in only_pedal.standard_by_class()["hihat_closed"]] == ["Hat Pedal"]
+
+
+def test_songs_share_banks_by_played_instruments(rock_kit, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from mtk.transcribe.components import COMPONENTS, kit_bank
+    from mtk.transcribe.train import load_stems
+
+    _song(tmp_path / "c" / "a", rock_kit, {"kick": "Kick", "snare": "Snare"})
+    _song(tmp_path / "c" / "b", rock_kit, {"kick": "Kick", "snare": "Snare Rimshot"})
+    _song(tmp_path / "c" / "c", rock_kit, {"kick": "Kick", "snare": "Snare Rimshot"})
+    _song(tmp_path / "c" / "v", rock_kit, {"kick": "Kick", "snare": "Snare"}, split="valid")
+    data = load_stems([tmp_path / "c"], split="train", sample_rate=SR)
+    assert data.songs == ["a", "b", "c"]
+    assert data.banks == [
+        ("GMRockKit", {"kick": "Kick", "snare": "Snare"}),
+        ("GMRockKit", {"kick": "Kick", "snare": "Snare Rimshot"}),
+    ]
+    assert data.bank_of == [0, 1, 1]
+    bank = kit_bank([rock_kit] * 2, SR, played=[p for _, p in data.banks])
+    s, k = COMPONENTS.index("snare"), COMPONENTS.index("kick")
+    assert np.allclose(bank[0, k], bank[1, k])
+    assert not np.allclose(bank[0, s], bank[1, s])  # the rimshot, as song b played it
+    assert np.allclose(bank[0, s], kit_bank([rock_kit], SR)[0, s])  # default: the first plain snare
+
+
+def test_resume_and_fine_tune(rock_kit, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import torch
+
+    from mtk.transcribe.train import TrainOptions, train
+    from mtk.weights.checkpoint import load_checkpoint, save_checkpoint
+
+    _song(tmp_path / "c" / "a", rock_kit, {"kick": "Kick", "snare": "Snare"})
+    opts = dict(batch=2, seconds=1.024, checkpoint_every=2, log_every=1, anneal_steps=10)
+    logs: list[dict] = []
+    train([tmp_path / "c"], tmp_path / "run", TrainOptions(steps=2, **opts), on_log=logs.append)
+    train([tmp_path / "c"], tmp_path / "run", TrainOptions(steps=3, **opts), on_log=logs.append)
+    assert [r["step"] for r in logs] == [1, 2, 3]
+    assert [r["temperature"] for r in logs] == [5.0, 4.6, 4.2]  # annealing goes on where it stopped
+    last = load_checkpoint(tmp_path / "run" / "last.pt")
+    assert last["step"] == 3 and "init" not in last["meta"]
+
+    # A model file as `finalize` writes it, then a new run fine-tuned from it.
+    model = tmp_path / "model.pt"
+    meta = {**last["meta"], "log_gain": (last["synth"]["log_gain"] + 0.5).tolist()}
+    save_checkpoint(model, arch="drummernet", config=last["config"], state_dict=last["state_dict"], meta=meta)
+    logs.clear()
+    tuned = TrainOptions(steps=1, init=str(model), lr=0.0, **opts)
+    train([tmp_path / "c"], tmp_path / "tuned", tuned, on_log=logs.append)
+    assert [r["temperature"] for r in logs] == [1.0]
+    out = load_checkpoint(tmp_path / "tuned" / "last.pt")
+    assert out["step"] == 1 and out["meta"]["init"] == str(model)
+    for name, value in last["state_dict"].items():  # lr 0: the weights are the model's
+        assert torch.equal(out["state_dict"][name], value), name
+    assert torch.allclose(out["synth"]["log_gain"], last["synth"]["log_gain"] + 0.5)
