@@ -134,7 +134,6 @@ def train(
 
     if opts.threads:
         torch.set_num_threads(opts.threads)
-    run.mkdir(parents=True, exist_ok=True)
     last = run / "last.pt"
     state = load_checkpoint(last, arch=ARCH) if last.exists() else None
     init = load_checkpoint(resolve(opts.init, task="transcribe").path, arch=ARCH) if opts.init and not state else None
@@ -147,6 +146,7 @@ def train(
     played = [p for _, p in data.banks]
     bank = torch.from_numpy(kit_bank([by_name[k] for k, _ in data.banks], cfg.sample_rate, played=played))
 
+    run.mkdir(parents=True, exist_ok=True)  # only once the data and the starting point are good
     torch.manual_seed(opts.seed)
     net = DrummerNet(cfg).to(opts.device)
     synth = DrumSynthesizer(bank, cfg.hop).to(opts.device)
@@ -160,8 +160,10 @@ def train(
         step = int(state["step"])
     elif init:
         net.load_state_dict({k: v.float() for k, v in init["state_dict"].items()})
-        with torch.no_grad():
-            synth.log_gain.copy_(torch.tensor(init["meta"]["log_gain"]))
+        gain = init.get("meta", {}).get("log_gain", init.get("synth", {}).get("log_gain"))  # model or run file
+        if gain is not None:
+            with torch.no_grad():
+                synth.log_gain.copy_(torch.as_tensor(gain))
     fine_tune = bool(init) or bool(state and state["meta"].get("init"))
     rng = np.random.default_rng([opts.seed, step])  # a resumed run draws new excerpts
     length = int(round(opts.seconds * cfg.sample_rate / cfg.multiple)) * cfg.multiple

@@ -105,3 +105,13 @@ def test_resume_and_fine_tune(rock_kit, tmp_path: Path) -> None:  # type: ignore
     for name, value in last["state_dict"].items():  # lr 0: the weights are the model's
         assert torch.equal(out["state_dict"][name], value), name
     assert torch.allclose(out["synth"]["log_gain"], last["synth"]["log_gain"] + 0.5)
+
+    # A run's checkpoint serves as well (its gains are in the synthesizer's state).
+    logs.clear()
+    train(
+        [tmp_path / "c"],
+        tmp_path / "from-run",
+        TrainOptions(steps=1, init=str(tmp_path / "tuned" / "last.pt"), lr=0.0, **opts),
+    )
+    again = load_checkpoint(tmp_path / "from-run" / "last.pt")
+    assert torch.allclose(again["synth"]["log_gain"], out["synth"]["log_gain"])
