@@ -7,6 +7,8 @@ are mtk's corpus drum classes, each written as its General MIDI note.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from mtk.corpus.kits import CLASSES
@@ -67,8 +69,6 @@ def kit_bank(
 def played_instruments(kit, hits: list[dict]) -> dict[str, str]:
     """Class -> name of the kit instrument a song played it with, from the ``sample`` paths
     of the hits in its ``meta.json``."""
-    from pathlib import Path
-
     owner = {str(Path(layer.path)): inst.name for inst in kit.instruments for layer in inst.layers}
     out: dict[str, str] = {}
     for hit in hits:

@@ -169,9 +169,10 @@ def upsample_zeros(act: torch.Tensor, hop: int) -> torch.Tensor:
 
 
 class DrumSynthesizer(nn.Module):
-    """Activations ``(B, K, T')`` and a kit index ``(B,)`` -> waveform ``(B, T' * hop)``.
+    """Activations ``(B, K, T')`` and a bank index ``(B,)`` -> waveform ``(B, T' * hop)``.
 
-    ``bank`` ``(n_kits, K, L)``: one-shot waveforms per kit and component, onset at sample 0.
+    ``bank`` ``(n_banks, K, L)``: one-shot waveforms per component of each kit (as a song
+    played it: which of the kit's instruments), onset at sample 0.
     """
 
     def __init__(self, bank: torch.Tensor, hop: int) -> None:
@@ -180,9 +181,9 @@ class DrumSynthesizer(nn.Module):
         self.hop = hop
         self.log_gain = nn.Parameter(torch.zeros(bank.shape[1]))
 
-    def forward(self, act: torch.Tensor, kit: torch.Tensor) -> torch.Tensor:
+    def forward(self, act: torch.Tensor, bank: torch.Tensor) -> torch.Tensor:
         impulses = upsample_zeros(act, self.hop) * self.log_gain.exp()[:, None]  # (B, K, T)
-        sources = self.bank[kit]  # (B, K, L)
+        sources = self.bank[bank]  # (B, K, L)
         t, length = impulses.shape[-1], sources.shape[-1]
         n = 1 << math.ceil(math.log2(t + length - 1))
         spec = torch.fft.rfft(impulses, n) * torch.fft.rfft(sources, n)
