@@ -53,6 +53,7 @@ _mtk() {
         "mtk transcribe|-o"|"mtk transcribe|--output") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mtk transcribe|--format"|"mtk transcribe|-f") COMPREPLY=($(compgen -W "mid json csv" -- "$cur")); return ;;
         "mtk transcribe|--threshold") COMPREPLY=(); return ;;
+        "mtk transcribe|--onset-threshold") COMPREPLY=(); return ;;
         "mtk transcribe|--model") COMPREPLY=(); return ;;
         "mtk transcribe|--device") COMPREPLY=(); return ;;
         "mtk transcribe|--name") COMPREPLY=(); return ;;
@@ -186,7 +187,7 @@ _mtk() {
         "mtk detect-cover query") COMPREPLY=($(compgen -W "--index -k --rerank --model --fail-fast -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk detect-cover cliques") COMPREPLY=($(compgen -W "--index -k --model -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk detect-cover classify") COMPREPLY=($(compgen -W "--clique --model -j --jobs --fail-fast -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
-        "mtk transcribe") COMPREPLY=($(compgen -W "-o --output --format -f --threshold --model --device --name --skip-existing --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
+        "mtk transcribe") COMPREPLY=($(compgen -W "-o --output --format -f --threshold --onset-threshold --model --device --name --skip-existing --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk infill") COMPREPLY=($(compgen -W "-o --output --gap --struct-from --track -n --samples --temperature --top-k --top-p --keep-all --seed --model --device --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk situate") COMPREPLY=($(compgen -W "predict now session -h --help" -- "$cur")) ;;
         "mtk situate predict") COMPREPLY=($(compgen -W "--audio --history --branch -k --top --ausp --dusp -o --output --device --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;

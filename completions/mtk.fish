@@ -115,6 +115,7 @@ complete -c mtk -n "__fish_seen_subcommand_from detect-cover; and __fish_seen_su
 complete -c mtk -n "__fish_seen_subcommand_from transcribe" -s o -l output -r -F -d "Output file, or folder for several inputs;"
 complete -c mtk -n "__fish_seen_subcommand_from transcribe" -l format -s f -x -a "mid json csv" -d "Output format (default: from -o's suffix, else mid)"
 complete -c mtk -n "__fish_seen_subcommand_from transcribe" -l threshold -x -d "Detection threshold of one drum (repeatable)"
+complete -c mtk -n "__fish_seen_subcommand_from transcribe" -l onset-threshold -x -d "Onset gate of a kick, snare or hi-hat: the band onset strength a hit needs;"
 complete -c mtk -n "__fish_seen_subcommand_from transcribe" -l model -x -d "Registry name or weight file (default: the task's shipped model)"
 complete -c mtk -n "__fish_seen_subcommand_from transcribe" -l device -x -d "Compute device"
 complete -c mtk -n "__fish_seen_subcommand_from transcribe" -l name -x -d "Output file name in a folder: {stem}, {name}, {index}"

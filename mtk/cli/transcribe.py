@@ -17,7 +17,7 @@ from mtk.io.inputs import AUDIO_EXTENSIONS
 
 FORMATS = {"mid": ".mid", "json": ".jsonl", "csv": ".csv"}
 SUFFIXES = {".mid": "mid", ".midi": "mid", ".json": "json", ".jsonl": "json", ".csv": "csv"}
-CSV_FIELDS = ("time", "drum", "note", "velocity", "strength")
+CSV_FIELDS = ("time", "drum", "note", "velocity", "strength", "onset")
 
 app = typer.Typer(add_completion=False)
 
@@ -26,32 +26,41 @@ EPILOG = """Examples:
   cat drums.wav | mtk transcribe - > drums.mid
   mtk transcribe drums.wav --format csv | head
   mtk transcribe stems/ -o midi/ --skip-existing
-  mtk transcribe drums.wav --format json --threshold hihat_closed=0.8
+  mtk transcribe drums.wav --format json --threshold snare=0.3
+  mtk transcribe drums.wav --onset-threshold hihat=0   # no onset gate on hi-hats
 """
 HELP = (
     "Transcribe drum audio into kick, snare, hi-hat, toms, cymbals (DrummerNet, trained without labels).\n\n"
     "MIDI is channel 10 with General MIDI notes (36 kick, 38 snare, 42 closed and 46 open hi-hat, 43/47/50 toms, "
     "49 crash, 51 ride, 39 clap, 37 side stick); JSON Lines and CSV give one event per line with time (s), drum, "
-    "note, velocity and strength. One input writes to -o FILE or stdout; several inputs (or a folder) need -o DIR "
-    "and print one JSON line per output. Works best on a drum stem (separate a full mix first)."
+    "note, velocity, strength (the hit's activation mass) and onset (the onset strength in the drum's band). A kick, "
+    "snare or hi-hat is kept only where the audio has an onset in its band above its onset threshold (0: no gate). "
+    "One input writes to -o FILE or stdout; several inputs (or a folder) need -o DIR and print one JSON line per "
+    "output. Closed and open hi-hat are one detection (labelled by the larger) and share thresholds ('hihat'). "
+    "Works best on a drum stem (separate a full mix first)."
 )
 
 
-def parse_thresholds(values: list[str] | None) -> dict[str, float]:
-    """``["kick=0.3", ...]`` -> ``{"kick": 0.3}``; unknown drums and bad numbers are usage errors."""
-    from mtk.transcribe.components import COMPONENTS
+def parse_thresholds(values: list[str] | None, option: str = "--threshold") -> dict[str, float]:
+    """``["kick=0.3", ...]`` -> ``{"kick": 0.3}``; ``hihat`` (or either hi-hat) sets both
+    hi-hats, which are detected together; unknown drums and bad numbers are usage errors
+    (``--onset-threshold`` takes only the drums with an onset gate)."""
+    from mtk.transcribe.components import COMPONENTS, ONSET_BAND_OF, sharing
 
+    drums = list(ONSET_BAND_OF) if option == "--onset-threshold" else list(COMPONENTS)
+    drums.append("hihat")
     out: dict[str, float] = {}
     for value in values or []:
-        drum, _, number = value.partition("=")
-        if drum not in COMPONENTS:
-            raise UsageError(f"--threshold {value}: unknown drum {drum!r}", hint=f"one of {', '.join(COMPONENTS)}")
+        drum, _, text = value.partition("=")
+        if drum not in drums:
+            raise UsageError(f"{option} {value}: unknown drum {drum!r}", hint=f"one of {', '.join(drums)}")
         try:
-            out[drum] = float(number)
+            number = float(text)
         except ValueError:
-            raise UsageError(f"--threshold {value}: expected DRUM=NUMBER") from None
-        if not out[drum] >= 0:
-            raise UsageError(f"--threshold {value}: must be >= 0")
+            raise UsageError(f"{option} {value}: expected DRUM=NUMBER") from None
+        if not number >= 0:
+            raise UsageError(f"{option} {value}: must be >= 0")
+        out.update(dict.fromkeys(sharing(drum), number))
     return out
 
 
@@ -83,6 +92,14 @@ def transcribe(
         Optional[list[str]],
         typer.Option("--threshold", metavar="DRUM=VALUE", help="Detection threshold of one drum (repeatable)."),
     ] = None,
+    onset_threshold: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--onset-threshold",
+            metavar="DRUM=VALUE",
+            help="Onset gate of a kick, snare or hi-hat: the band onset strength a hit needs; 0 = off (repeatable).",
+        ),
+    ] = None,
     model: Model = None,
     device: Device = "auto",
     name: Annotated[
@@ -101,12 +118,13 @@ def transcribe(
     from mtk.transcribe.infer import load
 
     thresholds = parse_thresholds(threshold)
+    gates = parse_thresholds(onset_threshold, "--onset-threshold")
     items = expand_inputs(inputs or [], extensions=AUDIO_EXTENSIONS)
     batch = common.is_batch(inputs, items, output)
     if fmt is None:
         suffix = Path(output).suffix.lower() if output and not batch and output != STDIO else ""
         fmt = SUFFIXES.get(suffix, "mid")
-    transcriber = load(model, resolve_device(device), thresholds=thresholds)
+    transcriber = load(model, resolve_device(device), thresholds=thresholds, onset_thresholds=gates)
 
     def run_one(source: str, target: str) -> dict[str, Any]:
         if skip_existing and target != STDIO and Path(target).exists():

@@ -22,6 +22,43 @@ EVAL_CLASSES: dict[str, tuple[str, ...]] = {
     "snare": ("snare",),
     "hihat": ("hihat_closed", "hihat_open"),
 }
+# The band (Hz) whose onsets confirm a hit of each scored class (the onset gate,
+# mtk.transcribe.peaks): a kick's thump, a snare's body, a hi-hat's sizzle.
+ONSET_BANDS: dict[str, tuple[float, float]] = {
+    "kick": (20.0, 150.0),
+    "snare": (150.0, 1000.0),
+    "hihat": (5000.0, 8000.0),
+}
+ONSET_BAND_OF: dict[str, str] = {c: name for name, members in EVAL_CLASSES.items() for c in members}  # drum -> class
+
+
+def detection_groups() -> list[list[int]]:
+    """Component indices detected together (activations summed, one hit labelled by the
+    larger): closed and open hi-hat, as `mtk eval transcribe` scores them; the rest alone."""
+    grouped = {c for members in EVAL_CLASSES.values() for c in members}
+    groups = [[COMPONENTS.index(c) for c in members] for members in EVAL_CLASSES.values()]
+    groups += [[k] for k, c in enumerate(COMPONENTS) if c not in grouped]
+    return sorted(groups)
+
+
+def sharing(drum: str) -> tuple[str, ...]:
+    """The drums whose thresholds move with ``drum``'s (its detection group); ``hihat``
+    names the closed and open hi-hat."""
+    for name, members in EVAL_CLASSES.items():
+        if drum == name or drum in members:
+            return members
+    return (drum,)
+
+
+def drum_onsets(y: np.ndarray, sample_rate: int) -> list[np.ndarray | None]:
+    """Per component, the onset strength curve of its band in ``y`` (None: not gated)."""
+    from mtk.transcribe.peaks import band_onsets
+
+    names = list(ONSET_BANDS)
+    curves = band_onsets(y, sample_rate, [ONSET_BANDS[n] for n in names])
+    return [curves[names.index(ONSET_BAND_OF[c])] if c in ONSET_BAND_OF else None for c in COMPONENTS]
+
+
 # A one-shot's length in the synthesizer: the whole ring of an open hi-hat or a ride (1-3.5 s to
 # -40 dB in the installed kits), which the network would otherwise explain with extra hits.
 # Free at training time: a 2.048 s excerpt convolved with 2 s still fits one 65,536-point FFT.

@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 
 from mtk.errors import ModelError, UsageError
-from mtk.transcribe.components import COMPONENTS, GM_NOTES
+from mtk.transcribe.components import COMPONENTS, GM_NOTES, detection_groups, drum_onsets
 from mtk.transcribe.peaks import detect, velocities
 
 TASK = "transcribe"
-DEFAULT_MODEL = "transcribe-drummernet-v1"
+DEFAULT_MODEL = "transcribe-drummernet-v2"
 ARCH = "drummernet"
 DEFAULT_THRESHOLD = 0.5
 
@@ -32,6 +32,7 @@ class DrumEvent:
     note: int  # General MIDI percussion note
     velocity: int  # 1..127
     strength: float  # the detection's hit mass (what the threshold is compared with)
+    onset: float | None = None  # the band onset strength near the hit (what the onset threshold is compared with)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -40,6 +41,7 @@ class DrumEvent:
             "note": self.note,
             "velocity": self.velocity,
             "strength": round(self.strength, 4),
+            "onset": None if self.onset is None else round(self.onset, 4),
         }
 
 
@@ -66,7 +68,7 @@ class Transcription:
 
 
 class Transcriber:
-    """A DrummerNet analysis network with its detection thresholds and component gains."""
+    """A DrummerNet analysis network with its detection and onset thresholds and component gains."""
 
     def __init__(
         self,
@@ -74,6 +76,7 @@ class Transcriber:
         *,
         name: str,
         thresholds: dict[str, float] | None = None,
+        onset_thresholds: dict[str, float] | None = None,
         gains: np.ndarray | None = None,
         device: str = "cpu",
         chunk_s: float = 8.192,
@@ -87,6 +90,7 @@ class Transcriber:
         self.name = name
         self.device = device
         self.thresholds = {c: DEFAULT_THRESHOLD for c in COMPONENTS} | (thresholds or {})
+        self.onset_thresholds = {c: 0.0 for c in COMPONENTS} | (onset_thresholds or {})
         self.gains = np.ones(len(COMPONENTS)) if gains is None else np.asarray(gains, dtype=np.float64)
         grid = self.cfg.multiple
         self.chunk = max(grid, int(round(chunk_s * self.cfg.sample_rate / grid)) * grid)
@@ -148,13 +152,24 @@ class Transcriber:
         peak = float(np.abs(y).max(initial=0.0))
         if peak <= 0:
             return Transcription([], duration, self.name, {c: 0 for c in COMPONENTS})
-        act = self.activations(y / peak)
+        x = y / peak
+        act = self.activations(x)
         thresholds = np.array([self.thresholds[c] for c in COMPONENTS])
-        peaks = detect(act, self.rate, thresholds)
+        gates = np.array([self.onset_thresholds[c] for c in COMPONENTS])
+        onsets = drum_onsets(x, self.cfg.sample_rate)
+        peaks = detect(
+            act,
+            self.rate,
+            thresholds,
+            detection_groups(),
+            onsets=onsets,
+            onset_sr=self.cfg.sample_rate,
+            onset_thresholds=gates,
+        )
         amps = np.array([p.mass * self.gains[p.component] * peak for p in peaks])
         vels = velocities(amps)
         events = [
-            DrumEvent(p.time, COMPONENTS[p.component], GM_NOTES[COMPONENTS[p.component]], int(v), p.mass)
+            DrumEvent(p.time, COMPONENTS[p.component], GM_NOTES[COMPONENTS[p.component]], int(v), p.mass, p.onset)
             for p, v in zip(peaks, vels, strict=True)
         ]
         counts = {c: sum(e.drum == c for e in events) for c in COMPONENTS}
@@ -171,7 +186,8 @@ class Transcriber:
 def load(name_or_path: str | None = None, device: str = "cpu", **options: Any) -> Transcriber:
     """A :class:`Transcriber` from a registry name (default :data:`DEFAULT_MODEL`) or a file.
 
-    ``options`` go to :class:`Transcriber` (``thresholds`` override the model's per class).
+    ``options`` go to :class:`Transcriber` (``thresholds`` and ``onset_thresholds`` override
+    the model's per drum).
     """
     import torch
 
@@ -182,6 +198,7 @@ def load(name_or_path: str | None = None, device: str = "cpu", **options: Any) -
 
     name = name_or_path or DEFAULT_MODEL
     overrides = options.pop("thresholds", None) or {}
+    onset_overrides = options.pop("onset_thresholds", None) or {}
     if not looks_like_path(name) and get_entry(name).debug:
         entry = get_entry(name)
         if entry.task != TASK:
@@ -189,7 +206,14 @@ def load(name_or_path: str | None = None, device: str = "cpu", **options: Any) -
         torch.manual_seed(entry.seed)
         net = DrummerNet(build_module(DrummerNetConfig, entry.config))
         thresholds = {c: float(entry.config.get("threshold", DEFAULT_THRESHOLD)) for c in COMPONENTS}
-        return Transcriber(net, name=entry.name, thresholds=thresholds | overrides, device=device, **options)
+        return Transcriber(
+            net,
+            name=entry.name,
+            thresholds=thresholds | overrides,
+            onset_thresholds=onset_overrides,
+            device=device,
+            **options,
+        )
     resolved = resolve(name, task=TASK)
     ckpt = load_checkpoint(resolved.path, arch=ARCH)
     net = DrummerNet(build_module(DrummerNetConfig, ckpt["config"]))
@@ -201,6 +225,7 @@ def load(name_or_path: str | None = None, device: str = "cpu", **options: Any) -
         net,
         name=resolved.name,
         thresholds=dict(meta.get("thresholds", {})) | overrides,
+        onset_thresholds=dict(meta.get("onset_thresholds", {})) | onset_overrides,
         gains=np.exp(np.asarray(meta["log_gain"])) if "log_gain" in meta else None,
         kits=meta.get("kits"),
         device=device,

@@ -170,6 +170,8 @@ def train(
     meta = {"kits": data.kit_names, "songs": len(data.stems), "split": split, "corpora": [str(c) for c in corpora]}
     if fine_tune:
         meta["init"] = state["meta"]["init"] if state else opts.init
+        # the kits the starting model had heard: the fine-tuned model has heard them too
+        meta["init_kits"] = state["meta"].get("init_kits", []) if state else init.get("meta", {}).get("kits", [])
 
     def save() -> None:
         save_checkpoint(
@@ -206,13 +208,16 @@ def train(
                 )
             if step % opts.checkpoint_every == 0 or step == opts.steps:
                 save()
+    if not last.exists():  # --steps 0 from --init: the starting model, to re-tune its thresholds
+        save()
     return record
 
 
 def finalize(run: Path, valid: list[Path], *, split: str = "valid", device: str = "cpu") -> tuple[Path, dict[str, Any]]:
-    """Tune the detection thresholds of ``run/last.pt`` on ``valid`` corpora's ``split``
-    songs and write ``run/model.pt``: the analysis network, thresholds and component gains
-    (no synthesizer bank, no optimiser), ready for ``mtk transcribe --model``."""
+    """Tune the detection and onset thresholds of ``run/last.pt`` on ``valid`` corpora's
+    ``split`` songs and write ``run/model.pt``: the analysis network, thresholds and
+    component gains (no synthesizer bank, no optimiser), ready for ``mtk transcribe --model``."""
+    from mtk.transcribe.components import drum_onsets
     from mtk.transcribe.eval import component_thresholds, load_songs, score, tune_thresholds
     from mtk.transcribe.infer import load
     from mtk.weights.checkpoint import load_checkpoint, save_checkpoint
@@ -221,12 +226,17 @@ def finalize(run: Path, valid: list[Path], *, split: str = "valid", device: str 
     transcriber = load(str(run / "last.pt"), device)
     songs = [s for corpus in valid for s in load_songs(corpus, split=split, sample_rate=transcriber.cfg.sample_rate)]
     acts = [transcriber.activations(s.audio) for s in songs]
-    per_class = tune_thresholds(songs, acts, transcriber.rate)
-    scores = score(songs, acts, transcriber.rate, per_class, gains=transcriber.gains)
-    thresholds = {**transcriber.thresholds, **component_thresholds(per_class)}
+    sr = transcriber.cfg.sample_rate
+    onsets = [drum_onsets(s.audio, sr) for s in songs]
+    per_class, gates = tune_thresholds(songs, acts, transcriber.rate, onsets=onsets, sr=sr)
+    scores = score(
+        songs, acts, transcriber.rate, per_class, transcriber.gains, onsets=onsets, onset_thresholds=gates, sr=sr
+    )
     meta = {
         **ckpt["meta"],
-        "thresholds": thresholds,
+        "kits": sorted(set(ckpt["meta"]["kits"]) | set(ckpt["meta"].get("init_kits", []))),
+        "thresholds": {**transcriber.thresholds, **component_thresholds(per_class)},
+        "onset_thresholds": {**transcriber.onset_thresholds, **component_thresholds(gates)},
         "log_gain": ckpt["synth"]["log_gain"].tolist(),
         "tuned_on": {"corpora": [str(c) for c in valid], "split": split, "songs": len(songs), **scores},
     }

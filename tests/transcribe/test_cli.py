@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from mtk.transcribe.components import ONSET_BAND_OF
 from tests.conftest import run_mtk
 
 DEBUG = ["--model", "transcribe-debug"]
@@ -36,7 +37,7 @@ def test_formats_from_suffix_and_option(drums: Path, tmp_path: Path) -> None:
     out = tmp_path / "a.csv"
     assert run_mtk("transcribe", str(drums / "a.wav"), "-o", str(out), *DEBUG).returncode == 0
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
-    assert rows and set(rows[0]) == {"time", "drum", "note", "velocity", "strength"}
+    assert rows and set(rows[0]) == {"time", "drum", "note", "velocity", "strength", "onset"}
     proc = run_mtk("transcribe", str(drums / "a.wav"), "--format", "json", *DEBUG)
     events = [json.loads(line) for line in proc.stdout.decode().splitlines()]
     assert [e["time"] for e in events] == [float(r["time"]) for r in rows]
@@ -44,6 +45,13 @@ def test_formats_from_suffix_and_option(drums: Path, tmp_path: Path) -> None:
     # A raised threshold only removes events.
     proc = run_mtk("transcribe", str(drums / "a.wav"), "-f", "json", "--threshold", "tom_mid=100", *DEBUG)
     assert all(json.loads(line)["drum"] != "tom_mid" for line in proc.stdout.decode().splitlines())
+    # Gated drums report their onset strength; raising the hi-hats' gate removes only hi-hats.
+    assert all((e["onset"] is None) == (e["drum"] not in ONSET_BAND_OF) for e in events)
+    assert {"kick", "hihat_closed"} <= {e["drum"] for e in events}
+    proc = run_mtk("transcribe", str(drums / "a.wav"), "-f", "json", "--onset-threshold", "hihat=1000", *DEBUG)
+    gated = [json.loads(line) for line in proc.stdout.decode().splitlines()]
+    kept = [(e["time"], e["drum"]) for e in events if not e["drum"].startswith("hihat")]
+    assert [(e["time"], e["drum"]) for e in gated] == kept  # (velocities are shares of the loudest hit kept)
 
 
 def test_batch_folder_and_skip_existing(drums: Path, tmp_path: Path) -> None:
@@ -65,6 +73,10 @@ def test_bad_input_and_options(drums: Path, tmp_path: Path) -> None:
     assert proc.returncode == 2 and len(proc.stderr.decode().strip().splitlines()) == 1 and not out.exists()
     proc = run_mtk("transcribe", str(drums / "a.wav"), "--threshold", "cowbell=1", *DEBUG)
     assert proc.returncode == 2 and b"unknown drum" in proc.stderr
+    proc = run_mtk("transcribe", str(drums / "a.wav"), "--onset-threshold", "ride=1", *DEBUG)  # no gate on rides
+    assert proc.returncode == 2 and b"unknown drum 'ride'" in proc.stderr
+    proc = run_mtk("transcribe", str(drums / "a.wav"), "--onset-threshold", "hihat=-1", *DEBUG)
+    assert proc.returncode == 2 and b"must be >= 0" in proc.stderr
     out.write_bytes(b"keep")
     proc = run_mtk("transcribe", str(drums / "a.wav"), "-o", str(out), *DEBUG)
     assert proc.returncode == 2 and out.read_bytes() == b"keep"

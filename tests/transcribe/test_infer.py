@@ -92,5 +92,92 @@ def test_score_counts_and_tuning() -> None:
     res = score([song], [act], RATE, {"kick": 0.2, "snare": 0.2, "hihat": 0.01})
     assert res["kick"]["f1"] == 1.0 and res["snare"]["f1"] == 1.0
     assert res["hihat"] == {"f1": 0.6667, "precision": 0.5, "recall": 1.0}  # the 0.05 blip is a false hit
-    tuned = tune_thresholds([song], [act], RATE)
+    tuned, gates = tune_thresholds([song], [act], RATE)
     assert 0.05 <= tuned["hihat"] < 0.6 and tuned["snare"] < 0.3
+    assert gates == {"kick": 0.0, "snare": 0.0, "hihat": 0.0}  # no onsets given: no gate
+
+
+def _onset_curve(peaks_at: dict[float, float], seconds: float = 3.0) -> np.ndarray:
+    from mtk.transcribe.peaks import ONSET_HOP
+
+    curve = np.zeros(int(seconds * 16000 / ONSET_HOP) + 1, np.float32)
+    for t, v in peaks_at.items():
+        curve[int(round(t * 16000 / ONSET_HOP))] = v
+    return curve
+
+
+def test_onset_gate_keeps_hits_on_onsets_only() -> None:
+    act = _spikes({2: [(0.5, 1.0), (1.0, 0.8), (2.0, 0.9)]})  # closed hi-hat
+    curve = _onset_curve({0.49: 2.0, 1.012: 0.3, 1.6: 5.0})  # no onset within 16 ms of 2.0 s
+    onsets = [curve if k == 2 else None for k in range(len(COMPONENTS))]
+    thr = np.full(len(COMPONENTS), 0.2)
+    ungated = detect(act, RATE, thr, onsets=onsets)
+    assert [p.onset for p in ungated] == [2.0, pytest.approx(0.3), 0.0]  # measured, nothing dropped
+    gates = np.zeros(len(COMPONENTS))
+    gates[2] = 0.25
+    assert [p.time for p in detect(act, RATE, thr, onsets=onsets, onset_thresholds=gates)] == [0.5, 1.0]
+    gates[2] = 1.0
+    assert [p.time for p in detect(act, RATE, thr, onsets=onsets, onset_thresholds=gates)] == [0.5]
+
+
+def test_tuning_finds_the_gate_that_removes_hits_in_decays() -> None:
+    from mtk.transcribe.eval import Song, score, tune_thresholds
+
+    # Hi-hats at 0.5 and 1.5 s; a stronger false one at 2.5 s, in a decay (no onset).
+    act = _spikes({0: [(0.5, 1.0)], 1: [(1.0, 1.0)], 2: [(0.5, 0.3), (1.5, 0.4), (2.5, 0.6)]})
+    curve = _onset_curve({0.5: 3.0, 1.0: 3.0, 1.5: 2.0, 2.5: 0.05})
+    onsets = [[curve if k in (0, 1, 2, 3) else None for k in range(len(COMPONENTS))]]
+    ref = {"kick": np.array([0.5]), "snare": np.array([1.0]), "hihat": np.array([0.5, 1.5])}
+    song = Song("s", np.zeros(1), ref, {c: np.full(len(v), 100) for c, v in ref.items()})
+    plain, _ = tune_thresholds([song], [act], RATE)
+    assert score([song], [act], RATE, plain)["hihat"]["f1"] < 1.0  # mass alone cannot drop the louder false hit
+    tuned, gates = tune_thresholds([song], [act], RATE, onsets=onsets)
+    assert 0.05 <= gates["hihat"] < 2.0 and gates["kick"] == gates["snare"] == 0.0  # weakest gate that helps
+    res = score([song], [act], RATE, tuned, onsets=onsets, onset_thresholds=gates)
+    assert res["mean_f1"] == 1.0
+
+
+def test_band_onsets_blockwise_equal_librosa_and_find_onsets() -> None:
+    import librosa
+
+    from mtk.transcribe import peaks
+
+    rng = np.random.default_rng(0)
+    sr, hop = 16000, peaks.ONSET_HOP
+    y = np.zeros(sr * 6, np.float32)
+    for t in (1.0, 3.0):  # noise bursts decaying over 0.8 s: an onset each, none in the decay
+        i = int(t * sr)
+        y[i : i + int(0.8 * sr)] = rng.standard_normal(int(0.8 * sr)) * np.exp(-np.arange(int(0.8 * sr)) / 2000)
+    band = (5000.0, 8000.0)
+    old = peaks.ONSET_BLOCK_FRAMES
+    try:
+        peaks.ONSET_BLOCK_FRAMES = 97  # many blocks, boundaries everywhere
+        blocks = peaks.band_onsets(y, sr, [band])[0]
+    finally:
+        peaks.ONSET_BLOCK_FRAMES = old
+    whole = peaks.band_onsets(y, sr, [band])[0]
+    mag = np.abs(librosa.stft(y, n_fft=peaks.ONSET_FFT, hop_length=hop))
+    freqs = librosa.fft_frequencies(sr=sr, n_fft=peaks.ONSET_FFT)
+    ref = librosa.onset.onset_strength(
+        S=np.log1p(100 * mag[(freqs >= band[0]) & (freqs <= band[1])]), lag=2, max_size=3, center=False
+    )
+    assert blocks.shape == whole.shape == (len(y) // hop + 1,)
+    np.testing.assert_allclose(blocks, whole, atol=1e-4)
+    np.testing.assert_allclose(whole[2:], ref[2:], atol=1e-4)  # librosa zero-pads its first `lag` frames
+    for t in (1.0, 3.0):
+        assert peaks.onset_near(whole, t, sr) > 1.0
+        assert peaks.onset_near(whole, t + 0.3, sr) < 0.05 * peaks.onset_near(whole, t, sr)  # the decay
+
+
+def test_hihats_are_one_detection() -> None:
+    from mtk.transcribe.components import detection_groups, sharing
+
+    closed, open_ = COMPONENTS.index("hihat_closed"), COMPONENTS.index("hihat_open")
+    assert [closed, open_] in detection_groups() and sum(len(g) for g in detection_groups()) == len(COMPONENTS)
+    act = _spikes({closed: [(1.0, 0.5)], open_: [(1.0, 0.1), (2.0, 0.6)]})
+    peaks = detect(act, RATE, np.full(len(COMPONENTS), 0.05), detection_groups())
+    assert [(p.time, COMPONENTS[p.component], round(p.mass, 3)) for p in peaks] == [
+        (1.0, "hihat_closed", 0.6),  # the closed hat's hit, with the open hat's activation summed
+        (2.0, "hihat_open", 0.6),
+    ]
+    assert sharing("hihat") == sharing("hihat_open") == ("hihat_closed", "hihat_open") and sharing("kick") == ("kick",)

@@ -94,7 +94,7 @@ def test_resume_and_fine_tune(rock_kit, tmp_path: Path) -> None:  # type: ignore
 
     # A model file as `finalize` writes it, then a new run fine-tuned from it.
     model = tmp_path / "model.pt"
-    meta = {**last["meta"], "log_gain": (last["synth"]["log_gain"] + 0.5).tolist()}
+    meta = {**last["meta"], "kits": ["GMRockKit", "OtherKit"], "log_gain": (last["synth"]["log_gain"] + 0.5).tolist()}
     save_checkpoint(model, arch="drummernet", config=last["config"], state_dict=last["state_dict"], meta=meta)
     logs.clear()
     tuned = TrainOptions(steps=1, init=str(model), lr=0.0, **opts)
@@ -115,3 +115,30 @@ def test_resume_and_fine_tune(rock_kit, tmp_path: Path) -> None:  # type: ignore
     )
     again = load_checkpoint(tmp_path / "from-run" / "last.pt")
     assert torch.allclose(again["synth"]["log_gain"], out["synth"]["log_gain"])
+
+
+def test_zero_steps_from_a_model_retunes_its_thresholds(rock_kit, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import torch
+
+    from mtk.transcribe.components import COMPONENTS
+    from mtk.transcribe.model import DrummerNet, DrummerNetConfig
+    from mtk.transcribe.train import TrainOptions, finalize, train
+    from mtk.weights.checkpoint import load_checkpoint, save_checkpoint
+
+    _song(tmp_path / "c" / "a", rock_kit, {"kick": "Kick", "snare": "Snare"})
+    _song(tmp_path / "v" / "a", rock_kit, {"kick": "Kick", "snare": "Snare"}, split="valid")
+    torch.manual_seed(0)
+    net = DrummerNet(DrummerNetConfig(channels=4))
+    model = tmp_path / "model.pt"
+    meta = {"kits": ["OtherKit"], "log_gain": [0.25] * len(COMPONENTS), "thresholds": {"kick": 9.0}}
+    save_checkpoint(model, arch="drummernet", config=net.config.to_dict(), state_dict=net.state_dict(), meta=meta)
+    train([tmp_path / "c"], tmp_path / "run", TrainOptions(steps=0, init=str(model)))
+    path, scores = finalize(tmp_path / "run", [tmp_path / "v"])
+    out = load_checkpoint(path)
+    for name, value in net.state_dict().items():  # the model's own weights and gains
+        assert torch.equal(out["state_dict"][name], value), name
+    assert out["meta"]["log_gain"] == [0.25] * len(COMPONENTS)
+    assert out["meta"]["kits"] == ["GMRockKit", "OtherKit"]  # what the data and the model had heard
+    assert set(out["meta"]["thresholds"]) == set(out["meta"]["onset_thresholds"]) == set(COMPONENTS)
+    assert out["meta"]["thresholds"]["kick"] != 9.0 and scores["songs"] == 1  # tuned again, on the valid song
+    assert scores == out["meta"]["tuned_on"] | {"corpora": [str(tmp_path / "v")]}
