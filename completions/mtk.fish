@@ -186,7 +186,7 @@ complete -c mtk -n "__fish_seen_subcommand_from situate; and __fish_seen_subcomm
 complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate" -a detect-cover -d "Fit the pair-score calibration (logistic model of Qmax and stage-1 distance) on version pairs,
 after training a stage-1 projection with --projection-steps"
 complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate" -a transcribe -d "Train DrummerNet without labels on the corpora's train-split drum stems (resumable),
-then, with --valid, tune its thresholds and write RUN/model.pt"
+then, with --valid, tune its thresholds (hit mass and onset gate) and write RUN/model.pt"
 complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate" -a infill -d "Train the structure-aware infilling Transformer on the tune books' training split (resumable)"
 complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate" -a situate -d "Train duSP (XGBoost) and auSP (CNN + user embedding) on labelled streams;"
 complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate" -s h -l help -d "Show help and exit"
@@ -208,7 +208,7 @@ complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcomman
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe" -l data -x -d "Corpora built by `mtk corpus songs` (repeatable)"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe" -s o -l output -x -d "Run folder (created;"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe" -l valid -x -d "Corpora whose valid split tunes the thresholds (repeatable)"
-complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe" -l steps -x -d "Train until this many steps in all"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe" -l steps -x -d "Train until this many steps in all (0 with --init: re-tune its thresholds)"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe" -l batch-size -x -d "Excerpts per step"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe" -l seconds -x -d "Excerpt length"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe" -l lr -x -d "Adam learning rate"

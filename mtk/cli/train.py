@@ -138,7 +138,12 @@ def transcribe(
         Optional[list[Path]],
         typer.Option("--valid", metavar="CORPUS", help="Corpora whose valid split tunes the thresholds (repeatable)."),
     ] = None,
-    steps: Annotated[int, typer.Option("--steps", min=0, help="Train until this many steps in all.")] = 20_000,
+    steps: Annotated[
+        int,
+        typer.Option(
+            "--steps", min=0, help="Train until this many steps in all (0 with --init: re-tune its thresholds)."
+        ),
+    ] = 20_000,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Excerpts per step.")] = 16,
     seconds: Annotated[float, typer.Option("--seconds", min=0.064, help="Excerpt length.")] = 2.048,
     lr: Annotated[float, typer.Option("--lr", min=0.0, help="Adam learning rate.")] = 4e-4,
@@ -152,7 +157,8 @@ def transcribe(
     verbose: Verbose = False,
 ) -> None:
     """Train DrummerNet without labels on the corpora's train-split drum stems (resumable),
-    then, with --valid, tune its thresholds and write RUN/model.pt. One JSON line per log step."""
+    then, with --valid, tune its thresholds (hit mass and onset gate) and write RUN/model.pt.
+    One JSON line per log step."""
     from mtk.device import resolve_device
     from mtk.io.records import JsonLinesWriter
     from mtk.transcribe.train import TrainOptions, finalize, train
