@@ -186,7 +186,8 @@ complete -c mtk -n "__fish_seen_subcommand_from situate; and __fish_seen_subcomm
 complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate" -a detect-cover -d "Fit the pair-score calibration (logistic model of Qmax and stage-1 distance) on version pairs,
 after training a stage-1 projection with --projection-steps"
 complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate" -a transcribe -d "Train DrummerNet without labels on the corpora's train-split drum stems (resumable),
-then, with --valid, tune its thresholds (hit mass and onset gate) and write RUN/model.pt"
+then, with --valid, tune its thresholds (hit mass and onset gate) and write RUN/model.pt
+(with --select, from the kept checkpoint that scores best on --valid)"
 complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate" -a infill -d "Train the structure-aware infilling Transformer on the tune books' training split (resumable)"
 complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate" -a situate -d "Train duSP (XGBoost) and auSP (CNN + user embedding) on labelled streams;"
 complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate" -s h -l help -d "Show help and exit"
@@ -213,6 +214,8 @@ complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcomman
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe" -l seconds -x -d "Excerpt length"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe" -l lr -x -d "Adam learning rate"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe" -l init -x -d "Start a new run from this model's weights (fine-tune)"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe" -l keep-every -x -d "Also keep RUN/step-NNNNNN.pt every N steps"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe" -l select -d "With --valid: write the kept checkpoint (or last) with the best valid mean F1"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe" -l seed -x -d "Random seed;"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe" -l device -x -d "Compute device"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe" -s q -l quiet -d "No progress or warnings on stderr"

@@ -104,7 +104,8 @@ _mtk_train() {
     local state line
     _arguments -C '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((detect-cover\:"Fit the pair-score calibration (logistic model of Qmax and stage-1 distance) on version pairs,
 after training a stage-1 projection with --projection-steps" transcribe\:"Train DrummerNet without labels on the corpora'\''s train-split drum stems (resumable),
-then, with --valid, tune its thresholds (hit mass and onset gate) and write RUN/model.pt" infill\:"Train the structure-aware infilling Transformer on the tune books'\'' training split (resumable)" situate\:"Train duSP (XGBoost) and auSP (CNN + user embedding) on labelled streams;"))' '*:: :->args'
+then, with --valid, tune its thresholds (hit mass and onset gate) and write RUN/model.pt
+(with --select, from the kept checkpoint that scores best on --valid)" infill\:"Train the structure-aware infilling Transformer on the tune books'\'' training split (resumable)" situate\:"Train duSP (XGBoost) and auSP (CNN + user embedding) on labelled streams;"))' '*:: :->args'
     case $state in args) case $words[1] in detect-cover) _mtk_train_detect_cover ;; transcribe) _mtk_train_transcribe ;; infill) _mtk_train_infill ;; situate) _mtk_train_situate ;; esac ;; esac
 }
 
@@ -115,7 +116,7 @@ _mtk_train_detect_cover() {
 
 _mtk_train_transcribe() {
     local state line
-    _arguments '--data[Corpora built by `mtk corpus songs` (repeatable)]:corpus: ' '-o[Run folder (created;]:run: ' '--output[Run folder (created;]:run: ' '--valid[Corpora whose valid split tunes the thresholds (repeatable)]:corpus: ' '--steps[Train until this many steps in all (0 with --init - re-tune its thresholds)]:int: ' '--batch-size[Excerpts per step]:int: ' '--seconds[Excerpt length]:float: ' '--lr[Adam learning rate]:float: ' '--init[Start a new run from this model'\''s weights (fine-tune)]:model: ' '--seed[Random seed;]:int: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
+    _arguments '--data[Corpora built by `mtk corpus songs` (repeatable)]:corpus: ' '-o[Run folder (created;]:run: ' '--output[Run folder (created;]:run: ' '--valid[Corpora whose valid split tunes the thresholds (repeatable)]:corpus: ' '--steps[Train until this many steps in all (0 with --init - re-tune its thresholds)]:int: ' '--batch-size[Excerpts per step]:int: ' '--seconds[Excerpt length]:float: ' '--lr[Adam learning rate]:float: ' '--init[Start a new run from this model'\''s weights (fine-tune)]:model: ' '--keep-every[Also keep RUN/step-NNNNNN.pt every N steps]:n: ' '--select[With --valid - write the kept checkpoint (or last) with the best valid mean F1]' '--seed[Random seed;]:int: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
 }
 
 _mtk_train_infill() {

@@ -151,24 +151,43 @@ def transcribe(
         Optional[str],
         typer.Option("--init", metavar="MODEL", help="Start a new run from this model's weights (fine-tune)."),
     ] = None,
+    keep_every: Annotated[
+        int, typer.Option("--keep-every", min=0, metavar="N", help="Also keep RUN/step-NNNNNN.pt every N steps.")
+    ] = 0,
+    select: Annotated[
+        bool,
+        typer.Option("--select", help="With --valid: write the kept checkpoint (or last) with the best valid mean F1."),
+    ] = False,
     seed: Seed = None,
     device: Device = "auto",
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
     """Train DrummerNet without labels on the corpora's train-split drum stems (resumable),
-    then, with --valid, tune its thresholds (hit mass and onset gate) and write RUN/model.pt.
-    One JSON line per log step."""
+    then, with --valid, tune its thresholds (hit mass and onset gate) and write RUN/model.pt
+    (with --select, from the kept checkpoint that scores best on --valid). One JSON line per log step."""
     from mtk.device import resolve_device
+    from mtk.errors import UsageError
     from mtk.io.records import JsonLinesWriter
     from mtk.transcribe.train import TrainOptions, finalize, train
 
+    if select and not valid:
+        raise UsageError("--select needs --valid (the songs that choose the checkpoint)")
     writer = JsonLinesWriter()
     dev = resolve_device(device)
-    opts = TrainOptions(steps=steps, batch=batch_size, seconds=seconds, lr=lr, seed=seed or 0, device=dev, init=init)
+    opts = TrainOptions(
+        steps=steps,
+        batch=batch_size,
+        seconds=seconds,
+        lr=lr,
+        seed=seed or 0,
+        device=dev,
+        init=init,
+        keep_every=keep_every,
+    )
     train(data, Path(output), opts, on_log=writer.write)
     if valid:
-        path, scores = finalize(Path(output), valid, device=dev)
+        path, scores = finalize(Path(output), valid, device=dev, select=select)
         writer.write({"output": str(path), "tuned_on": scores})
 
 

@@ -17,6 +17,7 @@ where it stopped; ``run/log.jsonl`` has the loss every ``log_every`` steps.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,6 +110,7 @@ class TrainOptions:
     log_every: int = 20
     threads: int | None = None
     init: str | None = None  # start from this model's weights (registry name or file); no annealing then
+    keep_every: int = 0  # also keep run/step-NNNNNN.pt every this many steps, for `finalize(select=True)`
 
 
 def train(
@@ -206,39 +208,62 @@ def train(
                     temperature=round(temperature, 3),
                     component_mass=[round(float(m), 3) for m in act.detach().sum(dim=(0, 2)) / act.shape[0]],
                 )
-            if step % opts.checkpoint_every == 0 or step == opts.steps:
+            keep = opts.keep_every > 0 and step % opts.keep_every == 0
+            if keep or step % opts.checkpoint_every == 0 or step == opts.steps:
                 save()
+            if keep:
+                shutil.copyfile(last, run / f"step-{step:06d}.pt")
     if not last.exists():  # --steps 0 from --init: the starting model, to re-tune its thresholds
         save()
     return record
 
 
-def finalize(run: Path, valid: list[Path], *, split: str = "valid", device: str = "cpu") -> tuple[Path, dict[str, Any]]:
+def finalize(
+    run: Path, valid: list[Path], *, split: str = "valid", device: str = "cpu", select: bool = False
+) -> tuple[Path, dict[str, Any]]:
     """Tune the detection and onset thresholds of ``run/last.pt`` on ``valid`` corpora's
     ``split`` songs and write ``run/model.pt``: the analysis network, thresholds and
-    component gains (no synthesizer bank, no optimiser), ready for ``mtk transcribe --model``."""
+    component gains (no synthesizer bank, no optimiser), ready for ``mtk transcribe --model``.
+    With ``select``, every kept checkpoint (``run/step-*.pt``) and ``last.pt`` are tuned and
+    the one with the best mean F1 on those songs is written (earlier steps win ties)."""
     from mtk.transcribe.components import drum_onsets
     from mtk.transcribe.eval import component_thresholds, load_songs, score, tune_thresholds
     from mtk.transcribe.infer import load
     from mtk.weights.checkpoint import load_checkpoint, save_checkpoint
 
-    ckpt = load_checkpoint(run / "last.pt", arch=ARCH)
-    transcriber = load(str(run / "last.pt"), device)
-    songs = [s for corpus in valid for s in load_songs(corpus, split=split, sample_rate=transcriber.cfg.sample_rate)]
-    acts = [transcriber.activations(s.audio) for s in songs]
-    sr = transcriber.cfg.sample_rate
-    onsets = [drum_onsets(s.audio, sr) for s in songs]
-    per_class, gates = tune_thresholds(songs, acts, transcriber.rate, onsets=onsets, sr=sr)
-    scores = score(
-        songs, acts, transcriber.rate, per_class, transcriber.gains, onsets=onsets, onset_thresholds=gates, sr=sr
-    )
-    meta = {
-        **ckpt["meta"],
-        "kits": sorted(set(ckpt["meta"]["kits"]) | set(ckpt["meta"].get("init_kits", []))),
-        "thresholds": {**transcriber.thresholds, **component_thresholds(per_class)},
-        "onset_thresholds": {**transcriber.onset_thresholds, **component_thresholds(gates)},
-        "log_gain": ckpt["synth"]["log_gain"].tolist(),
-        "tuned_on": {"corpora": [str(c) for c in valid], "split": split, "songs": len(songs), **scores},
-    }
+    candidates = [*sorted(run.glob("step-*.pt")), run / "last.pt"] if select else [run / "last.pt"]
+    songs: list[Any] = []
+    onsets: list[Any] = []
+    tuned: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}  # step -> (checkpoint, model meta)
+    for path in candidates:
+        ckpt = load_checkpoint(path, arch=ARCH)
+        if int(ckpt["step"]) in tuned:  # last.pt is also the latest kept step
+            continue
+        transcriber = load(str(path), device)
+        sr = transcriber.cfg.sample_rate
+        if not songs:
+            songs = [s for corpus in valid for s in load_songs(corpus, split=split, sample_rate=sr)]
+            onsets = [drum_onsets(s.audio, sr) for s in songs]
+        acts = [transcriber.activations(s.audio) for s in songs]
+        per_class, gates = tune_thresholds(songs, acts, transcriber.rate, onsets=onsets, sr=sr)
+        scores = score(
+            songs, acts, transcriber.rate, per_class, transcriber.gains, onsets=onsets, onset_thresholds=gates, sr=sr
+        )
+        tuned[int(ckpt["step"])] = (
+            ckpt,
+            {
+                **ckpt["meta"],
+                "kits": sorted(set(ckpt["meta"]["kits"]) | set(ckpt["meta"].get("init_kits", []))),
+                "thresholds": {**transcriber.thresholds, **component_thresholds(per_class)},
+                "onset_thresholds": {**transcriber.onset_thresholds, **component_thresholds(gates)},
+                "log_gain": ckpt["synth"]["log_gain"].tolist(),
+                "tuned_on": {"corpora": [str(c) for c in valid], "split": split, "songs": len(songs), **scores},
+            },
+        )
+    step = max(tuned, key=lambda k: (tuned[k][1]["tuned_on"]["mean_f1"], -k))
+    ckpt, meta = tuned[step]
+    if select:
+        by_step = {str(k): m["tuned_on"]["mean_f1"] for k, (_, m) in sorted(tuned.items())}
+        meta["selected"] = {"step": step, "valid_mean_f1_by_step": by_step}
     path = save_checkpoint(run / "model.pt", arch=ARCH, config=ckpt["config"], state_dict=ckpt["state_dict"], meta=meta)
-    return path, meta["tuned_on"]
+    return path, meta["tuned_on"] | ({"selected": meta["selected"]} if select else {})

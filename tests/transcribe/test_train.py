@@ -142,3 +142,28 @@ def test_zero_steps_from_a_model_retunes_its_thresholds(rock_kit, tmp_path: Path
     assert set(out["meta"]["thresholds"]) == set(out["meta"]["onset_thresholds"]) == set(COMPONENTS)
     assert out["meta"]["thresholds"]["kick"] != 9.0 and scores["songs"] == 1  # tuned again, on the valid song
     assert scores == out["meta"]["tuned_on"] | {"corpora": [str(tmp_path / "v")]}
+
+
+def test_kept_checkpoints_and_selection_on_valid(rock_kit, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import torch
+
+    from mtk.transcribe.train import TrainOptions, finalize, train
+    from mtk.weights.checkpoint import load_checkpoint, save_checkpoint
+
+    _song(tmp_path / "c" / "a", rock_kit, {"kick": "Kick", "snare": "Snare"})
+    _song(tmp_path / "v" / "a", rock_kit, {"kick": "Kick", "snare": "Snare"}, split="valid")
+    opts = TrainOptions(steps=2, batch=1, seconds=1.024, lr=0.0, keep_every=1, init="transcribe-drummernet-v2")
+    train([tmp_path / "c"], tmp_path / "run", opts)
+    run = tmp_path / "run"
+    assert sorted(p.name for p in run.glob("step-*.pt")) == ["step-000001.pt", "step-000002.pt"]
+    # Spoil step 1 (a network that finds nothing): selection must take step 2, the shipped weights.
+    bad = load_checkpoint(run / "step-000001.pt")
+    zeroed = {k: torch.zeros_like(v) for k, v in bad["state_dict"].items()}
+    save_checkpoint(run / "step-000001.pt", **{**{k: v for k, v in bad.items() if k != "format"}, "state_dict": zeroed})
+    _, scores = finalize(run, [tmp_path / "v"], select=True)
+    picked = scores["selected"]
+    assert picked["step"] == 2 and set(picked["valid_mean_f1_by_step"]) == {"1", "2"}
+    assert picked["valid_mean_f1_by_step"]["1"] < picked["valid_mean_f1_by_step"]["2"] == scores["mean_f1"]
+    model = load_checkpoint(run / "model.pt")
+    good = load_checkpoint(run / "step-000002.pt")
+    assert all(torch.equal(model["state_dict"][k], v) for k, v in good["state_dict"].items())
