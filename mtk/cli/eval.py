@@ -100,7 +100,10 @@ def transcribe(
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
-    """Onset F1 (50 ms) for kick, snare and hi-hat, DrummerNet and an NMF baseline, as one JSON object."""
+    """Onset F1 (50 ms) for kick, snare and hi-hat, DrummerNet and an NMF baseline, as one JSON object.
+
+    Both systems' hits pass the onset gate; with --tune, each system's thresholds are chosen on
+    that corpus with the gate and without it, and both are scored (without_onset_gate)."""
     from mtk.device import resolve_device
     from mtk.io.records import JsonLinesWriter
     from mtk.transcribe.eval import baseline_for, evaluate, load_songs
