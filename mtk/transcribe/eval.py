@@ -208,6 +208,7 @@ def evaluate(transcriber: Any, baseline: Any, songs: list[Song], *, tune: list[S
     split), with the gate and without it, and both are scored (``without_onset_gate``)."""
     sr = transcriber.cfg.sample_rate
     onsets = [drum_onsets(s.audio, sr) for s in songs]
+    tune_onsets = [drum_onsets(s.audio, sr) for s in tune] if tune else []
     systems = {"drummernet": (transcriber, transcriber.gains), "baseline": (baseline, None)}
     acts = {name: [system.activations(s.audio) for s in songs] for name, (system, _) in systems.items()}
     out: dict[str, Any] = {
@@ -220,7 +221,6 @@ def evaluate(transcriber: Any, baseline: Any, songs: list[Song], *, tune: list[S
         rate = system.rate
         if tune:
             tune_acts = [system.activations(s.audio) for s in tune]
-            tune_onsets = [drum_onsets(s.audio, sr) for s in tune]
             thresholds, gates = tune_thresholds(tune, tune_acts, rate, onsets=tune_onsets, sr=sr)
             plain, _ = tune_thresholds(tune, tune_acts, rate)
         elif name == "drummernet":

@@ -1,4 +1,5 @@
-"""Training DrummerNet: per-song synthesizer banks, checkpoints that resume, fine-tuning from a model."""
+"""Training DrummerNet: per-song synthesizer banks, checkpoints that resume, fine-tuning from a model,
+checkpoint selection; and `mtk eval transcribe`'s scoring of both systems on corpus songs."""
 
 from __future__ import annotations
 
@@ -167,3 +168,25 @@ def test_kept_checkpoints_and_selection_on_valid(rock_kit, tmp_path: Path) -> No
     model = load_checkpoint(run / "model.pt")
     good = load_checkpoint(run / "step-000002.pt")
     assert all(torch.equal(model["state_dict"][k], v) for k, v in good["state_dict"].items())
+
+
+def test_evaluate_scores_both_systems_gated_and_not(rock_kit, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from mtk.transcribe.baseline import NmfTranscriber
+    from mtk.transcribe.components import kit_bank
+    from mtk.transcribe.eval import evaluate, load_songs
+    from mtk.transcribe.infer import load
+
+    _song(tmp_path / "c" / "t", rock_kit, {"kick": "Kick", "snare": "Snare"}, split="test")
+    _song(tmp_path / "c" / "v", rock_kit, {"kick": "Kick", "snare": "Snare"}, split="valid")
+    test = load_songs(tmp_path / "c", split="test", sample_rate=SR)
+    valid = load_songs(tmp_path / "c", split="valid", sample_rate=SR)
+    baseline = NmfTranscriber(kit_bank([rock_kit], SR), SR)
+    out = evaluate(load("transcribe-debug"), baseline, test, tune=valid)
+    assert out["songs"] == 1 and out["onsets"] == {"kick": 4, "snare": 4, "hihat": 0}
+    assert out["drummernet"]["model"] == "transcribe-debug"
+    for system in ("drummernet", "baseline"):
+        assert set(out[system]["onset_thresholds"]) == {"kick", "snare", "hihat"}
+        assert "mean_f1" in out[system]["without_onset_gate"]
+    # The NMF templates are this kit's own one-shots: its kicks and snares come back exactly.
+    for scores in (out["baseline"], out["baseline"]["without_onset_gate"]):
+        assert scores["kick"]["f1"] == scores["snare"]["f1"] == 1.0
