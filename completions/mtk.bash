@@ -161,6 +161,7 @@ _mtk() {
         "mtk eval situate|--steps") COMPREPLY=(); return ;;
         "mtk eval situate|--tracks") COMPREPLY=(); return ;;
         "mtk eval situate|--streams-per-track") COMPREPLY=(); return ;;
+        "mtk eval situate|--runs") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mtk eval situate|--format") COMPREPLY=(); return ;;
         "mtk eval situate|--device") COMPREPLY=(); return ;;
         "mtk eval infill|--model") COMPREPLY=(); return ;;
@@ -202,7 +203,7 @@ _mtk() {
         "mtk eval") COMPREPLY=($(compgen -W "detect-cover transcribe situate infill -h --help" -- "$cur")) ;;
         "mtk eval detect-cover") COMPREPLY=($(compgen -W "--data --split --distractors --excerpt-seconds --rerank --model -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval transcribe") COMPREPLY=($(compgen -W "--data --split --tune --tune-split --limit --model --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
-        "mtk eval situate") COMPREPLY=($(compgen -W "--streams --history --audio -C --classes --splits --repeats --branch --steps --tracks --streams-per-track --format --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk eval situate") COMPREPLY=($(compgen -W "--streams --history --audio -C --classes --splits --repeats --branch --steps --tracks --streams-per-track --runs --format --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval infill") COMPREPLY=($(compgen -W "--model --split --limit --seeds --temperature --sources --format --device -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk models") COMPREPLY=($(compgen -W "list path verify -h --help" -- "$cur")) ;;
         "mtk models list") COMPREPLY=($(compgen -W "--task --all -q --quiet -v --verbose -h --help" -- "$cur")) ;;

@@ -285,6 +285,7 @@ complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from situate" -l steps -x -d "auSP training steps per split"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from situate" -l tracks -x -d "Tracks per auSP batch"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from situate" -l streams-per-track -x -d "Streams per track"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from situate" -l runs -r -F -d "Keep each finished split and the auSP checkpoints here;"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from situate" -l format -x -d "json (one object) or markdown (the paper's tables)"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from situate" -l device -x -d "Compute device"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from situate" -s q -l quiet -d "No progress or warnings on stderr"

@@ -131,6 +131,13 @@ def situate(
     steps: Annotated[int, typer.Option("--steps", min=1, help="auSP training steps per split.")] = 3000,
     tracks: Annotated[int, typer.Option("--tracks", min=1, help="Tracks per auSP batch.")] = 16,
     streams_per_track: Annotated[int, typer.Option("--streams-per-track", min=1, help="Streams per track.")] = 8,
+    runs: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--runs",
+            help="Keep each finished split and the auSP checkpoints here; rerun with the same folder to resume.",
+        ),
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", help="json (one object) or markdown (the paper's tables).")] = "json",
     device: Device = "auto",
     quiet: Quiet = False,
@@ -139,7 +146,9 @@ def situate(
     """The paper's protocol: for each tag set, split kind (cold-user, cold-track, warm) and repeat,
     train duSP and auSP on the training streams and score the test streams; mean (std) of auSP
     AUC and accuracy, duSP accuracy and accuracy@3, and the joint overlap (Tables 2, 3 and 5).
-    Each finished split is also logged to stderr with -v."""
+    Each finished split is also logged to stderr with -v. One auSP trains for the better part of an
+    hour on a 2-core CPU: with --runs DIR, finished splits and auSP checkpoints are kept in DIR and
+    the same command resumes an interrupted protocol (DIR refuses other data or settings)."""
     from mtk.device import resolve_device
     from mtk.errors import UsageError
     from mtk.io.records import JsonLinesWriter
@@ -176,6 +185,7 @@ def situate(
         splits=kinds,
         repeats=repeats,
         ausp=opts,
+        runs=runs,
         on_result=lambda r: common.info(f"{r}"),
     )
     summary = summarize(results)

@@ -3,18 +3,26 @@
 For each tag set C (streams of its situations only), each split kind and each repeat seed:
 user embeddings are fitted on the training users' history, duSP and (unless skipped) auSP are
 trained on the training streams, and the test streams are scored (:mod:`mtk.situate.metrics`).
+With a ``runs`` folder the protocol survives interruption: each finished (C, split, repeat) is
+kept as ``RUNS/c<C>-<split>-<seed>/record.json`` and each auSP checkpoints beside it, so a rerun
+with the same folder and settings resumes where the last one stopped (one auSP takes the better
+part of an hour on a 2-core CPU).
 :func:`tables` prints the results in the shape of the paper's Tables 2, 3 and 5, with the
 paper's own figures beside them (its Deezer data, not ours: a comparison of shape).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from mtk.errors import UsageError
 from mtk.situate.schema import tag_set
 from mtk.situate.splits import SPLITS, make_split
 from mtk.situate.train import AuSPOptions, SituateData, fit_embedder, predict_ausp, train_ausp
@@ -63,6 +71,43 @@ def subset(data: SituateData, n_classes: int) -> SituateData:
     )
 
 
+def fingerprint(data: SituateData) -> str:
+    """A short hash of the labelled streams and the history, so a runs folder is never resumed
+    on other data."""
+    h = hashlib.sha256()
+    s = data.streams
+    for array in (s.hour, s.weekday, s.device, s.network, s.age, s.gender, data.labels):
+        h.update(np.ascontiguousarray(array).tobytes())
+    h.update(json.dumps([s.user, s.track, s.country, data.history], sort_keys=True).encode())
+    return h.hexdigest()[:16]
+
+
+_NOT_SCORED = ("seed", "device", "threads", "checkpoint_every", "log_every")  # seeds come from the repeat
+
+
+def _settings(data: SituateData, ausp: AuSPOptions | None) -> dict[str, Any]:
+    kept = None
+    if ausp is not None:  # what changes the scores (not the device, threads or logging), and the audio
+        kept = {k: v for k, v in asdict(ausp).items() if k not in _NOT_SCORED}
+        kept["mels"] = hashlib.sha256(np.ascontiguousarray(data.mels).tobytes()).hexdigest()[:16]
+    return {"data": fingerprint(data), "ausp": kept}
+
+
+def _runs_folder(runs: Path, settings: dict[str, Any]) -> None:
+    from mtk.io.files import atomic_write
+
+    runs.mkdir(parents=True, exist_ok=True)
+    saved = runs / "protocol.json"
+    if saved.exists():
+        before = json.loads(saved.read_text())
+        if before != settings:
+            changed = sorted(k for k in settings if before.get(k) != settings[k])
+            what = " and ".join(changed)
+            raise UsageError(f"{runs}: holds a protocol run with other {what} settings; use another folder")
+    else:
+        atomic_write(saved, (json.dumps(settings, indent=1) + "\n").encode())
+
+
 def run_protocol(
     data: SituateData,
     *,
@@ -70,28 +115,44 @@ def run_protocol(
     splits: Sequence[str] = SPLITS,
     repeats: int = 4,
     ausp: AuSPOptions | None = None,
+    runs: Path | None = None,
     on_result: Callable[[dict[str, Any]], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """One record per (C, split, repeat): sizes and scores. ``ausp=None`` scores duSP only."""
+    """One record per (C, split, repeat): sizes and scores. ``ausp=None`` scores duSP only.
+
+    Repeats run outermost, so a partial run has every cell once before any twice. With
+    ``runs``, finished records are kept there and reused, and auSP training resumes from its
+    checkpoint.
+    """
+    from mtk.io.files import atomic_write
     from mtk.situate.dusp import DuSP
     from mtk.situate.metrics import branch_scores
 
+    if runs is not None:
+        _runs_folder(runs, _settings(data, ausp))
+    parts = {c: subset(data, c) for c in classes}
     results = []
-    for c in classes:
-        part = subset(data, c)
-        for kind in splits:
-            for seed in range(repeats):
-                split = make_split(part.streams, kind, seed)
-                y = part.labels[split.test]
-                dusp = DuSP.fit(part.streams.take(split.train), part.situations, seed=seed)
-                p_device = dusp.predict_proba(part.streams.take(split.test))
-                p_audio = None
-                if ausp is not None:
-                    embedder = fit_embedder(part, split.train, seed=seed)
-                    model = train_ausp(part, split.train, embedder, replace(ausp, seed=seed))
-                    p_audio = predict_ausp(model, part, split.test, embedder)
-                record = {"classes": c, "split": kind, "seed": seed, "train_streams": int(len(split.train))}
-                record |= branch_scores(p_audio, p_device, y)
+    for seed in range(repeats):
+        for c in classes:
+            part = parts[c]
+            for kind in splits:
+                cell = runs / f"c{c}-{kind}-{seed}" if runs is not None else None
+                if cell is not None and (cell / "record.json").exists():
+                    record = json.loads((cell / "record.json").read_text())
+                else:
+                    split = make_split(part.streams, kind, seed)
+                    y = part.labels[split.test]
+                    dusp = DuSP.fit(part.streams.take(split.train), part.situations, seed=seed)
+                    p_device = dusp.predict_proba(part.streams.take(split.test))
+                    p_audio = None
+                    if ausp is not None:
+                        embedder = fit_embedder(part, split.train, seed=seed)
+                        model = train_ausp(part, split.train, embedder, replace(ausp, seed=seed), run=cell)
+                        p_audio = predict_ausp(model, part, split.test, embedder)
+                    record = {"classes": c, "split": kind, "seed": seed, "train_streams": int(len(split.train))}
+                    record |= branch_scores(p_audio, p_device, y)
+                    if cell is not None:
+                        atomic_write(cell / "record.json", (json.dumps(record) + "\n").encode(), force=True)
                 results.append(record)
                 if on_result:
                     on_result(record)

@@ -116,15 +116,22 @@ def test_train_writes_loadable_models(tiny_run: Path, stream_files: Path, meta_c
     assert {s["situation"] for r in records for s in r["joint"]} <= {"work", "gym", "party", "sleep"}
 
 
-def test_eval_dusp_protocol(stream_files: Path) -> None:
-    proc = run_mtk(
+def test_eval_dusp_protocol(stream_files: Path, meta_corpus: Path, tmp_path: Path) -> None:
+    args = (
         "eval", "situate", "--streams", str(stream_files / "streams.jsonl"), "--history",
         str(stream_files / "history.jsonl"), "--branch", "dusp", "-C", "4", "--repeats", "2",
     )  # fmt: skip
+    proc = run_mtk(*args)
     assert proc.returncode == 0, proc.stderr
     (result,) = _lines(proc.stdout)
     cell = result["summary"]["4"]["warm"]["dusp_accuracy"]
     assert cell["n"] == 2 and 0 <= cell["mean"] <= 1 and len(result["runs"]) == 6
+    # --runs keeps each split; a rerun reads them back to the same report
+    runs = tmp_path / "runs"
+    kept = [run_mtk(*args, "--runs", str(runs)) for _ in range(2)]
+    assert [p.stdout for p in kept] == [proc.stdout] * 2 and len(list(runs.glob("c4-*/record.json"))) == 6
+    clash = run_mtk(*args, "--runs", str(runs), "--branch", "both", "--audio", str(meta_corpus))
+    assert clash.returncode == 2 and b"other ausp settings" in clash.stderr and not clash.stdout
     proc = run_mtk(
         "eval", "situate", "--streams", str(stream_files / "streams.jsonl"), "--history",
         str(stream_files / "history.jsonl"), "--branch", "dusp", "-C", "4", "--repeats", "1", "--format", "markdown",

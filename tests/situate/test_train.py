@@ -57,3 +57,35 @@ def test_same_seed_same_model_and_resume(data, tmp_path: Path) -> None:
     resumed = _weights(train_ausp(data, idx, embedder, opts, run=run))
     assert len((run / "log.jsonl").read_text().splitlines()) == 2
     assert not all(np.array_equal(x, y) for x, y in zip(one, resumed, strict=True))
+
+
+def test_protocol_runs_folder_resumes(data, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
+    from mtk.errors import UsageError
+    from mtk.situate import eval as protocol
+
+    torch.set_num_threads(1)
+    opts = AuSPOptions(steps=2, tracks=3, streams_per_track=2)
+    kw = {"classes": (4,), "splits": ("cold-track", "warm"), "repeats": 1, "ausp": opts, "runs": tmp_path}
+    first = protocol.run_protocol(data, **kw)
+    assert [(r["split"], r["seed"]) for r in first] == [("cold-track", 0), ("warm", 0)]
+    assert (tmp_path / "c4-warm-0" / "last.pt").exists() and (tmp_path / "c4-warm-0" / "record.json").exists()
+    # an interrupted split (no record, a checkpoint at its last step) resumes to the same scores
+    (tmp_path / "c4-warm-0" / "record.json").unlink()
+    assert protocol.run_protocol(data, **kw) == first
+    # finished splits are read back, not trained again
+    monkeypatch.setattr(protocol, "train_ausp", lambda *a, **k: pytest.fail("trained a finished split again"))
+    assert protocol.run_protocol(data, **kw) == first
+    with pytest.raises(UsageError, match="other ausp settings"):
+        protocol.run_protocol(data, **(kw | {"ausp": replace(opts, steps=3)}))
+    with pytest.raises(UsageError, match="other data settings"):
+        protocol.run_protocol(_fewer(data), **kw)
+
+
+def _fewer(data):
+    """``data`` without its last stream."""
+    from dataclasses import replace
+
+    keep = np.arange(len(data.labels) - 1)
+    return replace(data, streams=data.streams.take(keep), labels=data.labels[keep], track_of=data.track_of[keep])
