@@ -190,7 +190,10 @@ def situate(
     )
     summary = summarize(results)
     if fmt == "markdown":
-        print(tables(summary, splits=kinds))
+        setup = f"{repeats} random split(s) per cell, mean (std)"
+        if opts:
+            setup += f"; each auSP trained {steps} steps of {tracks} tracks x {streams_per_track} streams"
+        print(f"Protocol: {setup}.\n\n" + tables(summary, splits=kinds))
     else:
         JsonLinesWriter().write(
             {"protocol": {"classes": tag_sets, "splits": kinds, "repeats": repeats, "branch": branch,
