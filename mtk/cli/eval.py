@@ -146,9 +146,10 @@ def situate(
     """The paper's protocol: for each tag set, split kind (cold-user, cold-track, warm) and repeat,
     train duSP and auSP on the training streams and score the test streams; mean (std) of auSP
     AUC and accuracy, duSP accuracy and accuracy@3, and the joint overlap (Tables 2, 3 and 5).
-    Each finished split is also logged to stderr with -v. One auSP trains for the better part of an
-    hour on a 2-core CPU: with --runs DIR, finished splits and auSP checkpoints are kept in DIR and
-    the same command resumes an interrupted protocol (DIR refuses other data or settings)."""
+    With -v, auSP's training losses and each finished split are logged to stderr. One auSP of
+    the default 3000 steps takes about an hour on a 2-core CPU: with --runs DIR, finished splits
+    and auSP checkpoints are kept in DIR, and the same command resumes an interrupted protocol
+    (DIR refuses other data or settings)."""
     from mtk.device import resolve_device
     from mtk.errors import UsageError
     from mtk.io.records import JsonLinesWriter
@@ -187,6 +188,7 @@ def situate(
         ausp=opts,
         runs=runs,
         on_result=lambda r: common.info(f"{r}"),
+        on_log=lambda r: common.info(f"{r}"),
     )
     summary = summarize(results)
     if fmt == "markdown":

@@ -117,8 +117,10 @@ def run_protocol(
     ausp: AuSPOptions | None = None,
     runs: Path | None = None,
     on_result: Callable[[dict[str, Any]], None] | None = None,
+    on_log: Callable[[dict[str, Any]], None] | None = None,
 ) -> list[dict[str, Any]]:
     """One record per (C, split, repeat): sizes and scores. ``ausp=None`` scores duSP only.
+    ``on_log`` gets auSP's training log records, each with its ``cell`` (``c<C>-<split>-<seed>``).
 
     Repeats run outermost, so a partial run has every cell once before any twice. With
     ``runs``, finished records are kept there and reused, and auSP training resumes from its
@@ -136,7 +138,8 @@ def run_protocol(
         for c in classes:
             part = parts[c]
             for kind in splits:
-                cell = runs / f"c{c}-{kind}-{seed}" if runs is not None else None
+                name = f"c{c}-{kind}-{seed}"
+                cell = runs / name if runs is not None else None
                 if cell is not None and (cell / "record.json").exists():
                     record = json.loads((cell / "record.json").read_text())
                 else:
@@ -147,7 +150,8 @@ def run_protocol(
                     p_audio = None
                     if ausp is not None:
                         embedder = fit_embedder(part, split.train, seed=seed)
-                        model = train_ausp(part, split.train, embedder, replace(ausp, seed=seed), run=cell)
+                        log = (lambda r, name=name: on_log({"cell": name, **r})) if on_log else None
+                        model = train_ausp(part, split.train, embedder, replace(ausp, seed=seed), run=cell, on_log=log)
                         p_audio = predict_ausp(model, part, split.test, embedder)
                     record = {"classes": c, "split": kind, "seed": seed, "train_streams": int(len(split.train))}
                     record |= branch_scores(p_audio, p_device, y)

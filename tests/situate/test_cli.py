@@ -144,7 +144,7 @@ def test_eval_protocol_with_ausp(stream_files: Path, meta_corpus: Path) -> None:
     proc = run_mtk(
         "eval", "situate", "--streams", str(stream_files / "streams.jsonl"), "--history",
         str(stream_files / "history.jsonl"), "--audio", str(meta_corpus), "-C", "4", "--splits", "cold-track",
-        "--repeats", "1", "--steps", "1", "--tracks", "2", "--streams-per-track", "2", "--device", "cpu",
+        "--repeats", "1", "--steps", "1", "--tracks", "2", "--streams-per-track", "2", "--device", "cpu", "-v",
         env=_env(), timeout=300,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
@@ -152,3 +152,4 @@ def test_eval_protocol_with_ausp(stream_files: Path, meta_corpus: Path) -> None:
     cell = result["summary"]["4"]["cold-track"]
     assert set(cell) == {"ausp_auc", "ausp_accuracy", "dusp_accuracy", "dusp_accuracy_at_3", "joint_overlap"}
     assert cell["joint_overlap"]["mean"] <= min(cell["ausp_accuracy"]["mean"], cell["dusp_accuracy"]["mean"])
+    assert b"{'cell': 'c4-cold-track-0', 'step': 1, 'loss':" in proc.stderr  # -v: auSP's training log
