@@ -7,13 +7,16 @@
 - peak memory (VmHWM) of transcribing a 10-minute file in a fresh process (baseline: the same
   process only decoding it);
 - the bidirectional time GRU over 8 chunks of 8,192 steps with the numba scan that inference
-  uses (``mtk.transcribe.fastgru``), against torch's own GRU module on the same input.
+  uses (``mtk.transcribe.fastgru``), against torch's own GRU module on the same input;
+- one training step on one core (a batch of 8 excerpts of 2.048 s: network, synthesis, loss,
+  backward, Adam) with the numba GRUs that CPU training uses, against torch's GRUs.
 Usage: python benchmarks/transcribe.py [--model NAME|PATH] [--audio FILE]
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import subprocess
 import sys
@@ -71,6 +74,35 @@ def _gru_seconds(module: object) -> tuple[float, float]:
     return times[0], times[1]
 
 
+def _train_step_seconds(transcriber: Any) -> tuple[float, float]:
+    """Best of 3 training steps of the model's network with ``fastgru.gru_train`` and with
+    torch's GRUs (random excerpts and one-shots: the cost does not depend on them)."""
+    import torch
+
+    from mtk.transcribe.fastgru import gru_train
+    from mtk.transcribe.model import DrumSynthesizer, MultiBandLogSpectrumLoss
+
+    cfg = transcriber.net.config
+    net = copy.deepcopy(transcriber.net).train()
+    torch.manual_seed(0)
+    synth = DrumSynthesizer(torch.randn(1, cfg.n_components, 2 * cfg.sample_rate) * 0.1, cfg.hop)
+    loss_fn = MultiBandLogSpectrumLoss(cfg.sample_rate)
+    optim = torch.optim.Adam([*net.parameters(), *synth.parameters()], lr=1e-6)
+    x, bank = torch.randn(8, 2 * cfg.multiple * 16) * 0.1, torch.zeros(8, dtype=torch.long)
+
+    def step(rnn: Any) -> None:
+        loss = loss_fn(synth(net(x, 1.0, rnn), bank), x)
+        optim.zero_grad(set_to_none=True)
+        loss.backward()
+        optim.step()
+
+    times = []
+    for rnn in (gru_train, None):
+        step(rnn)  # warm-up
+        times.append(_best_of(lambda rnn=rnn: step(rnn)))
+    return times[0], times[1]
+
+
 def _best_of(fn: Any, runs: int = REPEATS) -> float:
     """The fastest of ``runs`` timings of ``fn()`` (the machine's speed varies from run to run)."""
     best = float("inf")
@@ -113,6 +145,7 @@ def main() -> None:
         model_name = args.model or transcriber.name
         rss, rss_decode = _rss(long, "transcribe", model_name), _rss(long, "decode", model_name)
     gru_s, torch_gru_s = _gru_seconds(transcriber.net.time_rnn)
+    step_s, torch_step_s = _train_step_seconds(transcriber)
     print(
         json.dumps(
             {
@@ -126,6 +159,8 @@ def main() -> None:
                 "baseline_decode_only_rss_mb": rss_decode,
                 "time_gru_seconds": round(gru_s, 3),
                 "baseline_torch_time_gru_seconds": round(torch_gru_s, 3),
+                "train_step_seconds": round(step_s, 3),
+                "baseline_torch_gru_train_step_seconds": round(torch_step_s, 3),
                 "goals": GOALS,
             }
         )

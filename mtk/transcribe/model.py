@@ -140,8 +140,8 @@ class DrummerNet(nn.Module):
         ``temperature`` > 1 (training only) softens the component sparsemax so that every
         component keeps a gradient early on: a component outside the support gets none, and
         one that drops out of it everywhere would never come back. ``rnn(gru, x)`` runs the
-        recurrent layers (default: the module itself; inference passes
-        :func:`mtk.transcribe.fastgru.gru`).
+        recurrent layers (default: the module itself; on the CPU, inference passes
+        :func:`mtk.transcribe.fastgru.gru` and training :func:`mtk.transcribe.fastgru.gru_train`).
         """
         cfg = self.config
         run = rnn or (lambda module, x: module(x)[0])
@@ -156,8 +156,10 @@ class DrummerNet(nn.Module):
         over_time = sparsemax(windows * scale[1], dim=2).reshape(b, t, cfg.n_components)
         return (over_components * over_time).transpose(1, 2)  # (B, K, T')
 
-    def forward(self, x: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
-        return self.head(self.features(x), temperature)
+    def forward(
+        self, x: torch.Tensor, temperature: float = 1.0, rnn: Callable[..., torch.Tensor] | None = None
+    ) -> torch.Tensor:
+        return self.head(self.features(x), temperature, rnn)
 
 
 def upsample_zeros(act: torch.Tensor, hop: int) -> torch.Tensor:

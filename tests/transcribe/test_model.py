@@ -100,3 +100,38 @@ def test_fast_gru_is_torchs_gru(inputs: int, hidden: int, bidirectional: bool) -
         net = DrummerNet(SMALL).eval()
         seq = torch.randn(2, 256, 2 * SMALL.channels)
         torch.testing.assert_close(net.head(seq, rnn=gru), net.head(seq), rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize(("inputs", "hidden", "bidirectional"), [(20, 11, True), (22, 12, False), (1, 1, False)])
+def test_fast_gru_training_gradients_are_torchs(inputs: int, hidden: int, bidirectional: bool) -> None:
+    from mtk.transcribe.fastgru import gru_train
+
+    torch.manual_seed(3)
+    module = torch.nn.GRU(inputs, hidden, batch_first=True, bidirectional=bidirectional)
+    x = torch.randn(3, 40, inputs, requires_grad=True)
+    weight = torch.randn(3, 40, hidden * (2 if bidirectional else 1))  # a loss that weighs every output
+    grads = []
+    for run in (gru_train, lambda m, v: m(v)[0]):
+        module.zero_grad()
+        x.grad = None
+        out = run(module, x)
+        (out * weight).sum().backward()
+        grads.append([out.detach(), x.grad.clone(), *(p.grad.clone() for p in module.parameters())])
+    for fast, reference in zip(*grads, strict=True):
+        torch.testing.assert_close(fast, reference, rtol=1e-4, atol=1e-5)
+
+
+def test_training_with_fast_gru_has_torchs_gradients() -> None:
+    from mtk.transcribe.fastgru import gru_train
+
+    torch.manual_seed(4)
+    net = DrummerNet(SMALL)
+    x = torch.randn(2, 4096) * 0.1
+    grads = []
+    for rnn in (gru_train, None):
+        net.zero_grad()
+        act = net(x, 2.0, rnn)
+        (act * torch.linspace(0, 1, act.shape[-1])).sum().backward()
+        grads.append([act.detach(), *(p.grad.clone() for p in net.parameters())])
+    for fast, reference in zip(*grads, strict=True):
+        torch.testing.assert_close(fast, reference, rtol=1e-3, atol=1e-5)
