@@ -5,8 +5,8 @@ user embeddings are fitted on the training users' history, duSP and (unless skip
 trained on the training streams, and the test streams are scored (:mod:`mtk.situate.metrics`).
 With a ``runs`` folder the protocol survives interruption: each finished (C, split, repeat) is
 kept as ``RUNS/c<C>-<split>-<seed>/record.json`` and each auSP checkpoints beside it, so a rerun
-with the same folder and settings resumes where the last one stopped (one auSP takes the better
-part of an hour on a 2-core CPU).
+with the same folder and settings resumes where the last one stopped (one auSP of 3,000 steps
+takes about an hour on a 2-core CPU).
 :func:`tables` prints the results in the shape of the paper's Tables 2, 3 and 5, with the
 paper's own figures beside them (its Deezer data, not ours: a comparison of shape).
 """
@@ -127,8 +127,6 @@ def run_protocol(
     checkpoint.
     """
     from mtk.io.files import atomic_write
-    from mtk.situate.dusp import DuSP
-    from mtk.situate.metrics import branch_scores
 
     if runs is not None:
         _runs_folder(runs, _settings(data, ausp))
@@ -136,31 +134,44 @@ def run_protocol(
     results = []
     for seed in range(repeats):
         for c in classes:
-            part = parts[c]
             for kind in splits:
                 name = f"c{c}-{kind}-{seed}"
                 cell = runs / name if runs is not None else None
                 if cell is not None and (cell / "record.json").exists():
                     record = json.loads((cell / "record.json").read_text())
                 else:
-                    split = make_split(part.streams, kind, seed)
-                    y = part.labels[split.test]
-                    dusp = DuSP.fit(part.streams.take(split.train), part.situations, seed=seed)
-                    p_device = dusp.predict_proba(part.streams.take(split.test))
-                    p_audio = None
-                    if ausp is not None:
-                        embedder = fit_embedder(part, split.train, seed=seed)
-                        log = (lambda r, name=name: on_log({"cell": name, **r})) if on_log else None
-                        model = train_ausp(part, split.train, embedder, replace(ausp, seed=seed), run=cell, on_log=log)
-                        p_audio = predict_ausp(model, part, split.test, embedder)
-                    record = {"classes": c, "split": kind, "seed": seed, "train_streams": int(len(split.train))}
-                    record |= branch_scores(p_audio, p_device, y)
+                    log = (lambda r, name=name: on_log({"cell": name, **r})) if on_log else None
+                    record = _score_split(parts[c], kind, seed, ausp, cell, log)
                     if cell is not None:
                         atomic_write(cell / "record.json", (json.dumps(record) + "\n").encode(), force=True)
                 results.append(record)
                 if on_result:
                     on_result(record)
     return results
+
+
+def _score_split(
+    part: SituateData,
+    kind: str,
+    seed: int,
+    ausp: AuSPOptions | None,
+    run: Path | None,
+    on_log: Callable[[dict[str, Any]], None] | None,
+) -> dict[str, Any]:
+    """duSP and (with ``ausp``) auSP trained on one split's training streams, scored on its test streams."""
+    from mtk.situate.dusp import DuSP
+    from mtk.situate.metrics import branch_scores
+
+    split = make_split(part.streams, kind, seed)
+    dusp = DuSP.fit(part.streams.take(split.train), part.situations, seed=seed)
+    p_device = dusp.predict_proba(part.streams.take(split.test))
+    p_audio = None
+    if ausp is not None:
+        embedder = fit_embedder(part, split.train, seed=seed)
+        model = train_ausp(part, split.train, embedder, replace(ausp, seed=seed), run=run, on_log=on_log)
+        p_audio = predict_ausp(model, part, split.test, embedder)
+    record = {"classes": len(part.situations), "split": kind, "seed": seed, "train_streams": int(len(split.train))}
+    return record | branch_scores(p_audio, p_device, part.labels[split.test])
 
 
 METRICS = ("ausp_auc", "ausp_accuracy", "dusp_accuracy", "dusp_accuracy_at_3", "joint_overlap")
