@@ -145,7 +145,7 @@ def _recurrence() -> Any:
             saved = _scan_saving(gi.detach().float().contiguous().numpy(), w, b_hh.detach().float().numpy(), reverse)
             ctx.saved = (*saved, w)
             ctx.reverse = reverse
-            return torch.from_numpy(saved[0])
+            return torch.from_numpy(saved[0].copy())  # a copy: in-place changes to it must not reach the saved states
 
         @staticmethod
         def backward(ctx: Any, grad_out: Any) -> Any:
