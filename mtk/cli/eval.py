@@ -192,7 +192,7 @@ def situate(
     )
     summary = summarize(results)
     if fmt == "markdown":
-        setup = f"{repeats} random split(s) per cell, mean (std)"
+        setup = f"{repeats} random split(s) per cell" + (", mean (std)" if repeats > 1 else "")
         if opts:
             setup += f"; each auSP trained {steps} steps of {tracks} tracks x {streams_per_track} streams"
         print(f"Protocol: {setup}.\n\n" + tables(summary, splits=kinds))

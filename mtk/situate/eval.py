@@ -198,8 +198,10 @@ def _cell(summary: dict, c: int, split: str, metric: str, percent: bool) -> str:
     if stat is None:
         return "-"
     scale = 100 if percent else 1
-    fmt = "{:.2f} ({:.2f})" if percent else "{:.3f} ({:.3f})"
-    return fmt.format(stat["mean"] * scale, stat["std"] * scale)
+    digits = 2 if percent else 3
+    if stat["n"] < 2:  # one split: no spread to show
+        return f"{stat['mean'] * scale:.{digits}f}"
+    return f"{stat['mean'] * scale:.{digits}f} ({stat['std'] * scale:.{digits}f})"
 
 
 def _paper(c: int, split: str, metric: str, percent: bool) -> str:
@@ -210,8 +212,9 @@ def _paper(c: int, split: str, metric: str, percent: bool) -> str:
 
 
 def tables(summary: dict, *, splits: Sequence[str] = SPLITS) -> str:
-    """Markdown tables shaped as the paper's Tables 2 (auSP), 3 (duSP) and 5 (joint), mean (std);
-    each row is followed by the paper's figure for the same cell (its data, not ours)."""
+    """Markdown tables shaped as the paper's Tables 2 (auSP), 3 (duSP) and 5 (joint), mean (std)
+    (the mean alone for a cell of one split); each row is followed by the paper's figure for
+    the same cell (its data, not ours)."""
     classes = sorted(int(c) for c in summary)
     heads = {"cold-user": "Cold user", "cold-track": "Cold track", "warm": "Warm"}
     lines: list[str] = []

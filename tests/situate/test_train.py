@@ -89,3 +89,11 @@ def _fewer(data):
 
     keep = np.arange(len(data.labels) - 1)
     return replace(data, streams=data.streams.take(keep), labels=data.labels[keep], track_of=data.track_of[keep])
+
+
+def test_protocol_tables_mean_and_std() -> None:
+    from mtk.situate.eval import summarize, tables
+
+    records = [{"classes": 4, "split": "warm", "seed": s, "dusp_accuracy": a} for s, a in enumerate((0.5, 0.7))]
+    assert "| 4 | - | - | 60.00 (10.00) |" in tables(summarize(records))
+    assert "| 4 | - | - | 50.00 |" in tables(summarize(records[:1]))  # one split: the mean alone
