@@ -25,40 +25,14 @@ import numpy as np
 
 
 @numba.njit(cache=True)
-def _scan(gi: np.ndarray, w_hh: np.ndarray, b_hh: np.ndarray, reverse: bool) -> np.ndarray:
-    """``gi``: ``(B, T, 3H)`` input projections (x W_ih^T + b_ih) -> hidden states ``(B, T, H)``."""
+def _scan(gi: np.ndarray, w_hh: np.ndarray, b_hh: np.ndarray, reverse: bool, save: bool = False) -> tuple:
+    """``gi``: ``(B, T, 3H)`` input projections (x W_ih^T + b_ih) -> hidden states ``(B, T, H)``;
+    with ``save``, also the gates r, z, n and ``W_hn h + b_hn`` of every step (``(B, T, H)``
+    each, what the backward pass needs; empty otherwise)."""
     batch, steps, h3 = gi.shape
     size = h3 // 3
     out = np.empty((batch, steps, size), np.float32)
-    h = np.zeros(size, np.float32)
-    gh = np.empty(h3, np.float32)
-    for b in range(batch):
-        h[:] = 0.0
-        for s in range(steps):
-            t = steps - 1 - s if reverse else s
-            for j in range(h3):
-                acc = b_hh[j]
-                for k in range(size):
-                    acc += w_hh[j, k] * h[k]
-                gh[j] = acc
-            for j in range(size):
-                r = 1.0 / (1.0 + np.exp(-(gi[b, t, j] + gh[j])))
-                z = 1.0 / (1.0 + np.exp(-(gi[b, t, size + j] + gh[size + j])))
-                n = np.tanh(gi[b, t, 2 * size + j] + r * gh[2 * size + j])
-                out[b, t, j] = (1.0 - z) * n + z * h[j]
-            for j in range(size):
-                h[j] = out[b, t, j]
-    return out
-
-
-@numba.njit(cache=True)
-def _scan_saving(gi: np.ndarray, w_hh: np.ndarray, b_hh: np.ndarray, reverse: bool) -> tuple:
-    """As :func:`_scan`, also returning the gates r, z, n and ``W_hn h + b_hn`` of every step
-    ``(B, T, H)`` each, which the backward pass needs."""
-    batch, steps, h3 = gi.shape
-    size = h3 // 3
-    out = np.empty((batch, steps, size), np.float32)
-    rs = np.empty((batch, steps, size), np.float32)
+    rs = np.empty((batch, steps, size) if save else (0, 0, 0), np.float32)
     zs, ns, ghn = np.empty_like(rs), np.empty_like(rs), np.empty_like(rs)
     h = np.zeros(size, np.float32)
     gh = np.empty(h3, np.float32)
@@ -75,7 +49,8 @@ def _scan_saving(gi: np.ndarray, w_hh: np.ndarray, b_hh: np.ndarray, reverse: bo
                 r = 1.0 / (1.0 + np.exp(-(gi[b, t, j] + gh[j])))
                 z = 1.0 / (1.0 + np.exp(-(gi[b, t, size + j] + gh[size + j])))
                 n = np.tanh(gi[b, t, 2 * size + j] + r * gh[2 * size + j])
-                rs[b, t, j], zs[b, t, j], ns[b, t, j], ghn[b, t, j] = r, z, n, gh[2 * size + j]
+                if save:
+                    rs[b, t, j], zs[b, t, j], ns[b, t, j], ghn[b, t, j] = r, z, n, gh[2 * size + j]
                 out[b, t, j] = (1.0 - z) * n + z * h[j]
             for j in range(size):
                 h[j] = out[b, t, j]
@@ -93,7 +68,7 @@ def _scan_backward(
     w_hh: np.ndarray,
     reverse: bool,
 ) -> tuple:
-    """Backpropagation through time of :func:`_scan_saving`: the gradients of the input
+    """Backpropagation through time of :func:`_scan` (with ``save``): the gradients of the input
     projections ``(B, T, 3H)``, of ``W_hh`` ``(3H, H)`` and of ``b_hh`` ``(3H,)``."""
     batch, steps, size = out.shape
     h3 = 3 * size
@@ -135,14 +110,14 @@ def _scan_backward(
 
 
 def _recurrence() -> Any:
-    """The torch autograd function over :func:`_scan_saving` and :func:`_scan_backward`."""
+    """The torch autograd function over :func:`_scan` and :func:`_scan_backward`."""
     import torch
 
     class Recurrence(torch.autograd.Function):
         @staticmethod
         def forward(ctx: Any, gi: Any, w_hh: Any, b_hh: Any, reverse: bool) -> Any:
             w = w_hh.detach().float().contiguous().numpy()
-            saved = _scan_saving(gi.detach().float().contiguous().numpy(), w, b_hh.detach().float().numpy(), reverse)
+            saved = _scan(gi.detach().float().contiguous().numpy(), w, b_hh.detach().float().numpy(), reverse, True)
             ctx.saved = (*saved, w)
             ctx.reverse = reverse
             return torch.from_numpy(saved[0].copy())  # a copy: in-place changes to it must not reach the saved states
@@ -195,5 +170,5 @@ def gru(module: Any, x: Any) -> Any:
             for name in ("weight_ih", "bias_ih", "weight_hh", "bias_hh")
         )
         gi = np.ascontiguousarray(xs @ w_ih.T + b_ih, dtype=np.float32)
-        outs.append(_scan(gi, np.ascontiguousarray(w_hh), b_hh, suffix == "_reverse"))
+        outs.append(_scan(gi, np.ascontiguousarray(w_hh), b_hh, suffix == "_reverse")[0])
     return torch.from_numpy(outs[0] if len(outs) == 1 else np.concatenate(outs, axis=2)).to(x.device)
