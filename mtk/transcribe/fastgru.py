@@ -18,6 +18,7 @@ beside this file (a few seconds, once).
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import numba
@@ -109,6 +110,7 @@ def _scan_backward(
     return grad_gi, grad_w.astype(np.float32), grad_b.astype(np.float32)
 
 
+@cache
 def _recurrence() -> Any:
     """The torch autograd function over :func:`_scan` and :func:`_scan_backward`."""
     import torch
@@ -132,7 +134,17 @@ def _recurrence() -> Any:
     return Recurrence
 
 
-_RECURRENCE: Any = None
+def _directions(module: Any) -> list[tuple[bool, tuple[Any, Any, Any, Any]]]:
+    """``(reverse, (W_ih, b_ih, W_hh, b_hh))`` per direction of a one-layer, batch-first GRU."""
+    if module.num_layers != 1 or not module.batch_first:
+        raise ValueError("fastgru handles one-layer batch-first GRUs")
+    return [
+        (
+            suffix == "_reverse",
+            tuple(getattr(module, f"{n}_l0{suffix}") for n in ("weight_ih", "bias_ih", "weight_hh", "bias_hh")),
+        )
+        for suffix in ("", "_reverse")[: 2 if module.bidirectional else 1]
+    ]
 
 
 def gru_train(module: Any, x: Any) -> Any:
@@ -140,18 +152,10 @@ def gru_train(module: Any, x: Any) -> Any:
     ``(B, T, I)`` with gradients for ``x`` and every weight: as ``module(x)[0]``, faster."""
     import torch
 
-    global _RECURRENCE
-    if _RECURRENCE is None:
-        _RECURRENCE = _recurrence()
-    if module.num_layers != 1 or not module.batch_first:
-        raise ValueError("fastgru handles one-layer batch-first GRUs")
-    outs = []
-    for suffix in ("", "_reverse")[: 2 if module.bidirectional else 1]:
-        w_ih, b_ih, w_hh, b_hh = (
-            getattr(module, f"{name}_l0{suffix}") for name in ("weight_ih", "bias_ih", "weight_hh", "bias_hh")
-        )
-        gi = torch.nn.functional.linear(x, w_ih, b_ih)
-        outs.append(_RECURRENCE.apply(gi, w_hh, b_hh, suffix == "_reverse"))
+    outs = [
+        _recurrence().apply(torch.nn.functional.linear(x, w_ih, b_ih), w_hh, b_hh, reverse)
+        for reverse, (w_ih, b_ih, w_hh, b_hh) in _directions(module)
+    ]
     return outs[0] if len(outs) == 1 else torch.cat(outs, dim=2)
 
 
@@ -160,15 +164,10 @@ def gru(module: Any, x: Any) -> Any:
     output sequence ``(B, T, D * H)`` as a tensor, both directions concatenated as torch does."""
     import torch
 
-    if module.num_layers != 1 or not module.batch_first:
-        raise ValueError("fastgru handles one-layer batch-first GRUs")
     xs = x.detach().float().cpu().numpy()
     outs = []
-    for suffix in ("", "_reverse")[: 2 if module.bidirectional else 1]:
-        w_ih, b_ih, w_hh, b_hh = (
-            getattr(module, f"{name}_l0{suffix}").detach().float().cpu().numpy()
-            for name in ("weight_ih", "bias_ih", "weight_hh", "bias_hh")
-        )
+    for reverse, weights in _directions(module):
+        w_ih, b_ih, w_hh, b_hh = (w.detach().float().cpu().numpy() for w in weights)
         gi = np.ascontiguousarray(xs @ w_ih.T + b_ih, dtype=np.float32)
-        outs.append(_scan(gi, np.ascontiguousarray(w_hh), b_hh, suffix == "_reverse")[0])
+        outs.append(_scan(gi, np.ascontiguousarray(w_hh), b_hh, reverse)[0])
     return torch.from_numpy(outs[0] if len(outs) == 1 else np.concatenate(outs, axis=2)).to(x.device)
