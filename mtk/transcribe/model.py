@@ -9,8 +9,8 @@
   one extra "nothing" slot that is dropped afterwards, so silence can be transcribed as
   exactly zero (without it every window would hold some mass).
 - :class:`DrumSynthesizer` (synthesis, training only): zero-insertion upsampling of the
-  activations to the sample rate, FFT convolution of each component's impulse train with its
-  one-shot waveform, times a learned gain per component, summed.
+  activations to the sample rate, convolution of each component's impulse train with its
+  one-shot waveform, times a learned gain per component, summed (all in the frequency domain).
 - :class:`MultiBandLogSpectrumLoss`: mean absolute error between log-magnitude spectra of
   input and resynthesis in 8 octave bands from 32 Hz, each with its own FFT size and 12
   log-spaced bins per octave (the paper's 8 "pseudo-CQT" bands with MAE).
@@ -108,8 +108,8 @@ class DrummerNet(nn.Module):
         (``T / 2`` with ``pool``, max-pooled while channels are last and contiguous)."""
         # einsum, not ``@``: matmul does not fold the batch into one GEMM when the weight needs grad
         h = torch.einsum("ck,btk->btc", self.encoder[0].weight[:, 0, :], F.pad(x, (1, 1)).unfold(1, 3, 1))
-        if pool:
-            h = h.reshape(h.shape[0], h.shape[1] // 2, 2, h.shape[2]).amax(dim=2)
+        if pool:  # pairwise maximum: 1.7x faster forward and backward than amax over pairs
+            h = torch.maximum(h[:, 0::2], h[:, 1::2])
         return h.transpose(1, 2).contiguous()
 
     def _pooled_layers(self, x: torch.Tensor, n: int) -> torch.Tensor:
@@ -162,19 +162,21 @@ class DrummerNet(nn.Module):
         return self.head(self.features(x), temperature, rnn)
 
 
-def upsample_zeros(act: torch.Tensor, hop: int) -> torch.Tensor:
-    """``(B, K, T')`` -> ``(B, K, T' * hop)``: each value followed by ``hop - 1`` zeros."""
-    b, k, t = act.shape
-    out = act.new_zeros(b, k, t, hop)
-    out[..., 0] = act
-    return out.reshape(b, k, t * hop)
-
-
 class DrumSynthesizer(nn.Module):
     """Activations ``(B, K, T')`` and a bank index ``(B,)`` -> waveform ``(B, T' * hop)``.
 
     ``bank`` ``(n_banks, K, L)``: one-shot waveforms per component of each kit (as a song
     played it: which of the kit's instruments), onset at sample 0.
+
+    Each component's activations, upsampled to the sample rate by zero insertion (each value
+    followed by ``hop - 1`` zeros), are convolved with its one-shot times a learned gain, and
+    the components summed. Computed in the frequency domain without forming the upsampled
+    signals: with an FFT size ``n`` that is a multiple of ``hop``, the ``n``-point spectrum of
+    a zero-inserted signal is the ``n / hop``-point spectrum of the activations repeated
+    ``hop`` times. The one-shots' spectra are computed once per FFT size (the bank is fixed),
+    and the components are summed before the inverse FFT (it is linear), so a step does one
+    inverse FFT per excerpt instead of one per component: a training step's synthesis takes
+    about a quarter of the time of the direct FFT convolution (``python benchmarks/transcribe.py``).
     """
 
     def __init__(self, bank: torch.Tensor, hop: int) -> None:
@@ -182,14 +184,24 @@ class DrumSynthesizer(nn.Module):
         self.register_buffer("bank", bank.float(), persistent=False)
         self.hop = hop
         self.log_gain = nn.Parameter(torch.zeros(bank.shape[1]))
+        self._spectra: tuple[int, torch.Tensor, torch.Tensor] | None = None  # (n, the bank, its spectra)
+
+    def bank_spectra(self, n: int) -> torch.Tensor:
+        """``(n_banks, K, n // 2 + 1)``: the one-shots' ``n``-point spectra, kept for the next call."""
+        cached = self._spectra
+        if cached is None or cached[0] != n or cached[1] is not self.bank:  # .to() makes a new bank tensor
+            cached = (n, self.bank, torch.fft.rfft(self.bank, n))
+            self._spectra = cached
+        return cached[2]
 
     def forward(self, act: torch.Tensor, bank: torch.Tensor) -> torch.Tensor:
-        impulses = upsample_zeros(act, self.hop) * self.log_gain.exp()[:, None]  # (B, K, T)
-        sources = self.bank[bank]  # (B, K, L)
-        t, length = impulses.shape[-1], sources.shape[-1]
-        n = 1 << math.ceil(math.log2(t + length - 1))
-        spec = torch.fft.rfft(impulses, n) * torch.fft.rfft(sources, n)
-        return torch.fft.irfft(spec, n)[..., :t].sum(dim=1)
+        t = act.shape[-1] * self.hop
+        m = 1 << math.ceil(math.log2(math.ceil((t + self.bank.shape[-1] - 1) / self.hop)))
+        n = m * self.hop  # a multiple of hop, at least the full convolution's length
+        low = torch.fft.fft(act * self.log_gain.exp()[:, None], m)  # (B, K, m) complex
+        tiled = low.repeat(1, 1, self.hop // 2 + 1)[..., : n // 2 + 1]  # the n-point spectrum of the upsampled
+        spec = (tiled * self.bank_spectra(n)[bank]).sum(dim=1)  # (B, n // 2 + 1)
+        return torch.fft.irfft(spec, n)[..., :t]
 
 
 def _log_filterbank(sample_rate: int, n_fft: int, fmin: float, n_bins: int = 12) -> torch.Tensor:
@@ -203,11 +215,23 @@ def _log_filterbank(sample_rate: int, n_fft: int, fmin: float, n_bins: int = 12)
     return fb / fb.sum(dim=1, keepdim=True).clamp(min=1e-8)
 
 
+def _windowed_dft(n_fft: int, lo: int, hi: int) -> torch.Tensor:
+    """``(n_fft, 2 (hi - lo))``: the Hann-windowed DFT rows of bins ``lo .. hi - 1``, real parts
+    then imaginary parts, so that ``frames @ it`` gives those bins of the frames' spectra."""
+    n = torch.arange(n_fft, dtype=torch.float64)
+    angle = 2 * math.pi * torch.outer(n, torch.arange(lo, hi, dtype=torch.float64)) / n_fft
+    window = torch.hann_window(n_fft, dtype=torch.float64)[:, None]
+    return torch.cat([window * torch.cos(angle), -window * torch.sin(angle)], dim=1).float()
+
+
 class MultiBandLogSpectrumLoss(nn.Module):
     """MAE of log-magnitude spectra in 8 octave bands (fmin 32 Hz), FFT size per band.
 
-    Each band's hop is a sixteenth of its FFT (at least ``hop``) and only the FFT bins its
-    filters touch are kept: the low bands' long FFTs would otherwise dominate training time.
+    Each band's hop is a sixteenth of its FFT (at least ``hop``), and only the frequency bins
+    its filters touch are computed: as a product of the frames with the windowed DFT rows of
+    those bins (``torch.stft``'s framing: centred, reflect-padded; the same magnitudes), not a
+    full FFT whose backward pass would transform every bin of every frame. A band uses 9 to 65
+    of its FFT's bins, and a training step takes about a third less time than with ``torch.stft``.
     """
 
     N_FFTS = (4096, 2048, 1024, 512, 512, 256, 256, 256)
@@ -215,21 +239,23 @@ class MultiBandLogSpectrumLoss(nn.Module):
     def __init__(self, sample_rate: int = 16_000, fmin: float = 32.0, hop: int = 64, floor: float = 1e-3) -> None:
         super().__init__()
         self.floor = floor
-        self.bands: list[tuple[int, int, int, int]] = []  # (n_fft, hop, first bin, last bin + 1)
+        self.bands: list[tuple[int, int]] = []  # (n_fft, hop)
         for b, n_fft in enumerate(self.N_FFTS):
             fb = _log_filterbank(sample_rate, n_fft, fmin * 2**b)
             used = torch.nonzero(fb.sum(dim=0) > 0).flatten()
             lo, hi = int(used.min()), int(used.max()) + 1
             self.register_buffer(f"fb{b}", fb[:, lo:hi].contiguous(), persistent=False)
-            self.register_buffer(f"win{b}", torch.hann_window(n_fft), persistent=False)
-            self.bands.append((n_fft, max(hop, n_fft // 16), lo, hi))
+            self.register_buffer(f"dft{b}", _windowed_dft(n_fft, lo, hi), persistent=False)
+            self.bands.append((n_fft, max(hop, n_fft // 16)))
 
     def band_spectra(self, y: torch.Tensor) -> list[torch.Tensor]:
         """``(B, T)`` -> per band ``(B, 12, frames)`` magnitudes (linear)."""
         out = []
-        for b, (n_fft, hop, lo, hi) in enumerate(self.bands):
-            spec = torch.stft(y, n_fft, hop, window=getattr(self, f"win{b}"), return_complex=True)
-            out.append(getattr(self, f"fb{b}") @ spec[:, lo:hi].abs())
+        for b, (n_fft, hop) in enumerate(self.bands):
+            padded = F.pad(y[:, None], (n_fft // 2, n_fft // 2), mode="reflect")[:, 0]
+            parts = padded.unfold(-1, n_fft, hop) @ getattr(self, f"dft{b}")  # (B, frames, 2 x bins)
+            re, im = parts.chunk(2, dim=-1)
+            out.append(getattr(self, f"fb{b}") @ torch.complex(re, im).abs().transpose(1, 2))
         return out
 
     def forward(self, y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -12,7 +12,6 @@ from mtk.transcribe.model import (  # noqa: E402
     DrummerNetConfig,
     DrumSynthesizer,
     MultiBandLogSpectrumLoss,
-    upsample_zeros,
 )
 
 SMALL = DrummerNetConfig(channels=8)
@@ -60,9 +59,54 @@ def test_single_impulse_synthesises_the_component() -> None:
     assert torch.allclose(y[0], expected, atol=1e-5)
 
 
-def test_upsample_zeros() -> None:
-    x = torch.tensor([[[1.0, 2.0]]])
-    assert upsample_zeros(x, 3).tolist() == [[[1.0, 0, 0, 2.0, 0, 0]]]
+@pytest.mark.parametrize("hop", [16, 3])
+def test_synthesis_equals_direct_convolution_with_its_gradients(hop: int) -> None:
+    """The frequency-domain synthesis against the definition: zero-insertion upsampling, then
+    each component convolved with its one-shot times its gain, summed (values and gradients)."""
+    g = torch.Generator().manual_seed(0)
+    bank = torch.randn(3, 4, 150, generator=g)
+    act = torch.rand(2, 4, 37, generator=g) * (torch.rand(2, 4, 37, generator=g) > 0.8)
+    which = torch.tensor([2, 0])
+    synth = DrumSynthesizer(bank, hop=hop)
+    with torch.no_grad():
+        synth.log_gain.copy_(torch.tensor([0.1, -0.3, 0.5, 0.0]))
+
+    def direct(a: torch.Tensor, log_gain: torch.Tensor) -> torch.Tensor:
+        up = torch.zeros(2, 4, 37 * hop, dtype=a.dtype)
+        up[..., ::hop] = a * log_gain.exp()[:, None]
+        full = torch.nn.functional.conv1d(
+            torch.nn.functional.pad(up, (149, 0)).reshape(1, 8, -1),
+            bank[which].flip(-1).reshape(8, 1, 150).to(a.dtype),
+            groups=8,
+        )
+        return full.reshape(2, 4, -1).sum(dim=1)
+
+    a1, a2 = act.clone().requires_grad_(), act.double().clone().requires_grad_()
+    gain2 = synth.log_gain.detach().double().clone().requires_grad_()
+    y, ref = synth(a1, which), direct(a2, gain2)
+    assert y.shape == (2, 37 * hop)
+    assert torch.allclose(y.double(), ref, atol=1e-4)
+    w = torch.randn(y.shape, generator=g)
+    (y * w).sum().backward()
+    (ref * w.double()).sum().backward()
+    assert torch.allclose(a1.grad.double(), a2.grad, atol=1e-3)
+    assert torch.allclose(synth.log_gain.grad.double(), gain2.grad, atol=1e-3)
+    again = synth(act, which)  # the one-shots' spectra are kept between calls
+    assert torch.equal(again, y.detach())
+
+
+def test_band_spectra_equal_the_stft_through_the_filterbank() -> None:
+    """The loss's band magnitudes (DFT rows of the used bins only) against ``torch.stft``."""
+    from mtk.transcribe.model import _log_filterbank
+
+    loss = MultiBandLogSpectrumLoss()
+    y = torch.randn(2, 8192, generator=torch.Generator().manual_seed(0))
+    for b, (n_fft, hop) in enumerate(loss.bands):
+        spec = torch.stft(y, n_fft, hop, window=torch.hann_window(n_fft), return_complex=True).abs()
+        expected = _log_filterbank(16_000, n_fft, 32.0 * 2**b) @ spec
+        got = loss.band_spectra(y)[b]
+        assert got.shape == expected.shape == (2, 12, 8192 // hop + 1)
+        assert torch.allclose(got, expected, rtol=1e-4, atol=1e-4 * float(expected.max())), n_fft
 
 
 def test_loss_is_zero_on_identity_and_grows_with_difference() -> None:
