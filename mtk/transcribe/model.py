@@ -175,8 +175,9 @@ class DrumSynthesizer(nn.Module):
     a zero-inserted signal is the ``n / hop``-point spectrum of the activations repeated
     ``hop`` times. The one-shots' spectra are computed once per FFT size (the bank is fixed),
     and the components are summed before the inverse FFT (it is linear), so a step does one
-    inverse FFT per excerpt instead of one per component: a training step's synthesis takes
-    about a quarter of the time of the direct FFT convolution (``python benchmarks/transcribe.py``).
+    inverse FFT per excerpt instead of one per component. Forward and backward for 8 excerpts
+    of 2 s and 11 one-shots of 2 s: 23 ms on one core, against 150 ms for the FFT convolution of
+    the upsampled signals (measured once, when it replaced it; same output).
     """
 
     def __init__(self, bank: torch.Tensor, hop: int) -> None:
@@ -231,7 +232,7 @@ class MultiBandLogSpectrumLoss(nn.Module):
     its filters touch are computed: as a product of the frames with the windowed DFT rows of
     those bins (``torch.stft``'s framing: centred, reflect-padded; the same magnitudes), not a
     full FFT whose backward pass would transform every bin of every frame. A band uses 9 to 65
-    of its FFT's bins, and a training step takes about a third less time than with ``torch.stft``.
+    of its FFT's bins.
     """
 
     N_FFTS = (4096, 2048, 1024, 512, 512, 256, 256, 256)

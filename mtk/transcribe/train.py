@@ -11,7 +11,10 @@ the bank).
 
 On the CPU the recurrent layers run as compiled loops forward and backward
 (:func:`mtk.transcribe.fastgru.gru_train`, the same GRUs): a training step takes about half
-the time it takes with torch's GRUs (``python benchmarks/transcribe.py``).
+the time it takes with torch's GRUs (``python benchmarks/transcribe.py``). The synthesis and
+the loss compute only what they need (see :class:`~mtk.transcribe.model.DrumSynthesizer` and
+:class:`~mtk.transcribe.model.MultiBandLogSpectrumLoss`): a step of 8 excerpts took 0.90 s
+on one core against 1.20 s before (measured once, same loss).
 
 Checkpoints (``run/last.pt``, every ``checkpoint_every`` steps and at the end) hold the
 analysis network, the synthesizer gains, the optimiser and the step, so a run resumes
