@@ -101,10 +101,11 @@ def test_band_spectra_equal_the_stft_through_the_filterbank() -> None:
 
     loss = MultiBandLogSpectrumLoss()
     y = torch.randn(2, 8192, generator=torch.Generator().manual_seed(0))
-    for b, (n_fft, hop) in enumerate(loss.bands):
+    bands = loss.band_spectra(y)
+    assert len(bands) == len(loss.bands) == 8
+    for b, ((n_fft, hop), got) in enumerate(zip(loss.bands, bands, strict=True)):
         spec = torch.stft(y, n_fft, hop, window=torch.hann_window(n_fft), return_complex=True).abs()
         expected = _log_filterbank(16_000, n_fft, 32.0 * 2**b) @ spec
-        got = loss.band_spectra(y)[b]
         assert got.shape == expected.shape == (2, 12, 8192 // hop + 1)
         assert torch.allclose(got, expected, rtol=1e-4, atol=1e-4 * float(expected.max())), n_fft
 
