@@ -54,7 +54,7 @@ class AudioBranch:
         more per mel there: 29 vs 24 ms on one core), 16 on a GPU."""
         import torch
 
-        batch = batch or (1 if self.device == "cpu" else 16)
+        batch = batch or (1 if torch.device(self.device).type == "cpu" else 16)
         out = []
         with torch.inference_mode():
             for lo in range(0, len(mels), batch):

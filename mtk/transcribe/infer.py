@@ -129,7 +129,7 @@ class Transcriber:
                 with torch.inference_mode():
                     feats.append(self.net.features(torch.from_numpy(x).to(self.device)))
             with torch.inference_mode():
-                rnn = fastgru.gru if self.device == "cpu" else None
+                rnn = fastgru.gru if torch.device(self.device).type == "cpu" else None
                 act = self.net.head(torch.cat(feats), rnn=rnn).float().cpu().numpy()  # (chunks, K, chunk / hop)
             for i, s in enumerate(group):
                 first = (s + self.overlap) // hop  # output step of this chunk's kept centre

@@ -55,6 +55,21 @@ def test_chunked_matches_whole_file() -> None:
     assert np.abs(a - b).max() < 0.02  # context beyond 0.5 s barely matters
 
 
+def test_cpu_device_object_runs_the_compiled_gru(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The CLI passes ``torch.device("cpu")``, which is not equal to the string "cpu"."""
+    import torch
+
+    from mtk.transcribe import fastgru
+    from mtk.transcribe.infer import load
+
+    calls = []
+    compiled = fastgru.gru
+    monkeypatch.setattr(fastgru, "gru", lambda *a, **k: calls.append(1) or compiled(*a, **k))
+    y = np.random.default_rng(0).standard_normal(16000).astype(np.float32)
+    load("transcribe-debug", torch.device("cpu")).activations(y)
+    assert calls
+
+
 def test_from_audio_events_and_silence() -> None:
     from mtk.transcribe.infer import load
 
