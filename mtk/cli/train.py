@@ -154,6 +154,16 @@ def transcribe(
     keep_every: Annotated[
         int, typer.Option("--keep-every", min=0, metavar="N", help="Also keep RUN/step-NNNNNN.pt every N steps.")
     ] = 0,
+    random_hits: Annotated[
+        float,
+        typer.Option(
+            "--random-hits",
+            min=0.0,
+            max=1.0,
+            metavar="FRACTION",
+            help="This fraction of each batch: excerpts of the kits' one-shots hit at random, drum by drum.",
+        ),
+    ] = 0.0,
     select: Annotated[
         bool,
         typer.Option("--select", help="With --valid: write the kept checkpoint (or last) with the best valid mean F1."),
@@ -184,6 +194,7 @@ def transcribe(
         device=dev,
         init=init,
         keep_every=keep_every,
+        random_hits=random_hits,
     )
     train(data, Path(output), opts, on_log=writer.write)
     if valid:

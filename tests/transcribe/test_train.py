@@ -77,6 +77,30 @@ def test_songs_share_banks_by_played_instruments(rock_kit, tmp_path: Path) -> No
     assert np.allclose(bank[0, s], kit_bank([rock_kit], SR)[0, s])  # default: the first plain snare
 
 
+def test_random_hit_excerpts_play_each_drum_on_its_own() -> None:
+    from mtk.transcribe.components import COMPONENTS
+    from mtk.transcribe.train import random_hit_batch
+
+    # Bank 0 can play only a kick, bank 1 a kick and a snare; the one-shots are impulses of
+    # opposite signs, so an excerpt shows which drum hit where.
+    bank = np.zeros((2, len(COMPONENTS), 4000), np.float32)
+    bank[:, COMPONENTS.index("kick"), 0] = 1.0
+    bank[1, COMPONENTS.index("snare"), 0] = -1.0
+    x, k = random_hit_batch(bank, np.random.default_rng(0), batch=200, length=16000, sample_rate=SR)
+    assert x.shape == (200, 16000) and x.dtype == np.float32 and set(k) == {0, 1}
+    peaks = np.abs(x).max(axis=1)
+    assert peaks.min() >= 0.3 and peaks.max() <= 1.0
+    eps = 1e-4  # the FFT convolution's rounding
+    assert (x[k == 0] > -eps).all()  # a bank's silent drums stay silent
+    kick, snare = (x[k == 1] > eps).any(axis=1), (x[k == 1] < -eps).any(axis=1)
+    # Every combination occurs: the drums are not tied to each other by a pattern.
+    assert (kick & snare).any() and (kick & ~snare).any() and (~kick & snare).any()
+    hits = np.count_nonzero(np.abs(x) > eps, axis=1)  # up to 4 hits/s over the excerpt and the ring before it
+    assert 1 <= hits.min() and hits.max() <= 40 and len(set(hits)) > 5
+    again, k2 = random_hit_batch(bank, np.random.default_rng(0), batch=200, length=16000, sample_rate=SR)
+    assert np.array_equal(x, again) and np.array_equal(k, k2)
+
+
 def test_resume_and_fine_tune(rock_kit, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     import torch
 
@@ -84,7 +108,7 @@ def test_resume_and_fine_tune(rock_kit, tmp_path: Path) -> None:  # type: ignore
     from mtk.weights.checkpoint import load_checkpoint, save_checkpoint
 
     _song(tmp_path / "c" / "a", rock_kit, {"kick": "Kick", "snare": "Snare"})
-    opts = dict(batch=2, seconds=1.024, checkpoint_every=2, log_every=1, anneal_steps=10)
+    opts = dict(batch=2, seconds=1.024, checkpoint_every=2, log_every=1, anneal_steps=10, random_hits=0.5)
     logs: list[dict] = []
     train([tmp_path / "c"], tmp_path / "run", TrainOptions(steps=2, **opts), on_log=logs.append)
     train([tmp_path / "c"], tmp_path / "run", TrainOptions(steps=3, **opts), on_log=logs.append)
@@ -116,6 +140,21 @@ def test_resume_and_fine_tune(rock_kit, tmp_path: Path) -> None:  # type: ignore
     )
     again = load_checkpoint(tmp_path / "from-run" / "last.pt")
     assert torch.allclose(again["synth"]["log_gain"], out["synth"]["log_gain"])
+
+
+def test_cpu_device_object_trains_with_the_compiled_gru(rock_kit, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import torch
+
+    from mtk.transcribe import fastgru
+    from mtk.transcribe.train import TrainOptions, train
+
+    calls = []
+    compiled = fastgru.gru_train
+    monkeypatch.setattr(fastgru, "gru_train", lambda *a, **k: calls.append(1) or compiled(*a, **k))
+    _song(tmp_path / "c" / "a", rock_kit, {"kick": "Kick", "snare": "Snare"})
+    opts = TrainOptions(steps=1, batch=1, seconds=1.024, device=torch.device("cpu"))  # as the CLI passes it
+    train([tmp_path / "c"], tmp_path / "run", opts)
+    assert calls
 
 
 def test_zero_steps_from_a_model_retunes_its_thresholds(rock_kit, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
