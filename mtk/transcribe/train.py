@@ -100,7 +100,7 @@ def sample_batch(data: StemSet, rng: np.random.Generator, *, batch: int, length:
             continue
         xs.append(seg)
         ks.append(data.bank_of[i])
-    return np.stack(xs), np.array(ks)
+    return np.array(xs, np.float32).reshape(batch, length), np.array(ks, np.int64)
 
 
 # Random-hit excerpts: per excerpt each drum plays with this probability (kick, snare, hi-hats
@@ -115,14 +115,15 @@ def random_hit_batch(
     """``(batch, length)`` excerpts rendered from ``bank``'s one-shots hit at random, with the
     bank index of each.
 
-    Corpus songs follow drum patterns: a snare nearly always sounds with a hi-hat, so a network
-    trained on them alone learns the pattern as a prior and adds a small hi-hat to a lone snare.
-    These excerpts break every co-occurrence: each drum of a random bank plays or not, at its
-    own random rate, random times (any sample) and random amplitudes (0.1-1). Hits up to a
-    one-shot's length before the excerpt ring into it, as in a song. Each excerpt is scaled to
-    a random peak in 0.3-1 (stems are scaled to peak 1 as a whole). No hit list reaches the
-    loss: it compares the excerpt with the resynthesis of the network's transcription, as for
-    the songs.
+    Corpus songs follow drum patterns (a snare nearly always sounds with a hi-hat), which a
+    network may learn as a prior. These excerpts break every co-occurrence: each drum of a
+    random bank plays or not, at its own random rate, random times (any sample) and random
+    amplitudes (0.1-1). Hits up to a one-shot's length before the excerpt ring into it, as in a
+    song. Each excerpt is scaled to a random peak in 0.3-1 (stems are scaled to peak 1 as a
+    whole). No hit list reaches the loss: it compares the excerpt with the resynthesis of the
+    network's transcription, as for the songs. Measured in the transcribe-drummernet-v2 card: a
+    quarter of each batch fixed the snares of the known-hits test stem and raised validation
+    F1, but lowered F1 on the held-out kits.
     """
     from scipy.signal import fftconvolve
 

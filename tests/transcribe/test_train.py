@@ -111,7 +111,7 @@ def test_resume_and_fine_tune(rock_kit, tmp_path: Path) -> None:  # type: ignore
     opts = dict(batch=2, seconds=1.024, checkpoint_every=2, log_every=1, anneal_steps=10, random_hits=0.5)
     logs: list[dict] = []
     train([tmp_path / "c"], tmp_path / "run", TrainOptions(steps=2, **opts), on_log=logs.append)
-    train([tmp_path / "c"], tmp_path / "run", TrainOptions(steps=3, **opts), on_log=logs.append)
+    train([tmp_path / "c"], tmp_path / "run", TrainOptions(steps=3, **opts | {"random_hits": 1.0}), on_log=logs.append)
     assert [r["step"] for r in logs] == [1, 2, 3]
     assert [r["temperature"] for r in logs] == [5.0, 4.6, 4.2]  # annealing goes on where it stopped
     last = load_checkpoint(tmp_path / "run" / "last.pt")
