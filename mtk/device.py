@@ -50,3 +50,11 @@ def resolve_device(spec: str = "auto") -> torch.device:
             hint=f"use cuda:0 to cuda:{count - 1}",
         )
     return torch.device("cuda", index)
+
+
+def is_cpu(device: str | torch.device) -> bool:
+    """Whether ``device`` (a string or a ``torch.device``, as :func:`resolve_device` returns) is
+    the CPU. A ``torch.device("cpu")`` never equals the string ``"cpu"``, so compare this."""
+    import torch
+
+    return torch.device(device).type == "cpu"

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from mtk.device import is_cpu
 from mtk.errors import ModelError, UsageError
 from mtk.situate.schema import Streams
 
@@ -54,7 +55,7 @@ class AudioBranch:
         more per mel there: 29 vs 24 ms on one core), 16 on a GPU."""
         import torch
 
-        batch = batch or (1 if torch.device(self.device).type == "cpu" else 16)
+        batch = batch or (1 if is_cpu(self.device) else 16)
         out = []
         with torch.inference_mode():
             for lo in range(0, len(mels), batch):

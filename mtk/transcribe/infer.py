@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from mtk.device import is_cpu
 from mtk.errors import ModelError, UsageError
 from mtk.transcribe.components import COMPONENTS, GM_NOTES, detection_groups, drum_onsets
 from mtk.transcribe.peaks import detect, velocities
@@ -129,7 +130,7 @@ class Transcriber:
                 with torch.inference_mode():
                     feats.append(self.net.features(torch.from_numpy(x).to(self.device)))
             with torch.inference_mode():
-                rnn = fastgru.gru if torch.device(self.device).type == "cpu" else None
+                rnn = fastgru.gru if is_cpu(self.device) else None
                 act = self.net.head(torch.cat(feats), rnn=rnn).float().cpu().numpy()  # (chunks, K, chunk / hop)
             for i, s in enumerate(group):
                 first = (s + self.overlap) // hop  # output step of this chunk's kept centre

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from mtk.device import is_cpu
 from mtk.errors import InputError
 from mtk.io.audio import read_audio
 from mtk.trainlog import StepLog
@@ -103,10 +104,10 @@ def sample_batch(data: StemSet, rng: np.random.Generator, *, batch: int, length:
     return np.array(xs, np.float32).reshape(batch, length), np.array(ks, np.int64)
 
 
-# Random-hit excerpts: per excerpt each drum plays with this probability (kick, snare, hi-hats
-# more often than toms, cymbals, clap and side stick), at 0.5-4 hits a second, independently of
-# the others.
+# Random-hit excerpts: per excerpt each drum plays with this probability (the other drums: toms,
+# cymbals, clap and side stick, PLAYS_OTHER), at 0.5-4 hits a second, independently of the others.
 PLAYS = {"kick": 0.7, "snare": 0.7, "hihat_closed": 0.7, "hihat_open": 0.3}
+PLAYS_OTHER = 0.2
 
 
 def random_hit_batch(
@@ -136,7 +137,7 @@ def random_hit_batch(
         k = int(rng.integers(n_banks))
         y = np.zeros(span + shot - 1)
         for c, name in enumerate(COMPONENTS):
-            if not bank[k, c].any() or rng.random() >= PLAYS.get(name, 0.2):
+            if not bank[k, c].any() or rng.random() >= PLAYS.get(name, PLAYS_OTHER):
                 continue
             count = rng.poisson(rng.uniform(0.5, 4.0) * span / sample_rate)
             train = np.zeros(span)
@@ -252,8 +253,7 @@ def train(
             },
         )
 
-    # the same GRUs, several times faster on a CPU (a torch.device("cpu") is not equal to "cpu")
-    rnn = fastgru.gru_train if torch.device(opts.device).type == "cpu" else None
+    rnn = fastgru.gru_train if is_cpu(opts.device) else None  # the same GRUs, several times faster on a CPU
     record: dict[str, Any] = {}
     with (run / "log.jsonl").open("a") as log_file:
         log = StepLog(log_file, on_log)
