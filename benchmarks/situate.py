@@ -5,7 +5,7 @@
   tree on the same features (one of the paper's alternatives);
 - auSP: new tracks per second on one core, everything a session does for a track it has not
   seen (decode a 3-minute 44.1 kHz stereo WAV, resample, mel, audio branch, user branch and
-  head); baseline: decode and mel alone. Both over 20 tracks, after one warm-up track (the
+  head); baseline: decode and mel alone. Both over --tracks files, after one warm-up track (the
   first calls of librosa and of the network set up what later calls reuse), best of 3 runs.
 Usage: python benchmarks/situate.py [--ausp NAME|PATH] [--dusp NAME|PATH] [--tracks N]
 """
