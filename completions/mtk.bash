@@ -115,6 +115,7 @@ _mtk() {
         "mtk train transcribe|--init") COMPREPLY=(); return ;;
         "mtk train transcribe|--keep-every") COMPREPLY=(); return ;;
         "mtk train transcribe|--random-hits") COMPREPLY=(); return ;;
+        "mtk train transcribe|--loss-windows") COMPREPLY=(); return ;;
         "mtk train transcribe|--seed") COMPREPLY=(); return ;;
         "mtk train transcribe|--device") COMPREPLY=(); return ;;
         "mtk train infill|-o"|"mtk train infill|--output") COMPREPLY=(); return ;;
@@ -198,7 +199,7 @@ _mtk() {
         "mtk situate session") COMPREPLY=($(compgen -W "--user --situation --tracks -n --count --history --ausp -o --output --device --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train") COMPREPLY=($(compgen -W "detect-cover transcribe infill situate -h --help" -- "$cur")) ;;
         "mtk train detect-cover") COMPREPLY=($(compgen -W "--data -o --output --split --projection-steps --negatives --calibrate-on --calibrate-split --candidates --name --seed -j --jobs --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
-        "mtk train transcribe") COMPREPLY=($(compgen -W "--data -o --output --valid --steps --batch-size --seconds --lr --init --keep-every --random-hits --select --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk train transcribe") COMPREPLY=($(compgen -W "--data -o --output --valid --steps --batch-size --seconds --lr --init --keep-every --random-hits --loss-windows --select --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train infill") COMPREPLY=($(compgen -W "-o --output --steps --batch-size --lr --sources --seed --device -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train situate") COMPREPLY=($(compgen -W "--streams --history -o --output --audio -C --classes --split --split-seed --steps --tracks --streams-per-track --lr --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval") COMPREPLY=($(compgen -W "detect-cover transcribe situate infill -h --help" -- "$cur")) ;;

@@ -216,6 +216,7 @@ complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcomman
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe" -l init -x -d "Start a new run from this model's weights (fine-tune)"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe" -l keep-every -x -d "Also keep RUN/step-NNNNNN.pt every N steps"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe" -l random-hits -x -d "This fraction of each batch: excerpts of the kits' one-shots hit at random, drum by drum"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe" -l loss-windows -x -d "The loss's analysis windows: each band's whole FFT frame, or the seed code's (a quarter of its FFT)"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe" -l select -d "With --valid: write the kept checkpoint (or last) with the best valid mean F1"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe" -l seed -x -d "Random seed;"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe" -l device -x -d "Compute device"

@@ -164,6 +164,14 @@ def transcribe(
             help="This fraction of each batch: excerpts of the kits' one-shots hit at random, drum by drum.",
         ),
     ] = 0.0,
+    loss_windows: Annotated[
+        str,
+        typer.Option(
+            "--loss-windows",
+            metavar="frame|seed",
+            help="The loss's analysis windows: each band's whole FFT frame, or the seed code's (a quarter of its FFT).",
+        ),
+    ] = "frame",
     select: Annotated[
         bool,
         typer.Option("--select", help="With --valid: write the kept checkpoint (or last) with the best valid mean F1."),
@@ -195,6 +203,7 @@ def transcribe(
         init=init,
         keep_every=keep_every,
         random_hits=random_hits,
+        loss_windows=loss_windows,
     )
     train(data, Path(output), opts, on_log=writer.write)
     if valid:

@@ -216,19 +216,27 @@ def _log_filterbank(sample_rate: int, n_fft: int, fmin: float, n_bins: int = 12)
     return fb / fb.sum(dim=1, keepdim=True).clamp(min=1e-8)
 
 
-def _windowed_dft(n_fft: int, lo: int, hi: int) -> torch.Tensor:
-    """``(n_fft, 2 (hi - lo))``: the Hann-windowed DFT rows of bins ``lo .. hi - 1``, real parts
-    then imaginary parts, so that ``frames @ it`` gives those bins of the frames' spectra."""
-    n = torch.arange(n_fft, dtype=torch.float64)
+def _windowed_dft(n_fft: int, lo: int, hi: int, window: int | None = None) -> torch.Tensor:
+    """``(window, 2 (hi - lo))``: the DFT rows of ``n_fft``-point bins ``lo .. hi - 1`` for a
+    Hann window of ``window`` samples (default ``n_fft``), real parts then imaginary parts, so
+    that ``frames @ it`` gives those bins of the windowed frames' spectra (the window centred in
+    an ``n_fft`` frame of zeros: a phase shift, the same magnitudes)."""
+    window = window or n_fft
+    n = torch.arange(window, dtype=torch.float64)
     angle = 2 * math.pi * torch.outer(n, torch.arange(lo, hi, dtype=torch.float64)) / n_fft
-    window = torch.hann_window(n_fft, dtype=torch.float64)[:, None]
+    window = torch.hann_window(window, dtype=torch.float64)[:, None]
     return torch.cat([window * torch.cos(angle), -window * torch.sin(angle)], dim=1).float()
 
 
 class MultiBandLogSpectrumLoss(nn.Module):
     """MAE of log-magnitude spectra in 8 octave bands (fmin 32 Hz), FFT size per band.
 
-    Each band's hop is a sixteenth of its FFT (at least ``hop``), and only the frequency bins
+    ``windows`` gives each band's Hann window length, centred in its FFT frame (zero-padded to
+    the FFT size): by default the whole frame (16 ms in the three top bands); ``SEED_WINDOWS``
+    are the seed code's pseudo-CQT windows, a quarter of its FFT size per octave (256 ms at
+    32 Hz down to 2 ms at 4 kHz), which time a hi-hat's or a snare's attack to a few
+    milliseconds. Each band's hop is a sixteenth of its FFT (at least ``hop``) and at most half
+    its window (at least 16 samples), and only the frequency bins
     its filters touch are computed: as a product of the frames with the windowed DFT rows of
     those bins (``torch.stft``'s framing: centred, reflect-padded; the same magnitudes), not a
     full FFT whose backward pass would transform every bin of every frame. A band uses 9 to 65
@@ -236,25 +244,37 @@ class MultiBandLogSpectrumLoss(nn.Module):
     """
 
     N_FFTS = (4096, 2048, 1024, 512, 512, 256, 256, 256)
+    SEED_WINDOWS = (4096, 2048, 1024, 512, 256, 128, 64, 32)
 
-    def __init__(self, sample_rate: int = 16_000, fmin: float = 32.0, hop: int = 64, floor: float = 1e-3) -> None:
+    def __init__(
+        self,
+        sample_rate: int = 16_000,
+        fmin: float = 32.0,
+        hop: int = 64,
+        floor: float = 1e-3,
+        windows: tuple[int, ...] | None = None,
+    ) -> None:
         super().__init__()
         self.floor = floor
-        self.bands: list[tuple[int, int]] = []  # (n_fft, hop)
+        self.bands: list[tuple[int, int]] = []  # (window, hop): frames of the window's length
         for b, n_fft in enumerate(self.N_FFTS):
+            window = windows[b] if windows else n_fft
+            if not 0 < window <= n_fft or window % 2:
+                raise ValueError(f"band {b}: window {window} must be even and within the FFT size {n_fft}")
             fb = _log_filterbank(sample_rate, n_fft, fmin * 2**b)
             used = torch.nonzero(fb.sum(dim=0) > 0).flatten()
             lo, hi = int(used.min()), int(used.max()) + 1
             self.register_buffer(f"fb{b}", fb[:, lo:hi].contiguous(), persistent=False)
-            self.register_buffer(f"dft{b}", _windowed_dft(n_fft, lo, hi), persistent=False)
-            self.bands.append((n_fft, max(hop, n_fft // 16)))
+            self.register_buffer(f"dft{b}", _windowed_dft(n_fft, lo, hi, window), persistent=False)
+            self.bands.append((window, max(16, min(max(hop, n_fft // 16), window // 2))))
 
     def band_spectra(self, y: torch.Tensor) -> list[torch.Tensor]:
         """``(B, T)`` -> per band ``(B, 12, frames)`` magnitudes (linear)."""
         out = []
-        for b, (n_fft, hop) in enumerate(self.bands):
-            padded = F.pad(y[:, None], (n_fft // 2, n_fft // 2), mode="reflect")[:, 0]
-            parts = padded.unfold(-1, n_fft, hop) @ getattr(self, f"dft{b}")  # (B, frames, 2 x bins)
+        for b, (window, hop) in enumerate(self.bands):
+            # the zeros around a short window in its FFT frame change no magnitude: frames of the window alone
+            padded = F.pad(y[:, None], (window // 2, window // 2), mode="reflect")[:, 0]
+            parts = padded.unfold(-1, window, hop) @ getattr(self, f"dft{b}")  # (B, frames, 2 x bins)
             re, im = parts.chunk(2, dim=-1)
             out.append(getattr(self, f"fb{b}") @ torch.complex(re, im).abs().transpose(1, 2))
         return out

@@ -168,6 +168,10 @@ class TrainOptions:
     init: str | None = None  # start from this model's weights (registry name or file); no annealing then
     keep_every: int = 0  # also keep run/step-NNNNNN.pt every this many steps, for `finalize(select=True)`
     random_hits: float = 0.0  # this fraction of each batch is random-hit excerpts (random_hit_batch)
+    loss_windows: str = "frame"  # the loss's analysis windows: "frame" (its FFT frames) or "seed" (the seed code's)
+
+
+LOSS_WINDOWS = ("frame", "seed")
 
 
 def train(
@@ -194,8 +198,16 @@ def train(
 
     if opts.threads:
         torch.set_num_threads(opts.threads)
+    if opts.loss_windows not in LOSS_WINDOWS:
+        raise InputError(f"unknown loss windows {opts.loss_windows!r}", hint=f"one of {', '.join(LOSS_WINDOWS)}")
     last = run / "last.pt"
     state = load_checkpoint(last, arch=ARCH) if last.exists() else None
+    trained_with = state["meta"].get("loss_windows", "frame") if state else opts.loss_windows
+    if trained_with != opts.loss_windows:
+        raise InputError(
+            f"{run}: trained with --loss-windows {trained_with}, resumed with {opts.loss_windows}",
+            hint=f"resume with --loss-windows {trained_with}",
+        )
     init = load_checkpoint(resolve(opts.init, task="transcribe").path, arch=ARCH) if opts.init and not state else None
     cfg = DrummerNetConfig(**(state or init)["config"]) if state or init else DrummerNetConfig()
     data = load_stems(corpora, split=split, sample_rate=cfg.sample_rate, kits=state["meta"]["kits"] if state else None)
@@ -211,7 +223,8 @@ def train(
     torch.manual_seed(opts.seed)
     net = DrummerNet(cfg).to(opts.device)
     synth = DrumSynthesizer(bank, cfg.hop).to(opts.device)
-    loss_fn = MultiBandLogSpectrumLoss(cfg.sample_rate).to(opts.device)
+    windows = MultiBandLogSpectrumLoss.SEED_WINDOWS if opts.loss_windows == "seed" else None
+    loss_fn = MultiBandLogSpectrumLoss(cfg.sample_rate, windows=windows).to(opts.device)
     optim = torch.optim.Adam([*net.parameters(), *synth.parameters()], lr=opts.lr)
     step = 0
     if state:
@@ -250,6 +263,7 @@ def train(
                 "excerpt_samples": length,
                 "lr": opts.lr,
                 "random_hits": opts.random_hits,
+                "loss_windows": opts.loss_windows,
             },
         )
 

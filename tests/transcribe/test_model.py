@@ -95,19 +95,38 @@ def test_synthesis_equals_direct_convolution_with_its_gradients(hop: int) -> Non
     assert torch.equal(again, y.detach())
 
 
-def test_band_spectra_equal_the_stft_through_the_filterbank() -> None:
-    """The loss's band magnitudes (DFT rows of the used bins only) against ``torch.stft``."""
+@pytest.mark.parametrize("windows", [None, MultiBandLogSpectrumLoss.SEED_WINDOWS])
+def test_band_spectra_equal_the_stft_through_the_filterbank(windows: tuple[int, ...] | None) -> None:
+    """The loss's band magnitudes (DFT rows of the used bins only, frames of the window's
+    length) against ``torch.stft`` (whose shorter windows are centred in the FFT frame)."""
     from mtk.transcribe.model import _log_filterbank
 
-    loss = MultiBandLogSpectrumLoss()
+    loss = MultiBandLogSpectrumLoss(windows=windows)
     y = torch.randn(2, 8192, generator=torch.Generator().manual_seed(0))
     bands = loss.band_spectra(y)
     assert len(bands) == len(loss.bands) == 8
-    for b, ((n_fft, hop), got) in enumerate(zip(loss.bands, bands, strict=True)):
-        spec = torch.stft(y, n_fft, hop, window=torch.hann_window(n_fft), return_complex=True).abs()
-        expected = _log_filterbank(16_000, n_fft, 32.0 * 2**b) @ spec
+    for b, ((window, hop), got) in enumerate(zip(loss.bands, bands, strict=True)):
+        n_fft = loss.N_FFTS[b]
+        assert window == (windows[b] if windows else n_fft)
+        spec = torch.stft(y, n_fft, hop, window, torch.hann_window(window), return_complex=True)
+        expected = _log_filterbank(16_000, n_fft, 32.0 * 2**b) @ spec.abs()
         assert got.shape == expected.shape == (2, 12, 8192 // hop + 1)
         assert torch.allclose(got, expected, rtol=1e-4, atol=1e-4 * float(expected.max())), n_fft
+
+
+def test_seed_windows_time_a_click_to_a_millisecond_in_the_top_band() -> None:
+    """A click at 0.5 s: the top band's 2 ms seed window (hop 1 ms) sees it in one frame, the
+    whole 16 ms frame (hop 4 ms) in three; the lowest band's window is the same either way."""
+    y = torch.zeros(1, 16_000)
+    y[0, 8000] = 1.0
+    frame, seed = MultiBandLogSpectrumLoss(), MultiBandLogSpectrumLoss(windows=MultiBandLogSpectrumLoss.SEED_WINDOWS)
+    assert seed.bands[7] == (32, 16) and frame.bands[7] == (256, 64)
+    for loss, frames in ((seed, [500]), (frame, [124, 125, 126])):
+        top = loss.band_spectra(y)[7][0].sum(dim=0)
+        assert torch.nonzero(top > 1e-6 * float(top.max())).flatten().tolist() == frames
+    assert torch.equal(seed.band_spectra(y)[0], frame.band_spectra(y)[0])
+    with pytest.raises(ValueError, match="window 512 must be even and within the FFT size 256"):
+        MultiBandLogSpectrumLoss(windows=(4096, 2048, 1024, 512, 512, 512, 64, 32))
 
 
 def test_loss_is_zero_on_identity_and_grows_with_difference() -> None:

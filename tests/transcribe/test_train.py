@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from mtk.errors import InputError
+
 SR = 16000
 
 
@@ -115,18 +117,23 @@ def test_resume_and_fine_tune(rock_kit, tmp_path: Path) -> None:  # type: ignore
     assert [r["step"] for r in logs] == [1, 2, 3]
     assert [r["temperature"] for r in logs] == [5.0, 4.6, 4.2]  # annealing goes on where it stopped
     last = load_checkpoint(tmp_path / "run" / "last.pt")
-    assert last["step"] == 3 and "init" not in last["meta"]
+    assert last["step"] == 3 and "init" not in last["meta"] and last["meta"]["loss_windows"] == "frame"
+    with pytest.raises(InputError, match="trained with --loss-windows frame, resumed with seed"):
+        train([tmp_path / "c"], tmp_path / "run", TrainOptions(steps=4, loss_windows="seed", **opts))
+    with pytest.raises(InputError, match="unknown loss windows 'short'"):
+        train([tmp_path / "c"], tmp_path / "run", TrainOptions(steps=4, loss_windows="short", **opts))
+    assert load_checkpoint(tmp_path / "run" / "last.pt")["step"] == 3
 
     # A model file as `finalize` writes it, then a new run fine-tuned from it.
     model = tmp_path / "model.pt"
     meta = {**last["meta"], "kits": ["GMRockKit", "OtherKit"], "log_gain": (last["synth"]["log_gain"] + 0.5).tolist()}
     save_checkpoint(model, arch="drummernet", config=last["config"], state_dict=last["state_dict"], meta=meta)
     logs.clear()
-    tuned = TrainOptions(steps=1, init=str(model), lr=0.0, **opts)
+    tuned = TrainOptions(steps=1, init=str(model), lr=0.0, loss_windows="seed", **opts)
     train([tmp_path / "c"], tmp_path / "tuned", tuned, on_log=logs.append)
     assert [r["temperature"] for r in logs] == [1.0]
     out = load_checkpoint(tmp_path / "tuned" / "last.pt")
-    assert out["step"] == 1 and out["meta"]["init"] == str(model)
+    assert out["step"] == 1 and out["meta"]["init"] == str(model) and out["meta"]["loss_windows"] == "seed"
     for name, value in last["state_dict"].items():  # lr 0: the weights are the model's
         assert torch.equal(out["state_dict"][name], value), name
     assert torch.allclose(out["synth"]["log_gain"], last["synth"]["log_gain"] + 0.5)
