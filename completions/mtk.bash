@@ -54,6 +54,7 @@ _mtk() {
         "mtk transcribe|--format"|"mtk transcribe|-f") COMPREPLY=($(compgen -W "mid json csv" -- "$cur")); return ;;
         "mtk transcribe|--threshold") COMPREPLY=(); return ;;
         "mtk transcribe|--onset-threshold") COMPREPLY=(); return ;;
+        "mtk transcribe|--kit") COMPREPLY=(); return ;;
         "mtk transcribe|--model") COMPREPLY=(); return ;;
         "mtk transcribe|--device") COMPREPLY=(); return ;;
         "mtk transcribe|--name") COMPREPLY=(); return ;;
@@ -191,7 +192,7 @@ _mtk() {
         "mtk detect-cover query") COMPREPLY=($(compgen -W "--index -k --rerank --model --fail-fast -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk detect-cover cliques") COMPREPLY=($(compgen -W "--index -k --model -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk detect-cover classify") COMPREPLY=($(compgen -W "--clique --model -j --jobs --fail-fast -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
-        "mtk transcribe") COMPREPLY=($(compgen -W "-o --output --format -f --threshold --onset-threshold --model --device --name --skip-existing --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
+        "mtk transcribe") COMPREPLY=($(compgen -W "-o --output --format -f --threshold --onset-threshold --kit --model --device --name --skip-existing --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk infill") COMPREPLY=($(compgen -W "-o --output --gap --struct-from --track -n --samples --temperature --top-k --top-p --keep-all --seed --model --device --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk situate") COMPREPLY=($(compgen -W "predict now session -h --help" -- "$cur")) ;;
         "mtk situate predict") COMPREPLY=($(compgen -W "--audio --history --branch -k --top --ausp --dusp -o --output --device --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
@@ -204,7 +205,7 @@ _mtk() {
         "mtk train situate") COMPREPLY=($(compgen -W "--streams --history -o --output --audio -C --classes --split --split-seed --steps --tracks --streams-per-track --lr --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval") COMPREPLY=($(compgen -W "detect-cover transcribe situate infill -h --help" -- "$cur")) ;;
         "mtk eval detect-cover") COMPREPLY=($(compgen -W "--data --split --distractors --excerpt-seconds --rerank --model -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;
-        "mtk eval transcribe") COMPREPLY=($(compgen -W "--data --split --tune --tune-split --limit --model --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk eval transcribe") COMPREPLY=($(compgen -W "--data --split --tune --tune-split --limit --known-kit --model --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval situate") COMPREPLY=($(compgen -W "--streams --history --audio -C --classes --splits --repeats --branch --steps --tracks --streams-per-track --runs --format --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval infill") COMPREPLY=($(compgen -W "--model --split --limit --seeds --temperature --sources --format --device -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk models") COMPREPLY=($(compgen -W "list path verify -h --help" -- "$cur")) ;;

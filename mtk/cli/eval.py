@@ -95,6 +95,14 @@ def transcribe(
     ] = None,
     tune_split: Annotated[str, typer.Option("--tune-split", help="Split of --tune to use.")] = "valid",
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Score only the first N songs.")] = None,
+    known_kit: Annotated[
+        bool,
+        typer.Option(
+            "--known-kit",
+            help="Also refit DrummerNet's hits with each song's own kit (as transcribe --kit) and score them "
+            "(known_kit); with --tune, its selection shares are chosen there. Slow: ~1 s of CPU a second of audio.",
+        ),
+    ] = False,
     model: Model = None,
     device: Device = "auto",
     quiet: Quiet = False,
@@ -114,6 +122,10 @@ def transcribe(
     songs = load_songs(data, split=split, sample_rate=rate, limit=limit)
     tuning = load_songs(tune, split=tune_split, sample_rate=rate, limit=limit) if tune else None
     result = evaluate(transcriber, baseline_for(transcriber), songs, tune=tuning)
+    if known_kit:
+        from mtk.transcribe.eval import known_kit as score_known_kit
+
+        result["known_kit"] = score_known_kit(transcriber, songs, tune=tuning)
     JsonLinesWriter().write({"task": "transcribe", "data": str(data), "split": split, **result})
 
 

@@ -28,6 +28,7 @@ EPILOG = """Examples:
   mtk transcribe stems/ -o midi/ --skip-existing
   mtk transcribe drums.wav --format json --threshold snare=0.3
   mtk transcribe drums.wav --onset-threshold hihat=0   # no onset gate on hi-hats
+  mtk transcribe drums.wav --kit GMRockKit   # the kit that played is known (or a Hydrogen kit folder)
 """
 HELP = (
     "Transcribe drum audio into kick, snare, hi-hat, toms, cymbals (DrummerNet, trained without labels).\n\n"
@@ -100,6 +101,15 @@ def transcribe(
             help="Onset gate of a kick, snare or hi-hat: the band onset strength a hit needs; 0 = off (repeatable).",
         ),
     ] = None,
+    kit: Annotated[
+        Optional[str],
+        typer.Option(
+            "--kit",
+            metavar="DIR|NAME",
+            help="The kit that played (a Hydrogen kit folder or an installed kit): refit every hit with its one-shots "
+            "and drop those the fit silences. Slower (about 1 s of CPU a second of audio).",
+        ),
+    ] = None,
     model: Model = None,
     device: Device = "auto",
     name: Annotated[
@@ -125,6 +135,10 @@ def transcribe(
         suffix = Path(output).suffix.lower() if output and not batch and output != STDIO else ""
         fmt = SUFFIXES.get(suffix, "mid")
     transcriber = load(model, resolve_device(device), thresholds=thresholds, onset_thresholds=gates)
+    if kit is not None:
+        from mtk.transcribe.refine import kit_shots
+
+        transcriber.kit = kit_shots(kit, transcriber.cfg.sample_rate)
 
     def run_one(source: str, target: str) -> dict[str, Any]:
         if skip_existing and target != STDIO and Path(target).exists():
@@ -145,7 +159,7 @@ def transcribe(
             "events": len(result.events),
             "counts": result.counts,
             "model": result.model,
-        }
+        } | ({"kit": result.kit} if result.kit else {})
 
     if not batch:
         target = common.binary_target(output, kind="MIDI") if fmt == "mid" else (output or STDIO)

@@ -35,6 +35,7 @@ class Song:
     audio: np.ndarray  # mono, peak 1, at the model's rate
     onsets: dict[str, np.ndarray]  # eval class -> reference times
     velocity: dict[str, np.ndarray]  # eval class -> reference velocities
+    kit: str = ""  # the recorded kit that played it
 
 
 def load_songs(corpus: Path, *, split: str, sample_rate: int, limit: int | None = None) -> list[Song]:
@@ -65,6 +66,7 @@ def load_songs(corpus: Path, *, split: str, sample_rate: int, limit: int | None 
                 y.astype(np.float32),
                 {c: np.array(sorted(t for t, _ in v)) for c, v in played.items()},
                 {c: np.array([v for _, v in sorted(vs)]) for c, vs in played.items()},
+                kit.name,
             )
         )
         if limit and len(songs) >= limit:
@@ -236,3 +238,66 @@ def evaluate(transcriber: Any, baseline: Any, songs: list[Song], *, tune: list[S
     out["drummernet"]["model"] = transcriber.name
     out["baseline"]["method"] = "NMF with fixed drum templates from the training kits (KL, multiplicative updates)"
     return out
+
+
+KEEP_GRID = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4)
+FLOOR_GRID = (0.0, 0.02, 0.05, 0.1)
+
+
+def _event_scores(songs: list[Song], events: list[list[Any]]) -> dict[str, Any]:
+    """Micro precision/recall/F1 per eval class and the mean F1 of event lists, one per song."""
+    out: dict[str, Any] = {}
+    for name, members in EVAL_CLASSES.items():
+        tp = n_est = n_ref = 0
+        for song, evs in zip(songs, events, strict=True):
+            hits, e, r, _ = _counts(song.onsets[name], np.array([ev.time for ev in evs if ev.drum in members]))
+            tp, n_est, n_ref = tp + hits, n_est + e, n_ref + r
+        out[name] = _f1(tp, n_est, n_ref)
+    out["mean_f1"] = round(float(np.mean([out[c]["f1"] for c in EVAL_CLASSES])), 4)
+    return out
+
+
+def known_kit(transcriber: Any, songs: list[Song], *, tune: list[Song] | None = None) -> dict[str, Any]:
+    """DrummerNet's hits (its own thresholds and gate) refitted with each song's own kit
+    (:mod:`mtk.transcribe.refine`), scored before and after. The selection shares are the
+    shipped ones, or with ``tune`` the pair of :data:`KEEP_GRID` x :data:`FLOOR_GRID` with the
+    best mean F1 on those songs (refitted too)."""
+    import time
+
+    from mtk.transcribe import refine
+
+    sr = transcriber.cfg.sample_rate
+    shots: dict[str, refine.KitShots] = {}
+
+    def refits(group: list[Song]) -> tuple[list[list[Any]], list[list[refine.Refit]]]:
+        before, after = [], []
+        for song in group:
+            if song.kit not in shots:
+                shots[song.kit] = refine.kit_shots(song.kit, sr)
+            events = transcriber.from_audio(song.audio, sr).events
+            before.append(events)
+            after.append(refine.refit(transcriber, song.audio, events, shots[song.kit]))
+        return before, after
+
+    keep, floor = refine.KEEP, refine.FLOOR
+    out: dict[str, Any] = {}
+    if tune:
+        _, tuned = refits(tune)
+        grid = {
+            (k, f): _event_scores(tune, [refine.select(r, keep=k, floor=f) for r in tuned])["mean_f1"]
+            for k in KEEP_GRID
+            for f in FLOOR_GRID
+        }
+        keep, floor = max(grid, key=lambda kf: (grid[kf], kf[0], kf[1]))  # ties: the larger shares
+        out["tuned_on"] = {"songs": len(tune), "mean_f1": grid[(keep, floor)]}
+    start = time.process_time()
+    before, after = refits(songs)
+    seconds = sum(len(s.audio) for s in songs) / sr
+    return {
+        "before": _event_scores(songs, before),
+        "after": _event_scores(songs, [refine.select(r, keep=keep, floor=floor) for r in after]),
+        "keep": keep,
+        "floor": floor,
+        "cpu_seconds_per_audio_second": round((time.process_time() - start) / seconds, 2),
+        **out,
+    }

@@ -1,7 +1,9 @@
 """Drum transcription API: audio in, drum events (and MIDI) out.
 
 ``load(name_or_path, device)`` gives a :class:`Transcriber`; ``from_audio(y, sr)`` and
-``from_file(path)`` return a :class:`Transcription`. Any length: the input is cut into
+``from_file(path)`` return a :class:`Transcription`; with a ``kit``
+(:func:`mtk.transcribe.refine.kit_shots`), the detections are refitted with its one-shots
+(:mod:`mtk.transcribe.refine`). Any length: the input is cut into
 chunks of ``chunk_s`` seconds with ``overlap_s`` on each side, run in small batches, and
 only each chunk's centre is kept, so memory is bounded by the batch, not the file. Chunks
 are batched through the recurrent layers, which run on the CPU as a compiled GRU scan
@@ -52,6 +54,7 @@ class Transcription:
     duration: float
     model: str
     counts: dict[str, int] = field(default_factory=dict)
+    kit: str | None = None  # the kit whose one-shots refitted the hits, if any
 
     def to_midi(self, *, tempo: float = 120.0) -> Any:
         """A one-track MIDI file: channel 10 drums, 10 ms notes, at a nominal ``tempo``."""
@@ -85,6 +88,7 @@ class Transcriber:
         batch: int = 2,
         head_batch: int = 8,
         kits: list[str] | None = None,
+        kit: Any = None,
     ) -> None:
         self.net = net.to(device).eval()
         self.cfg = net.config
@@ -98,6 +102,7 @@ class Transcriber:
         self.overlap = int(round(overlap_s * self.cfg.sample_rate / self.cfg.hop)) * self.cfg.hop
         self.batch, self.head_batch = batch, head_batch
         self.kits = kits  # the recorded kits it was trained with, when known
+        self.kit = kit  # a refine.KitShots: refit every transcription with these one-shots
 
     @property
     def rate(self) -> float:
@@ -152,7 +157,8 @@ class Transcriber:
         duration = len(y) / self.cfg.sample_rate
         peak = float(np.abs(y).max(initial=0.0))
         if peak <= 0:
-            return Transcription([], duration, self.name, {c: 0 for c in COMPONENTS})
+            kit = self.kit.name if self.kit is not None else None
+            return Transcription([], duration, self.name, {c: 0 for c in COMPONENTS}, kit)
         x = y / peak
         act = self.activations(x)
         thresholds = np.array([self.thresholds[c] for c in COMPONENTS])
@@ -173,8 +179,12 @@ class Transcriber:
             DrumEvent(p.time, COMPONENTS[p.component], GM_NOTES[COMPONENTS[p.component]], int(v), p.mass, p.onset)
             for p, v in zip(peaks, vels, strict=True)
         ]
+        if self.kit is not None:
+            from mtk.transcribe.refine import refine
+
+            events = refine(self, x, events, self.kit, peak=peak)
         counts = {c: sum(e.drum == c for e in events) for c in COMPONENTS}
-        return Transcription(events, duration, self.name, counts)
+        return Transcription(events, duration, self.name, counts, self.kit.name if self.kit is not None else None)
 
     def from_file(self, path: str) -> Transcription:
         """Transcribe an audio file (or ``-`` for stdin), mixed down to mono."""

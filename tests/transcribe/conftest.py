@@ -13,6 +13,17 @@ HITS = {
 
 
 @pytest.fixture(scope="session")
+def rock_kit():  # type: ignore[no-untyped-def]
+    """GMRockKit (hydrogen-data), or the test is skipped."""
+    from mtk.corpus.kits import installed_kits
+
+    kits = [k for k in installed_kits() if k.name == "GMRockKit"]
+    if not kits:
+        pytest.skip("hydrogen-data (GMRockKit) not installed: make test-deps")
+    return kits[0]
+
+
+@pytest.fixture(scope="session")
 def kit_stem() -> tuple[np.ndarray, dict[str, list[float]], np.ndarray]:
     """7 s at 16 kHz, peak 1: GMRockKit's kick, snare and closed hi-hat at ``HITS``, varied velocities."""
     from mtk.corpus.kits import installed_kits

@@ -80,3 +80,16 @@ def test_bad_input_and_options(drums: Path, tmp_path: Path) -> None:
     out.write_bytes(b"keep")
     proc = run_mtk("transcribe", str(drums / "a.wav"), "-o", str(out), *DEBUG)
     assert proc.returncode == 2 and out.read_bytes() == b"keep"
+
+
+def test_kit_refits_and_a_bad_kit_is_one_line(drums: Path, tmp_path: Path, rock_kit) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "k.jsonl"
+    proc = run_mtk("transcribe", str(drums / "a.wav"), "-o", str(out), "--kit", "GMRockKit", "-v", *DEBUG)
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads(proc.stderr.decode().strip().splitlines()[-1].partition(": ")[2])
+    assert record["kit"] == "GMRockKit" and record["events"] == len(out.read_text().splitlines())
+    missing = tmp_path / "m.mid"
+    proc = run_mtk("transcribe", str(drums / "a.wav"), "-o", str(missing), "--kit", "no-such-kit", *DEBUG)
+    err = proc.stderr.decode().strip().splitlines()
+    assert proc.returncode == 2 and len(err) == 1 and "neither a Hydrogen kit folder nor an installed kit" in err[0]
+    assert not missing.exists()

@@ -38,6 +38,29 @@ def test_known_hits_transcribed_back(transcriber, kit_stem) -> None:  # type: ig
     assert f1["kick"] == 1.0 and np.mean(list(f1.values())) >= 0.8, f1
 
 
+def test_known_hits_transcribed_back_with_the_kit_known(transcriber, kit_stem, rock_kit) -> None:  # type: ignore[no-untyped-def]
+    """The issue's known-answer test: the same stem, refitted with the kit that played it
+    (`mtk transcribe --kit GMRockKit`), every hit and no other."""
+    import copy
+
+    import mir_eval
+
+    from mtk.transcribe.components import EVAL_CLASSES
+    from mtk.transcribe.refine import kit_shots
+
+    y, hits, _ = kit_stem
+    refitting = copy.copy(transcriber)
+    refitting.kit = kit_shots(rock_kit.name, 16000)
+    result = refitting.from_audio(y, 16000)
+    assert result.kit == "GMRockKit"
+    f1 = {}
+    for name, members in EVAL_CLASSES.items():
+        est = np.array([e.time for e in result.events if e.drum in members])
+        f1[name] = mir_eval.onset.f_measure(np.array(hits[name]), est, window=0.05)[0]
+    assert min(f1.values()) >= 0.95, f1
+    assert len(result.events) == sum(len(t) for t in hits.values())  # no hit of another drum either
+
+
 GOLDEN = [
     (0.249, "hihat_closed", 56),
     (0.254, "kick", 72),

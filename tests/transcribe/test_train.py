@@ -15,16 +15,6 @@ from mtk.errors import InputError
 SR = 16000
 
 
-@pytest.fixture(scope="module")
-def rock_kit():  # type: ignore[no-untyped-def]
-    from mtk.corpus.kits import installed_kits
-
-    kits = [k for k in installed_kits() if k.name == "GMRockKit"]
-    if not kits:
-        pytest.skip("hydrogen-data (GMRockKit) not installed: make test-deps")
-    return kits[0]
-
-
 def _song(folder: Path, kit, instruments: dict[str, str], split: str = "train") -> None:  # type: ignore[no-untyped-def]
     """A two-second corpus song: kick and snare hits of the named instruments, as `mtk corpus songs` writes it."""
     from mtk.corpus.kits import load_one_shot
