@@ -4,6 +4,9 @@
   real time on one CPU core, on a 60 s drum stem, the best of 3 runs (baseline: the NMF
   fixed-template transcriber, timed the same way), and the share of that time spent on the
   onset gate's onset strength;
+- ``mtk transcribe --kit GMRockKit`` (the detections refitted with a known kit,
+  :mod:`mtk.transcribe.refine`) on the same stem, as a multiple of real time (one run: it is
+  slow), against the model alone; skipped when hydrogen-data is not installed;
 - peak memory (VmHWM) of transcribing a 10-minute file in a fresh process (baseline: the same
   process only decoding it);
 - the bidirectional time GRU over 8 chunks of 8,192 steps with the numba scan that inference
@@ -103,6 +106,22 @@ def _train_step_seconds(transcriber: Any) -> tuple[float, float]:
     return times[0], times[1]
 
 
+def _kit_seconds(transcriber: Any, path: str, kit: str = "GMRockKit") -> float | None:
+    """One run of ``transcriber`` with ``kit``'s one-shots refitting its hits (None: no such kit)."""
+    from mtk.errors import InputError
+    from mtk.transcribe.refine import kit_shots
+
+    try:
+        shots = kit_shots(kit, transcriber.cfg.sample_rate)
+    except InputError:
+        return None
+    refitting = copy.copy(transcriber)
+    refitting.kit = shots
+    tic = time.perf_counter()
+    refitting.from_file(path)
+    return time.perf_counter() - tic
+
+
 def _best_of(fn: Any, runs: int = REPEATS) -> float:
     """The fastest of ``runs`` timings of ``fn()`` (the machine's speed varies from run to run)."""
     best = float("inf")
@@ -139,6 +158,7 @@ def main() -> None:
         base_s = _best_of(lambda: baseline.activations(y))
         x = y / max(float(np.abs(y).max()), 1e-12)
         onset_s = _best_of(lambda: drum_onsets(x, transcriber.cfg.sample_rate))
+        kit_s = _kit_seconds(transcriber, path)
 
         long = str(Path(tmp) / "ten.wav")
         write_audio(long, _drum_stem(600.0), 44_100)
@@ -155,6 +175,7 @@ def main() -> None:
                 "x_realtime_one_core": round(duration / model_s, 1),
                 "baseline_nmf_x_realtime_one_core": round(duration / base_s, 1),
                 "onset_gate_share": round(onset_s / model_s, 3),
+                "known_kit_x_realtime_one_core": None if kit_s is None else round(duration / kit_s, 2),
                 "ten_minute_rss_mb": rss,
                 "baseline_decode_only_rss_mb": rss_decode,
                 "time_gru_seconds": round(gru_s, 3),

@@ -279,11 +279,22 @@ class MultiBandLogSpectrumLoss(nn.Module):
             out.append(getattr(self, f"fb{b}") @ torch.complex(re, im).abs().transpose(1, 2))
         return out
 
+    def target(self, y: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Per band, the floored log magnitudes of ``y`` and the floor: what :meth:`compare`
+        needs of the target (computed once when many estimates meet one target)."""
+        with torch.no_grad():
+            out = []
+            for t in self.band_spectra(y):
+                floor = t.amax(dim=(1, 2), keepdim=True) * self.floor + 1e-8
+                out.append((torch.log(t + floor), floor))
+            return out
+
+    def compare(self, y_hat: torch.Tensor, target: list[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
+        """The loss of ``y_hat`` against a :meth:`target`."""
+        pairs = zip(self.band_spectra(y_hat), target, strict=True)
+        return torch.stack([(torch.log(a + f) - b).abs().mean() for a, (b, f) in pairs]).mean()
+
     def forward(self, y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Log magnitudes floored at ``floor`` (relative) times each excerpt's loudest bin in
         the band, so near-silence (decay tails, gaps) does not dominate the loss."""
-        with torch.no_grad():
-            target = self.band_spectra(y)
-            floors = [t.amax(dim=(1, 2), keepdim=True) * self.floor + 1e-8 for t in target]
-        pairs = zip(self.band_spectra(y_hat), target, floors, strict=True)
-        return torch.stack([(torch.log(a + f) - torch.log(b + f)).abs().mean() for a, b, f in pairs]).mean()
+        return self.compare(y_hat, self.target(y))

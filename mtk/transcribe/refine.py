@@ -145,14 +145,14 @@ def fit_amplitudes(
     with torch.no_grad():
         synth.log_gain.copy_(torch.from_numpy(np.log(np.maximum(gains, 1e-6))).float())
     loss_fn = MultiBandLogSpectrumLoss()
-    target = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))[None]
+    target = loss_fn.target(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))[None])
     optim = torch.optim.Adam([weights], lr=lr)
     decay = torch.optim.lr_scheduler.LambdaLR(optim, lambda k: 1 - k / iterations)  # amplitudes settle at the end
     bank = torch.zeros(1, dtype=torch.long)
     for _ in range(iterations):
         act = torch.zeros(1, len(kit.drums), n_steps)
         act[0, row_idx, step_idx] = weights**2  # windows of one row never overlap (hits of a drum are 50 ms apart)
-        loss = loss_fn(synth(act, bank), target)
+        loss = loss_fn.compare(synth(act, bank), target)
         optim.zero_grad(set_to_none=True)
         loss.backward()
         optim.step()
