@@ -100,7 +100,8 @@ def transcribe(
         typer.Option(
             "--known-kit",
             help="Also refit DrummerNet's hits with each song's own kit (as transcribe --kit) and score them "
-            "(known_kit); with --tune, its selection shares are chosen there. Slow: ~1 s of CPU a second of audio.",
+            "(known_kit); with --tune, the share of its detected mass a refitted hit must keep is chosen there. "
+            "Slow: ~2 s of CPU a second of audio.",
         ),
     ] = False,
     model: Model = None,

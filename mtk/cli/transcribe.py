@@ -107,7 +107,7 @@ def transcribe(
             "--kit",
             metavar="DIR|NAME",
             help="The kit that played (a Hydrogen kit folder or an installed kit): refit every hit with its one-shots "
-            "and drop those the fit silences. Slower (about 1 s of CPU a second of audio).",
+            "and drop those the fit silences. Slower (about 2 s of CPU a second of audio).",
         ),
     ] = None,
     model: Model = None,

@@ -14,9 +14,9 @@ kit's name: ``mtk transcribe --kit``), mtk finishes at inference the fit that tr
    loss (:class:`~mtk.transcribe.model.MultiBandLogSpectrumLoss`) between the audio and the
    kit's resynthesis, segment by segment (8 s with 1 s of context on either side), so memory
    does not grow with the file (:func:`refit`);
-4. a detection is kept where its fitted amplitude reaches :data:`KEEP` of its drum's largest
-   in the file and :data:`FLOOR` of the loudest hit of any drum; its velocity is the fitted
-   amplitude, its label the hi-hat that took more (:func:`select`).
+4. a detection is kept where the fit leaves it at least :data:`KEEP` of the mass the network
+   gave it; its velocity is the fitted amplitude, its label the hi-hat that took more
+   (:func:`select`).
 
 The fit drops hits and relabels hi-hats; it never adds one: a hit the network missed stays
 missed. The one-shots are each instrument's layer at velocity 0.8; where a kit plays other
@@ -42,8 +42,7 @@ ITERATIONS = 150
 LR = 0.04
 SEGMENT_S = 8.0
 CONTEXT_S = 1.0
-KEEP = 0.2  # a hit's fitted amplitude, as a share of the largest of its drum in the file
-FLOOR = 0.05  # ... and of the loudest hit of any drum
+KEEP = 0.2  # a hit is kept where the fit leaves it this share of its detected mass (chosen on validation songs)
 
 
 @dataclass(frozen=True)
@@ -222,24 +221,14 @@ def refit(
     return out
 
 
-def select(refits: list[Refit], *, keep: float = 0.2, floor: float = 0.05, peak: float = 1.0) -> list[Any]:
-    """The hits whose fitted amplitude reaches ``keep`` of the largest of their detection group
-    (both hi-hats are one) and ``floor`` of the loudest hit of any drum, as events with the fitted
-    hit mass as strength and velocities from the fitted amplitudes (``peak``: the file's)."""
-    from mtk.transcribe.components import ONSET_BAND_OF
+def select(refits: list[Refit], *, keep: float = KEEP, peak: float = 1.0) -> list[Any]:
+    """The hits the fit kept: a fitted mass of at least ``keep`` times the mass the network
+    detected, as events with the fitted mass as strength and velocities from the fitted
+    amplitudes (``peak``: the file's, which the input was scaled by)."""
     from mtk.transcribe.infer import DrumEvent
     from mtk.transcribe.peaks import velocities
 
-    group = lambda drum: ONSET_BAND_OF.get(drum, drum)  # noqa: E731 (hihat for both hi-hats)
-    loudest = max((r.amplitude for r in refits), default=0.0)
-    top: dict[str, float] = {}
-    for r in refits:
-        top[group(r.drum)] = max(top.get(group(r.drum), 0.0), r.amplitude)
-    kept = [
-        r
-        for r in refits
-        if r.amplitude > 0 and r.amplitude >= keep * top[group(r.drum)] and r.amplitude >= floor * loudest
-    ]
+    kept = [r for r in refits if r.mass > 0 and r.mass >= keep * r.event.strength]
     vels = velocities(np.array([r.amplitude for r in kept]) * peak)
     return [
         DrumEvent(r.event.time, r.drum, GM_NOTES[r.drum], int(v), r.mass, r.event.onset)
@@ -249,5 +238,5 @@ def select(refits: list[Refit], *, keep: float = 0.2, floor: float = 0.05, peak:
 
 def refine(transcriber: Any, x: np.ndarray, events: list[Any], kit: KitShots, *, peak: float = 1.0) -> list[Any]:
     """``events`` of ``transcriber`` on ``x`` refitted with ``kit`` and selected at the shipped
-    :data:`KEEP` and :data:`FLOOR`: :func:`refit` then :func:`select`."""
-    return select(refit(transcriber, x, events, kit), keep=KEEP, floor=FLOOR, peak=peak)
+    :data:`KEEP`: :func:`refit` then :func:`select`."""
+    return select(refit(transcriber, x, events, kit), keep=KEEP, peak=peak)

@@ -55,26 +55,25 @@ def test_fit_recovers_known_amplitudes_and_silences_a_false_hit() -> None:
     np.testing.assert_allclose(half[:2], mass[:2] / 2, rtol=0.05)
 
 
-def _event(time: float, drum: str) -> DrumEvent:
-    return DrumEvent(time, drum, 0, 64, 0.5, None)
+def _event(time: float, drum: str, strength: float) -> DrumEvent:
+    return DrumEvent(time, drum, 0, 64, strength, None)
 
 
-def test_select_keeps_hits_by_share_of_their_drum_and_of_the_loudest() -> None:
+def test_select_keeps_hits_the_fit_left_a_share_of_their_detected_mass() -> None:
     refits = [
-        Refit(_event(0.1, "kick"), "kick", 1.0, 2.0),
-        Refit(_event(0.2, "kick"), "kick", 0.3, 0.6),  # 30 % of the loudest kick
-        Refit(_event(0.2, "hihat_closed"), "hihat_open", 0.2, 0.2),  # the fit chose the open hat
-        Refit(_event(0.3, "hihat_closed"), "hihat_closed", 0.02, 0.02),  # 10 % of the largest hat
-        Refit(_event(0.4, "snare"), "snare", 0.05, 0.05),  # alone in its drum: 2.5 % of the loudest
+        Refit(_event(0.1, "kick", 0.5), "kick", 1.0, 2.0),
+        Refit(_event(0.2, "kick", 0.5), "kick", 0.3, 0.6),
+        Refit(_event(0.2, "hihat_closed", 0.4), "hihat_open", 0.2, 0.2),  # the fit chose the open hat
+        Refit(_event(0.3, "hihat_closed", 0.4), "hihat_closed", 0.01, 0.01),  # 2.5 % of its detected mass
+        Refit(_event(0.4, "snare", 0.2), "snare", 0.0, 0.0),  # silenced
     ]
-    events = select(refits, keep=0.2, floor=0.0)
-    assert [(e.time, e.drum) for e in events] == [(0.1, "kick"), (0.2, "kick"), (0.2, "hihat_open"), (0.4, "snare")]
-    assert [e.velocity for e in events] == [127, 38, 13, 3]  # the fitted amplitudes, linear
+    events = select(refits, keep=0.05)
+    assert [(e.time, e.drum) for e in events] == [(0.1, "kick"), (0.2, "kick"), (0.2, "hihat_open")]
+    assert [e.velocity for e in events] == [127, 38, 13]  # the fitted amplitudes, linear
     assert events[2].note == 46 and events[2].strength == 0.2
-    loud = select(refits, keep=0.2, floor=0.05)  # the snare is under 5 % of the loudest hit
-    assert [e.drum for e in loud] == ["kick", "kick", "hihat_open"]
-    assert [e.time for e in select(refits, keep=0.5, floor=0.0)] == [0.1, 0.2, 0.4]
-    assert select([], keep=0.2, floor=0.05) == []
+    assert [e.time for e in select(refits, keep=0.0)] == [0.1, 0.2, 0.2, 0.3]  # only the silenced one goes
+    assert [e.time for e in select(refits, keep=0.7)] == [0.1]
+    assert select([], keep=0.05) == []
 
 
 def test_kit_shots_by_name_and_folder_and_errors(rock_kit, tmp_path) -> None:  # type: ignore[no-untyped-def]
