@@ -80,12 +80,7 @@ def kit_bank(
     class (what a song actually played), else the first of the kit's plain hits. A component
     a kit cannot play stays silent.
     """
-    from mtk.corpus.kits import load_one_shot
-
     n = int(seconds * sample_rate)
-    fade = np.ones(n, np.float32)
-    tail = n // 5
-    fade[-tail:] = np.linspace(1, 0, tail, dtype=np.float32)
     bank = np.zeros((len(kits), len(COMPONENTS), n), np.float32)
     for i, kit in enumerate(kits):
         classes = kit.standard_by_class()
@@ -95,12 +90,27 @@ def kit_bank(
             if cls is None:
                 continue
             inst = named.get((played[i] if played else {}).get(cls, ""), classes[cls][0])
-            layer = inst.layer_for(velocity)
-            shot = load_one_shot(layer.path, sample_rate).mean(axis=0)[:n]
-            peak = float(np.abs(shot).max(initial=0.0))
-            if peak > 0:
-                bank[i, j, : len(shot)] = shot / peak * fade[: len(shot)]
+            shot = one_shot(inst, sample_rate, seconds=seconds, velocity=velocity)
+            if shot is not None:
+                bank[i, j] = shot
     return bank
+
+
+def one_shot(inst, sample_rate: int, *, seconds: float = SHOT_SECONDS, velocity: float = 0.8) -> np.ndarray | None:
+    """``inst``'s layer for ``velocity`` as the synthesizer plays it: mono, ``seconds`` long
+    (zero-padded or cut), peak 1, its last fifth faded out; None where the sample is silent."""
+    from mtk.corpus.kits import load_one_shot
+
+    n = int(seconds * sample_rate)
+    shot = load_one_shot(inst.layer_for(velocity).path, sample_rate).mean(axis=0)[:n]
+    peak = float(np.abs(shot).max(initial=0.0))
+    if peak <= 0:
+        return None
+    fade = np.ones(n, np.float32)
+    fade[-(n // 5) :] = np.linspace(1, 0, n // 5, dtype=np.float32)
+    out = np.zeros(n, np.float32)
+    out[: len(shot)] = shot / peak * fade[: len(shot)]
+    return out
 
 
 def played_instruments(kit, hits: list[dict]) -> dict[str, str]:

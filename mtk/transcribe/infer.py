@@ -156,8 +156,8 @@ class Transcriber:
             y = resample(y, sr, self.cfg.sample_rate)
         duration = len(y) / self.cfg.sample_rate
         peak = float(np.abs(y).max(initial=0.0))
+        kit = self.kit.name if self.kit is not None else None
         if peak <= 0:
-            kit = self.kit.name if self.kit is not None else None
             return Transcription([], duration, self.name, {c: 0 for c in COMPONENTS}, kit)
         x = y / peak
         act = self.activations(x)
@@ -184,7 +184,7 @@ class Transcriber:
 
             events = refine(self, x, events, self.kit, peak=peak)
         counts = {c: sum(e.drum == c for e in events) for c in COMPONENTS}
-        return Transcription(events, duration, self.name, counts, self.kit.name if self.kit is not None else None)
+        return Transcription(events, duration, self.name, counts, kit)
 
     def from_file(self, path: str) -> Transcription:
         """Transcribe an audio file (or ``-`` for stdin), mixed down to mono."""

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from mtk.errors import InputError
-from mtk.transcribe.components import COMPONENTS, GM_NOTES, SHOT_SECONDS
+from mtk.transcribe.components import COMPONENTS, GM_NOTES, one_shot
 
 STEP_WINDOW = 2  # a hit's free amplitudes: within +-2 activation steps (ms) of its aligned step
 ALIGN_S = 0.005  # a detection moves by up to 5 ms to align its one-shot on the audio
@@ -59,7 +59,7 @@ class KitShots:
 def kit_shots(spec: str, sample_rate: int, *, velocity: float = 0.8) -> KitShots:
     """The one-shots of ``spec``: a Hydrogen kit folder (with ``drumkit.xml``) or the name of
     an installed kit (``mtk corpus`` kits: hydrogen-data, hydrogen-drumkits, sonic-pi)."""
-    from mtk.corpus.kits import installed_kits, load_hydrogen_kit, load_one_shot
+    from mtk.corpus.kits import installed_kits, load_hydrogen_kit
 
     folder = Path(spec).expanduser()
     if (folder / "drumkit.xml").is_file():
@@ -72,21 +72,15 @@ def kit_shots(spec: str, sample_rate: int, *, velocity: float = 0.8) -> KitShots
             hint = f"installed: {', '.join(sorted(kits))}" if kits else "install hydrogen-data (make corpus-deps)"
             raise InputError(f"{spec}: neither a Hydrogen kit folder nor an installed kit", hint=hint)
         kit = kits[spec]
-    n = int(SHOT_SECONDS * sample_rate)
-    fade = np.ones(n, np.float32)
-    fade[-(n // 5) :] = np.linspace(1, 0, n // 5, dtype=np.float32)  # as the training bank (components.kit_bank)
     drums, names, shots = [], [], []
     for drum in COMPONENTS:
         cls = kit.resolve_class(drum)
         for inst in kit.standard_by_class().get(cls, []) if cls is not None else []:
-            shot = load_one_shot(inst.layer_for(velocity).path, sample_rate).mean(axis=0)[:n]
-            peak = float(np.abs(shot).max(initial=0.0))
-            if peak > 0:
-                row = np.zeros(n, np.float32)
-                row[: len(shot)] = shot / peak * fade[: len(shot)]
+            shot = one_shot(inst, sample_rate, velocity=velocity)  # as the training bank plays it
+            if shot is not None:
                 drums.append(drum)
                 names.append(inst.name)
-                shots.append(row)
+                shots.append(shot)
     if not shots:
         raise InputError(f"{spec}: the kit has no kick, snare, hi-hat, tom or cymbal one-shot")
     return KitShots(kit.name, tuple(drums), tuple(names), np.stack(shots), sample_rate)
