@@ -188,7 +188,7 @@ _mtk() {
         "mtk corpus stats") COMPREPLY=($(compgen -W "-q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk detect-cover") COMPREPLY=($(compgen -W "pair index query cliques classify -h --help" -- "$cur")) ;;
         "mtk detect-cover pair") COMPREPLY=($(compgen -W "--model -q --quiet -v --verbose -h --help" -- "$cur")) ;;
-        "mtk detect-cover index") COMPREPLY=($(compgen -W "-o --output -j --jobs --skip-existing --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
+        "mtk detect-cover index") COMPREPLY=($(compgen -W "-o --output -j --jobs --skip-existing --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk detect-cover query") COMPREPLY=($(compgen -W "--index -k --rerank --model --fail-fast -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk detect-cover cliques") COMPREPLY=($(compgen -W "--index -k --model -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk detect-cover classify") COMPREPLY=($(compgen -W "--clique --model -j --jobs --fail-fast -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;

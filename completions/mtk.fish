@@ -82,6 +82,7 @@ complete -c mtk -n "__fish_seen_subcommand_from detect-cover; and __fish_seen_su
 complete -c mtk -n "__fish_seen_subcommand_from detect-cover; and __fish_seen_subcommand_from index" -s o -l output -r -F -d "Output file, or folder for several inputs;"
 complete -c mtk -n "__fish_seen_subcommand_from detect-cover; and __fish_seen_subcommand_from index" -s j -l jobs -x -d "Worker processes for batches"
 complete -c mtk -n "__fish_seen_subcommand_from detect-cover; and __fish_seen_subcommand_from index" -l skip-existing -d "Skip inputs whose output already exists (resumable batches)"
+complete -c mtk -n "__fish_seen_subcommand_from detect-cover; and __fish_seen_subcommand_from index" -l fail-fast -d "Stop a batch at the first failed input"
 complete -c mtk -n "__fish_seen_subcommand_from detect-cover; and __fish_seen_subcommand_from index" -l force -d "Overwrite existing output files"
 complete -c mtk -n "__fish_seen_subcommand_from detect-cover; and __fish_seen_subcommand_from index" -s q -l quiet -d "No progress or warnings on stderr"
 complete -c mtk -n "__fish_seen_subcommand_from detect-cover; and __fish_seen_subcommand_from index" -s v -l verbose -d "More detail on stderr;"

@@ -51,7 +51,7 @@ _mtk_detect_cover_pair() {
 
 _mtk_detect_cover_index() {
     local state line
-    _arguments '-o[Output file, or folder for several inputs;]:path:_files' '--output[Output file, or folder for several inputs;]:path:_files' '-j[Worker processes for batches]:n: ' '--jobs[Worker processes for batches]:n: ' '--skip-existing[Skip inputs whose output already exists (resumable batches)]' '--force[Overwrite existing output files]' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]' '*:input:_files'
+    _arguments '-o[Output file, or folder for several inputs;]:path:_files' '--output[Output file, or folder for several inputs;]:path:_files' '-j[Worker processes for batches]:n: ' '--jobs[Worker processes for batches]:n: ' '--skip-existing[Skip inputs whose output already exists (resumable batches)]' '--fail-fast[Stop a batch at the first failed input]' '--force[Overwrite existing output files]' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]' '*:input:_files'
 }
 
 _mtk_detect_cover_query() {

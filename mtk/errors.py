@@ -46,3 +46,13 @@ class DeviceError(UsageError):
 
 class ModelError(MtkError):
     """A model cannot be found, verified or loaded (exit code 1)."""
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived (the CLI's handler raises it): the program unwinds, running
+    every ``finally`` (temporary files are removed), then exits 128 + the signal number. A
+    ``BaseException``, as ``KeyboardInterrupt`` is, so that ``except Exception`` lets it by."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum

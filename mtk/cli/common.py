@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -108,15 +109,17 @@ def run_batch(
 
     write = emit or JsonLinesWriter().write
     failures = 0
-    for source, outcome in _outcomes(items, work, jobs=jobs, label=label):
-        if isinstance(outcome, MtkError):
-            failures += 1
-            print(f"{STATE.command}: error: {outcome}", file=sys.stderr)
-            write({"input": source, "error": str(outcome)})
-            if fail_fast:
-                break
-        else:
-            write(outcome)
+    outcomes = _outcomes(items, work, jobs=jobs, label=label)
+    with contextlib.closing(outcomes):  # leaving early (--fail-fast, a signal) stops the workers now
+        for source, outcome in outcomes:
+            if isinstance(outcome, MtkError):
+                failures += 1
+                print(f"{STATE.command}: error: {outcome}", file=sys.stderr)
+                write({"input": source, "error": str(outcome)})
+                if fail_fast:
+                    break
+            else:
+                write(outcome)
     return failures
 
 
@@ -130,19 +133,15 @@ def _outcomes(
             except MtkError as exc:
                 yield source, exc
         return
-    from concurrent.futures import ProcessPoolExecutor
+    from mtk.parallel import worker_pool
 
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with worker_pool(jobs) as pool:  # stopped at once when the batch ends early (signal, --fail-fast)
         futures = [pool.submit(work, source) for source in items]
-        try:
-            for source, future in zip(progress(items, label=label), futures, strict=True):
-                try:
-                    yield source, future.result()
-                except MtkError as exc:
-                    yield source, exc
-        finally:
-            for future in futures:
-                future.cancel()
+        for source, future in zip(progress(items, label=label), futures, strict=True):
+            try:
+                yield source, future.result()
+            except MtkError as exc:
+                yield source, exc
 
 
 def tune_sources(spec: str) -> tuple[str, ...]:

@@ -53,20 +53,26 @@ def _extract_or_error(path: str) -> Any:
 
 def _extract_all(paths: list[str], jobs: int, *, fail_fast: bool = False) -> tuple[list[Any], int]:
     """Features of every file (in ``jobs`` processes); files that fail are reported on
-    stderr and as ``{"input", "error"}`` records, and left out. Returns (records, failures)."""
+    stderr and as ``{"input", "error"}`` records, and left out. Returns (records, failures);
+    with ``fail_fast`` the first failure ends the command (exit 1)."""
     from mtk.errors import MtkError
     from mtk.io.records import JsonLinesWriter
     from mtk.parallel import parallel_map
 
-    results = parallel_map(_extract_or_error, paths, jobs, lambda items: common.progress(items, label="features"))
+    def ticker(items: list[str]) -> Any:
+        return common.progress(items, label="features")
+
+    results = (
+        map(_extract_or_error, ticker(paths)) if jobs <= 1 else parallel_map(_extract_or_error, paths, jobs, ticker)
+    )
     good, failures = [], 0
-    for path, res in zip(paths, results, strict=True):
+    for path, res in zip(paths, results, strict=False):
         if isinstance(res, MtkError):
             failures += 1
             print(f"{common.STATE.command}: error: {res}", file=sys.stderr)
             JsonLinesWriter().write({"input": path, "error": str(res)})
             if fail_fast:
-                raise res
+                raise typer.Exit(1)
         else:
             good.append(res)
     return good, failures
@@ -96,11 +102,15 @@ def index(
     output: Output = None,
     jobs: Jobs = 1,
     skip_existing: SkipExisting = False,
+    fail_fast: FailFast = False,
     force: Force = False,
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
-    """Build an index of audio files and folders (-o FILE), or extend one with --skip-existing."""
+    """Build an index of audio files and folders (-o FILE), or extend one with --skip-existing.
+
+    The file is written only when a recording was added: when every input fails, an existing
+    index is left as it was and no new one appears."""
     from mtk.detect_cover.index import CoverIndex
     from mtk.errors import OutputExistsError, UsageError
     from mtk.io.inputs import expand_inputs
@@ -118,7 +128,7 @@ def index(
     for p in paths:
         if p not in todo:
             writer.write({"input": p, "skipped": True})
-    recs, failures = _extract_all(todo, jobs)
+    recs, failures = _extract_all(todo, jobs, fail_fast=fail_fast)
     for rec in recs:
         idx.add(rec)
         writer.write(
@@ -129,8 +139,9 @@ def index(
                 "beats": rec.chroma.shape[1] // idx.cfg.grid,
             }
         )
-    idx.save(target, force=True)
-    common.info(f"{target}: {len(idx)} recordings")
+    if recs:
+        idx.save(target, force=True)
+        common.info(f"{target}: {len(idx)} recordings")
     if failures:
         raise typer.Exit(1)
 

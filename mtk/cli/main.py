@@ -10,6 +10,7 @@ Commands live one per module and are imported only when invoked or listed in hel
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import signal
 import sys
@@ -23,7 +24,7 @@ from typer.core import TyperGroup
 
 from mtk import __version__
 from mtk.cli import common
-from mtk.errors import MtkError
+from mtk.errors import MtkError, Terminated
 
 # name -> (module under mtk.cli, one-line help shown in `mtk --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -57,6 +58,12 @@ class LazyGroup(TyperGroup):
         self.commands[cmd_name] = command
         return command
 
+    def invoke(self, ctx: _click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except EOFError as exc:  # click would turn it into an abort (exit 130, no message): it is a bug
+            raise RuntimeError(f"EOFError: {exc or 'unexpected end of data'}") from exc
+
     def resolve_command(self, ctx: _click.Context, args: list[str]) -> Any:
         name, cmd, rest = super().resolve_command(ctx, args)
         common.STATE.command = f"mtk {name}" if name else "mtk"
@@ -71,9 +78,26 @@ class LazyGroup(TyperGroup):
         return code
 
 
+class _MessageHandler(logging.Handler):
+    """The library's log records (``mtk.*`` loggers) as mtk's stderr lines: warnings unless
+    ``-q``, details only with ``-v``."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        (common.warn if record.levelno >= logging.WARNING else common.info)(record.getMessage())
+
+
+def _route_library_messages() -> None:
+    root = logging.getLogger("mtk")
+    if not any(isinstance(h, _MessageHandler) for h in root.handlers):
+        root.addHandler(_MessageHandler())
+        root.setLevel(logging.INFO)
+        root.propagate = False
+
+
 def run_group(group: _click.Command, args: Sequence[str] | None, prog_name: str, **extra: Any) -> int:
     """Invoke ``group`` and return the exit code; errors become one line on stderr."""
     common.STATE.reset()
+    _route_library_messages()
     try:
         rv = TyperGroup.main(group, args=args, prog_name=prog_name, standalone_mode=False, **extra)
         return rv if isinstance(rv, int) else 0
@@ -88,6 +112,8 @@ def run_group(group: _click.Command, args: Sequence[str] | None, prog_name: str,
     except (KeyboardInterrupt, typer.Abort):
         print(file=sys.stderr)
         return 130
+    except Terminated as exc:  # SIGTERM, SIGHUP: every finally has run (temporary files removed)
+        return 128 + exc.signum
     except BrokenPipeError:
         return _broken_pipe()
     except Exception as exc:  # a bug: still one line, the traceback on request
@@ -108,6 +134,10 @@ def _broken_pipe() -> int:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     return 141
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated(signum)
 
 
 def _version(value: bool) -> None:
@@ -145,6 +175,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point."""
     if hasattr(signal, "SIGPIPE"):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `mtk ... | head` ends quietly
+    for name in ("SIGTERM", "SIGHUP"):  # unwind as Ctrl-C does, so temporary files are removed
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _terminate)
     if os.environ.get("MTK_DEBUG"):
         common.STATE.debug = True
     cli_group().main(args=argv, prog_name="mtk")

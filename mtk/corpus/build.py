@@ -16,7 +16,6 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from pathlib import Path
@@ -34,6 +33,7 @@ from mtk.corpus.styles import STYLES
 from mtk.corpus.works import DEFAULT_SOURCES, Work, WorkRef, WorkSkipped, list_works, parse_work
 from mtk.errors import MtkError, OutputExistsError, UsageError
 from mtk.io.files import atomic_write
+from mtk.parallel import worker_pool
 
 SPLITS = (("test", 10), ("valid", 10), ("train", 80))  # percent of works
 DEFAULT_TEST_KITS = ("The Black Pearl 1.0", "ForzeeStereo")
@@ -179,7 +179,7 @@ def _parse_in_order(refs: list[WorkRef], jobs: int, chunk: int = 64) -> Iterator
     if jobs <= 1:
         yield from map(_parse_or_skip, refs)
         return
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with worker_pool(jobs) as pool:
         for start in range(0, len(refs), chunk):
             yield from pool.map(_parse_or_skip, refs[start : start + chunk], chunksize=4)
 
@@ -279,7 +279,7 @@ def build_songs(
         for song in ticker:
             yield work(song)
         return
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with worker_pool(jobs) as pool:
         for record in pool.map(work, todo):
             next(ticker, None)
             yield record

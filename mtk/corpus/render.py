@@ -28,7 +28,7 @@ import numpy as np
 from mtk.corpus.soundfonts import check_soundfont, default_soundfont
 from mtk.errors import MtkError, UsageError
 from mtk.io.audio import decode_audio, resample
-from mtk.io.midi import parse_midi
+from mtk.io.midi import checked_smf, parse_midi
 
 Synth = Literal["auto", "fluidsynth", "builtin"]
 SYNTHS = ("auto", "fluidsynth", "builtin")
@@ -114,6 +114,7 @@ def render_midi(
         InputError: not a MIDI file, corrupt, or no notes.
         UsageError: bad soundfont, unknown or missing synth, bad rate or gain.
     """
+    midi_bytes = checked_smf(midi_bytes, name=name)
     parse_midi(midi_bytes, name=name, require_notes=True)
     if not 8_000 <= sample_rate <= 192_000:
         raise UsageError(f"sample rate {sample_rate} out of range", hint="use 8000 to 192000 Hz")

@@ -14,10 +14,12 @@ import hashlib
 import io
 import json
 import os
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zipfile import BadZipFile
 
 import numpy as np
 
@@ -28,6 +30,9 @@ from mtk.io.files import STDIO, atomic_write, read_bytes
 from mtk.weights.store import cache_dir, sha256_file
 
 MIN_SECONDS = 5.0
+SILENT_PEAK = 1e-3  # -60 dBFS: a recording whose peak is below has no harmony to compare
+# What reading a file that is not a whole index raises (np.load of an empty file: EOFError).
+_UNREADABLE = (OSError, EOFError, ValueError, KeyError, TypeError, IndexError, AttributeError, BadZipFile, zlib.error)
 INDEX_FORMAT = 2  # 2: grid chroma (several columns per beat), uint8
 
 
@@ -54,8 +59,13 @@ def extract(source: str, *, cfg: FeatureConfig = FeatureConfig(), use_cache: boo
     cached = _cache_path(sha, cfg)
     if use_cache and cached.is_file():
         with np.load(cached) as z:
-            return Recording(source, sha, float(z["duration"]), z["vectors"], z["chroma"])
+            rec = Recording(source, sha, float(z["duration"]), z["vectors"], z["chroma"])
+        if not rec.chroma.any():
+            raise _silent(source)
+        return rec
     y, sr = read_audio(data, sr=cfg.sample_rate, mono=True, min_duration=MIN_SECONDS, name=source)
+    if float(np.abs(y).max()) < SILENT_PEAK:
+        raise _silent(source)
     rec = Recording(source, sha, len(y) / sr, *features(y, sr, cfg))
     if use_cache:
         buf = io.BytesIO()
@@ -65,6 +75,10 @@ def extract(source: str, *, cfg: FeatureConfig = FeatureConfig(), use_cache: boo
         except OSError:
             pass  # a read-only cache only costs speed
     return rec
+
+
+def _silent(source: str) -> InputError:
+    return InputError(f"{source}: silent (peak below -60 dBFS): no harmony to compare")
 
 
 def features(y: np.ndarray, sr: int, cfg: FeatureConfig = FeatureConfig()) -> tuple[np.ndarray, np.ndarray]:
@@ -189,16 +203,27 @@ class CoverIndex:
             with np.load(path, allow_pickle=False) as z:
                 meta = json.loads(z["meta"].tobytes())
                 vectors, chroma, lengths = z["vectors"], z["chroma"], z["lengths"]
-        except (OSError, ValueError, KeyError) as exc:
+            version = meta.get("format")
+            if version == INDEX_FORMAT:
+                return cls._from_arrays(meta, vectors, chroma, lengths)
+        except FileNotFoundError:
+            raise InputError(f"{path}: no such file") from None
+        except _UNREADABLE as exc:  # empty, truncated, another .npz, damaged arrays
             raise InputError(f"{path}: not an mtk cover index ({type(exc).__name__})") from None
-        if meta.get("format") != INDEX_FORMAT:
-            raise InputError(
-                f"{path}: index format {meta.get('format')}, this mtk reads {INDEX_FORMAT}: rebuild it with "
-                "'mtk detect-cover index'"
-            )
+        raise InputError(
+            f"{path}: index format {version}, this mtk reads {INDEX_FORMAT}: rebuild it with 'mtk detect-cover index'"
+        )
+
+    @classmethod
+    def _from_arrays(
+        cls, meta: dict[str, Any], vectors: np.ndarray, chroma: np.ndarray, lengths: np.ndarray
+    ) -> CoverIndex:
         index = cls(FeatureConfig(**meta["config"]))
+        paths = meta["paths"]
+        if not len(paths) == len(vectors) == len(lengths) or int(np.sum(lengths)) != chroma.shape[1]:
+            raise ValueError("arrays of different lengths")
         bounds = np.concatenate([[0], np.cumsum(lengths)])
-        for i, p in enumerate(meta["paths"]):
+        for i, p in enumerate(paths):
             index.add(
                 Recording(p, meta["hashes"][i], meta["durations"][i], vectors[i], chroma[:, bounds[i] : bounds[i + 1]])
             )

@@ -24,7 +24,7 @@ from mtk.corpus.works import section_marks
 from mtk.errors import InputError
 from mtk.infill.tokens import METERS, Melody, Note, quantize
 from mtk.io.files import sniff_format
-from mtk.io.midi import MIDI_EXTENSIONS, MIDI_PARSE_ERRORS, corrupt_midi
+from mtk.io.midi import MIDI_EXTENSIONS, MIDI_PARSE_ERRORS, checked_smf, corrupt_midi
 
 DRUM_CHANNEL = 9
 MUSIC21_SUFFIXES = (".abc", ".xml", ".musicxml", ".mxl", ".krn")
@@ -191,7 +191,7 @@ def parse_midi_file(data: bytes, *, name: str, first_number: int = 1) -> ScoreFi
     import mido
 
     try:
-        midi = mido.MidiFile(file=io.BytesIO(data))
+        midi = mido.MidiFile(file=io.BytesIO(checked_smf(data, name=name)))
     except MIDI_PARSE_ERRORS as exc:
         raise corrupt_midi(name, exc) from None
     meters = {(m.numerator, m.denominator) for t in midi.tracks for m in t if m.type == "time_signature"}

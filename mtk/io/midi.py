@@ -11,6 +11,7 @@ from mtk.io.files import STDIO, atomic_write, read_bytes, sniff_format, write_st
 
 if TYPE_CHECKING:
     import miditoolkit
+    import mido
 
 MIDI_EXTENSIONS = (".mid", ".midi", ".smf", ".kar")
 # What mido (under miditoolkit too) raises on a truncated or corrupt file.
@@ -23,14 +24,19 @@ def corrupt_midi(name: str, exc: BaseException) -> InputError:
     return InputError(f"{name}: corrupt or truncated MIDI file ({detail})")
 
 
-def parse_midi(data: bytes, *, name: str = STDIO, require_notes: bool = False) -> miditoolkit.MidiFile:
-    """Parse Standard MIDI File bytes into a ``miditoolkit.MidiFile``.
+def checked_smf(data: bytes, *, name: str = STDIO) -> bytes:
+    """Standard MIDI File bytes that every reader in mtk can time: checked, and rewritten
+    from SMPTE time to ticks per beat where the file counts in frames.
+
+    A time division of 0 and a ``set_tempo`` of 0 (which parsers divide by) are errors. A
+    file timed in SMPTE frames (24, 25, 29.97 or 30 per second, n ticks each) becomes
+    ``fps * n`` ticks per beat at one beat per ``fps / rate`` seconds, its tempo events
+    dropped (SMPTE time ignores them), so every event keeps its time in seconds.
 
     Raises:
-        InputError: not a MIDI file, truncated or corrupt, or (with ``require_notes``)
-            containing no notes.
+        InputError: empty, not MIDI, truncated or corrupt, or a division or tempo of 0.
     """
-    import miditoolkit
+    import mido
 
     if not data:
         raise InputError(f"{name}: empty file")
@@ -38,6 +44,62 @@ def parse_midi(data: bytes, *, name: str = STDIO, require_notes: bool = False) -
     if kind != "midi":
         what = f"looks like {kind.upper()}" if kind else "no MThd header"
         raise InputError(f"{name}: not a MIDI file ({what})")
+    try:
+        midi = mido.MidiFile(file=io.BytesIO(data))
+    except MIDI_PARSE_ERRORS as exc:
+        raise corrupt_midi(name, exc) from None
+    if midi.ticks_per_beat == 0:
+        raise InputError(f"{name}: invalid MIDI header (a time division of 0 ticks per beat)")
+    for number, track in enumerate(midi.tracks, start=1):
+        tick = 0
+        for msg in track:
+            tick += msg.time
+            if msg.type == "set_tempo" and msg.tempo == 0:
+                raise InputError(f"{name}: invalid MIDI file (a tempo of 0 in track {number} at tick {tick})")
+    if midi.ticks_per_beat > 0:
+        return data
+    return _smpte_to_ticks(midi, name)
+
+
+# SMPTE frame rates by the code in a MIDI header (29: 30 drop-frame, 29.97 frames a second).
+SMPTE_RATES = {24: 24.0, 25: 25.0, 29: 30_000 / 1001, 30: 30.0}
+
+
+def _smpte_to_ticks(midi: mido.MidiFile, name: str) -> bytes:
+    import mido
+
+    division = midi.ticks_per_beat & 0xFFFF  # mido reads the header's division as signed
+    code, per_frame = 256 - (division >> 8), division & 0xFF
+    if code not in SMPTE_RATES or per_frame == 0:
+        raise InputError(f"{name}: invalid MIDI header (SMPTE division {code} frames x {per_frame} ticks)")
+    nominal = 30 if code == 29 else code
+    tempo = round(1e6 * nominal / SMPTE_RATES[code])  # microseconds per beat of nominal * per_frame ticks
+    out = mido.MidiFile(type=midi.type, ticks_per_beat=nominal * per_frame, charset=midi.charset)
+    for number, track in enumerate(midi.tracks):
+        new, pending = mido.MidiTrack(), 0
+        if number == 0:
+            new.append(mido.MetaMessage("set_tempo", tempo=tempo, time=0))
+        for msg in track:
+            pending += msg.time
+            if msg.type != "set_tempo":
+                new.append(msg.copy(time=pending))
+                pending = 0
+        out.tracks.append(new)
+    buf = io.BytesIO()
+    out.save(file=buf)
+    return buf.getvalue()
+
+
+def parse_midi(data: bytes, *, name: str = STDIO, require_notes: bool = False) -> miditoolkit.MidiFile:
+    """Parse Standard MIDI File bytes into a ``miditoolkit.MidiFile`` (via :func:`checked_smf`).
+
+    Raises:
+        InputError: not a MIDI file, truncated or corrupt, a division or tempo of 0, or
+            (with ``require_notes``) containing no notes.
+    """
+    import miditoolkit
+
+    data = checked_smf(data, name=name)
     try:
         midi = miditoolkit.MidiFile(file=io.BytesIO(data))
     except MIDI_PARSE_ERRORS as exc:

@@ -15,8 +15,6 @@ from pathlib import Path
 
 import numpy as np
 
-from mtk.errors import InputError
-
 SAMPLE_RATE = 22_050
 N_FFT = 1024
 HOP = 1024
@@ -53,27 +51,10 @@ def log_mel(y: np.ndarray, sr: int = SAMPLE_RATE) -> np.ndarray:
 def read_log_mel(path: str | os.PathLike[str]) -> np.ndarray:
     """The log-mel of an audio file, decoding only the excerpt's samples when the format can
     seek (WAV, FLAC, OGG...: 6x faster on a 3-minute track), else the whole file."""
-    import soundfile as sf
+    from mtk.io.audio import read_audio
 
-    from mtk.io.audio import read_audio, resample, validate_audio
-
-    try:
-        with sf.SoundFile(str(path)) as fh:
-            seekable, frames, rate = fh.seekable(), fh.frames, fh.samplerate
-    except (sf.LibsndfileError, RuntimeError, OSError):
-        seekable, frames, rate = False, 0, 0
-    if not seekable or frames <= 0:
-        y, sr = read_audio(str(path), sr=SAMPLE_RATE, mono=True, min_duration=0.05)
-        return log_mel(y, sr)
-    length = int(SECONDS * rate)
-    start = int(min(START_S * rate, max(0, frames - length)))
-    try:
-        y, _ = sf.read(str(path), start=start, stop=start + length, dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError) as exc:
-        raise InputError(f"{path}: cannot decode audio ({exc})") from None
-    y = y @ np.full(y.shape[1], 1 / y.shape[1], dtype=np.float32)  # mono; 10x faster than mean(axis=1)
-    validate_audio(y, rate, name=str(path))
-    return log_mel(resample(y, rate, SAMPLE_RATE) if rate != SAMPLE_RATE else y, SAMPLE_RATE)
+    y, sr = read_audio(str(path), sr=SAMPLE_RATE, mono=True, min_duration=0.05, window=(START_S, SECONDS))
+    return log_mel(y, sr)
 
 
 class MelCache:

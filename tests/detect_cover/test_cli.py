@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import soundfile as sf
 
 from tests.conftest import run_mtk
 from tests.detect_cover.test_features import recordings  # noqa: F401  (module fixture)
@@ -72,10 +73,15 @@ def test_index_query_cliques_classify(music: Path, tmp_path: Path) -> None:
 def test_bad_inputs(music: Path, tmp_path: Path) -> None:
     proc = run_mtk("detect-cover", str(music / "original.wav"), str(tmp_path / "missing.wav"), *DEBUG)
     assert proc.returncode == 2 and b"no such file" in proc.stderr and b"Traceback" not in proc.stderr
+    y, sr = sf.read(music / "original.wav")
     short = tmp_path / "short.wav"
-    short.write_bytes((music / "original.wav").read_bytes()[:20000])
+    sf.write(short, y[: 4 * sr], sr)
     proc = run_mtk("detect-cover", str(music / "original.wav"), str(short), *DEBUG)
     assert proc.returncode == 2 and b"too short" in proc.stderr
+    cut = tmp_path / "cut.wav"  # the header promises the whole song; 0.2 s is there
+    cut.write_bytes((music / "original.wav").read_bytes()[:20000])
+    proc = run_mtk("detect-cover", str(music / "original.wav"), str(cut), *DEBUG)
+    assert proc.returncode == 2 and b"truncated WAV file" in proc.stderr and b"readable" in proc.stderr
     proc = run_mtk("detect-cover", "query", str(music / "original.wav"), "--index", str(music / "original.wav"))
     assert proc.returncode == 2 and b"not an mtk cover index" in proc.stderr
 
