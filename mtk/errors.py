@@ -48,6 +48,11 @@ class ModelError(MtkError):
     """A model cannot be found, verified or loaded (exit code 1)."""
 
 
+class BadModelError(ModelError, UsageError):
+    """The model asked for (``--model`` and the like) is unknown, for another task, or not a
+    model file of the kind the command reads (exit code 2)."""
+
+
 class Terminated(BaseException):
     """SIGTERM or SIGHUP arrived (the CLI's handler raises it): the program unwinds, running
     every ``finally`` (temporary files are removed), then exits 128 + the signal number. A

@@ -9,7 +9,7 @@ import typer
 from typer.core import TyperGroup
 
 from mtk.cli import common
-from mtk.cli.options import AudioCorpora, Device, Force, Output, Quiet, Verbose
+from mtk.cli.options import AudioCorpora, Device, FailFast, Force, Output, Quiet, Verbose
 from mtk.errors import UsageError
 
 PREDICT = "predict"
@@ -114,6 +114,7 @@ def predict(
     verbose: Verbose = False,
 ) -> None:
     from mtk.device import resolve_device
+    from mtk.errors import InputError
     from mtk.io.files import check_writable
     from mtk.situate.audio import MelCache
     from mtk.situate.infer import load
@@ -136,14 +137,20 @@ def predict(
         base = Path(streams).parent if streams != "-" else Path(".")
         cache, embeddings = MelCache(), {}
         for track in common.progress(sorted(set(table.track)), label="tracks"):
+            where = f"{streams}: row {table.track.index(track) + 1}: column 'track'"
             path = resolve_track(track, base=base, corpora=audio or [])
             if path is None:
-                row = table.track.index(track) + 1
-                raise UsageError(f"{streams}: row {row}: column 'track': no audio for {track!r}", hint="give --audio")
-            embeddings[track] = situator.audio.audio_embeddings(cache.get(path)[None])[0]
+                raise UsageError(f"{where}: no audio for {track!r}", hint="give --audio")
+            try:
+                embeddings[track] = situator.audio.audio_embeddings(cache.get(path)[None])[0]
+            except InputError as exc:
+                raise InputError(f"{where}: {exc}") from None
     records, unknown = situator.predict(table, k=top, audio=embeddings, histories=_histories(history))
     _warn_unknown(unknown)
     _emit(records, output, force=force)
+
+
+NOW_OPTIONS = {"timestamp": "time"}  # stream columns that `situate now` spells otherwise
 
 
 @app.command("now", help="A user's likely situations right now (or at --time), from duSP.")
@@ -178,11 +185,20 @@ def now(
     try:
         record = situator.now(context, k=top)
     except InputError as exc:  # "now: row 1: column 'device': ..." -> name the option instead
-        raise UsageError(str(exc).replace("now: row 1: column '", "--").replace("':", ":", 1)) from None
+        column, _, detail = str(exc).removeprefix("now: row 1: column '").partition("': ")
+        raise UsageError(f"--{NOW_OPTIONS.get(column, column)}: {detail}" if detail else str(exc)) from None
     _emit([record], None, force=False)
 
 
-@app.command("session", help="Tracks (files or folders) ranked by auSP for a user and a situation.")
+SESSION_HELP = (
+    "Tracks (files or folders) ranked by auSP for a user and a situation.\n\n"
+    "One JSON line per ranked track (on stdout or in -o FILE); a track that cannot be read is an error message "
+    'and an {"input", "error"} record on stdout after the ranking, and the command exits 1 (--fail-fast: it stops '
+    "at the first, writing no ranking)."
+)
+
+
+@app.command("session", help=SESSION_HELP)
 def session(
     user: Annotated[str, typer.Option("--user", help="User id (known to the model, or in --history).")],
     situation: Annotated[str, typer.Option("--situation", help="One of the model's situations, e.g. gym.")],
@@ -192,10 +208,13 @@ def session(
     ausp: AuspModel = None,
     output: Output = None,
     device: Device = "auto",
+    fail_fast: FailFast = False,
     force: Force = False,
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
+    import sys
+
     import numpy as np
 
     from mtk.device import resolve_device
@@ -211,17 +230,24 @@ def session(
     if situation not in situator.situations:
         raise UsageError(f"unknown --situation {situation!r}", hint=f"one of {', '.join(situator.situations)}")
     files = expand_inputs(tracks, extensions=AUDIO_EXTENSIONS, stdin_ok=False)
-    cache, kept, embeddings = MelCache(), [], []
+    histories = _histories(history)
+    cache, kept, embeddings, failed = MelCache(), [], [], []
     for path in common.progress(files, label="tracks"):
         try:
             embeddings.append(situator.audio.audio_embeddings(cache.get(path)[None])[0])
             kept.append(path)
-        except MtkError as exc:
-            common.warn(f"skipped {exc}")
-    if not kept:
-        raise UsageError("no readable audio among --tracks")
-    histories = _histories(history)
+        except MtkError as exc:  # the batch rule: a message, an error record, exit 1 at the end
+            print(f"{common.STATE.command}: error: {exc}", file=sys.stderr)
+            failed.append({"input": path, "error": str(exc)})
+            if fail_fast:
+                break
+    if failed and (fail_fast or not kept):
+        _emit(failed, None, force=False)
+        raise typer.Exit(1)
     ranked, known = situator.session(user, situation, kept, np.stack(embeddings), n=count, history=histories.get(user))
     if not known:
         _warn_unknown([user])
     _emit(ranked, output, force=force)
+    if failed:  # after the ranking, on stdout (the ranking may have gone to -o FILE)
+        _emit(failed, None, force=False)
+        raise typer.Exit(1)

@@ -15,6 +15,7 @@ import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+from zipfile import BadZipFile
 
 import numpy as np
 
@@ -23,7 +24,7 @@ from mtk.detect_cover.features import distance as stage1_distance
 from mtk.detect_cover.index import CoverIndex, Recording
 from mtk.detect_cover.project import Projection
 from mtk.detect_cover.project import load_model as load_projection
-from mtk.errors import ModelError
+from mtk.errors import BadModelError
 
 TASK = "detect-cover"
 DEFAULT_MODEL = "detect-cover-proj-v1"
@@ -55,12 +56,12 @@ def load_calibration(model: str | None = None) -> Calibration:
 def load_model(model: str | None = None) -> tuple[Calibration, Projection | None]:
     """``(calibration, projection or None)`` from a registry name (default
     :data:`DEFAULT_MODEL`), a calibration ``.json`` or a projection ``.npz``."""
-    from mtk.weights.registry import get_entry
+    from mtk.weights.registry import check_task, get_entry
     from mtk.weights.store import looks_like_path, resolve
 
     name = model or DEFAULT_MODEL
     if not looks_like_path(name):
-        entry = get_entry(name)
+        entry = check_task(get_entry(name), TASK)
         if entry.debug:
             return Calibration(**entry.config, name=entry.name), None  # type: ignore[arg-type]
     resolved = resolve(name, task=TASK)
@@ -70,8 +71,8 @@ def load_model(model: str | None = None) -> tuple[Calibration, Projection | None
         else:
             projection, data = None, json.loads(Path(resolved.path).read_text())
         cal = Calibration(data["w_qmax"], data["w_distance"], data["bias"], data.get("threshold", 0.5), resolved.name)
-    except (OSError, ValueError, KeyError) as exc:
-        raise ModelError(f"{resolved.path}: not a detect-cover model ({type(exc).__name__})") from None
+    except (OSError, EOFError, ValueError, KeyError, TypeError, IndexError, BadZipFile) as exc:
+        raise BadModelError(f"{resolved.path}: not a detect-cover model ({type(exc).__name__})") from None
     return cal, projection
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from mtk.errors import InputError, ModelError
+from mtk.errors import InputError
 from mtk.infill.data import CONTEXT_BARS, Example
 from mtk.infill.structure import analyze, similarity
 from mtk.infill.tokens import LABELS, Melody, Section
@@ -194,14 +194,12 @@ def load(name_or_path: str | None = None, device: str = "cpu") -> Infiller:
     from mtk.infill.tokens import VOCAB
     from mtk.infill.train import ARCH
     from mtk.weights.checkpoint import build_module, load_checkpoint
-    from mtk.weights.registry import get_entry
+    from mtk.weights.registry import check_task, get_entry
     from mtk.weights.store import looks_like_path, resolve
 
     name = name_or_path or DEFAULT_MODEL
     if not looks_like_path(name) and get_entry(name).debug:
-        entry = get_entry(name)
-        if entry.task != TASK:
-            raise ModelError(f"model {entry.name!r} is for {entry.task!r}, not {TASK!r}")
+        entry = check_task(get_entry(name), TASK)
         torch.manual_seed(entry.seed)
         model = InfillTransformer(build_module(InfillConfig, {"vocab": len(VOCAB), **entry.config}))
         return Infiller(model, name=entry.name, device=device)

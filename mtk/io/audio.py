@@ -96,9 +96,7 @@ class _Decoded:
     truncated: str | None = None  # what shows it ("its header declares 37 s"), None when whole
 
 
-def _decode(
-    src: object, head: bytes, *, name: str, mono: bool, window: tuple[float, float] | None = None
-) -> _Decoded:
+def _decode(src: object, head: bytes, *, name: str, mono: bool, window: tuple[float, float] | None = None) -> _Decoded:
     if not head:
         raise InputError(f"{name}: empty file")
     kind = sniff_format(head)
@@ -164,9 +162,7 @@ def _read_blocks(fh: sf.SoundFile, frames: int) -> tuple[np.ndarray, Exception |
 _SHOULD_BE = re.compile(r"^\s*(?:data|SSND)\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
 
 
-def _truncation(
-    log: str, *, expected: int, read: int, declared: int, rate: int, error: Exception | None
-) -> str | None:
+def _truncation(log: str, *, expected: int, read: int, declared: int, rate: int, error: Exception | None) -> str | None:
     """Why the decoded audio is less than the file promised, or None when it is whole.
 
     Three signs, from libsndfile: a data chunk larger than the file (WAV, AIFF: its log says

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from mtk.errors import ModelError
+from mtk.errors import BadModelError
 from mtk.situate.schema import FEATURES, Streams
 
 META_KEY = "mtk"
@@ -82,10 +82,10 @@ class DuSP:
         try:
             booster.load_model(str(path))
             meta = json.loads(booster.attr(META_KEY) or "null")
-        except (xgb.core.XGBoostError, ValueError) as exc:
-            raise ModelError(f"{path}: not an mtk duSP model ({str(exc).splitlines()[0]})") from None
+        except (xgb.core.XGBoostError, ValueError):  # XGBoost's message quotes its C++ sources
+            raise BadModelError(f"{path}: not an mtk duSP model (XGBoost cannot read it)") from None
         if not isinstance(meta, dict) or "situations" not in meta:
-            raise ModelError(f"{path}: not an mtk duSP model (no situations in its metadata)")
+            raise BadModelError(f"{path}: not an mtk duSP model (no situations in its metadata)")
         booster.set_param({"nthread": 1})
         rest = {k: v for k, v in meta.items() if k not in ("situations", "countries")}
         return cls(booster, meta["situations"], meta.get("countries", []), rest)

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from mtk.device import is_cpu
-from mtk.errors import ModelError, UsageError
+from mtk.errors import BadModelError, UsageError
 from mtk.situate.schema import Streams
 
 DEFAULT_AUSP = "situate-ausp-v1"
@@ -91,7 +91,7 @@ class Situator:
         if audio is None and dusp is None:
             raise UsageError("no model: give an auSP, a duSP or both")
         if audio is not None and dusp is not None and tuple(audio.situations) != tuple(dusp.situations):
-            raise ModelError(
+            raise BadModelError(
                 f"the auSP and duSP models tag different situations ({len(audio.situations)} vs {len(dusp.situations)})"
             )
         self.audio, self.dusp = audio, dusp
@@ -204,14 +204,12 @@ class Situator:
 
 def _resolve(name: str | None, default: str, task: str) -> tuple[str, Path | None, Any]:
     """(name, path or None for a debug entry, registry entry or None)."""
-    from mtk.weights.registry import get_entry
+    from mtk.weights.registry import check_task, get_entry
     from mtk.weights.store import looks_like_path, resolve
 
     name = name or default
     if not looks_like_path(name):
-        entry = get_entry(name)
-        if entry.task != task:
-            raise ModelError(f"model {entry.name!r} is for {entry.task!r}, not {task!r}")
+        entry = check_task(get_entry(name), task)
         if entry.debug:
             return entry.name, None, entry
     resolved = resolve(name, task=task)

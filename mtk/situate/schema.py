@@ -122,14 +122,22 @@ def device_features(hour: np.ndarray, weekday: np.ndarray, device: np.ndarray, n
     ).astype(np.float32)
 
 
+TIME_EXAMPLE = "2019-08-14T07:32:00"
+
+
 def parse_time(value: object) -> datetime:
     """Local wall-clock time from an ISO 8601 string (any UTC offset is dropped, not applied)."""
-    if not isinstance(value, str) or not value.strip():
+    if value is None or (isinstance(value, str) and not value.strip()):
         raise ValueError("empty")
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not an ISO 8601 time such as {TIME_EXAMPLE} (a string)")
     text = value.strip()
     if text.endswith("Z"):
         text = text[:-1]
-    return datetime.fromisoformat(text).replace(tzinfo=None)
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=None)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an ISO 8601 time such as {TIME_EXAMPLE}") from None
 
 
 def _choice(value: object, options: dict[str, int], what: str, names: Sequence[str]) -> int:
@@ -233,18 +241,27 @@ def parse_streams(
     )
 
 
-def read_rows(text: str, *, source: str) -> list[dict[str, object]]:
-    """JSON Lines (first non-blank character ``{``) or CSV with a header row."""
+def read_rows(text: str, *, source: str, what: str = "streams") -> list[dict[str, object]]:
+    """JSON Lines (first non-blank character ``{``), a JSON array of objects (``[``) or CSV
+    with a header row; every row a ``dict``. ``what`` names the rows in messages."""
     stripped = text.lstrip()
     if not stripped:
-        raise InputError(f"{source}: no streams")
+        raise InputError(f"{source}: empty file (no {what})")
+    if stripped.startswith("["):
+        try:
+            rows = json.loads(stripped)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{source}: not JSON ({exc.msg} at line {exc.lineno})") from None
+        for n, row in enumerate(rows if isinstance(rows, list) else [rows], start=1):
+            _check_object(row, source, f"item {n}")
+        return rows
     if stripped.startswith("{"):
         rows = []
         for n, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
             try:
-                rows.append(json.loads(line))
+                rows.append(_check_object(json.loads(line), source, f"line {n}"))
             except json.JSONDecodeError as exc:
                 raise InputError(f"{source}: line {n}: not JSON ({exc.msg})") from None
         return rows
@@ -254,7 +271,14 @@ def read_rows(text: str, *, source: str) -> list[dict[str, object]]:
     return [dict(row) for row in reader]
 
 
-def read_table(path: str) -> tuple[list[dict[str, object]], str]:
+def _check_object(row: object, source: str, where: str) -> dict[str, object]:
+    if not isinstance(row, dict):
+        kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(type(row), "a number")
+        raise InputError(f"{source}: {where}: expected a JSON object with named columns, got {kind}")
+    return row
+
+
+def read_table(path: str, *, what: str = "streams") -> tuple[list[dict[str, object]], str]:
     """The rows of a CSV or JSON Lines file (``-``: standard input) and its name for messages."""
     from mtk.io.files import read_bytes
 
@@ -263,7 +287,7 @@ def read_table(path: str) -> tuple[list[dict[str, object]], str]:
         text = read_bytes(path).decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputError(f"{source}: not UTF-8 text") from None
-    return read_rows(text, source=source), source
+    return read_rows(text, source=source, what=what), source
 
 
 def read_streams(

@@ -11,6 +11,7 @@ training users. With fewer than 129 tracks the rank is smaller and the rest is z
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -70,8 +71,8 @@ def read_history(rows: Iterable[Mapping[str, object]], *, source: str = "<histor
             raise InputError(f"{source}: row {n}: missing column {exc.args[0]!r}") from None
         except (TypeError, ValueError):
             raise InputError(f"{source}: row {n}: column 'plays': not a number: {row.get('plays')!r}") from None
-        if plays < 0:
-            raise InputError(f"{source}: row {n}: column 'plays': negative")
+        if not math.isfinite(plays) or plays < 0:
+            raise InputError(f"{source}: row {n}: column 'plays': {row.get('plays')!r} is not a count >= 0")
         out.setdefault(user, {})
         out[user][track] = out[user].get(track, 0.0) + plays
     return out
@@ -81,5 +82,5 @@ def read_history_file(path: str) -> dict[str, dict[str, float]]:
     """:func:`read_history` of a CSV or JSON Lines file (``-``: standard input)."""
     from mtk.situate.schema import read_table
 
-    rows, source = read_table(path)
+    rows, source = read_table(path, what="history rows")
     return read_history(rows, source=source)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from mtk.device import is_cpu
-from mtk.errors import ModelError, UsageError
+from mtk.errors import UsageError
 from mtk.transcribe.components import COMPONENTS, GM_NOTES, detection_groups, drum_onsets
 from mtk.transcribe.peaks import detect, velocities
 
@@ -204,16 +204,14 @@ def load(name_or_path: str | None = None, device: str = "cpu", **options: Any) -
 
     from mtk.transcribe.model import DrummerNet, DrummerNetConfig
     from mtk.weights.checkpoint import build_module, load_checkpoint
-    from mtk.weights.registry import get_entry
+    from mtk.weights.registry import check_task, get_entry
     from mtk.weights.store import looks_like_path, resolve
 
     name = name_or_path or DEFAULT_MODEL
     overrides = options.pop("thresholds", None) or {}
     onset_overrides = options.pop("onset_thresholds", None) or {}
     if not looks_like_path(name) and get_entry(name).debug:
-        entry = get_entry(name)
-        if entry.task != TASK:
-            raise ModelError(f"model {entry.name!r} is for {entry.task!r}, not {TASK!r}")
+        entry = check_task(get_entry(name), TASK)
         torch.manual_seed(entry.seed)
         net = DrummerNet(build_module(DrummerNetConfig, entry.config))
         thresholds = {c: float(entry.config.get("threshold", DEFAULT_THRESHOLD)) for c in COMPONENTS}

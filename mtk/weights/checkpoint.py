@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from mtk.errors import ModelError
+from mtk.errors import BadModelError
 from mtk.io.files import atomic_write
 
 FORMAT = 1
@@ -58,13 +58,13 @@ def load_checkpoint(path: str | os.PathLike[str], *, arch: str | None = None) ->
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
-        raise ModelError(f"{path}: no such checkpoint") from None
+        raise BadModelError(f"{path}: no such checkpoint") from None
     except Exception as exc:  # torch raises a zoo of types for non-checkpoint files
-        raise ModelError(f"{path}: not a loadable mtk checkpoint ({type(exc).__name__})") from None
+        raise BadModelError(f"{path}: not a loadable mtk checkpoint ({type(exc).__name__})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise ModelError(f"{path}: not an mtk checkpoint (format {FORMAT} expected)")
+        raise BadModelError(f"{path}: not an mtk checkpoint (format {FORMAT} expected)")
     if arch is not None and payload.get("arch") != arch:
-        raise ModelError(f"{path}: holds a {payload.get('arch')!r} model, expected {arch!r}")
+        raise BadModelError(f"{path}: holds a {payload.get('arch')!r} model, expected {arch!r}")
     return payload
 
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mtk.errors import ModelError
+from mtk.errors import BadModelError, ModelError
 
 
 @dataclass(frozen=True)
@@ -233,7 +233,14 @@ def get_entry(name: str, *, registry: tuple[ModelEntry, ...] | None = None) -> M
         if entry.name == name:
             return entry
     known = ", ".join(e.name for e in table) or "none shipped yet"
-    raise ModelError(f"unknown model {name!r}", hint=f"known: {known}")
+    raise BadModelError(f"unknown model {name!r}", hint=f"known: {known}")
+
+
+def check_task(entry: ModelEntry, task: str) -> ModelEntry:
+    """``entry`` when it is a model of ``task``; :class:`BadModelError` otherwise."""
+    if entry.task != task:
+        raise BadModelError(f"model {entry.name!r} is for {entry.task!r}, not {task!r}")
+    return entry
 
 
 def default_entry(task: str, *, registry: tuple[ModelEntry, ...] | None = None) -> ModelEntry:

@@ -14,8 +14,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from mtk.errors import ModelError
-from mtk.weights.registry import ModelEntry, WeightFile, get_entry
+from mtk.errors import BadModelError, ModelError
+from mtk.weights.registry import ModelEntry, WeightFile, check_task, get_entry
 
 PACKAGE_DIR = Path(__file__).resolve().parent / "files"
 
@@ -84,16 +84,17 @@ def resolve(name_or_path: str, *, task: str | None = None, verify: bool = True) 
     """Resolve a ``--model`` value (path or registry name) to files on disk.
 
     Raises:
-        ModelError: unknown name, wrong task, missing file or sha256 mismatch.
+        BadModelError: unknown name, wrong task or no such file (exit 2).
+        ModelError: a registry file missing or failing its sha256 (exit 1).
     """
     if looks_like_path(name_or_path):
         path = Path(name_or_path)
         if not path.is_file():
-            raise ModelError(f"{path}: no such model file")
+            raise BadModelError(f"{path}: no such model file")
         return ResolvedModel(name=str(path), entry=None, paths=(path,))
     entry = get_entry(name_or_path)
-    if task is not None and entry.task != task:
-        raise ModelError(f"model {entry.name!r} is for {entry.task!r}, not {task!r}")
+    if task is not None:
+        check_task(entry, task)
     paths = tuple(locate(wf, verify=verify) for wf in entry.files)
     return ResolvedModel(name=entry.name, entry=entry, paths=paths)
 
