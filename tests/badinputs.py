@@ -1,8 +1,16 @@
-"""A corpus of awkward and broken inputs, generated on the fly, with the expected verdicts."""
+"""Awkward and broken inputs, generated on the fly, by the kind of input a command reads.
+
+``build`` writes the audio/MIDI corpus the I/O tests use (name -> (path, valid audio)).
+The ``*_kinds`` builders write the bad-input matrix's inputs (name -> path): every one of
+them must be refused by every command that reads that kind of input, with one line on
+stderr and nothing written (tests/cli/test_matrix.py).
+"""
 
 from __future__ import annotations
 
 import io
+import json
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -33,11 +41,19 @@ def _midi_no_notes() -> bytes:
     return buf.getvalue()
 
 
-def _midi_truncated() -> bytes:
+def _song_midi() -> bytes:
     from tests.conftest import make_midi
 
-    data = make_midi([(60 + i % 12, i * 0.1, i * 0.1 + 0.1, 90) for i in range(40)])
+    return make_midi([(60 + i % 12, i * 0.25, i * 0.25 + 0.2, 90) for i in range(64)])
+
+
+def _midi_truncated() -> bytes:
+    data = _song_midi()
     return data[: len(data) // 2]
+
+
+def _random(n: int, seed: int = 0) -> bytes:
+    return np.random.default_rng(seed).integers(0, 256, n, dtype=np.uint8).tobytes()
 
 
 def build(folder: Path) -> dict[str, tuple[Path, bool]]:
@@ -51,7 +67,7 @@ def build(folder: Path) -> dict[str, tuple[Path, bool]]:
         "empty": (b"", ".wav", False),
         "zero_length": (_wav(np.zeros((0, 1), np.float32), SR), ".wav", False),
         "truncated_header": (good_wav[:30], ".wav", False),
-        "random_bytes": (np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes(), ".wav", False),
+        "random_bytes": (_random(4096), ".wav", False),
         "text_named_wav": (b"this is not audio\n" * 20, ".wav", False),
         "nan_samples": (_wav(nan, SR, subtype="FLOAT"), ".wav", False),
         "inf_samples": (_wav(inf, SR, subtype="FLOAT"), ".wav", False),
@@ -72,3 +88,170 @@ def build(folder: Path) -> dict[str, tuple[Path, bool]]:
         path.write_bytes(data)
         out[name] = (path, valid)
     return out
+
+
+def _write(folder: Path, files: dict[str, tuple[bytes, str]]) -> dict[str, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for name, (data, ext) in files.items():
+        path = folder / f"{name}{ext}"
+        path.write_bytes(data)
+        out[name] = path
+    return out
+
+
+def _paths_that_are_not_files(folder: Path, ext: str) -> dict[str, Path]:
+    """A missing file, a dangling symbolic link and a folder, each named like an input."""
+    folder.mkdir(parents=True, exist_ok=True)
+    dangling = folder / f"dangling_link{ext}"
+    dangling.symlink_to(folder / "nowhere")
+    empty_dir = folder / f"folder_named{ext}"
+    empty_dir.mkdir()
+    return {"missing": folder / f"missing{ext}", "dangling_link": dangling, "folder_named": empty_dir}
+
+
+def _cut(data: bytes, keep: int) -> bytes:
+    return data[:keep]
+
+
+def audio_kinds(folder: Path) -> dict[str, Path]:
+    """Bad audio: >= 20 kinds no mtk command may accept (each shorter than any command's
+    minimum, or not decodable, or not finite)."""
+    long_tone = _tone(SR, 37.0)
+    nan, inf = _tone(SR), _tone(SR)
+    nan[100, 0], inf[5, 0] = np.nan, np.inf
+    huge = bytearray(_wav(_tone(SR, 0.005), SR))  # RIFF and data sizes of ~4 GB, 110 samples there
+    huge[4:8] = struct.pack("<I", 0xFFFFFFF0)
+    huge[40:44] = struct.pack("<I", 0xFFFFFFC0)
+    no_channels = bytearray(_wav(_tone(SR), SR))
+    no_channels[22:24] = struct.pack("<H", 0)
+    no_rate = bytearray(_wav(_tone(SR), SR))
+    no_rate[24:28] = struct.pack("<I", 0)
+    header_only = _wav(_tone(SR, 10.0), SR)[:44]
+    files: dict[str, tuple[bytes, str]] = {
+        "empty": (b"", ".wav"),
+        "zero_length": (_wav(np.zeros((0, 1), np.float32), SR), ".wav"),
+        "header_only": (header_only, ".wav"),
+        "truncated_header": (header_only[:30], ".wav"),
+        "random_bytes": (_random(4096), ".wav"),
+        "text_named_wav": (b"this is not audio\n" * 20, ".wav"),
+        "midi_named_wav": (_song_midi(), ".wav"),
+        "json_named_flac": (b'{"audio": false}\n', ".flac"),
+        "nan_samples": (_wav(nan, SR, subtype="FLOAT"), ".wav"),
+        "inf_samples": (_wav(inf, SR, subtype="FLOAT"), ".wav"),
+        "one_sample": (_wav(np.zeros((1, 1), np.float32), SR), ".wav"),
+        "too_short": (_wav(_tone(SR, 0.01), SR), ".wav"),
+        "huge_declared_size": (bytes(huge), ".wav"),
+        "no_channels": (bytes(no_channels), ".wav"),
+        "rate_zero": (bytes(no_rate), ".wav"),
+        "truncated_wav": (_cut(_wav(long_tone, SR), 2_000), ".wav"),
+        "truncated_aiff": (_cut(_wav(long_tone, SR, format="AIFF"), 2_000), ".aiff"),
+        "truncated_ogg": (_cut(_wav(long_tone, SR, format="OGG"), 3_000), ".ogg"),
+        "truncated_mp3": (_cut(_wav(long_tone, SR, format="MP3"), 800), ".mp3"),
+        "truncated_flac": (_cut(_wav(long_tone, SR, format="FLAC"), 3_000), ".flac"),
+    }
+    return {**_write(folder, files), **_paths_that_are_not_files(folder, ".wav")}
+
+
+def midi_kinds(folder: Path) -> dict[str, Path]:
+    """Bad MIDI files."""
+    song = _song_midi()
+    tempo_zero = song.replace(b"\xff\x51\x03\x07\xa1\x20", b"\xff\x51\x03\x00\x00\x00")
+    assert tempo_zero != song
+    track_len = bytearray(song)
+    at = song.index(b"MTrk") + 4
+    track_len[at : at + 4] = struct.pack(">I", 0xFFFFFFF0)
+    files: dict[str, tuple[bytes, str]] = {
+        "empty": (b"", ".mid"),
+        "random_bytes": (_random(4096, seed=1), ".mid"),
+        "text_named_mid": (b"this is not MIDI\n" * 20, ".mid"),
+        "wav_named_mid": (_wav(_tone(SR), SR), ".mid"),
+        "header_only": (song[:14], ".mid"),
+        "truncated": (_midi_truncated(), ".mid"),
+        "no_notes": (_midi_no_notes(), ".mid"),
+        "tempo_zero": (tempo_zero, ".mid"),
+        "division_zero": (song[:12] + b"\x00\x00" + song[14:], ".mid"),
+        "smpte_division_bad_rate": (song[:12] + struct.pack(">bB", -23, 40) + song[14:], ".mid"),
+        "huge_track_length": (bytes(track_len), ".mid"),
+        "no_tracks": (b"MThd\x00\x00\x00\x06\x00\x01\x00\x00\x01\xe0", ".mid"),
+    }
+    return {**_write(folder, files), **_paths_that_are_not_files(folder, ".mid")}
+
+
+STREAM_HEADER = "timestamp,device,network,user,age,country,gender,track\n"
+
+
+def stream_kinds(folder: Path, track: str) -> dict[str, Path]:
+    """Bad stream files (``track``: a readable audio path for the rows that need one)."""
+    row = {"timestamp": "2019-08-14T07:32:00", "device": "mobile", "network": "wifi", "user": "u1", "track": track}
+
+    def jsonl(**changes: object) -> bytes:
+        return (json.dumps({**row, **changes}) + "\n").encode()
+
+    files: dict[str, tuple[bytes, str]] = {
+        "empty": (b"", ".csv"),
+        "blank_lines": (b"\n\n  \n", ".jsonl"),
+        "random_bytes": (_random(2048, seed=2), ".csv"),
+        "header_only": (STREAM_HEADER.encode(), ".csv"),
+        "wav_named_csv": (_wav(_tone(SR), SR), ".csv"),
+        "json_array_of_strings": (b'["a", "b"]\n', ".jsonl"),
+        "json_line_not_object": (jsonl() + b"[1, 2]\n", ".jsonl"),
+        "broken_json": (b'{"timestamp": "2019-08-14T07:32:00", \n', ".jsonl"),
+        "missing_column": (b"timestamp,device,user,track\n2019-08-14T07:32:00,mobile,u1," + track.encode(), ".csv"),
+        "bad_device": (jsonl(device="phone"), ".jsonl"),
+        "bad_network": (jsonl(network="5g"), ".jsonl"),
+        "bad_timestamp": (jsonl(timestamp="yesterday"), ".jsonl"),
+        "numeric_timestamp": (jsonl(timestamp=12345), ".jsonl"),
+        "null_timestamp": (jsonl(timestamp=None), ".jsonl"),
+        "nan_age": (jsonl(age=float("nan")), ".jsonl"),
+        "age_out_of_range": (jsonl(age=500), ".jsonl"),
+        "bad_country": (jsonl(country="France"), ".jsonl"),
+        "bad_gender": (jsonl(gender=7), ".jsonl"),
+        "missing_track": (jsonl(track=str(folder / "no-such.wav")), ".jsonl"),
+        "track_not_audio": (jsonl(track=str(folder / "random_bytes.csv")), ".jsonl"),
+    }
+    return {**_write(folder, files), **_paths_that_are_not_files(folder, ".csv")}
+
+
+def history_kinds(folder: Path) -> dict[str, Path]:
+    """Bad listening-history files."""
+    files: dict[str, tuple[bytes, str]] = {
+        "empty": (b"", ".csv"),
+        "random_bytes": (_random(1024, seed=3), ".csv"),
+        "missing_column": (b"user,plays\nu1,3\n", ".csv"),
+        "negative_plays": (b"user,track,plays\nu1,a.wav,-2\n", ".csv"),
+        "nan_plays": (b'{"user": "u1", "track": "a.wav", "plays": NaN}\n', ".jsonl"),
+        "text_plays": (b"user,track,plays\nu1,a.wav,many\n", ".csv"),
+        "json_array_of_numbers": (b"[1, 2, 3]", ".json"),
+    }
+    return {**_write(folder, files), **_paths_that_are_not_files(folder, ".csv")}
+
+
+def index_kinds(folder: Path, good_index: Path) -> dict[str, Path]:
+    """Bad cover indexes (``good_index``: a real one, for the truncated and altered kinds)."""
+    good = good_index.read_bytes()
+    other = io.BytesIO()
+    np.savez(other, x=np.zeros(3))
+    files: dict[str, tuple[bytes, str]] = {
+        "empty": (b"", ".idx"),
+        "random_bytes": (_random(4096, seed=4), ".idx"),
+        "truncated": (good[: len(good) // 2], ".idx"),
+        "header_only": (good[:64], ".idx"),
+        "other_npz": (other.getvalue(), ".idx"),
+        "wav_named_idx": (_wav(_tone(SR), SR), ".idx"),
+    }
+    return {**_write(folder, files), **_paths_that_are_not_files(folder, ".idx")}
+
+
+def model_kinds(folder: Path, *, transcribe: Path, dusp: Path) -> dict[str, str]:
+    """Bad ``--model`` values: names and files (``transcribe``, ``dusp``: real weight files,
+    each a model of another task for every command but its own)."""
+    files = _write(folder, {"empty_file": (b"", ".pt"), "garbage_file": (_random(2048, seed=5), ".pt")})
+    return {
+        "unknown_name": "no-such-model-v9",
+        "other_task_name": "transcribe-debug",
+        "missing_file": str(folder / "missing.pt"),
+        "transcribe_weights": str(transcribe),
+        "dusp_weights": str(dusp),
+        **{name: str(path) for name, path in files.items()},
+    }

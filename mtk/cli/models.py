@@ -35,12 +35,12 @@ def model_path(
     verbose: Verbose = False,
 ) -> None:
     """Print the verified path of each file of model NAME (and of its card), one per line."""
-    from mtk.errors import ModelError
+    from mtk.errors import BadModelError
     from mtk.weights.store import card_path, resolve
 
     resolved = resolve(name)
     if not resolved.paths:
-        raise ModelError(f"{name}: has no files (a debug model is built from its config)")
+        raise BadModelError(f"{name}: has no files (a debug model is built from its config)")
     for path in resolved.paths:
         print(path)
     card = card_path(resolved.entry) if resolved.entry else None

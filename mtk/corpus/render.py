@@ -26,9 +26,9 @@ from typing import Literal
 import numpy as np
 
 from mtk.corpus.soundfonts import check_soundfont, default_soundfont
-from mtk.errors import MtkError, UsageError
+from mtk.errors import InputError, MtkError, UsageError
 from mtk.io.audio import decode_audio, resample
-from mtk.io.midi import checked_smf, parse_midi
+from mtk.io.midi import checked_smf, midi_seconds, parse_midi
 
 Synth = Literal["auto", "fluidsynth", "builtin"]
 SYNTHS = ("auto", "fluidsynth", "builtin")
@@ -36,6 +36,7 @@ BUILTIN_RATE = 48_000
 BUILTIN_LEVEL = 2.1  # linear factor matching midirenderer's level to FluidSynth's (see above)
 PEAK_LIMIT = 0.989  # -0.1 dBFS: louder renders are scaled down as a whole (mix and stems)
 DRUM_CHANNEL = 9
+MAX_SECONDS = 3 * 3600  # longer renders are refused: 3 h of stereo float32 at 44.1 kHz is 3.8 GB
 
 
 @dataclass
@@ -111,11 +112,17 @@ def render_midi(
         name: the input's name for messages.
 
     Raises:
-        InputError: not a MIDI file, corrupt, or no notes.
+        InputError: not a MIDI file, corrupt, no notes, or longer than :data:`MAX_SECONDS`.
         UsageError: bad soundfont, unknown or missing synth, bad rate or gain.
     """
     midi_bytes = checked_smf(midi_bytes, name=name)
     parse_midi(midi_bytes, name=name, require_notes=True)
+    seconds = midi_seconds(midi_bytes)
+    if seconds > MAX_SECONDS:
+        raise InputError(
+            f"{name}: the MIDI file lasts {seconds / 3600:.3g} h; mtk render renders up to {MAX_SECONDS // 3600} h",
+            hint="a damaged delta time can push an event hours away",
+        )
     if not 8_000 <= sample_rate <= 192_000:
         raise UsageError(f"sample rate {sample_rate} out of range", hint="use 8000 to 192000 Hz")
     if not 0.0 < gain <= 10.0:

@@ -28,6 +28,7 @@ Subtype = Literal["16", "24", "float"]
 SUBTYPES: dict[str, str] = {"16": "PCM_16", "24": "PCM_24", "float": "FLOAT"}
 _AUDIO_FORMATS = {"wav", "flac", "ogg", "aiff", "au", "mp3"}
 MIN_TRUNCATED_S = 1.0  # a truncated file with less than this readable is an error, not a warning
+_SAMPLE_BYTES = {"PCM_S8": 1, "PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8}
 _BLOCK = 1 << 16  # frames decoded at a time (what a decoding error part way loses)
 logger = logging.getLogger(__name__)
 
@@ -109,6 +110,7 @@ def _decode(src: object, head: bytes, *, name: str, mono: bool, window: tuple[fl
         try:
             with sf.SoundFile(src) as fh:
                 rate, declared, log, seekable = int(fh.samplerate), fh.frames, fh.extra_info, fh.seekable()
+                frame_bytes = fh.channels * _SAMPLE_BYTES.get(fh.subtype, 0)
                 start, stop = _span(window, declared, rate) if seekable else (0, declared)
                 if start:
                     fh.seek(start)
@@ -121,7 +123,9 @@ def _decode(src: object, head: bytes, *, name: str, mono: bool, window: tuple[fl
         logger.info("%s: decoder: %s", name, line)
     if error is not None and len(frames) == 0:
         raise InputError(f"{name}: cannot decode {label} ({_first_line(error)})")
-    truncated = _truncation(log, expected=stop - start, read=len(frames), declared=declared, rate=rate, error=error)
+    truncated = _truncation(
+        log, expected=stop - start, read=len(frames), declared=declared, rate=rate, error=error, frame_bytes=frame_bytes
+    )
     if window is not None and not seekable:
         first, end = _span(window, len(frames), rate)
         frames = frames[first:end]
@@ -162,7 +166,9 @@ def _read_blocks(fh: sf.SoundFile, frames: int) -> tuple[np.ndarray, Exception |
 _SHOULD_BE = re.compile(r"^\s*(?:data|SSND)\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
 
 
-def _truncation(log: str, *, expected: int, read: int, declared: int, rate: int, error: Exception | None) -> str | None:
+def _truncation(
+    log: str, *, expected: int, read: int, declared: int, rate: int, error: Exception | None, frame_bytes: int
+) -> str | None:
     """Why the decoded audio is less than the file promised, or None when it is whole.
 
     Three signs, from libsndfile: a data chunk larger than the file (WAV, AIFF: its log says
@@ -172,13 +178,21 @@ def _truncation(log: str, *, expected: int, read: int, declared: int, rate: int,
     """
     match = _SHOULD_BE.search(log)
     if match and int(match[2]) < int(match[1]):
-        promised = read / rate * int(match[1]) / max(int(match[2]), 1)
-        return f"its header declares {promised:.3g} s"
+        promised, there = int(match[1]), int(match[2])
+        if frame_bytes:
+            return f"its header declares {_duration(promised / frame_bytes / rate)}"
+        if read and there:
+            return f"its header declares {_duration(read / rate * promised / there)}"
+        return f"its header declares {promised} bytes of audio, {there} are there"
     if "lacks an end-of-stream" in log:
         return "the stream ends without its last page"
     if error is not None or read < 0.99 * expected:
-        return f"its header declares {declared / rate:.3g} s"
+        return f"its header declares {_duration(declared / rate)}"
     return None
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 3600:.3g} h" if seconds >= 3600 else f"{seconds:.3g} s"
 
 
 def _report_truncation(decoded: _Decoded, name: str, min_duration: float) -> None:

@@ -48,6 +48,8 @@ def checked_smf(data: bytes, *, name: str = STDIO) -> bytes:
         midi = mido.MidiFile(file=io.BytesIO(data))
     except MIDI_PARSE_ERRORS as exc:
         raise corrupt_midi(name, exc) from None
+    if not midi.tracks:
+        raise InputError(f"{name}: MIDI file has no tracks")
     if midi.ticks_per_beat == 0:
         raise InputError(f"{name}: invalid MIDI header (a time division of 0 ticks per beat)")
     for number, track in enumerate(midi.tracks, start=1):
@@ -88,6 +90,16 @@ def _smpte_to_ticks(midi: mido.MidiFile, name: str) -> bytes:
     buf = io.BytesIO()
     out.save(file=buf)
     return buf.getvalue()
+
+
+def midi_seconds(data: bytes) -> float:
+    """The length in seconds of checked Standard MIDI File bytes (its last event's time)."""
+    import mido
+
+    midi = mido.MidiFile(file=io.BytesIO(data))
+    if midi.type == 2:  # independent sequences: the longest track
+        return max((mido.MidiFile(type=0, ticks_per_beat=midi.ticks_per_beat, tracks=[t]).length for t in midi.tracks))
+    return float(midi.length)
 
 
 def parse_midi(data: bytes, *, name: str = STDIO, require_notes: bool = False) -> miditoolkit.MidiFile:

@@ -1,0 +1,318 @@
+"""The bad-input matrix: every kind of bad input x every command that reads that kind.
+
+Each case runs the real CLI in-process (typer's CliRunner) in a folder of its own and
+asserts the conventions (shared CLI.md): the exit code (2 for a refused input; 1 for a
+batch, which also prints one ``{"input", "error"}`` record), exactly one line on stderr
+naming the command, no traceback, and no file written, changed or left behind (temporary
+files included: ``tempfile`` points into the folder). A new command joins the matrix with
+one entry in the table of its input kind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from typer.testing import CliRunner
+
+from mtk.cli.main import app
+from mtk.weights.registry import get_entry
+from mtk.weights.store import locate
+from tests import badinputs
+
+runner = CliRunner()
+
+
+@dataclass(frozen=True)
+class Case:
+    """A command reading one kind of input: ``argv(bad, ctx)`` runs it on the bad input."""
+
+    argv: Callable[[str, dict[str, Path]], list[str]]
+    code: int = 2  # 1: a batch (one error record on stdout)
+    valid: tuple[str, ...] = ()  # kinds that are no bad input for this command (its own model, a new file)
+
+
+def _chords(seconds: float, sr: int = 22_050) -> np.ndarray:
+    """Audio every command accepts: four bars of triads on a pulse (detect-cover needs 5 s)."""
+    t = np.arange(int(seconds * sr)) / sr
+    roots = (220.0, 174.6, 261.6, 196.0)
+    y = np.zeros_like(t)
+    for i, root in enumerate(roots):
+        on = (t >= i * seconds / 4) & (t < (i + 1) * seconds / 4)
+        for ratio in (1.0, 1.26, 1.5):
+            y += on * np.sin(2 * np.pi * root * ratio * t)
+    pulse = 0.5 + 0.5 * (np.sin(2 * np.pi * 2 * t) > 0)
+    return (0.2 * y * pulse).astype(np.float32)
+
+
+DEFAULTS = {"transcribe": "transcribe-drummernet-v2", "dusp": "situate-dusp-v1"}
+DEBUG = {"transcribe": "transcribe-debug", "cover": "detect-cover-debug", "infill": "infill-debug"}
+SITUATE_DEBUG = ["--ausp", "situate-ausp-debug", "--dusp", "situate-dusp-debug"]
+
+
+def _streams(bad: str, ctx: dict[str, Path]) -> str:
+    """A one-row stream file whose track is ``bad`` (written beside the case's inputs)."""
+    path = ctx["work"] / "one-stream.jsonl"
+    row = {"timestamp": "2019-08-14T07:32:00", "device": "mobile", "network": "wifi", "user": "u1", "track": bad}
+    path.write_text(json.dumps(row) + "\n")
+    return str(path)
+
+
+AUDIO: dict[str, Case] = {
+    "transcribe": Case(lambda b, c: ["transcribe", b, "-o", str(c["out"] / "x.mid"), "--model", DEBUG["transcribe"]]),
+    "detect-cover pair": Case(lambda b, c: ["detect-cover", b, str(c["good"]), "--model", DEBUG["cover"]]),
+    "detect-cover index": Case(lambda b, c: ["detect-cover", "index", b, "-o", str(c["out"] / "lib.idx")], code=1),
+    "detect-cover query": Case(
+        lambda b, c: ["detect-cover", "query", b, "--index", str(c["index"]), "--model", DEBUG["cover"]], code=1
+    ),
+    "detect-cover classify": Case(
+        lambda b, c: ["detect-cover", "classify", b, "--clique", str(c["clique"]), "--model", DEBUG["cover"]], code=1
+    ),
+    "detect-cover cliques": Case(lambda b, c: ["detect-cover", "cliques", b, "--model", DEBUG["cover"]], code=1),
+    "situate session": Case(
+        lambda b, c: ["situate", "session", "--user", "u1", "--situation", "work", "--tracks", b, *SITUATE_DEBUG[:2]],
+        code=1,
+    ),
+    "situate predict (track)": Case(lambda b, c: ["situate", _streams(b, c), *SITUATE_DEBUG]),
+}
+MIDI: dict[str, Case] = {
+    "render": Case(lambda b, c: ["render", b, "-o", str(c["out"] / "x.wav"), "--synth", "builtin"]),
+    "render --stems": Case(lambda b, c: ["render", b, "--stems", str(c["out"] / "stems"), "--synth", "builtin"]),
+    "infill": Case(
+        lambda b, c: (
+            ["infill", b, "--gap", "3-4", "--struct-from", "1-2", "-o", str(c["out"] / "x.mid"), "--seed", "1"]
+            + ["--model", DEBUG["infill"]]
+        )
+    ),
+}
+STREAMS: dict[str, Case] = {
+    "situate predict": Case(lambda b, c: ["situate", b, *SITUATE_DEBUG]),
+    "situate predict --branch dusp": Case(  # duSP reads no audio
+        lambda b, c: ["situate", "predict", b, "--branch", "dusp", *SITUATE_DEBUG],
+        valid=("missing_track", "track_not_audio"),
+    ),
+}
+HISTORY: dict[str, Case] = {
+    "situate predict --history": Case(
+        lambda b, c: ["situate", _streams(str(c["good"]), c), "--history", b, *SITUATE_DEBUG]
+    ),
+    "situate session --history": Case(
+        lambda b, c: (
+            ["situate", "session", "--user", "u1", "--situation", "work", "--tracks", str(c["good"])]
+            + ["--history", b, *SITUATE_DEBUG[:2]]
+        )
+    ),
+}
+INDEX: dict[str, Case] = {
+    "detect-cover query --index": Case(lambda b, c: ["detect-cover", "query", str(c["good"]), "--index", b]),
+    "detect-cover cliques --index": Case(lambda b, c: ["detect-cover", "cliques", "--index", b]),
+    "detect-cover index --skip-existing": Case(  # no index yet: a new one is made
+        lambda b, c: ["detect-cover", "index", str(c["good"]), "-o", b, "--skip-existing"],
+        valid=("missing", "dangling_link"),
+    ),
+}
+MODEL: dict[str, Case] = {
+    "transcribe --model": Case(
+        lambda m, c: ["transcribe", str(c["good"]), "-o", str(c["out"] / "x.mid"), "--model", m],
+        valid=("transcribe_weights", "other_task_name"),
+    ),
+    "detect-cover --model": Case(lambda m, c: ["detect-cover", str(c["good"]), str(c["good"]), "--model", m]),
+    "infill --model": Case(
+        lambda m, c: (
+            ["infill", str(c["midi"]), "--gap", "3-4", "--struct-from", "1-2", "-o", str(c["out"] / "x.mid")]
+            + ["--model", m]
+        )
+    ),
+    "situate --ausp": Case(lambda m, c: ["situate", _streams(str(c["good"]), c), "--branch", "ausp", "--ausp", m]),
+    "situate --dusp": Case(
+        lambda m, c: ["situate", "now", "--device", "mobile", "--network", "wifi", "--dusp", m],
+        valid=("dusp_weights",),
+    ),
+    "models path": Case(  # a file path is printed as it is
+        lambda m, c: ["models", "path", m],
+        valid=("transcribe_weights", "dusp_weights", "empty_file", "garbage_file"),
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Good inputs the commands need beside the bad one, and every kind of bad input."""
+    from tests.conftest import make_midi
+
+    root = tmp_path_factory.mktemp("matrix")
+    good = root / "good.wav"
+    sf.write(good, _chords(6.0), 22_050)
+    clique = root / "clique"
+    clique.mkdir()
+    for i, seconds in enumerate((6.0, 7.0)):
+        sf.write(clique / f"v{i}.wav", _chords(seconds), 22_050)
+    midi = root / "tune.mid"
+    midi.write_bytes(make_midi([(60 + (i * 5) % 12, i * 0.5, i * 0.5 + 0.45, 90) for i in range(32)]))
+    cache = root / "cache"
+    env = {"MTK_CACHE_DIR": str(cache)}
+    index = root / "lib.idx"
+    result = runner.invoke(app, ["detect-cover", "index", str(good), str(clique), "-o", str(index)], env=env)
+    assert result.exit_code == 0, result.stderr
+    weights = {task: locate(get_entry(name).files[0]) for task, name in DEFAULTS.items()}
+    return {
+        "root": root,
+        "good": good,
+        "clique": clique,
+        "midi": midi,
+        "index": index,
+        "cache": cache,
+        **{f"{task}_weights": path for task, path in weights.items()},
+    }
+
+
+AUDIO_KINDS = [
+    *("empty zero_length header_only truncated_header random_bytes text_named_wav midi_named_wav".split()),
+    *("json_named_flac nan_samples inf_samples one_sample too_short huge_declared_size no_channels".split()),
+    *("rate_zero truncated_wav truncated_aiff truncated_ogg truncated_mp3 truncated_flac".split()),
+    *("missing dangling_link folder_named".split()),
+]
+MIDI_KINDS = [
+    *("empty random_bytes text_named_mid wav_named_mid header_only truncated no_notes tempo_zero".split()),
+    *("division_zero smpte_division_bad_rate huge_track_length no_tracks missing dangling_link folder_named".split()),
+]
+STREAM_KINDS = [
+    *("empty blank_lines random_bytes header_only wav_named_csv json_array_of_strings json_line_not_object".split()),
+    *("broken_json missing_column bad_device bad_network bad_timestamp numeric_timestamp null_timestamp".split()),
+    *("nan_age age_out_of_range bad_country bad_gender missing_track track_not_audio".split()),
+    *("missing dangling_link folder_named".split()),
+]
+HISTORY_KINDS = [
+    *("empty random_bytes missing_column negative_plays nan_plays text_plays json_array_of_numbers".split()),
+    *("missing dangling_link folder_named".split()),
+]
+INDEX_KINDS = (
+    "empty random_bytes truncated header_only other_npz wav_named_idx missing dangling_link folder_named".split()
+)
+MODEL_KINDS = (
+    "unknown_name other_task_name missing_file transcribe_weights dusp_weights empty_file garbage_file".split()
+)
+
+MATRIX = [
+    (command, kind, name)
+    for kind, table, names in (
+        ("audio", AUDIO, AUDIO_KINDS),
+        ("midi", MIDI, MIDI_KINDS),
+        ("streams", STREAMS, STREAM_KINDS),
+        ("history", HISTORY, HISTORY_KINDS),
+        ("index", INDEX, INDEX_KINDS),
+        ("model", MODEL, MODEL_KINDS),
+    )
+    for command, case in table.items()
+    for name in names
+    if name not in case.valid
+]
+TABLES = {"audio": AUDIO, "midi": MIDI, "streams": STREAMS, "history": HISTORY, "index": INDEX, "model": MODEL}
+
+
+def _snapshot(folder: Path) -> dict[str, str]:
+    """Every file and link under ``folder``: relative path -> sha256 (or the link's target)."""
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for name in dirnames + filenames:
+            path = Path(dirpath, name)
+            rel = str(path.relative_to(folder))
+            if path.is_symlink():
+                out[rel] = "-> " + os.readlink(path)
+            elif path.is_file():
+                out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+            else:
+                out[rel] = "folder"
+    return out
+
+
+@pytest.fixture
+def workspace(shared: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    """A case's own folder: its inputs, an output folder, and the temporary folder."""
+    work = tmp_path / "work"
+    (work / "out").mkdir(parents=True)
+    (work / "tmp").mkdir()
+    (work / "out" / "precious.txt").write_text("an existing file no command may touch\n")
+    monkeypatch.setattr(tempfile, "tempdir", str(work / "tmp"))
+    return {**shared, "work": work, "out": work / "out"}
+
+
+PATH_KINDS = ("missing", "dangling_link", "folder_named")  # INPUT arguments that are no file: usage errors
+
+
+@pytest.fixture(scope="module")
+def made(shared: dict[str, Path]) -> dict[str, dict[str, str]]:
+    """Every bad input, written once: kind -> name -> path (a model kind: the --model value)."""
+    bad = shared["root"] / "bad"
+    return {
+        "audio": {k: str(v) for k, v in badinputs.audio_kinds(bad / "audio").items()},
+        "midi": {k: str(v) for k, v in badinputs.midi_kinds(bad / "midi").items()},
+        "streams": {k: str(v) for k, v in badinputs.stream_kinds(bad / "streams", track=str(shared["good"])).items()},
+        "history": {k: str(v) for k, v in badinputs.history_kinds(bad / "history").items()},
+        "index": {k: str(v) for k, v in badinputs.index_kinds(bad / "index", shared["index"]).items()},
+        "model": badinputs.model_kinds(
+            bad / "model", transcribe=shared["transcribe_weights"], dusp=shared["dusp_weights"]
+        ),
+    }
+
+
+def _bad_input(kind: str, name: str, made: dict[str, dict[str, str]], ctx: dict[str, Path]) -> str:
+    """The bad input, copied into the case's folder (so the snapshot sees any change to it)."""
+    source = made[kind][name]
+    if kind == "model" and not Path(source).is_file():
+        return source  # a name, or a missing file
+    target = ctx["work"] / "bad" / Path(source).name
+    target.parent.mkdir(exist_ok=True)
+    if name == "dangling_link":
+        target.symlink_to(ctx["work"] / "nowhere")
+    elif name == "folder_named":
+        target.mkdir()
+    elif name != "missing":
+        shutil.copyfile(source, target)
+    return str(target)
+
+
+@pytest.mark.parametrize(("command", "kind", "name"), MATRIX, ids=[f"{c}:{k}:{n}" for c, k, n in MATRIX])
+def test_bad_input_is_refused_cleanly(
+    command: str, kind: str, name: str, made: dict[str, dict[str, str]], workspace: dict[str, Path]
+) -> None:
+    case = TABLES[kind][command]
+    code = 2 if name in PATH_KINDS else case.code
+    bad = _bad_input(kind, name, made, workspace)
+    argv = case.argv(bad, workspace)
+    before = _snapshot(workspace["work"])
+    result = runner.invoke(app, argv, env={"MTK_CACHE_DIR": str(workspace["cache"]), "NO_COLOR": "1"})
+    lines = result.stderr.strip().splitlines()
+    prefix = "mtk " + command.split(" ")[0]
+    assert result.exit_code == code, (argv, result.stderr)
+    assert "Traceback" not in result.stderr and len(lines) == 1, (argv, result.stderr)
+    assert lines[0].startswith(f"{prefix}: error: ") and "internal error" not in lines[0], lines[0]
+    if code == 1:  # a batch: the failed input as a record
+        records = [json.loads(line) for line in result.stdout.splitlines()]
+        assert [r.get("input") for r in records if "error" in r] == [bad], result.stdout
+    else:
+        assert result.stdout == "", result.stdout
+    assert _snapshot(workspace["work"]) == before, argv
+
+
+def test_matrix_size() -> None:
+    """The issue's floor: >= 20 input kinds for every command that reads audio, and every table used."""
+    assert len(AUDIO_KINDS) >= 20 and len(set(AUDIO_KINDS)) == len(AUDIO_KINDS)
+    assert len({k for _, k, _ in MATRIX}) == len(TABLES)
+    tmp = Path(tempfile.mkdtemp())
+    try:
+        assert set(badinputs.audio_kinds(tmp / "a")) == set(AUDIO_KINDS)
+        assert set(badinputs.midi_kinds(tmp / "m")) == set(MIDI_KINDS)
+        assert set(badinputs.stream_kinds(tmp / "s", track="x.wav")) == set(STREAM_KINDS)
+        assert set(badinputs.history_kinds(tmp / "h")) == set(HISTORY_KINDS)
+    finally:
+        shutil.rmtree(tmp)
