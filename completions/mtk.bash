@@ -197,7 +197,7 @@ _mtk() {
         "mtk situate") COMPREPLY=($(compgen -W "predict now session -h --help" -- "$cur")) ;;
         "mtk situate predict") COMPREPLY=($(compgen -W "--audio --history --branch -k --top --ausp --dusp -o --output --device --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk situate now") COMPREPLY=($(compgen -W "--device --network --user --age --country --gender --time -k --top --dusp -q --quiet -v --verbose -h --help" -- "$cur")) ;;
-        "mtk situate session") COMPREPLY=($(compgen -W "--user --situation --tracks -n --count --history --ausp -o --output --device --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk situate session") COMPREPLY=($(compgen -W "--user --situation --tracks -n --count --history --ausp -o --output --device --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train") COMPREPLY=($(compgen -W "detect-cover transcribe infill situate -h --help" -- "$cur")) ;;
         "mtk train detect-cover") COMPREPLY=($(compgen -W "--data -o --output --split --projection-steps --negatives --calibrate-on --calibrate-split --candidates --name --seed -j --jobs --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train transcribe") COMPREPLY=($(compgen -W "--data -o --output --valid --steps --batch-size --seconds --lr --init --keep-every --random-hits --loss-windows --select --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;

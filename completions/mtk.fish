@@ -181,6 +181,7 @@ complete -c mtk -n "__fish_seen_subcommand_from situate; and __fish_seen_subcomm
 complete -c mtk -n "__fish_seen_subcommand_from situate; and __fish_seen_subcommand_from session" -l ausp -x -d "auSP model (default: situate-ausp-v1)"
 complete -c mtk -n "__fish_seen_subcommand_from situate; and __fish_seen_subcommand_from session" -s o -l output -r -F -d "Output file, or folder for several inputs;"
 complete -c mtk -n "__fish_seen_subcommand_from situate; and __fish_seen_subcommand_from session" -l device -x -d "Compute device"
+complete -c mtk -n "__fish_seen_subcommand_from situate; and __fish_seen_subcommand_from session" -l fail-fast -d "Stop a batch at the first failed input"
 complete -c mtk -n "__fish_seen_subcommand_from situate; and __fish_seen_subcommand_from session" -l force -d "Overwrite existing output files"
 complete -c mtk -n "__fish_seen_subcommand_from situate; and __fish_seen_subcommand_from session" -s q -l quiet -d "No progress or warnings on stderr"
 complete -c mtk -n "__fish_seen_subcommand_from situate; and __fish_seen_subcommand_from session" -s v -l verbose -d "More detail on stderr;"

@@ -97,7 +97,7 @@ _mtk_situate_now() {
 
 _mtk_situate_session() {
     local state line
-    _arguments '--user[User id (known to the model, or in --history)]:str: ' '--situation[One of the model'\''s situations, e.g]:str: ' '--tracks[Audio files or folders (repeatable)]:path:_files' '-n[Tracks in the session]:int: ' '--count[Tracks in the session]:int: ' '--history[Listening history (user, track, plays;]:file:_files' '--ausp[auSP model (default - situate-ausp-v1)]:name|path: ' '-o[Output file, or folder for several inputs;]:path:_files' '--output[Output file, or folder for several inputs;]:path:_files' '--device[Compute device]:auto|cpu|cuda[:n]: ' '--force[Overwrite existing output files]' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
+    _arguments '--user[User id (known to the model, or in --history)]:str: ' '--situation[One of the model'\''s situations, e.g]:str: ' '--tracks[Audio files or folders (repeatable)]:path:_files' '-n[Tracks in the session]:int: ' '--count[Tracks in the session]:int: ' '--history[Listening history (user, track, plays;]:file:_files' '--ausp[auSP model (default - situate-ausp-v1)]:name|path: ' '-o[Output file, or folder for several inputs;]:path:_files' '--output[Output file, or folder for several inputs;]:path:_files' '--device[Compute device]:auto|cpu|cuda[:n]: ' '--fail-fast[Stop a batch at the first failed input]' '--force[Overwrite existing output files]' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
 }
 
 _mtk_train() {

@@ -131,6 +131,7 @@ def predict(
     if branch != "dusp":
         need += ["track"]
     table = read_streams(streams, need=need)
+    histories = _histories(history)  # checked before the audio is read
     situator = load(ausp, dusp, device=resolve_device(device), use=branch)
     embeddings = None
     if situator.audio is not None:
@@ -145,7 +146,7 @@ def predict(
                 embeddings[track] = situator.audio.audio_embeddings(cache.get(path)[None])[0]
             except InputError as exc:
                 raise InputError(f"{where}: {exc}") from None
-    records, unknown = situator.predict(table, k=top, audio=embeddings, histories=_histories(history))
+    records, unknown = situator.predict(table, k=top, audio=embeddings, histories=histories)
     _warn_unknown(unknown)
     _emit(records, output, force=force)
 

@@ -44,9 +44,11 @@ def checked_smf(data: bytes, *, name: str = STDIO) -> bytes:
     if kind != "midi":
         what = f"looks like {kind.upper()}" if kind else "no MThd header"
         raise InputError(f"{name}: not a MIDI file ({what})")
+    from mido.midifiles.meta import KeySignatureError  # an Exception of its own
+
     try:
         midi = mido.MidiFile(file=io.BytesIO(data))
-    except MIDI_PARSE_ERRORS as exc:
+    except (*MIDI_PARSE_ERRORS, KeySignatureError) as exc:
         raise corrupt_midi(name, exc) from None
     if not midi.tracks:
         raise InputError(f"{name}: MIDI file has no tracks")
@@ -98,7 +100,7 @@ def midi_seconds(data: bytes) -> float:
 
     midi = mido.MidiFile(file=io.BytesIO(data))
     if midi.type == 2:  # independent sequences: the longest track
-        return max((mido.MidiFile(type=0, ticks_per_beat=midi.ticks_per_beat, tracks=[t]).length for t in midi.tracks))
+        return max(mido.MidiFile(type=0, ticks_per_beat=midi.ticks_per_beat, tracks=[t]).length for t in midi.tracks)
     return float(midi.length)
 
 

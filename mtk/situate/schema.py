@@ -265,10 +265,13 @@ def read_rows(text: str, *, source: str, what: str = "streams") -> list[dict[str
             except json.JSONDecodeError as exc:
                 raise InputError(f"{source}: line {n}: not JSON ({exc.msg})") from None
         return rows
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames:
-        raise InputError(f"{source}: no header row")
-    return [dict(row) for row in reader]
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        if not reader.fieldnames:
+            raise InputError(f"{source}: no header row")
+        return [dict(row) for row in reader]
+    except csv.Error as exc:
+        raise InputError(f"{source}: line {reader.line_num}: not valid CSV ({exc})") from None
 
 
 def _check_object(row: object, source: str, where: str) -> dict[str, object]:

@@ -97,4 +97,4 @@ def test_models_list_path_verify(toy_registry: ModelEntry) -> None:
     result = runner.invoke(app, ["models", "path", "toy-v1"])
     assert result.exit_code == 1 and "sha256 mismatch" in result.stderr
     result = runner.invoke(app, ["models", "path", "nope"])
-    assert result.exit_code == 1 and "unknown model 'nope'" in result.stderr
+    assert result.exit_code == 2 and "unknown model 'nope'" in result.stderr  # a usage error

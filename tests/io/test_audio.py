@@ -120,3 +120,57 @@ def test_write_to_stdout(capfdbinary: pytest.CaptureFixture[bytes]) -> None:
     out = capfdbinary.readouterr().out
     assert out[:4] == b"RIFF"
     assert sf.info(io.BytesIO(out)).frames == 100
+
+
+def _encoded(fmt: str, seconds: float, sr: int = 22_050) -> bytes:
+    t = np.arange(int(seconds * sr)) / sr
+    buf = io.BytesIO()
+    sf.write(buf, (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), sr, format=fmt)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["WAV", "AIFF", "OGG", "MP3", "FLAC"])
+def test_a_truncated_file_is_a_warning_saying_how_much_was_read(
+    fmt: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Half of a 20-s file: its header promises 20 s; about half decodes, with a warning."""
+    data = _encoded(fmt, 20.0)
+    path = tmp_path / f"half.{fmt.lower()}"
+    path.write_bytes(data[: len(data) // 2])
+    with caplog.at_level("INFO", logger="mtk"):
+        y, sr = read_audio(path, mono=True, min_duration=1.0)
+    seconds = len(y) / sr
+    assert 5.0 < seconds < 12.0, seconds
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and f"truncated {fmt} file: read {seconds:.3g} s" in warnings[0], warnings
+    if fmt != "OGG":  # an Ogg stream declares no length; the others say what their header promised
+        assert "declares 20 s" in warnings[0]
+    whole = tmp_path / f"whole.{fmt.lower()}"
+    whole.write_bytes(data)
+    caplog.clear()
+    with caplog.at_level("INFO", logger="mtk"):
+        read_audio(whole)
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+
+
+@pytest.mark.parametrize("fmt", ["WAV", "AIFF", "MP3"])
+def test_a_truncated_file_too_short_to_use_is_an_error(fmt: str, tmp_path: Path) -> None:
+    data = _encoded(fmt, 20.0)
+    path = tmp_path / f"cut.{fmt.lower()}"
+    path.write_bytes(data[:800])
+    with pytest.raises(InputError, match=rf"truncated {fmt} file \(its header declares 20 s; .* s readable\)"):
+        read_audio(path)
+    with pytest.raises(InputError, match="truncated"):  # long enough to read, not for the command
+        read_audio(_encoded(fmt, 20.0)[: len(data) // 2], min_duration=15.0)
+
+
+def test_window_reads_only_its_stretch_and_moves_to_fit() -> None:
+    sr = 8000
+    y = np.arange(10 * sr, dtype=np.float32) / (10 * sr)  # a ramp: each sample says where it is
+    data = encode_wav(y, sr, subtype="float")
+    part, _ = read_audio(data, mono=True, window=(2.0, 3.0))
+    np.testing.assert_allclose(part, y[2 * sr : 5 * sr])
+    late, _ = read_audio(data, mono=True, window=(8.0, 3.0))  # past the end: the last 3 s
+    np.testing.assert_allclose(late, y[7 * sr :])
+    whole, _ = read_audio(data, mono=True, window=(30.0, 30.0))  # longer than the file: all of it
+    np.testing.assert_allclose(whole, y)

@@ -48,3 +48,48 @@ def test_bad_midi_inputs(tmp_path: Path) -> None:
         read_midi(corpus["pcm_24"][0])
     with pytest.raises(InputError, match="no such file"):
         read_midi(tmp_path / "missing.mid")
+
+
+def _smpte(data: bytes, fps: int, per_frame: int) -> bytes:
+    """``data`` (480 ticks per beat, 120 bpm: 960 ticks a second) retimed in SMPTE frames."""
+    import io
+    import struct
+
+    import mido
+
+    src = mido.MidiFile(file=io.BytesIO(data))
+    rate = {29: 30_000 / 1001}.get(fps, float(fps)) * per_frame  # ticks a second
+    out = mido.MidiFile(type=src.type, ticks_per_beat=480)
+    for track in src.tracks:
+        new, tick, last = mido.MidiTrack(), 0, 0
+        for msg in track:
+            tick += msg.time
+            target = round(tick / 960 * rate)
+            new.append(msg.copy(time=target - last))
+            last = target
+        out.tracks.append(new)
+    buf = io.BytesIO()
+    out.save(file=buf)
+    raw = bytearray(buf.getvalue())
+    raw[12:14] = struct.pack(">bB", -fps, per_frame)
+    return bytes(raw)
+
+
+@pytest.mark.parametrize(("fps", "per_frame"), [(24, 4), (25, 40), (29, 80), (30, 100)])
+def test_smpte_timed_midi_keeps_its_times_in_seconds(fps: int, per_frame: int) -> None:
+    notes = [(60 + i % 7, 0.25 * i, 0.25 * i + 0.2, 90) for i in range(16)]
+    midi = parse_midi(_smpte(make_midi(notes), fps, per_frame))
+    times = midi.get_tick_to_time_mapping()
+    got = [(n.pitch, times[n.start], times[n.end]) for n in midi.instruments[0].notes]
+    for (pitch, start, end), (p, s, e) in zip(got, [(p, s, e) for p, s, e, _ in notes], strict=True):
+        assert pitch == p and abs(start - s) < 1.5 / (fps * per_frame) + 1e-3 and abs(end - e) < 0.01
+
+
+def test_midi_that_parsers_would_divide_by_zero_is_an_input_error(tmp_path: Path) -> None:
+    corpus = badinputs.midi_kinds(tmp_path)
+    with pytest.raises(InputError, match="a tempo of 0 in track 1 at tick 0"):
+        read_midi(corpus["tempo_zero"])
+    with pytest.raises(InputError, match="time division of 0"):
+        read_midi(corpus["division_zero"])
+    with pytest.raises(InputError, match="SMPTE division 23"):
+        read_midi(corpus["smpte_division_bad_rate"])
