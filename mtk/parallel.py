@@ -1,18 +1,17 @@
 """Worker processes for batches: an ordered parallel map, and a pool that stops on a signal.
 
 Every pool mtk starts comes from :func:`worker_pool`. Its workers ignore Ctrl-C (the parent
-decides when a batch ends) and turn SIGTERM into ``SystemExit``, so their ``finally``
-blocks run (temporary files and folders are removed). When the parent leaves the pool by
-an exception (Ctrl-C, SIGTERM, a bug, a ``--fail-fast`` stop), queued work is cancelled and
-the running workers are terminated at once, then killed after :data:`GRACE_S`: nothing is
-written after the signal.
+decides when a batch ends) and turn SIGTERM into ``SystemExit`` in the running task, so its
+``finally`` blocks run (temporary files and folders are removed), and skip every task
+queued after it. When the parent leaves the pool by an exception (Ctrl-C, SIGTERM, a bug,
+a ``--fail-fast`` stop, a consumer that needs no more), it stops the pool so: nothing is
+written after the signal, and a worker still busy after :data:`GRACE_S` is killed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import multiprocessing
-import os
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -22,27 +21,33 @@ from typing import Any
 GRACE_S = 3.0  # seconds a terminated worker has to clean up before it is killed
 
 
-_stopping = False  # in a worker: a SIGTERM came, run no further task
+_stopping = False  # in a worker: the parent asked it to stop (SIGTERM)
+_in_task = False  # in a worker: a task is running
 
 
-def _exit_on_signal(signum: int, frame: object) -> None:
+def _on_sigterm(signum: int, frame: object) -> None:
     global _stopping
-    _stopping = True
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the executor terminates a broken pool's workers too
-    raise SystemExit(128 + signum)  # SystemExit with a code: the worker ends without a traceback
+    first, _stopping = not _stopping, True
+    if first and _in_task:  # unwind the running task now: its finally blocks run, it writes nothing more
+        raise SystemExit(128 + signum)
+    # An idle worker stays to take its sentinel from the executor, so that its queues' pipes never
+    # lose their reader while the parent still writes to them.
 
 
 def _init_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _exit_on_signal)
+    signal.signal(signal.SIGTERM, _on_sigterm)
 
 
 def _guarded(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-    # The executor's worker loop catches a task's SystemExit and takes the next task: a worker
-    # told to stop must not start one.
-    if _stopping:
-        os._exit(128 + signal.SIGTERM)
-    return fn(*args, **kwargs)
+    global _in_task
+    if _stopping:  # queued before the signal: skipped (the executor reports it and takes the next item)
+        raise SystemExit(128 + signal.SIGTERM)
+    _in_task = True
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        _in_task = False
 
 
 class _Pool(ProcessPoolExecutor):
@@ -65,18 +70,20 @@ def worker_pool(jobs: int, context: str | None = None) -> Iterator[ProcessPoolEx
 
 
 def stop(pool: ProcessPoolExecutor) -> None:
-    """Cancel what is queued, terminate the running workers, kill those still alive after
-    :data:`GRACE_S`."""
+    """Stop a pool now: the running tasks unwind (SIGTERM), the queued ones are skipped, the
+    workers exit; one still busy after :data:`GRACE_S` (in a long C call) is killed."""
     # Before Python 3.14 (terminate_workers) the executor has no public handle on its processes.
     processes = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         if process.is_alive():
             process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
     deadline = time.monotonic() + GRACE_S
     for process in processes:
         process.join(max(0.0, deadline - time.monotonic()))
         if process.is_alive():
+            if hasattr(signal, "SIGPIPE"):  # the executor may still write to the killed worker's pipe
+                signal.signal(signal.SIGPIPE, signal.SIG_IGN)
             process.kill()
             process.join()
 

@@ -174,8 +174,64 @@ def midi_kinds(folder: Path) -> dict[str, Path]:
         "smpte_division_bad_rate": (song[:12] + struct.pack(">bB", -23, 40) + song[14:], ".mid"),
         "huge_track_length": (bytes(track_len), ".mid"),
         "no_tracks": (b"MThd\x00\x00\x00\x06\x00\x01\x00\x00\x01\xe0", ".mid"),
+        "json_named_mid": (b'{"notes": []}\n', ".mid"),
+        "bad_type": (song[:8] + b"\x00\x07" + song[10:], ".mid"),
+        "missing_tracks": (song[:10] + b"\x00\x05" + song[12:], ".mid"),
+        "short_header": (b"MThd\x00\x00\x00\x02\x00\x01" + song[14:], ".mid"),
+        "magic_then_garbage": (b"MThd" + _random(600, seed=6), ".mid"),
+        "far_event": (_far_event(), ".mid"),
+        "broken_musicxml": (
+            b'<?xml version="1.0"?>\n<score-partwise><part id="P1"><measure number="1"><note>',
+            ".musicxml",
+        ),
+        "html_musicxml": (b'<?xml version="1.0"?>\n<html><body>hi</body></html>', ".musicxml"),
+        "broken_mxl": (b"PK\x03\x04" + _random(300, seed=7), ".mxl"),
+        "broken_abc": (b"X:1\nT:t\nM:4/4\nK:G\n|: GAB c2 |]]]] ((( z/0 \n", ".abc"),
     }
     return {**_write(folder, files), **_paths_that_are_not_files(folder, ".mid")}
+
+
+def _far_event() -> bytes:
+    """A melody whose last note comes 2**27 ticks (about 39 hours) after the others."""
+    import mido
+
+    midi = mido.MidiFile(ticks_per_beat=480)
+    track = mido.MidiTrack()
+    for i in range(16):
+        track += [
+            mido.Message("note_on", note=60 + i % 5, velocity=90),
+            mido.Message("note_off", note=60 + i % 5, time=480),
+        ]
+    track += [mido.Message("note_on", note=60, velocity=90, time=2**27), mido.Message("note_off", note=60, time=480)]
+    midi.tracks.append(track)
+    buf = io.BytesIO()
+    midi.save(file=buf)
+    return buf.getvalue()
+
+
+def corpus_kinds(folder: Path) -> dict[str, Path]:
+    """Bad song corpora (folders built by `mtk corpus songs`, or not)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    metas = {
+        "broken_meta_json": b"{bad json",
+        "meta_not_an_object": b"[1, 2]",
+        "meta_missing_keys": b'{"split": "test"}',
+        "meta_wrong_types": b'{"split": 1, "style": "rock", "meter": "4/4", "duration": "long", "tempo": 120,'
+        b' "work": {}, "drums": {}, "soundfont": {}, "drum_hits": {}}',
+        "meta_not_utf8": b'{"split": "\xff\xfe"}',
+    }
+    out = {}
+    for name, data in metas.items():
+        (folder / name / "song-a").mkdir(parents=True)
+        (folder / name / "song-a" / "meta.json").write_bytes(data)
+        out[name] = folder / name
+    (folder / "no_songs").mkdir()
+    (folder / "no_songs" / "readme.txt").write_text("not a corpus\n")
+    out["no_songs"] = folder / "no_songs"
+    out["a_file"] = folder / "a_file.wav"
+    out["a_file"].write_bytes(_wav(_tone(SR), SR))
+    out["missing"] = folder / "missing"
+    return out
 
 
 STREAM_HEADER = "timestamp,device,network,user,age,country,gender,track\n"

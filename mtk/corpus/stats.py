@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from mtk.errors import InputError
+from mtk.corpus.reader import song_metas
 
 
 def corpus_stats(out: Path) -> dict[str, Any]:
     """Songs, hours, works, and counts per split, style, meter, kit, soundfont and drum class."""
-    metas = sorted(out.glob("*/meta.json"))
-    if not metas:
-        raise InputError(f"{out}: not a song corpus (no */meta.json)")
+    metas = song_metas(out)
     counts: dict[str, Counter[str]] = {
         k: Counter() for k in ("splits", "styles", "meters", "kits", "soundfonts", "hits")
     }
     seconds, works = 0.0, set()
-    for path in metas:
-        meta = json.loads(path.read_text())
+    for _, meta in metas:
         seconds += meta["duration"]
         works.add(meta["work"]["id"])
         counts["splits"][meta["split"]] += 1

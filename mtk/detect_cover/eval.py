@@ -10,7 +10,6 @@ the first correct answer), P@1, and ROC-AUC of the pair score over the pairs sta
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from mtk.corpus.reader import song_metas
 from mtk.detect_cover.align import multilevel_score
 from mtk.detect_cover.features import FeatureConfig, fingerprint, level, pairwise_sq
 from mtk.detect_cover.index import Recording, extract, features
@@ -45,10 +45,7 @@ def corpus_items(
     progress: Callable[[list[str]], Iterator[str]] | None = None,
 ) -> list[Item]:
     """The mixes of a corpus's songs (of ``split``), labelled by work id."""
-    metas = sorted(corpus.glob("*/meta.json"))
-    if not metas:
-        raise InputError(f"{corpus}: not a song corpus (no */meta.json)")
-    chosen = [(m.parent / "mix.wav", json.loads(m.read_text())) for m in metas]
+    chosen = [(folder / "mix.wav", meta) for folder, meta in song_metas(corpus, need=("split", "work"))]
     chosen = [(p, meta["work"]["id"]) for p, meta in chosen if split is None or meta["split"] == split]
     recs = parallel_map(extract, [str(p) for p, _ in chosen], jobs, progress)
     return [Item(r, w) for r, (_, w) in zip(recs, chosen, strict=True)]

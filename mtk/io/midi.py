@@ -50,6 +50,8 @@ def checked_smf(data: bytes, *, name: str = STDIO) -> bytes:
         midi = mido.MidiFile(file=io.BytesIO(data))
     except (*MIDI_PARSE_ERRORS, KeySignatureError) as exc:
         raise corrupt_midi(name, exc) from None
+    if midi.type not in (0, 1, 2):
+        raise InputError(f"{name}: invalid MIDI header (format {midi.type}; Standard MIDI Files are 0, 1 or 2)")
     if not midi.tracks:
         raise InputError(f"{name}: MIDI file has no tracks")
     if midi.ticks_per_beat == 0:

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mtk.corpus.reader import read_meta
 from mtk.errors import InputError
 from mtk.situate.schema import DEVICES, GENDERS, NETWORKS, SITUATIONS
 
@@ -106,13 +107,17 @@ def load_tracks(corpora: list[Path]) -> list[Track]:
         index = corpus / "index.jsonl"
         if not index.is_file():
             raise InputError(f"{corpus}: not an mtk song corpus (no index.jsonl; build one with mtk corpus songs)")
-        for line in index.read_text().splitlines():
-            song = json.loads(line)
-            meta_path = corpus / song["id"] / "meta.json"
+        for n, line in enumerate(index.read_text(errors="replace").splitlines(), start=1):
+            try:
+                song_id = str(json.loads(line)["id"])
+            except (json.JSONDecodeError, KeyError, TypeError):
+                raise InputError(f"{index}: line {n}: not a song record (JSON with an 'id')") from None
+            meta_path = corpus / song_id / "meta.json"
             if not meta_path.is_file():
                 continue
-            meta = json.loads(meta_path.read_text())
-            rows.append((song["id"], meta["style"], float(meta["tempo"]), len(meta["drum_hits"]) / meta["duration"]))
+            meta = read_meta(meta_path, need=("style", "tempo", "drum_hits", "duration"))
+            density = len(meta["drum_hits"]) / max(meta["duration"], 1e-3)
+            rows.append((song_id, meta["style"], float(meta["tempo"]), density))
     if len(rows) < 8:
         raise InputError(f"{', '.join(map(str, corpora))}: {len(rows)} songs; the simulator needs at least 8")
     ids = [r[0] for r in rows]

@@ -12,13 +12,13 @@ is how the shipped thresholds were chosen (on the validation split, never the te
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from mtk.corpus.reader import song_metas
 from mtk.errors import InputError
 from mtk.io.audio import read_audio
 from mtk.transcribe.components import COMPONENTS, EVAL_CLASSES, drum_onsets
@@ -43,12 +43,8 @@ def load_songs(corpus: Path, *, split: str, sample_rate: int, limit: int | None 
     from mtk.corpus.kits import installed_kits
 
     kits = {k.name: k for k in installed_kits()}
-    metas = sorted(Path(corpus).glob("*/meta.json"))
-    if not metas:
-        raise InputError(f"{corpus}: not a song corpus (no */meta.json)")
     songs = []
-    for m in metas:
-        meta = json.loads(m.read_text())
+    for folder, meta in song_metas(corpus, need=("split", "drums", "drum_hits")):
         if meta["split"] != split or meta["drums"]["mode"] != "sampler" or meta["drums"]["kit"] not in kits:
             continue
         kit = kits[meta["drums"]["kit"]]
@@ -58,11 +54,11 @@ def load_songs(corpus: Path, *, split: str, sample_rate: int, limit: int | None 
             for name, members in EVAL_CLASSES.items():
                 if cls in members:
                     played[name].append((hit["time"], hit["velocity"]))
-        y, _ = read_audio(m.parent / "drums.wav", sr=sample_rate, mono=True)
+        y, _ = read_audio(folder / "drums.wav", sr=sample_rate, mono=True)
         y = y / max(float(np.abs(y).max(initial=0.0)), 1e-12)
         songs.append(
             Song(
-                m.parent.name,
+                folder.name,
                 y.astype(np.float32),
                 {c: np.array(sorted(t for t, _ in v)) for c, v in played.items()},
                 {c: np.array([v for _, v in sorted(vs)]) for c, vs in played.items()},

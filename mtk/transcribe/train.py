@@ -23,7 +23,6 @@ where it stopped; ``run/log.jsonl`` has the loss every ``log_every`` steps.
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from mtk.corpus.reader import song_metas
 from mtk.device import is_cpu
 from mtk.errors import InputError
 from mtk.io.audio import read_audio
@@ -61,15 +61,11 @@ def load_stems(corpora: list[Path], *, split: str, sample_rate: int, kits: list[
     installed = {k.name: k for k in installed_kits()}
     found = []
     for corpus in corpora:
-        metas = sorted(Path(corpus).glob("*/meta.json"))
-        if not metas:
-            raise InputError(f"{corpus}: not a song corpus (no */meta.json)")
-        for m in metas:
-            meta = json.loads(m.read_text())
-            if meta["split"] == split and meta["drums"]["mode"] == "sampler" and (m.parent / "drums.wav").is_file():
+        for folder, meta in song_metas(corpus, need=("split", "drums", "drum_hits")):
+            if meta["split"] == split and meta["drums"]["mode"] == "sampler" and (folder / "drums.wav").is_file():
                 kit = meta["drums"]["kit"]
                 played = played_instruments(installed[kit], meta["drum_hits"]) if kit in installed else {}
-                found.append((m.parent, kit, played))
+                found.append((folder, kit, played))
     if not found:
         raise InputError(f"no {split}-split songs drummed by a recorded kit in {', '.join(map(str, corpora))}")
     names = list(kits) if kits is not None else sorted({k for _, k, _ in found})

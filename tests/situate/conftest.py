@@ -21,7 +21,7 @@ def write_meta_corpus(folder: Path, n: int = 48, seed: int = 0, audio: bool = Tr
         song = f"{i:05d}-song"
         style = STYLES[i % len(STYLES)]
         tempo = float(rng.integers(60, 150))
-        hits = [{"time": t / 4} for t in range(int(rng.integers(20, 240)))]
+        hits = [{"time": t / 4, "class": "kick", "velocity": 100} for t in range(int(rng.integers(20, 240)))]
         (folder / song).mkdir()
         meta = {"style": style, "tempo": tempo, "drum_hits": hits, "duration": 30.0}
         (folder / song / "meta.json").write_text(json.dumps(meta))
