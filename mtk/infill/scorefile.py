@@ -239,7 +239,9 @@ def from_music21(path: str, *, name: str) -> ScoreFile:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            score = converter.parse(path)
+            reader = converter.Converter()
+            reader.parseFileNoPickle(path)  # converter.parse would pickle each file into /tmp/music21
+            score = reader.stream
     except Exception as exc:  # music21 raises many kinds on malformed files
         raise InputError(f"{name}: cannot read the score ({type(exc).__name__}: {exc})") from None
     parts = list(getattr(score, "parts", [])) or [score]

@@ -87,11 +87,12 @@ AUDIO: dict[str, Case] = {
 MIDI: dict[str, Case] = {
     "render": Case(lambda b, c: ["render", b, "-o", str(c["out"] / "x.wav"), "--synth", "builtin"]),
     "render --stems": Case(lambda b, c: ["render", b, "--stems", str(c["out"] / "stems"), "--synth", "builtin"]),
-    "infill": Case(
+    "infill": Case(  # a note 39 hours on is a very long melody, not a broken one
         lambda b, c: (
             ["infill", b, "--gap", "3-4", "--struct-from", "1-2", "-o", str(c["out"] / "x.mid"), "--seed", "1"]
             + ["--model", DEBUG["infill"]]
-        )
+        ),
+        valid=("far_event",),
     ),
 }
 STREAMS: dict[str, Case] = {
@@ -143,6 +144,19 @@ MODEL: dict[str, Case] = {
     ),
 }
 
+CORPUS: dict[str, Case] = {
+    "corpus stats": Case(lambda d, c: ["corpus", "stats", d]),
+    "corpus streams --audio": Case(
+        lambda d, c: ["corpus", "streams", str(c["out"] / "streams"), "--audio", d, "--users", "5", "--seed", "1"]
+    ),
+    "eval transcribe": Case(lambda d, c: ["eval", "transcribe", "--data", d, "--model", DEBUG["transcribe"]]),
+    "eval detect-cover": Case(lambda d, c: ["eval", "detect-cover", "--data", d, "--model", DEBUG["cover"]]),
+    "train transcribe": Case(
+        lambda d, c: ["train", "transcribe", "--data", d, "-o", str(c["out"] / "run"), "--steps", "1"]
+    ),
+    "train detect-cover": Case(lambda d, c: ["train", "detect-cover", "--data", d, "-o", str(c["out"] / "c.json")]),
+}
+
 
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
@@ -184,6 +198,8 @@ AUDIO_KINDS = [
 MIDI_KINDS = [
     *("empty random_bytes text_named_mid wav_named_mid header_only truncated no_notes tempo_zero".split()),
     *("division_zero smpte_division_bad_rate huge_track_length no_tracks missing dangling_link folder_named".split()),
+    *("json_named_mid bad_type missing_tracks short_header magic_then_garbage far_event broken_musicxml".split()),
+    *("html_musicxml broken_mxl broken_abc".split()),
 ]
 STREAM_KINDS = [
     *("empty blank_lines random_bytes header_only wav_named_csv json_array_of_strings json_line_not_object".split()),
@@ -198,6 +214,10 @@ HISTORY_KINDS = [
 INDEX_KINDS = (
     "empty random_bytes truncated header_only other_npz wav_named_idx missing dangling_link folder_named".split()
 )
+CORPUS_KINDS = [
+    *("broken_meta_json meta_not_an_object meta_missing_keys meta_wrong_types meta_not_utf8 no_songs".split()),
+    *("a_file missing".split()),
+]
 MODEL_KINDS = (
     "unknown_name other_task_name missing_file transcribe_weights dusp_weights empty_file garbage_file".split()
 )
@@ -211,12 +231,21 @@ MATRIX = [
         ("history", HISTORY, HISTORY_KINDS),
         ("index", INDEX, INDEX_KINDS),
         ("model", MODEL, MODEL_KINDS),
+        ("corpus", CORPUS, CORPUS_KINDS),
     )
     for command, case in table.items()
     for name in names
     if name not in case.valid
 ]
-TABLES = {"audio": AUDIO, "midi": MIDI, "streams": STREAMS, "history": HISTORY, "index": INDEX, "model": MODEL}
+TABLES = {
+    "audio": AUDIO,
+    "midi": MIDI,
+    "streams": STREAMS,
+    "history": HISTORY,
+    "index": INDEX,
+    "model": MODEL,
+    "corpus": CORPUS,
+}
 
 
 def _snapshot(folder: Path) -> dict[str, str]:
@@ -259,6 +288,7 @@ def made(shared: dict[str, Path]) -> dict[str, dict[str, str]]:
         "streams": {k: str(v) for k, v in badinputs.stream_kinds(bad / "streams", track=str(shared["good"])).items()},
         "history": {k: str(v) for k, v in badinputs.history_kinds(bad / "history").items()},
         "index": {k: str(v) for k, v in badinputs.index_kinds(bad / "index", shared["index"]).items()},
+        "corpus": {k: str(v) for k, v in badinputs.corpus_kinds(bad / "corpus").items()},
         "model": badinputs.model_kinds(
             bad / "model", transcribe=shared["transcribe_weights"], dusp=shared["dusp_weights"]
         ),
@@ -272,7 +302,9 @@ def _bad_input(kind: str, name: str, made: dict[str, dict[str, str]], ctx: dict[
         return source  # a name, or a missing file
     target = ctx["work"] / "bad" / Path(source).name
     target.parent.mkdir(exist_ok=True)
-    if name == "dangling_link":
+    if Path(source).is_dir() and name != "folder_named":  # a corpus
+        shutil.copytree(source, target)
+    elif name == "dangling_link":
         target.symlink_to(ctx["work"] / "nowhere")
     elif name == "folder_named":
         target.mkdir()
@@ -305,8 +337,9 @@ def test_bad_input_is_refused_cleanly(
 
 
 def test_matrix_size() -> None:
-    """The issue's floor: >= 20 input kinds for every command that reads audio, and every table used."""
-    assert len(AUDIO_KINDS) >= 20 and len(set(AUDIO_KINDS)) == len(AUDIO_KINDS)
+    """The issue's floor: >= 20 input kinds for every command that reads audio, MIDI or streams."""
+    for kinds in (AUDIO_KINDS, MIDI_KINDS, STREAM_KINDS):
+        assert len(kinds) >= 20 and len(set(kinds)) == len(kinds)
     assert len({k for _, k, _ in MATRIX}) == len(TABLES)
     tmp = Path(tempfile.mkdtemp())
     try:
@@ -314,5 +347,6 @@ def test_matrix_size() -> None:
         assert set(badinputs.midi_kinds(tmp / "m")) == set(MIDI_KINDS)
         assert set(badinputs.stream_kinds(tmp / "s", track="x.wav")) == set(STREAM_KINDS)
         assert set(badinputs.history_kinds(tmp / "h")) == set(HISTORY_KINDS)
+        assert set(badinputs.corpus_kinds(tmp / "c")) == set(CORPUS_KINDS)
     finally:
         shutil.rmtree(tmp)
