@@ -97,6 +97,15 @@ MIDI: dict[str, Case] = {
 }
 STREAMS: dict[str, Case] = {
     "situate predict": Case(lambda b, c: ["situate", b, *SITUATE_DEBUG]),
+    "train situate --streams": Case(
+        lambda b, c: (
+            ["train", "situate", "--streams", b, "--history", str(c["history"]), "-o", str(c["out"] / "run")]
+            + ["--steps", "1"]
+        )
+    ),
+    "eval situate --streams": Case(
+        lambda b, c: ["eval", "situate", "--streams", b, "--history", str(c["history"]), "--branch", "dusp"]
+    ),
     "situate predict --branch dusp": Case(  # duSP reads no audio
         lambda b, c: ["situate", "predict", b, "--branch", "dusp", *SITUATE_DEBUG],
         valid=("missing_track", "track_not_audio"),
@@ -105,6 +114,12 @@ STREAMS: dict[str, Case] = {
 HISTORY: dict[str, Case] = {
     "situate predict --history": Case(
         lambda b, c: ["situate", _streams(str(c["good"]), c), "--history", b, *SITUATE_DEBUG]
+    ),
+    "train situate --history": Case(
+        lambda b, c: (
+            ["train", "situate", "--streams", str(c["labelled"]), "--history", b, "-o", str(c["out"] / "run")]
+            + ["--steps", "1"]
+        )
     ),
     "situate session --history": Case(
         lambda b, c: (
@@ -172,6 +187,11 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         sf.write(clique / f"v{i}.wav", _chords(seconds), 22_050)
     midi = root / "tune.mid"
     midi.write_bytes(make_midi([(60 + (i * 5) % 12, i * 0.5, i * 0.5 + 0.45, 90) for i in range(32)]))
+    row = {"timestamp": "2019-08-14T07:32:00", "device": "mobile", "network": "wifi", "user": "u1"}
+    labelled = root / "labelled.jsonl"
+    labelled.write_text(json.dumps({**row, "track": str(good), "situation": "work"}) + "\n")
+    history = root / "history.csv"
+    history.write_text(f"user,track,plays\nu1,{good},3\n")
     cache = root / "cache"
     env = {"MTK_CACHE_DIR": str(cache)}
     index = root / "lib.idx"
@@ -183,6 +203,8 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "good": good,
         "clique": clique,
         "midi": midi,
+        "labelled": labelled,
+        "history": history,
         "index": index,
         "cache": cache,
         **{f"{task}_weights": path for task, path in weights.items()},
