@@ -52,6 +52,7 @@ docs: install
 bench: install
 	$(PY) benchmarks/startup.py
 	$(PY) benchmarks/render.py
+	$(PY) benchmarks/read_audio.py
 
 # Optional system packages: FluidSynth (better, faster rendering) and larger soundfonts.
 fluidsynth:

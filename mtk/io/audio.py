@@ -30,6 +30,7 @@ _AUDIO_FORMATS = {"wav", "flac", "ogg", "aiff", "au", "mp3"}
 MIN_TRUNCATED_S = 1.0  # a truncated file with less than this readable is an error, not a warning
 _SAMPLE_BYTES = {"PCM_S8": 1, "PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8}
 _BLOCK = 1 << 16  # frames decoded at a time (what a decoding error part way loses)
+_PREALLOCATE = 4 << 30  # bytes: a header promising more is decoded block by block, as far as it goes
 logger = logging.getLogger(__name__)
 
 
@@ -146,18 +147,24 @@ def _span(window: tuple[float, float] | None, frames: int, rate: int) -> tuple[i
 
 def _read_blocks(fh: sf.SoundFile, frames: int) -> tuple[np.ndarray, Exception | None]:
     """Up to ``frames`` frames, ``(n, channels)``, and the error that stopped decoding early
-    (a truncated FLAC loses sync part way: what came before is kept)."""
-    blocks, left, error = [], frames, None
-    while left > 0:
+    (a truncated FLAC loses sync part way: what came before is kept). Decoded into one array
+    sized from the header, unless the header claims more than :data:`_PREALLOCATE` bytes."""
+    whole = np.empty((frames, fh.channels), np.float32) if frames * fh.channels * 4 <= _PREALLOCATE else None
+    blocks, done, error = [], 0, None
+    while done < frames:
+        n = min(frames - done, _BLOCK)
         try:
-            block = fh.read(min(left, _BLOCK), dtype="float32", always_2d=True)
+            block = fh.read(n, dtype="float32", always_2d=True, out=None if whole is None else whole[done : done + n])
         except (sf.LibsndfileError, RuntimeError) as exc:
             error = exc
             break
         if len(block) == 0:
             break
-        blocks.append(block)
-        left -= len(block)
+        if whole is None:
+            blocks.append(block)
+        done += len(block)
+    if whole is not None:  # a short read keeps no more memory than it needs
+        return (whole[:done] if done > len(whole) // 2 else whole[:done].copy()), error
     if not blocks:
         return np.zeros((0, fh.channels), np.float32), error
     return (blocks[0] if len(blocks) == 1 else np.concatenate(blocks)), error
