@@ -1,10 +1,12 @@
-"""The ``mtk`` entry point: lazy command table, error mapping, exit codes, SIGPIPE.
+"""The ``mtk`` entry point: lazy command table, error mapping, exit codes, signals.
 
 Commands live one per module and are imported only when invoked or listed in help, so
 ``mtk --help`` stays fast. Every expected error becomes one line on stderr,
 ``mtk <command>: error: <message>``, with exit code 1 (runtime) or 2 (usage); Ctrl-C exits
-130; unexpected exceptions print one line too, and their traceback only with ``-v`` or
-``MTK_DEBUG=1``.
+130, SIGTERM 143 and SIGHUP 129, each after unwinding (temporary files removed); unexpected
+exceptions print one line too, and their traceback only with ``-v`` or ``MTK_DEBUG=1``. The
+library's log records (``mtk.*`` loggers: a truncated file's warning, a decoder's chatter)
+become the same stderr lines, quiet under ``-q``.
 """
 
 from __future__ import annotations

@@ -83,7 +83,7 @@ def _smpte_to_ticks(midi: mido.MidiFile, name: str) -> bytes:
     out = mido.MidiFile(type=midi.type, ticks_per_beat=nominal * per_frame, charset=midi.charset)
     for number, track in enumerate(midi.tracks):
         new, pending = mido.MidiTrack(), 0
-        if number == 0:
+        if number == 0 or midi.type == 2:  # the conductor track; every sequence of a type-2 file
             new.append(mido.MetaMessage("set_tempo", tempo=tempo, time=0))
         for msg in track:
             pending += msg.time
