@@ -36,6 +36,21 @@ def _start(args: list[str], tmp: Path) -> subprocess.Popen[bytes]:
     )
 
 
+def _started(proc: subprocess.Popen[bytes], settle: float = 2.0, timeout: float = 60.0) -> None:
+    """Until mtk has installed its SIGTERM handler (Linux: the caught-signals mask in
+    /proc/PID/status), then ``settle`` seconds more for the work to begin; else a fixed wait."""
+    status = Path(f"/proc/{proc.pid}/status")
+    deadline = time.monotonic() + timeout
+    while status.exists() and time.monotonic() < deadline and proc.poll() is None:
+        caught = next((line.split()[1] for line in status.read_text().splitlines() if line.startswith("SigCgt:")), "0")
+        if int(caught, 16) & (1 << (signal.SIGTERM - 1)):
+            break
+        time.sleep(0.05)
+    else:
+        time.sleep(3.0)
+    time.sleep(settle)
+
+
 def _files(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) if folder.exists() else []
 
@@ -46,7 +61,7 @@ def test_sigterm_removes_temporary_files(tmp_path: Path) -> None:
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     proc = _start(["render", str(song), "-o", str(tmp_path / "x.wav"), "--synth", SYNTH], tmp)
-    time.sleep(3.0)
+    _started(proc)
     assert proc.poll() is None, "the render ended before the signal: make the MIDI longer"
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
@@ -63,7 +78,7 @@ def test_ctrl_c_stops_a_parallel_batch_at_once(tmp_path: Path) -> None:
     tmp, out = tmp_path / "tmp", tmp_path / "out"
     tmp.mkdir()
     proc = _start(["render", str(src), "-o", str(out), "-j", "2", "--synth", SYNTH], tmp)
-    time.sleep(3.0)
+    _started(proc)
     assert proc.poll() is None
     written = _files(out)
     proc.send_signal(signal.SIGINT)
