@@ -209,8 +209,10 @@ def _far_event() -> bytes:
     return buf.getvalue()
 
 
-def corpus_kinds(folder: Path) -> dict[str, Path]:
-    """Bad song corpora (folders built by `mtk corpus songs`, or not)."""
+def corpus_kinds(folder: Path, audio: dict[str, Path] | None = None) -> dict[str, Path]:
+    """Bad song corpora (folders built by `mtk corpus songs`, or not); with ``audio`` (from
+    :func:`audio_kinds`), also one corpus per bad audio kind: a song whose ``mix.wav`` and
+    ``drums.wav`` are that kind (``song_audio_<kind>``)."""
     folder.mkdir(parents=True, exist_ok=True)
     metas = {
         "broken_meta_json": b"{bad json",
@@ -231,7 +233,47 @@ def corpus_kinds(folder: Path) -> dict[str, Path]:
     out["a_file"] = folder / "a_file.wav"
     out["a_file"].write_bytes(_wav(_tone(SR), SR))
     out["missing"] = folder / "missing"
+    meta = {"split": "test", "work": {"id": "w1"}, "drums": {"mode": "sampler", "kit": "GMRockKit"}, "drum_hits": []}
+    for kind, source in (audio or {}).items():
+        for split in ("train", "test"):
+            song = folder / f"song_audio_{kind}" / f"song-{split}"
+            song.mkdir(parents=True)
+            (song / "meta.json").write_text(json.dumps({**meta, "split": split}))
+            for name in ("mix.wav", "drums.wav"):
+                if source.is_symlink():
+                    (song / name).symlink_to(song / "nowhere")
+                elif source.is_dir():
+                    (song / name).mkdir()
+                elif source.exists():
+                    (song / name).write_bytes(source.read_bytes())
+        out[f"song_audio_{kind}"] = folder / f"song_audio_{kind}"
     return out
+
+
+# Bad option values of `mtk situate now` (it reads no file): name -> the options.
+NOW_OPTIONS: dict[str, list[str]] = {
+    "time_garbage": ["--time", "garbage"],
+    "time_empty": ["--time", " "],
+    "time_month_13": ["--time", "2019-13-01T10:00"],
+    "time_number": ["--time", "12345"],
+    "time_hour_25": ["--time", "2019-08-14T25:00"],
+    "device_unknown": ["--device", "phone"],
+    "device_empty": ["--device", ""],
+    "network_unknown": ["--network", "5g"],
+    "network_empty": ["--network", ""],
+    "age_nan": ["--age", "nan"],
+    "age_inf": ["--age", "inf"],
+    "age_negative": ["--age", "-1"],
+    "age_too_old": ["--age", "500"],
+    "age_text": ["--age", "old"],
+    "country_name": ["--country", "France"],
+    "country_digits": ["--country", "F1"],
+    "country_three_letters": ["--country", "FRA"],
+    "gender_unknown": ["--gender", "x"],
+    "top_zero": ["-k", "0"],
+    "top_text": ["-k", "three"],
+    "unknown_option": ["--colour", "blue"],
+}
 
 
 STREAM_HEADER = "timestamp,device,network,user,age,country,gender,track\n"

@@ -22,6 +22,7 @@ from mtk.corpus.reader import song_metas
 from mtk.errors import InputError
 from mtk.io.audio import read_audio
 from mtk.transcribe.components import COMPONENTS, EVAL_CLASSES, drum_onsets
+from mtk.transcribe.infer import MIN_SECONDS
 from mtk.transcribe.peaks import detect, velocities
 
 WINDOW_S = 0.05
@@ -54,7 +55,7 @@ def load_songs(corpus: Path, *, split: str, sample_rate: int, limit: int | None 
             for name, members in EVAL_CLASSES.items():
                 if cls in members:
                     played[name].append((hit["time"], hit["velocity"]))
-        y, _ = read_audio(folder / "drums.wav", sr=sample_rate, mono=True)
+        y, _ = read_audio(folder / "drums.wav", sr=sample_rate, mono=True, min_duration=MIN_SECONDS)
         y = y / max(float(np.abs(y).max(initial=0.0)), 1e-12)
         songs.append(
             Song(

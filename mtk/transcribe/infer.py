@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from mtk.device import is_cpu
-from mtk.errors import UsageError
+from mtk.errors import InputError, UsageError
 from mtk.transcribe.components import COMPONENTS, GM_NOTES, detection_groups, drum_onsets
 from mtk.transcribe.peaks import detect, velocities
 
@@ -26,6 +26,7 @@ TASK = "transcribe"
 DEFAULT_MODEL = "transcribe-drummernet-v2"
 ARCH = "drummernet"
 DEFAULT_THRESHOLD = 0.5
+MIN_SECONDS = 0.05  # shorter audio gives the network no frame to read
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,8 @@ class Transcriber:
         if sr != self.cfg.sample_rate:
             y = resample(y, sr, self.cfg.sample_rate)
         duration = len(y) / self.cfg.sample_rate
+        if duration < MIN_SECONDS:
+            raise InputError(f"audio too short ({duration:.3g} s; transcription needs at least {MIN_SECONDS:g} s)")
         peak = float(np.abs(y).max(initial=0.0))
         kit = self.kit.name if self.kit is not None else None
         if peak <= 0:
@@ -190,7 +193,7 @@ class Transcriber:
         """Transcribe an audio file (or ``-`` for stdin), mixed down to mono."""
         from mtk.io.audio import read_audio
 
-        y, sr = read_audio(path, sr=self.cfg.sample_rate, mono=True, min_duration=0.05)
+        y, sr = read_audio(path, sr=self.cfg.sample_rate, mono=True, min_duration=MIN_SECONDS)
         return self.from_audio(y, sr)
 
 

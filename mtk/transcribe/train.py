@@ -57,6 +57,7 @@ def load_stems(corpora: list[Path], *, split: str, sample_rate: int, kits: list[
     kits. Songs that played the same instruments of the same kit share a bank."""
     from mtk.corpus.kits import installed_kits
     from mtk.transcribe.components import played_instruments
+    from mtk.transcribe.infer import MIN_SECONDS
 
     installed = {k.name: k for k in installed_kits()}
     found = []
@@ -74,7 +75,7 @@ def load_stems(corpora: list[Path], *, split: str, sample_rate: int, kits: list[
     for folder, kit, played in found:
         if kit not in names:
             continue
-        y, _ = read_audio(folder / "drums.wav", sr=sample_rate, mono=True)
+        y, _ = read_audio(folder / "drums.wav", sr=sample_rate, mono=True, min_duration=MIN_SECONDS)
         peak = float(np.abs(y).max(initial=0.0))
         if peak > 0:
             stems.append((y / peak).astype(np.float32))

@@ -172,6 +172,15 @@ CORPUS: dict[str, Case] = {
     "train detect-cover": Case(lambda d, c: ["train", "detect-cover", "--data", d, "-o", str(c["out"] / "c.json")]),
 }
 
+OPTIONS: dict[str, Case] = {  # commands that read no file: bad option values
+    "situate now": Case(
+        lambda o, c: (
+            ["situate", "now", "--device", "mobile", "--network", "wifi", "--dusp", "situate-dusp-debug"]
+            + json.loads(o)
+        )
+    ),
+}
+
 
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
@@ -239,7 +248,9 @@ INDEX_KINDS = (
 CORPUS_KINDS = [
     *("broken_meta_json meta_not_an_object meta_missing_keys meta_wrong_types meta_not_utf8 no_songs".split()),
     *("a_file missing".split()),
+    *(f"song_audio_{kind}" for kind in AUDIO_KINDS),
 ]
+OPTION_KINDS = list(badinputs.NOW_OPTIONS)
 MODEL_KINDS = (
     "unknown_name other_task_name missing_file transcribe_weights dusp_weights empty_file garbage_file".split()
 )
@@ -254,6 +265,7 @@ MATRIX = [
         ("index", INDEX, INDEX_KINDS),
         ("model", MODEL, MODEL_KINDS),
         ("corpus", CORPUS, CORPUS_KINDS),
+        ("options", OPTIONS, OPTION_KINDS),
     )
     for command, case in table.items()
     for name in names
@@ -267,6 +279,7 @@ TABLES = {
     "index": INDEX,
     "model": MODEL,
     "corpus": CORPUS,
+    "options": OPTIONS,
 }
 
 
@@ -304,13 +317,15 @@ PATH_KINDS = ("missing", "dangling_link", "folder_named")  # INPUT arguments tha
 def made(shared: dict[str, Path]) -> dict[str, dict[str, str]]:
     """Every bad input, written once: kind -> name -> path (a model kind: the --model value)."""
     bad = shared["root"] / "bad"
+    audio = badinputs.audio_kinds(bad / "audio")
     return {
-        "audio": {k: str(v) for k, v in badinputs.audio_kinds(bad / "audio").items()},
+        "audio": {k: str(v) for k, v in audio.items()},
         "midi": {k: str(v) for k, v in badinputs.midi_kinds(bad / "midi").items()},
         "streams": {k: str(v) for k, v in badinputs.stream_kinds(bad / "streams", track=str(shared["good"])).items()},
         "history": {k: str(v) for k, v in badinputs.history_kinds(bad / "history").items()},
         "index": {k: str(v) for k, v in badinputs.index_kinds(bad / "index", shared["index"]).items()},
-        "corpus": {k: str(v) for k, v in badinputs.corpus_kinds(bad / "corpus").items()},
+        "corpus": {k: str(v) for k, v in badinputs.corpus_kinds(bad / "corpus", audio=audio).items()},
+        "options": {k: json.dumps(v) for k, v in badinputs.NOW_OPTIONS.items()},
         "model": badinputs.model_kinds(
             bad / "model", transcribe=shared["transcribe_weights"], dusp=shared["dusp_weights"]
         ),
@@ -320,12 +335,12 @@ def made(shared: dict[str, Path]) -> dict[str, dict[str, str]]:
 def _bad_input(kind: str, name: str, made: dict[str, dict[str, str]], ctx: dict[str, Path]) -> str:
     """The bad input, copied into the case's folder (so the snapshot sees any change to it)."""
     source = made[kind][name]
-    if kind == "model" and not Path(source).is_file():
-        return source  # a name, or a missing file
+    if kind == "options" or (kind == "model" and not Path(source).is_file()):
+        return source  # options (JSON), a name, or a missing file
     target = ctx["work"] / "bad" / Path(source).name
     target.parent.mkdir(exist_ok=True)
     if Path(source).is_dir() and name != "folder_named":  # a corpus
-        shutil.copytree(source, target)
+        shutil.copytree(source, target, symlinks=True)
     elif name == "dangling_link":
         target.symlink_to(ctx["work"] / "nowhere")
     elif name == "folder_named":
@@ -349,7 +364,8 @@ def test_bad_input_is_refused_cleanly(
     prefix = "mtk " + command.split(" ")[0]
     assert result.exit_code == code, (argv, result.stderr)
     assert "Traceback" not in result.stderr and len(lines) == 1, (argv, result.stderr)
-    assert lines[0].startswith(f"{prefix}: error: ") and "internal error" not in lines[0], lines[0]
+    # "mtk situate: error: ..." from mtk, "mtk situate now: error: ..." from the option parser
+    assert lines[0].startswith(prefix) and ": error: " in lines[0] and "internal error" not in lines[0], lines[0]
     if code == 1:  # a batch: the failed input as a record
         records = [json.loads(line) for line in result.stdout.splitlines()]
         assert [r.get("input") for r in records if "error" in r] == [bad], result.stdout
@@ -360,7 +376,7 @@ def test_bad_input_is_refused_cleanly(
 
 def test_matrix_size() -> None:
     """The issue's floor: >= 20 input kinds for every command that reads audio, MIDI or streams."""
-    for kinds in (AUDIO_KINDS, MIDI_KINDS, STREAM_KINDS):
+    for kinds in (AUDIO_KINDS, MIDI_KINDS, STREAM_KINDS, CORPUS_KINDS, OPTION_KINDS):
         assert len(kinds) >= 20 and len(set(kinds)) == len(kinds)
     assert len({k for _, k, _ in MATRIX}) == len(TABLES)
     tmp = Path(tempfile.mkdtemp())
@@ -369,6 +385,7 @@ def test_matrix_size() -> None:
         assert set(badinputs.midi_kinds(tmp / "m")) == set(MIDI_KINDS)
         assert set(badinputs.stream_kinds(tmp / "s", track="x.wav")) == set(STREAM_KINDS)
         assert set(badinputs.history_kinds(tmp / "h")) == set(HISTORY_KINDS)
-        assert set(badinputs.corpus_kinds(tmp / "c")) == set(CORPUS_KINDS)
+        audio = badinputs.audio_kinds(tmp / "a2")
+        assert set(badinputs.corpus_kinds(tmp / "c", audio=audio)) == set(CORPUS_KINDS)
     finally:
         shutil.rmtree(tmp)
