@@ -250,6 +250,21 @@ def corpus_kinds(folder: Path, audio: dict[str, Path] | None = None) -> dict[str
     return out
 
 
+def list_kinds(folder: Path) -> dict[str, Path]:
+    """Bad ``@list`` files (one input per line)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "no-inputs").mkdir()
+    (folder / "no-inputs" / "notes.txt").write_text("nothing to read here\n")
+    files: dict[str, tuple[bytes, str]] = {
+        "list_binary": (_random(512, seed=8), ".txt"),
+        "list_empty": (b"", ".txt"),
+        "list_comments_only": (b"# nothing yet\n\n", ".txt"),
+        "list_names_missing": (f"{folder / 'gone.wav'}\n".encode(), ".txt"),
+        "list_names_empty_folder": (f"{folder / 'no-inputs'}\n".encode(), ".txt"),
+    }
+    return {**_write(folder, files), "list_missing": folder / "no-such-list.txt"}
+
+
 # Bad option values of `mtk situate now` (it reads no file): name -> the options.
 NOW_OPTIONS: dict[str, list[str]] = {
     "time_garbage": ["--time", "garbage"],

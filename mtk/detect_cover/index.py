@@ -58,11 +58,15 @@ def extract(source: str, *, cfg: FeatureConfig = FeatureConfig(), use_cache: boo
         data, sha = source, sha256_file(Path(source))
     cached = _cache_path(sha, cfg)
     if use_cache and cached.is_file():
-        with np.load(cached) as z:
-            rec = Recording(source, sha, float(z["duration"]), z["vectors"], z["chroma"])
-        if not rec.chroma.any():
-            raise _silent(source)
-        return rec
+        try:
+            with np.load(cached) as z:
+                rec = Recording(source, sha, float(z["duration"]), z["vectors"], z["chroma"])
+        except _UNREADABLE:
+            pass  # a damaged entry (a full disk, a killed writer elsewhere) is computed again
+        else:
+            if not rec.chroma.any():
+                raise _silent(source)
+            return rec
     y, sr = read_audio(data, sr=cfg.sample_rate, mono=True, min_duration=MIN_SECONDS, name=source)
     if float(np.abs(y).max()) < SILENT_PEAK:
         raise _silent(source)

@@ -45,7 +45,10 @@ def expand_inputs(args: Sequence[str], *, extensions: Iterable[str], stdin_ok: b
                 raise UsageError("reading stdin ('-') is not supported here")
             out.append(STDIO)
         elif arg.startswith("@") and len(arg) > 1:
-            for line in _read_list(arg[1:]):
+            lines = _read_list(arg[1:])
+            if not lines:  # as an empty folder is: nothing to do is not what was asked
+                raise InputError(f"{arg}: the list names no input")
+            for line in lines:
                 out.extend(_expand_path(line, exts))
         else:
             out.extend(_expand_path(arg, exts))
@@ -75,13 +78,12 @@ def _walk(root: Path) -> Iterable[Path]:
 
 
 def _read_list(list_file: str) -> list[str]:
-    if list_file == STDIO:
-        text = sys.stdin.read()
-    else:
-        try:
-            text = Path(list_file).read_text()
-        except OSError:
-            raise InputError(f"@{list_file}: cannot read list file") from None
+    try:
+        text = sys.stdin.read() if list_file == STDIO else Path(list_file).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"@{list_file}: not a text list of inputs (not UTF-8)") from None
+    except OSError:
+        raise InputError(f"@{list_file}: cannot read list file") from None
     lines = (line.strip() for line in text.splitlines())
     return [line for line in lines if line and not line.startswith("#")]
 

@@ -172,6 +172,20 @@ CORPUS: dict[str, Case] = {
     "train detect-cover": Case(lambda d, c: ["train", "detect-cover", "--data", d, "-o", str(c["out"] / "c.json")]),
 }
 
+LISTS: dict[str, Case] = {  # @list.txt: every command that takes INPUT arguments
+    "render @list": Case(lambda b, c: ["render", f"@{b}", "-o", str(c["out"] / "wav"), "--synth", "builtin"]),
+    "transcribe @list": Case(
+        lambda b, c: ["transcribe", f"@{b}", "-o", str(c["out"] / "mid"), "--model", "transcribe-debug"]
+    ),
+    "detect-cover index @list": Case(lambda b, c: ["detect-cover", "index", f"@{b}", "-o", str(c["out"] / "lib.idx")]),
+    "detect-cover query @list": Case(lambda b, c: ["detect-cover", "query", f"@{b}", "--index", str(c["index"])]),
+    "detect-cover cliques @list": Case(lambda b, c: ["detect-cover", "cliques", f"@{b}"]),
+    "situate session --tracks @list": Case(
+        lambda b, c: (
+            ["situate", "session", "--user", "u1", "--situation", "work", "--tracks", f"@{b}"] + SITUATE_DEBUG[:2]
+        )
+    ),
+}
 OPTIONS: dict[str, Case] = {  # commands that read no file: bad option values
     "situate now": Case(
         lambda o, c: (
@@ -251,6 +265,7 @@ CORPUS_KINDS = [
     *(f"song_audio_{kind}" for kind in AUDIO_KINDS),
 ]
 OPTION_KINDS = list(badinputs.NOW_OPTIONS)
+LIST_KINDS = "list_binary list_empty list_comments_only list_names_missing list_names_empty_folder list_missing".split()
 MODEL_KINDS = (
     "unknown_name other_task_name missing_file transcribe_weights dusp_weights empty_file garbage_file".split()
 )
@@ -266,6 +281,7 @@ MATRIX = [
         ("model", MODEL, MODEL_KINDS),
         ("corpus", CORPUS, CORPUS_KINDS),
         ("options", OPTIONS, OPTION_KINDS),
+        ("list", LISTS, LIST_KINDS),
     )
     for command, case in table.items()
     for name in names
@@ -280,6 +296,7 @@ TABLES = {
     "model": MODEL,
     "corpus": CORPUS,
     "options": OPTIONS,
+    "list": LISTS,
 }
 
 
@@ -310,7 +327,7 @@ def workspace(shared: dict[str, Path], tmp_path: Path, monkeypatch: pytest.Monke
     return {**shared, "work": work, "out": work / "out"}
 
 
-PATH_KINDS = ("missing", "dangling_link", "folder_named")  # INPUT arguments that are no file: usage errors
+PATH_KINDS = ("missing", "dangling_link", "folder_named", *LIST_KINDS)  # INPUT arguments that are no file: usage errors
 
 
 @pytest.fixture(scope="module")
@@ -326,6 +343,7 @@ def made(shared: dict[str, Path]) -> dict[str, dict[str, str]]:
         "index": {k: str(v) for k, v in badinputs.index_kinds(bad / "index", shared["index"]).items()},
         "corpus": {k: str(v) for k, v in badinputs.corpus_kinds(bad / "corpus", audio=audio).items()},
         "options": {k: json.dumps(v) for k, v in badinputs.NOW_OPTIONS.items()},
+        "list": {k: str(v) for k, v in badinputs.list_kinds(bad / "list").items()},
         "model": badinputs.model_kinds(
             bad / "model", transcribe=shared["transcribe_weights"], dusp=shared["dusp_weights"]
         ),
@@ -345,7 +363,7 @@ def _bad_input(kind: str, name: str, made: dict[str, dict[str, str]], ctx: dict[
         target.symlink_to(ctx["work"] / "nowhere")
     elif name == "folder_named":
         target.mkdir()
-    elif name != "missing":
+    elif Path(source).exists():  # a missing input stays missing
         shutil.copyfile(source, target)
     return str(target)
 

@@ -188,3 +188,18 @@ def test_session_reports_unreadable_tracks_and_exits_1(tmp_path: Path) -> None:
     assert result.exit_code == 1 and [json.loads(x)["input"] for x in result.stdout.splitlines()] == [
         str(tracks / "b.wav")
     ]
+
+
+def test_a_damaged_feature_cache_entry_is_computed_again(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.wav", tmp_path / "b.wav"
+    sf.write(a, _tone(6.0), 22_050)
+    sf.write(b, _tone(7.0), 22_050)
+    env = {"MTK_CACHE_DIR": str(tmp_path / "cache")}
+    args = ["detect-cover", str(a), str(b), "--model", "detect-cover-debug"]
+    first = runner.invoke(app, args, env=env)
+    entries = sorted((tmp_path / "cache").rglob("*.npz"))
+    assert first.exit_code == 0 and len(entries) == 2
+    for entry in entries:  # cut short, as a full disk or a killed writer elsewhere would leave it
+        entry.write_bytes(entry.read_bytes()[:100])
+    again = runner.invoke(app, args, env=env)
+    assert again.exit_code == 0 and again.stdout == first.stdout and again.stderr == ""
