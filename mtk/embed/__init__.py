@@ -1,0 +1,1 @@
+"""``mtk embed``: music embeddings learned contrastively from metadata associations (in progress)."""
