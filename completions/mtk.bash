@@ -3,7 +3,7 @@ _mtk() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} path=mtk i
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "$path ${COMP_WORDS[i]}" in
-            "mtk render"|"mtk corpus"|"mtk corpus songs"|"mtk corpus oneshots"|"mtk corpus streams"|"mtk corpus stats"|"mtk detect-cover"|"mtk detect-cover pair"|"mtk detect-cover index"|"mtk detect-cover query"|"mtk detect-cover cliques"|"mtk detect-cover classify"|"mtk transcribe"|"mtk infill"|"mtk situate"|"mtk situate predict"|"mtk situate now"|"mtk situate session"|"mtk train"|"mtk train detect-cover"|"mtk train transcribe"|"mtk train infill"|"mtk train situate"|"mtk eval"|"mtk eval detect-cover"|"mtk eval transcribe"|"mtk eval situate"|"mtk eval infill"|"mtk models"|"mtk models list"|"mtk models path"|"mtk models verify") path="$path ${COMP_WORDS[i]}" ;;
+            "mtk render"|"mtk corpus"|"mtk corpus songs"|"mtk corpus oneshots"|"mtk corpus catalogue"|"mtk corpus streams"|"mtk corpus stats"|"mtk detect-cover"|"mtk detect-cover pair"|"mtk detect-cover index"|"mtk detect-cover query"|"mtk detect-cover cliques"|"mtk detect-cover classify"|"mtk transcribe"|"mtk infill"|"mtk situate"|"mtk situate predict"|"mtk situate now"|"mtk situate session"|"mtk train"|"mtk train detect-cover"|"mtk train transcribe"|"mtk train infill"|"mtk train situate"|"mtk eval"|"mtk eval detect-cover"|"mtk eval transcribe"|"mtk eval situate"|"mtk eval infill"|"mtk models"|"mtk models list"|"mtk models path"|"mtk models verify") path="$path ${COMP_WORDS[i]}" ;;
         esac
     done
     case "$path|$prev" in
@@ -27,11 +27,14 @@ _mtk() {
         "mtk corpus songs|--kits") COMPREPLY=(); return ;;
         "mtk corpus songs|--test-kits") COMPREPLY=(); return ;;
         "mtk corpus songs|--soundfont-drums") COMPREPLY=(); return ;;
+        "mtk corpus songs|--artists") COMPREPLY=(); return ;;
+        "mtk corpus songs|--labels") COMPREPLY=(); return ;;
         "mtk corpus songs|--sample-rate"|"mtk corpus songs|-r") COMPREPLY=(); return ;;
         "mtk corpus songs|--max-seconds") COMPREPLY=(); return ;;
         "mtk corpus songs|-j"|"mtk corpus songs|--jobs") COMPREPLY=(); return ;;
         "mtk corpus oneshots|--kits") COMPREPLY=(); return ;;
         "mtk corpus oneshots|--sample-rate"|"mtk corpus oneshots|-r") COMPREPLY=(); return ;;
+        "mtk corpus catalogue|-o"|"mtk corpus catalogue|--output") COMPREPLY=(); return ;;
         "mtk corpus streams|--audio") COMPREPLY=(); return ;;
         "mtk corpus streams|--users") COMPREPLY=(); return ;;
         "mtk corpus streams|--streams") COMPREPLY=(); return ;;
@@ -181,9 +184,10 @@ _mtk() {
     case "$path" in
         "mtk") COMPREPLY=($(compgen -W "render corpus detect-cover transcribe infill situate train eval models --version -h --help" -- "$cur")) ;;
         "mtk render") COMPREPLY=($(compgen -W "-o --output --soundfont --synth --sample-rate -r --gain --bits --stems --name -j --jobs --skip-existing --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
-        "mtk corpus") COMPREPLY=($(compgen -W "songs oneshots streams stats -h --help" -- "$cur")) ;;
-        "mtk corpus songs") COMPREPLY=($(compgen -W "--count -n --versions --harmonizations --seed --sources --styles --splits --soundfonts --test-soundfonts --kits --test-kits --soundfont-drums --sample-rate -r --max-seconds -j --jobs --skip-existing --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk corpus") COMPREPLY=($(compgen -W "songs oneshots catalogue streams stats -h --help" -- "$cur")) ;;
+        "mtk corpus songs") COMPREPLY=($(compgen -W "--count -n --versions --harmonizations --seed --sources --styles --splits --soundfonts --test-soundfonts --kits --test-kits --soundfont-drums --artists --labels --sample-rate -r --max-seconds -j --jobs --skip-existing --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk corpus oneshots") COMPREPLY=($(compgen -W "--kits --sample-rate -r --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk corpus catalogue") COMPREPLY=($(compgen -W "-o --output --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk corpus streams") COMPREPLY=($(compgen -W "--audio --users --streams --seed --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk corpus stats") COMPREPLY=($(compgen -W "-q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk detect-cover") COMPREPLY=($(compgen -W "pair index query cliques classify -h --help" -- "$cur")) ;;

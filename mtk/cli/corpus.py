@@ -76,6 +76,18 @@ def songs(
         float,
         typer.Option("--soundfont-drums", min=0.0, max=1.0, help="Share of songs drummed by the soundfont's own kit."),
     ] = 0.25,
+    artists: Annotated[
+        int,
+        typer.Option(
+            "--artists",
+            min=0,
+            help="Simulated bands playing the songs, each with one style, instrumentation, sound and mix, on releases "
+            "of 4 songs (0: every song drawn on its own).",
+        ),
+    ] = 0,
+    labels: Annotated[
+        int, typer.Option("--labels", min=0, help="Labels publishing the bands (0: one for every four bands).")
+    ] = 0,
     sample_rate: Annotated[int, typer.Option("--sample-rate", "-r", help="Sample rate of the WAV files.")] = 44_100,
     max_seconds: Annotated[
         float, typer.Option("--max-seconds", help="Cut songs at the last whole bar before this (0: whole tunes).")
@@ -112,6 +124,8 @@ def songs(
         sample_rate=sample_rate,
         max_seconds=max_seconds or None,
         splits=_csv(splits) or (),
+        artists=artists,
+        labels=labels,
     )
     try:
         plan = plan_corpus(opts, jobs=jobs)
@@ -160,6 +174,62 @@ def oneshots(
     writer = JsonLinesWriter()
     for record in export_oneshots(out, sample_rate=sample_rate, kits=_csv(kits), force=force):
         writer.write(record)
+
+
+CATALOGUE_HELP = (
+    "Write the metadata catalogue mtk embed trains on: path,track,release,artist,label,split, one row per "
+    "recording, from song corpora built with --artists (their artist, release and label) and from folders of "
+    "recorded music (each file's album and artist tags; the label named as DIR=LABEL, else the folder's name; "
+    "a split by artist, so whole artists are held out). Prints one JSON line per source with its counts: files, "
+    "releases, artists, labels, files without an artist or release, files per split."
+)
+CATALOGUE_EPILOG = """Examples:
+
+  mtk corpus catalogue data/bands -o data/catalogue.csv
+
+  mtk corpus catalogue data/bands /usr/share/games/wesnoth/1.16/data/core/music=wesnoth -o data/catalogue.csv
+"""
+
+
+@app.command("catalogue", help=CATALOGUE_HELP, epilog=CATALOGUE_EPILOG)
+def catalogue(
+    sources: Annotated[
+        list[str], typer.Argument(metavar="SOURCE...", help="Song corpora and music folders (DIR or DIR=LABEL).")
+    ],
+    output: Annotated[str, typer.Option("-o", "--output", metavar="CSV", help="The catalogue to write.")],
+    force: Force = False,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    from mtk.corpus.catalogue import label_of, source_rows, summary, write_csv
+    from mtk.errors import MtkError, UsageError
+    from mtk.io.files import atomic_write, check_writable
+    from mtk.io.inputs import AUDIO_EXTENSIONS
+    from mtk.io.records import JsonLinesWriter
+
+    check_writable(output, force=force)
+    specs = [label_of(spec) for spec in sources]
+    for folder, _ in specs:  # arguments that are no folder are usage errors, before any work
+        if not Path(folder).is_dir():
+            raise UsageError(f"{folder}: not a folder (a song corpus or a folder of music)")
+    writer, rows, failures = JsonLinesWriter(), [], 0
+    for folder, label in specs:
+        try:
+            found = source_rows(folder, label=label, extensions=AUDIO_EXTENSIONS)
+            if not found:
+                raise MtkError(f"{folder}: no recordings (a corpus built without --artists, or no readable audio)")
+        except MtkError as exc:
+            failures += 1
+            print(f"{common.STATE.command}: error: {exc}", file=sys.stderr)
+            writer.write({"input": folder, "error": str(exc)})
+            continue
+        rows += found
+        writer.write({"input": folder, **({"label": label} if label else {}), **summary(found)})
+    if rows:
+        atomic_write(output, write_csv(rows), force=force)
+        common.info(f"{output}: {len(rows)} recordings")
+    if failures:
+        raise typer.Exit(1)
 
 
 STREAMS_HELP = (

@@ -70,13 +70,22 @@ def mma_executable() -> str | None:
 
 
 def arrange(
-    work: Work, style_name: str, rng: np.random.Generator, *, transpose: int = 0, max_seconds: float | None = None
+    work: Work,
+    style_name: str,
+    rng: np.random.Generator,
+    *,
+    transpose: int = 0,
+    max_seconds: float | None = None,
+    programs: dict[str, int] | None = None,
+    quarter_bpm: float | None = None,
 ) -> Arrangement:
     """Arrange ``work`` in ``style_name``, moved ``transpose`` semitones (then by octaves into a
-    singable range); randomness (tempo, groove, programs, humanizing) from ``rng``."""
+    singable range); randomness (tempo, groove, programs, humanizing) from ``rng``, except the
+    ``programs`` (melody, chords, bass) and tempo a band fixes."""
     style = STYLES[style_name]
     compound = work.meter[1] == 8
-    quarter_bpm = float(rng.integers(style.tempo[0], style.tempo[1] + 1))
+    if quarter_bpm is None:
+        quarter_bpm = float(rng.integers(style.tempo[0], style.tempo[1] + 1))
     bpm = quarter_bpm / 1.5 if compound else quarter_bpm  # compound meters count dotted quarters
     bar_seconds = work.bar_ql * 60.0 / quarter_bpm
     n_bars = work.n_bars
@@ -88,12 +97,13 @@ def arrange(
     evidence = [(p + transpose, s, d) for p, s, d in (work.harmony or work.notes)]
     slots = 2 if work.bar_ql >= 4 and not compound else 1
     chords = harmonize(evidence, tonic_pc=tonic, mode=work.mode, n_bars=n_bars, bar_ql=work.bar_ql, slots_per_bar=slots)
-    programs = {
-        "melody": int(rng.choice(style.melody)),
-        "chords": int(rng.choice(style.chords)),
-        "bass": int(rng.choice(style.bass)),
-        "drums": 0,
-    }
+    if programs is None:
+        programs = {
+            "melody": int(rng.choice(style.melody)),
+            "chords": int(rng.choice(style.chords)),
+            "bass": int(rng.choice(style.bass)),
+        }
+    programs = {**programs, "drums": 0}
     arr = Arrangement(
         style=style.name,
         groove="",

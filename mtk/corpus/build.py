@@ -14,6 +14,7 @@ import json
 import re
 import subprocess
 import sys
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from mtk import __version__
 from mtk.corpus.arrange import mma_executable
 from mtk.corpus.kits import Kit, installed_kits
 from mtk.corpus.render import fluidsynth_executable
-from mtk.corpus.songs import SongPlan, build_song, index_record
+from mtk.corpus.songs import Band, SongPlan, build_song, index_record
 from mtk.corpus.soundfonts import check_soundfont, installed_soundfonts
 from mtk.corpus.styles import STYLES
 from mtk.corpus.works import DEFAULT_SOURCES, Work, WorkRef, WorkSkipped, list_works, parse_work
@@ -56,6 +57,8 @@ class CorpusOptions:
     sample_rate: int = 44_100
     max_seconds: float | None = 30.0
     splits: tuple[str, ...] = ("train", "valid", "test")
+    artists: int = 0  # simulated bands playing the songs (0: every song drawn on its own)
+    labels: int = 0  # labels publishing the bands (0: one for every four bands)
 
 
 @dataclass
@@ -148,6 +151,8 @@ def plan_corpus(opts: CorpusOptions, *, jobs: int = 1) -> CorpusPlan:
         plan.songs += _versions(work, split, len(seen) - 1, opts, plan, kits)
     if opts.harmonizations:
         plan.songs = _harmonized(plan.songs, [r for r in refs if r.source == "bach"], jobs)
+    if opts.artists:
+        plan.songs = assign_bands(plan.songs, opts, plan, kits)
     return plan
 
 
@@ -214,6 +219,87 @@ def _versions(
             )
         )
     return out
+
+
+RELEASE_SONGS = 4  # songs on a band's release
+
+
+def assign_bands(songs: list[SongPlan], opts: CorpusOptions, plan: CorpusPlan, kits: dict[str, Kit]) -> list[SongPlan]:
+    """Give every song a band (artist) of its split and a release, as ``mtk embed`` needs
+    metadata associations to mean something.
+
+    Each split gets bands in proportion to its works (largest remainders, at least one); a band keeps one style,
+    instrumentation, soundfont, kit, tempo and mix in all its songs, and belongs to one of
+    ``opts.labels`` labels. The versions of a work go to different bands where the split has
+    enough (covers), a compound-meter work to a band whose style plays it where one can, else
+    to the band with the fewest songs. A band's songs, in plan order, make releases of
+    :data:`RELEASE_SONGS`.
+    """
+    from dataclasses import replace
+
+    n_labels = opts.labels or max(1, opts.artists // 4)
+    works_by_split = Counter(s.split for s in songs if s.version == 0)
+    counts = _shares(opts.artists, works_by_split)
+    bands: dict[str, list[Band]] = {}
+    number = 0
+    for split in sorted(works_by_split):
+        count = counts[split]
+        rng = np.random.default_rng([opts.seed, 11, zlib.crc32(split.encode())])
+        bands[split] = []
+        for _ in range(count):
+            bands[split].append(_band(number, split, opts, plan, kits, n_labels, rng))
+            number += 1
+    load: Counter[str] = Counter()
+    players: dict[str, set[str]] = {}  # work id -> the bands that play it already
+    out = []
+    for song in songs:
+        taken = players.setdefault(song.work.work_id, set())
+        pool = [b for b in bands[song.split] if b.artist_id not in taken] or bands[song.split]
+        if song.work.meter[1] == 8:
+            pool = [b for b in pool if b.style in COMPOUND_STYLES] or pool
+        band = min(pool, key=lambda b: (load[b.artist_id], b.artist_id))
+        taken.add(band.artist_id)
+        release = f"{band.artist_id}-r{load[band.artist_id] // RELEASE_SONGS + 1}"
+        load[band.artist_id] += 1
+        out.append(replace(song, band=band, release=release, style=band.style, soundfont=band.soundfont, kit=band.kit))
+    return out
+
+
+def _shares(total: int, weights: Counter[str]) -> dict[str, int]:
+    """``total`` split in proportion to ``weights`` by largest remainders, at least 1 each."""
+    whole = sum(weights.values()) or 1
+    exact = {k: total * w / whole for k, w in weights.items()}
+    out = {k: int(v) for k, v in exact.items()}
+    for k in sorted(exact, key=lambda k: (out[k] - exact[k], k))[: total - sum(out.values())]:
+        out[k] += 1
+    return {k: max(1, v) for k, v in out.items()}
+
+
+def _band(
+    number: int,
+    split: str,
+    opts: CorpusOptions,
+    plan: CorpusPlan,
+    kits: dict[str, Kit],
+    n_labels: int,
+    rng: np.random.Generator,
+) -> Band:
+    style = STYLES[opts.styles[int(rng.integers(len(opts.styles)))]]
+    fonts = plan.test_soundfonts if split == "test" and plan.test_soundfonts else plan.train_soundfonts
+    kit_names = plan.test_kits if split == "test" else plan.train_kits
+    use_soundfont_kit = not kit_names or rng.random() < opts.soundfont_drums
+    programs = tuple((part, int(rng.choice(getattr(style, part)))) for part in ("melody", "chords", "bass"))
+    return Band(
+        artist_id=f"artist-{number:03d}",
+        name=f"{style.name.title()} Band {number}",
+        label=f"label-{int(rng.integers(n_labels)):02d}",
+        style=style.name,
+        programs=programs,
+        soundfont=fonts[int(rng.integers(len(fonts)))],
+        kit=None if use_soundfont_kit else kits[kit_names[int(rng.integers(len(kit_names)))]],
+        tempo=float(rng.integers(style.tempo[0], style.tempo[1] + 1)),
+        levels=tuple((part, round(float(rng.uniform(-2.0, 2.0)), 2)) for part in ("melody", "chords", "bass", "drums")),
+    )
 
 
 def _soundfonts(named: Sequence[str]) -> list[str]:

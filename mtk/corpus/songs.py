@@ -49,6 +49,24 @@ class SongPlan:
     max_seconds: float | None
     transpose: int = 0  # semitones before octave adjustment; versions of a work differ in key
     synth: str = "auto"
+    band: Band | None = None  # the artist that plays it (its style, sounds and mix); None: drawn per song
+    release: str | None = None  # the band's release the song is on
+
+
+@dataclass(frozen=True)
+class Band:
+    """A simulated artist: one style, instrumentation, sound, tempo and mix for all its songs,
+    and the label that publishes it (``mtk corpus songs --artists``)."""
+
+    artist_id: str
+    name: str
+    label: str
+    style: str
+    programs: tuple[tuple[str, int], ...]  # (part, General MIDI program) for melody, chords, bass
+    soundfont: str
+    kit: Kit | None
+    tempo: float  # quarter notes a minute, within the style's range
+    levels: tuple[tuple[str, float], ...]  # dB added to each part's level: the band's mix
 
 
 @dataclass
@@ -68,7 +86,16 @@ def song_rng(seed: int, work_id: str, version: int) -> np.random.Generator:
 def build_song(plan: SongPlan, out_dir: Path, *, versions: dict[str, str]) -> dict[str, Any]:
     """Render ``plan`` into ``out_dir/<song_id>/``; return the song's index record."""
     rng = song_rng(plan.seed, plan.work.work_id, plan.version)
-    arr = arrange(plan.work, plan.style, rng, transpose=plan.transpose, max_seconds=plan.max_seconds)
+    band = plan.band
+    arr = arrange(
+        plan.work,
+        plan.style,
+        rng,
+        transpose=plan.transpose,
+        max_seconds=plan.max_seconds,
+        programs=dict(band.programs) if band else None,
+        quarter_bpm=band.tempo if band else None,
+    )
     sr = plan.sample_rate
     length = int(round((arr.seconds + TAIL_S) * sr))
     stems: dict[str, np.ndarray] = {}
@@ -83,7 +110,10 @@ def build_song(plan: SongPlan, out_dir: Path, *, versions: dict[str, str]) -> di
     levels = {}
     for part, audio in stems.items():
         rms = active_rms(audio, sr)
-        target = PART_LEVELS[part] + float(rng.uniform(-1.5, 1.5))
+        if band is None:
+            target = PART_LEVELS[part] + float(rng.uniform(-1.5, 1.5))
+        else:  # the band's mix, with a little play from song to song
+            target = PART_LEVELS[part] + dict(band.levels)[part] + float(rng.uniform(-0.5, 0.5))
         if rms > 0:
             audio *= np.float32(10 ** (target / 20) / rms)
         levels[part] = round(target, 2)
@@ -226,6 +256,17 @@ def _link_or_copy(src: Path, dst: Path) -> None:
         shutil.copyfile(src, dst)
 
 
+def _credits(plan: SongPlan) -> dict[str, Any]:
+    """Who plays the song, on which release, for which label (songs of a band only)."""
+    if plan.band is None:
+        return {}
+    return {
+        "artist": {"id": plan.band.artist_id, "name": plan.band.name},
+        "release": {"id": plan.release},
+        "label": {"id": plan.band.label},
+    }
+
+
 def _meta(
     plan: SongPlan,
     arr: Arrangement,
@@ -285,6 +326,7 @@ def _meta(
         "drum_hits": [
             {"time": h.time, "class": h.cls, "velocity": h.velocity, "note": h.note, "sample": h.sample} for h in played
         ],
+        **_credits(plan),
         "levels_dbfs": levels,
         "mix_scale": round(scale, 6),
         "sample_rate": plan.sample_rate,

@@ -39,6 +39,7 @@ class Case:
     argv: Callable[[str, dict[str, Path]], list[str]]
     code: int = 2  # 1: a batch (one error record on stdout)
     valid: tuple[str, ...] = ()  # kinds that are no bad input for this command (its own model, a new file)
+    usage: tuple[str, ...] = ()  # kinds refused before any work (exit 2) by a batch command
 
 
 def _chords(seconds: float, sr: int = 22_050) -> np.ndarray:
@@ -168,6 +169,9 @@ CORPUS: dict[str, Case] = {
     "eval detect-cover": Case(lambda d, c: ["eval", "detect-cover", "--data", d, "--model", DEBUG["cover"]]),
     "train transcribe": Case(
         lambda d, c: ["train", "transcribe", "--data", d, "-o", str(c["out"] / "run"), "--steps", "1"]
+    ),
+    "corpus catalogue": Case(
+        lambda d, c: ["corpus", "catalogue", d, "-o", str(c["out"] / "catalogue.csv")], code=1, usage=("a_file",)
     ),
     "train detect-cover": Case(lambda d, c: ["train", "detect-cover", "--data", d, "-o", str(c["out"] / "c.json")]),
 }
@@ -373,7 +377,7 @@ def test_bad_input_is_refused_cleanly(
     command: str, kind: str, name: str, made: dict[str, dict[str, str]], workspace: dict[str, Path]
 ) -> None:
     case = TABLES[kind][command]
-    code = 2 if name in PATH_KINDS else case.code
+    code = 2 if name in PATH_KINDS or name in case.usage else case.code
     bad = _bad_input(kind, name, made, workspace)
     argv = case.argv(bad, workspace)
     before = _snapshot(workspace["work"])

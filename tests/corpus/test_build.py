@@ -203,3 +203,28 @@ def test_oneshots_export(tmp_path: Path) -> None:
         assert np.abs(y[:10]).max() > 0.0005  # trimmed: sound from the first samples
     proc = run_mtk("corpus", "oneshots", str(out), "--kits", "GMRockKit")
     assert proc.returncode == 2 and b"--force" in proc.stderr
+
+
+def test_band_songs_credit_their_artist_release_and_label(tmp_path: Path) -> None:
+    out = tmp_path / "bands"
+    args = [a for a in ARGS if a not in ("-j", "2")]
+    proc = run_mtk(
+        "corpus", "songs", str(out), *args, "--versions", "2", "--artists", "2", "--labels", "1", timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    songs = _songs(out)
+    assert len(songs) == 6
+    for _, meta in songs:
+        assert meta["artist"]["id"].startswith("artist-") and meta["label"] == {"id": "label-00"}
+        assert meta["release"]["id"].startswith(meta["artist"]["id"] + "-r")
+    by_artist: dict[str, set] = {}
+    for _, meta in songs:
+        by_artist.setdefault(meta["artist"]["id"], set()).add(
+            (
+                meta["style"],
+                meta["soundfont"]["name"],
+                meta["drums"]["kit"],
+                json.dumps(meta["programs"], sort_keys=True),
+            )
+        )
+    assert all(len(sounds) == 1 for sounds in by_artist.values())  # a band sounds like itself

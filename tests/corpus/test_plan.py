@@ -170,3 +170,37 @@ def test_versions_of_a_bach_tune_take_turns_among_its_harmonizations() -> None:
     out = _harmonized(songs, [*pair, refs["bach/bwv269.mxl"]], jobs=1)
     assert [s.work.ref.path for s in out] == ["bach/bwv244.15.mxl", "bach/bwv244.17.mxl", "bach/bwv244.15.mxl"]
     assert {s.work.work_id for s in out} == {first.work_id}
+
+
+def test_bands_keep_their_sound_play_their_split_and_cover_each_others_works() -> None:
+    from collections import defaultdict
+
+    plan = plan_corpus(
+        CorpusOptions(count=12, seed=5, versions=2, sources=("oneills", "aird"), soundfont_drums=1.0, artists=6)
+    )
+    assert len(plan.songs) == 24 and all(s.band is not None and s.release for s in plan.songs)
+    by_band = defaultdict(list)
+    for song in plan.songs:
+        by_band[song.band.artist_id].append(song)
+    assert len(by_band) == 6  # largest remainders: the asked-for number of bands
+    for songs in by_band.values():
+        band = songs[0].band
+        assert {(s.split, s.style, s.soundfont) for s in songs} == {(songs[0].split, band.style, band.soundfont)}
+        assert all(s.band == band for s in songs)  # one instrumentation, tempo, mix and label
+        releases = defaultdict(int)
+        for s in songs:
+            releases[s.release] += 1
+        assert max(releases.values()) <= 4 and all(r.startswith(band.artist_id) for r in releases)
+    bands_of_split = defaultdict(set)
+    for song in plan.songs:
+        bands_of_split[song.split].add(song.band.artist_id)
+    for work_id in {s.work.work_id for s in plan.songs}:
+        songs = [s for s in plan.songs if s.work.work_id == work_id]
+        if len(bands_of_split[songs[0].split]) > 1:  # covers: the versions by different bands
+            assert len({s.band.artist_id for s in songs}) == len(songs)
+    again = plan_corpus(
+        CorpusOptions(count=12, seed=5, versions=2, sources=("oneills", "aird"), soundfont_drums=1.0, artists=6)
+    )
+    assert [(s.song_id, s.band, s.release) for s in again.songs] == [(s.song_id, s.band, s.release) for s in plan.songs]
+    plain = plan_corpus(CorpusOptions(count=12, seed=5, versions=2, sources=("oneills", "aird"), soundfont_drums=1.0))
+    assert all(s.band is None and s.release is None for s in plain.songs)
