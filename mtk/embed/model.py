@@ -33,6 +33,8 @@ class EmbedConfig:
     projection_dim: int = PROJECTION_DIM
     drop_connect: float = 0.2
     bn_eps: float = 1e-5
+    width: float = 1.0  # encoder channel multiplier: below 1 only for the embed-debug model
+    depth: float = 1.0
     weights: dict[str, float] = field(default_factory=dict)  # loss weights; default MULTI_WEIGHTS
 
     def loss_weights(self) -> dict[str, float]:
@@ -74,7 +76,7 @@ def cola_loss(
 
 
 class EmbedModel(nn.Module):
-    """Log-mel patches ``(B, 96, 128)`` -> embeddings ``(B, 1280)``; ``heads[association]``
+    """Log-mel patches ``(B, 96, 128)`` -> embeddings ``(B, 1280)`` (at width 1); ``heads[association]``
     project them for training (and for ``--layer projection``)."""
 
     def __init__(self, cfg: EmbedConfig = EmbedConfig()) -> None:
@@ -82,9 +84,17 @@ class EmbedModel(nn.Module):
         self.cfg = cfg
         self.input_norm = nn.BatchNorm2d(1)
         self.encoder = EfficientNet(
-            EfficientNetConfig(cfg.backbone, in_channels=1, drop_connect=cfg.drop_connect, bn_eps=cfg.bn_eps)
+            EfficientNetConfig(
+                cfg.backbone,
+                in_channels=1,
+                drop_connect=cfg.drop_connect,
+                bn_eps=cfg.bn_eps,
+                width=cfg.width,
+                depth=cfg.depth,
+            )
         )
-        self.heads = nn.ModuleDict({a: ContrastiveHead(EMBEDDING_DIM, cfg.projection_dim) for a in cfg.associations})
+        dim = self.encoder.out_dim
+        self.heads = nn.ModuleDict({a: ContrastiveHead(dim, cfg.projection_dim) for a in cfg.associations})
 
     def forward(self, patches: torch.Tensor) -> torch.Tensor:  # (B, 96, 128) -> (B, 1280)
         return self.encoder(self.input_norm(patches.unsqueeze(1)))

@@ -13,6 +13,7 @@ trained with "same" padding: a half-pixel shift in the stride-2 layers, which fi
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,8 @@ class EfficientNetConfig:
     in_channels: int = 1
     drop_connect: float = 0.2  # stochastic depth at the last block, rising linearly from 0
     bn_eps: float = 1e-5  # torchvision's B0; the Lite0 checkpoint used 1e-3
+    width: float = 1.0  # channel multiplier (rounded to multiples of 8): below 1 only for debug models
+    depth: float = 1.0  # blocks-per-stage multiplier (rounded up)
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
@@ -86,17 +89,25 @@ class MBConv(nn.Module):
         return x + h
 
 
+def _channels(c: int, width: float) -> int:
+    return c if width == 1.0 else max(8, int(c * width + 4) // 8 * 8)
+
+
 class EfficientNet(nn.Module):
-    """``(B, in_channels, H, W)`` -> ``(B, 1280)``: the globally pooled embedding."""
+    """``(B, in_channels, H, W)`` -> ``(B, out_dim)``: the globally pooled embedding (1280-d
+    at width 1)."""
 
     def __init__(self, cfg: EfficientNetConfig = EfficientNetConfig()) -> None:
         super().__init__()
         self.cfg = cfg
         se, act = (True, nn.SiLU) if cfg.variant == "b0" else (False, nn.ReLU6)
-        self.conv_stem = nn.Conv2d(cfg.in_channels, STEM, 3, 2, 1, bias=False)
-        self.bn0 = nn.BatchNorm2d(STEM, eps=cfg.bn_eps)
+        stem, self.out_dim = _channels(STEM, cfg.width), _channels(HEAD, cfg.width)
+        self.conv_stem = nn.Conv2d(cfg.in_channels, stem, 3, 2, 1, bias=False)
+        self.bn0 = nn.BatchNorm2d(stem, eps=cfg.bn_eps)
         blocks = []
         for expand, kernel, stride, c_in, c_out, repeats in STAGES:
+            c_in, c_out = _channels(c_in, cfg.width), _channels(c_out, cfg.width)
+            repeats = math.ceil(repeats * cfg.depth)
             for i in range(repeats):
                 first = i == 0
                 blocks.append(
@@ -114,8 +125,8 @@ class EfficientNet(nn.Module):
         self.blocks = nn.ModuleList(blocks)
         for i, block in enumerate(self.blocks):
             block.drop = cfg.drop_connect * i / len(self.blocks)
-        self.conv_head = nn.Conv2d(STAGES[-1][4], HEAD, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(HEAD, eps=cfg.bn_eps)
+        self.conv_head = nn.Conv2d(_channels(STAGES[-1][4], cfg.width), self.out_dim, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(self.out_dim, eps=cfg.bn_eps)
         self.act = act()
         self._init()
 
