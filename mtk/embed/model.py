@@ -51,8 +51,11 @@ class ContrastiveHead(nn.Module):
         super().__init__()
         self.project = nn.Linear(dim_in, dim)
         self.norm = nn.LayerNorm(dim)
-        self.bilinear = nn.Parameter(torch.empty(dim, dim))
-        nn.init.xavier_uniform_(self.bilinear)
+        # Identity over sqrt(dim): a^T B p starts as a scaled dot product. Measured on a 160-song
+        # band corpus, 16-pair batches, B0 from scratch: the first 25 steps' mean loss 7.0 against
+        # 20.4 with a Xavier-random B (chance: log 16 = 2.8); after 200 steps both were near chance
+        # (validation 2.59 and 2.66 on 17 pairs: not told apart).
+        self.bilinear = nn.Parameter(torch.eye(dim) / dim**0.5)
 
     def forward(self, embedding: torch.Tensor) -> torch.Tensor:  # (B, 1280) -> (B, 512)
         return torch.tanh(self.norm(self.project(embedding)))
