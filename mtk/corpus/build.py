@@ -73,13 +73,18 @@ class CorpusPlan:
 
 def split_of(work_id: str) -> str:
     """The split of a work: a stable hash of its id (10 % test, 10 % valid, 80 % train)."""
-    bucket = int(hashlib.sha1(work_id.encode()).hexdigest(), 16) % 100
+    return hash_split(work_id, SPLITS)
+
+
+def hash_split(key: str, splits: Sequence[tuple[str, int]]) -> str:
+    """A stable split for ``key``: its sha1 modulo 100 against the splits' percentages."""
+    bucket = int(hashlib.sha1(key.encode()).hexdigest(), 16) % 100
     edge = 0
-    for name, pct in SPLITS:
+    for name, pct in splits:
         edge += pct
         if bucket < edge:
             return name
-    return "train"
+    return splits[-1][0]
 
 
 def check_tools() -> None:

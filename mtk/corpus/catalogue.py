@@ -15,13 +15,13 @@ A tag that is missing leaves its field empty: the file still serves the track as
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from mtk.corpus.build import hash_split
 from mtk.corpus.reader import song_metas
 from mtk.embed.associations import CATALOGUE_COLUMNS, SEPARATOR
 from mtk.errors import InputError
@@ -45,13 +45,7 @@ class Row:
 
 def held_out_split(key: str) -> str:
     """A stable split for an artist (or release) name: 15 % test, 15 % valid, 70 % train."""
-    bucket = int(hashlib.sha1(key.strip().lower().encode()).hexdigest(), 16) % 100
-    edge = 0
-    for name, pct in SPLITS:
-        edge += pct
-        if bucket < edge:
-            return name
-    return "train"
+    return hash_split(key.strip().lower(), SPLITS)
 
 
 def corpus_rows(corpus: Path) -> Iterator[Row]:

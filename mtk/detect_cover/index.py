@@ -26,8 +26,8 @@ import numpy as np
 from mtk.detect_cover.features import FeatureConfig, beat_chroma, fingerprints
 from mtk.errors import InputError
 from mtk.io.audio import read_audio
-from mtk.io.files import STDIO, atomic_write, read_bytes
-from mtk.weights.store import cache_dir, sha256_file
+from mtk.io.files import STDIO, atomic_write, read_bytes, sha256_file
+from mtk.weights.store import cache_dir
 
 MIN_SECONDS = 5.0
 SILENT_PEAK = 1e-3  # -60 dBFS: a recording whose peak is below has no harmony to compare

@@ -9,7 +9,6 @@ a track pair is two crops of one recording. Validation pairs are drawn once, wit
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -26,29 +25,15 @@ class MelStore:
     """Log-mels ``(96, frames)`` of audio files, computed once per content and cached."""
 
     def __init__(self, folder: str | Path | None = None) -> None:
+        from mtk.io.cache import ContentCache
         from mtk.weights.store import cache_dir
 
         self.folder = Path(folder) if folder is not None else cache_dir() / "embed" / CACHE_VERSION
+        self._cache = ContentCache(self.folder)
 
     def get(self, path: str) -> np.ndarray:
-        from mtk.io.files import atomic_write
-        from mtk.weights.store import sha256_file
-
-        sha = sha256_file(Path(path))
-        cached = self.folder / sha[:2] / f"{sha}.npy"
-        if cached.is_file():
-            try:
-                return np.load(cached).astype(np.float32)
-            except (OSError, ValueError, EOFError):
-                pass  # a damaged entry is computed again
-        mel = read_log_mel(path)
-        buf = io.BytesIO()
-        np.save(buf, mel.astype(np.float16))
-        try:
-            atomic_write(cached, buf.getvalue(), force=True)
-        except OSError:
-            pass  # a read-only cache only costs time
-        return mel
+        """``(96, frames)`` float32 log-mel of an audio file."""
+        return self._cache.get(path, read_log_mel)
 
     def load(
         self, entries: Sequence[Entry], *, progress: Callable[[list[str]], Iterator[str]] | None = None

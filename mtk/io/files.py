@@ -9,6 +9,7 @@ failure never leaves a half-written file, and an existing file is never replaced
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import sys
 import tempfile
@@ -118,6 +119,15 @@ def write_stdout(data: bytes, *, stream: BinaryIO | None = None) -> None:
 def stdout_is_terminal() -> bool:
     """True when stdout is an interactive terminal (binary output must then be refused)."""
     return sys.stdout is not None and sys.stdout.isatty()
+
+
+def sha256_file(path: str | os.PathLike[str], *, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _umask() -> int:

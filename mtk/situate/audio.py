@@ -9,7 +9,6 @@ so the cache holds what the network reads; librosa computes the mel spectrogram.
 
 from __future__ import annotations
 
-import io
 import os
 from pathlib import Path
 
@@ -62,26 +61,12 @@ class MelCache:
     ``$MTK_CACHE_DIR/situate/mel-v1``: a folder's mels are computed once, across commands."""
 
     def __init__(self, folder: str | os.PathLike[str] | None = None) -> None:
+        from mtk.io.cache import ContentCache
         from mtk.weights.store import cache_dir
 
         self.folder = Path(folder) if folder is not None else cache_dir() / "situate" / "mel-v1"
+        self._cache = ContentCache(self.folder)
 
     def get(self, path: str | os.PathLike[str]) -> np.ndarray:
-        from mtk.io.files import atomic_write
-        from mtk.weights.store import sha256_file
-
-        sha = sha256_file(Path(path))
-        target = self.folder / sha[:2] / f"{sha}.npy"
-        if target.is_file():
-            try:
-                return np.load(target).astype(np.float32)
-            except (OSError, ValueError):
-                pass  # a damaged entry is recomputed
-        mel = read_log_mel(path)
-        buf = io.BytesIO()
-        np.save(buf, mel.astype(np.float16))
-        try:
-            atomic_write(target, buf.getvalue(), force=True)
-        except OSError:
-            pass  # a read-only cache only costs speed
-        return mel
+        """``(96, 646)`` float32 log-mel of an audio file (see :func:`read_log_mel`)."""
+        return self._cache.get(path, read_log_mel)

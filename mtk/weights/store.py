@@ -9,12 +9,12 @@ A registry file whose sha256 differs from the table is an error, never silently 
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from mtk.errors import BadModelError, ModelError
+from mtk.io.files import sha256_file
 from mtk.weights.registry import ModelEntry, WeightFile, check_task, get_entry
 
 PACKAGE_DIR = Path(__file__).resolve().parent / "files"
@@ -31,15 +31,6 @@ def cache_dir() -> Path:
 def search_dirs() -> list[Path]:
     """Folders searched for registry files, in order."""
     return [PACKAGE_DIR, cache_dir()]
-
-
-def sha256_file(path: Path, *, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
