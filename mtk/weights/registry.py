@@ -139,6 +139,16 @@ REGISTRY: tuple[ModelEntry, ...] = (
         config={"channels": 4, "threshold": 0.02},
     ),
     ModelEntry(
+        name="embed-debug",
+        task="embed",
+        version=0,
+        summary="tiny contrastive embedding (Lite0 at a quarter width, artist head), random from seed 0, for tests",
+        sample_rate=16_000,
+        debug=True,
+        seed=0,
+        config={"backbone": "lite0", "associations": ("artist",), "width": 0.25, "depth": 0.34},
+    ),
+    ModelEntry(
         name="situate-ausp-v1",
         task="situate-ausp",
         version=1,
