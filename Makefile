@@ -53,6 +53,7 @@ bench: install
 	$(PY) benchmarks/startup.py
 	$(PY) benchmarks/render.py
 	$(PY) benchmarks/read_audio.py
+	$(PY) benchmarks/embed.py --backbones b0
 
 # Optional system packages: FluidSynth (better, faster rendering) and larger soundfonts.
 fluidsynth:

@@ -55,7 +55,7 @@ def test_batches_do_not_change_the_answer(embedder) -> None:  # type: ignore[no-
     try:
         np.testing.assert_allclose(embedder.from_audio(y, 16_000, pool="none").vectors, whole, rtol=1e-4, atol=1e-5)
     finally:
-        embedder.batch = 64
+        embedder.batch = 16
 
 
 def test_bad_input(embedder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
