@@ -201,8 +201,8 @@ def catalogue(
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
-    from mtk.corpus.catalogue import label_of, source_rows, summary, write_csv
-    from mtk.errors import MtkError, UsageError
+    from mtk.corpus.catalogue import check_source, label_of, source_rows, summary, write_csv
+    from mtk.errors import MtkError
     from mtk.io.files import atomic_write, check_writable
     from mtk.io.inputs import AUDIO_EXTENSIONS
     from mtk.io.records import JsonLinesWriter
@@ -210,8 +210,7 @@ def catalogue(
     check_writable(output, force=force)
     specs = [label_of(spec) for spec in sources]
     for folder, _ in specs:  # arguments that are no folder are usage errors, before any work
-        if not Path(folder).is_dir():
-            raise UsageError(f"{folder}: not a folder (a song corpus or a folder of music)")
+        check_source(folder)
     writer, rows, failures = JsonLinesWriter(), [], 0
     for folder, label in specs:
         try:

@@ -66,7 +66,7 @@ def _extract_all(paths: list[str], jobs: int, *, fail_fast: bool = False) -> tup
         map(_extract_or_error, ticker(paths)) if jobs <= 1 else parallel_map(_extract_or_error, paths, jobs, ticker)
     )
     good, failures = [], 0
-    for path, res in zip(paths, results, strict=False):
+    for path, res in zip(paths, results, strict=True):
         if isinstance(res, MtkError):
             failures += 1
             print(f"{common.STATE.command}: error: {res}", file=sys.stderr)

@@ -17,14 +17,15 @@ from __future__ import annotations
 import csv
 import io
 import os
+from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 
 from mtk.corpus.build import hash_split
 from mtk.corpus.reader import song_metas
 from mtk.embed.associations import CATALOGUE_COLUMNS, SEPARATOR
-from mtk.errors import InputError
+from mtk.errors import UsageError
 
 COLUMNS = (*CATALOGUE_COLUMNS, "split")
 SPLITS = (("test", 15), ("valid", 15), ("train", 70))  # percent of artists (real music)
@@ -38,9 +39,6 @@ class Row:
     artist: str
     label: str
     split: str
-
-    def cells(self) -> list[str]:
-        return [self.path, self.track, self.release, self.artist, self.label, self.split]
 
 
 def held_out_split(key: str) -> str:
@@ -96,16 +94,13 @@ def write_csv(rows: Iterable[Row]) -> bytes:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(COLUMNS)
-    for row in rows:
-        writer.writerow(row.cells())
+    writer.writerows(astuple(row) for row in rows)
     return buf.getvalue().encode()
 
 
 def summary(rows: list[Row]) -> dict[str, object]:
     """Counts the issue asks for: files, releases, artists, labels, untagged, per split."""
-    per_split: dict[str, int] = {}
-    for row in rows:
-        per_split[row.split] = per_split.get(row.split, 0) + 1
+    per_split = Counter(row.split for row in rows)
     return {
         "files": len(rows),
         "releases": len({r.release for r in rows if r.release}),
@@ -117,11 +112,17 @@ def summary(rows: list[Row]) -> dict[str, object]:
     }
 
 
-def source_rows(source: str, *, label: str | None, extensions: Iterable[str]) -> list[Row]:
-    """Rows of one source: a song corpus (it has ``*/meta.json``) or a folder of music."""
+def check_source(source: str) -> Path:
+    """``source`` as a folder; :class:`UsageError` when it is none."""
     folder = Path(source)
     if not folder.is_dir():
-        raise InputError(f"{source}: not a folder (a song corpus or a folder of music)")
+        raise UsageError(f"{source}: not a folder (a song corpus or a folder of music)")
+    return folder
+
+
+def source_rows(source: str, *, label: str | None, extensions: Iterable[str]) -> list[Row]:
+    """Rows of one source: a song corpus (it has ``*/meta.json``) or a folder of music."""
+    folder = check_source(source)
     if any(folder.glob("*/meta.json")):
         return list(corpus_rows(folder))
     return list(folder_rows(folder, label=label or folder.name, extensions=extensions))

@@ -19,7 +19,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,15 +157,3 @@ def read_catalogue(path: str | Path) -> list[Entry]:
     except UnicodeDecodeError:
         raise InputError(f"{path}: not UTF-8 text") from None
     return parse_catalogue(text, source=str(path), base=Path(path).parent)
-
-
-def diversity(entries: Iterable[Entry]) -> dict[str, int]:
-    """How many distinct tracks, releases, artists and labels (the paper's Table 1 column)."""
-    items = list(entries)
-    return {
-        "recordings": len(items),
-        "tracks": len({e.track for e in items}),
-        "releases": len(set().union(*(e.releases for e in items))) if items else 0,
-        "artists": len(set().union(*(e.artists for e in items))) if items else 0,
-        "labels": len(set().union(*(e.labels for e in items))) if items else 0,
-    }

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mtk.io.files import sha256_file
+from mtk.io.files import atomic_write, sha256_file
 
 
 class ContentCache:
@@ -29,8 +29,6 @@ class ContentCache:
         return self.folder / sha[:2] / f"{sha}.npy"
 
     def get(self, path: str | os.PathLike[str], compute: Callable[[str], np.ndarray]) -> np.ndarray:
-        from mtk.io.files import atomic_write
-
         target = self.path_of(sha256_file(path))
         if target.is_file():
             try:

@@ -252,7 +252,7 @@ def read_rows(text: str, *, source: str, what: str = "streams") -> list[dict[str
             rows = json.loads(stripped)
         except json.JSONDecodeError as exc:
             raise InputError(f"{source}: not JSON ({exc.msg} at line {exc.lineno})") from None
-        for n, row in enumerate(rows if isinstance(rows, list) else [rows], start=1):
+        for n, row in enumerate(rows, start=1):  # text starting with '[' parses to a list
             _check_object(row, source, f"item {n}")
         return rows
     if stripped.startswith("{"):

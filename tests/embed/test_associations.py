@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from mtk.embed.associations import ASSOCIATIONS, Entry, associated, diversity, epoch_pairs, parse_catalogue
+from mtk.embed.associations import ASSOCIATIONS, Entry, associated, epoch_pairs, parse_catalogue
 from mtk.errors import InputError
 
 NAMES = st.frozensets(st.sampled_from("abcde"), max_size=2)
@@ -69,7 +69,6 @@ def test_catalogue_csv_rows_and_validation(tmp_path: Path) -> None:
         str(tmp_path / "a.ogg"), "t1", frozenset({"R1", "R2"}), frozenset({"Ann"}), frozenset({"Lab"})
     )
     assert entries[1].path == "/abs/b.ogg" and entries[1].artists == {"Bob", "Ann"} and entries[1].labels == set()
-    assert diversity(entries) == {"recordings": 2, "tracks": 2, "releases": 2, "artists": 2, "labels": 1}
     bad = {
         "path,track,release\na,t,r\n": "the header lacks 'artist', 'label'",
         "path,track,release,artist,label\na,t,r,x,y\n,t,r,x,y\n": "row 2: column 'path': empty",
