@@ -166,3 +166,20 @@ def tune_records(spec: str, *, jobs: int = 1) -> list[dict[str, Any]]:
     return load_melodies(
         cache_dir() / "infill", sources=tune_sources(spec), jobs=jobs, progress=lambda xs: progress(xs, label="tunes")
     )
+
+
+def default_command(name: str, *, stdin: bool = False) -> type:
+    """A Typer group class where ``GROUP ARGS`` means ``GROUP name ARGS`` unless ARGS start with
+    a sub-command (or ask for help); with ``stdin``, no ARGS and a piped stdin, ``name`` reads it."""
+    from typer.core import TyperGroup
+
+    class DefaultGroup(TyperGroup):
+        def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+            if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+                args = [name, *args]
+            elif stdin and not args and not sys.stdin.isatty():
+                args = [name]
+            return super().parse_args(ctx, args)
+
+    DefaultGroup.__doc__ = f"``GROUP ARGS`` means ``GROUP {name} ARGS``."
+    return DefaultGroup

@@ -7,24 +7,13 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-from typer.core import TyperGroup
 
 from mtk.cli import common
 from mtk.cli.options import FailFast, Force, Inputs, Jobs, Model, Output, Quiet, SkipExisting, Verbose
 from mtk.io.inputs import AUDIO_EXTENSIONS
 
-
-class PairByDefault(TyperGroup):
-    """``mtk detect-cover A B`` means ``mtk detect-cover pair A B``."""
-
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
-            args = ["pair", *args]
-        return super().parse_args(ctx, args)
-
-
 app = typer.Typer(
-    cls=PairByDefault,
+    cls=common.default_command("pair"),  # mtk detect-cover A B: mtk detect-cover pair A B
     add_completion=False,
     no_args_is_help=True,
     help="Are these recordings versions of the same work? (2D Fourier chroma + kNN, Qmax re-ranking)",

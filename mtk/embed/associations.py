@@ -41,6 +41,7 @@ class Entry:
     releases: frozenset[str]
     artists: frozenset[str]
     labels: frozenset[str]
+    split: str = ""  # the catalogue's split column (train, valid, test), where it has one
 
 
 def associated(kind: str, a: Entry, b: Entry) -> bool:
@@ -107,8 +108,8 @@ def _split(value: str) -> frozenset[str]:
 
 def parse_catalogue(text: str, *, source: str = "<catalogue>", base: Path | None = None) -> list[Entry]:
     """Entries of a catalogue CSV: a header with ``path,track,release,artist,label`` (in any
-    order, other columns ignored), one row per recording; several releases, artists or labels
-    separated by ``|``. Relative paths are taken from ``base``.
+    order; an optional ``split`` column; others ignored), one row per recording; several
+    releases, artists or labels separated by ``|``. Relative paths are taken from ``base``.
 
     Raises:
         InputError: a missing column, an empty path or track, a path listed twice, or text
@@ -145,7 +146,8 @@ def _entry(row: dict[str, str | None], n: int, source: str, base: Path | None, s
     if path in seen:
         raise InputError(f"{source}: row {n}: column 'path': {values['path']!r} is listed already (row {seen[path]})")
     seen[path] = n
-    return Entry(path, values["track"], _split(values["release"]), _split(values["artist"]), _split(values["label"]))
+    releases, artists, labels = _split(values["release"]), _split(values["artist"]), _split(values["label"])
+    return Entry(path, values["track"], releases, artists, labels, (row.get("split") or "").strip())
 
 
 def read_catalogue(path: str | Path) -> list[Entry]:

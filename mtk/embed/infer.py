@@ -100,12 +100,13 @@ class Embedder:
             raise UsageError("expected mono audio of shape (samples,)")
         return self.from_mel(log_mel(resample(y, sr, SAMPLE_RATE), SAMPLE_RATE), **options)
 
-    def from_file(self, path: str | os.PathLike[str], **options: Any) -> Embedding:
-        """Embed an audio file (any libsndfile format and rate, ``-`` for stdin); a silent one
-        (digital zero throughout) is an input error: it has nothing to embed."""
-        mel = read_log_mel(path)
+    def from_file(self, path: str | os.PathLike[str] | bytes, *, name: str | None = None, **options: Any) -> Embedding:
+        """Embed an audio file (any libsndfile format and rate, ``-`` for stdin, or its bytes
+        with a ``name`` for messages); a silent one (digital zero throughout) is an input
+        error: it has nothing to embed."""
+        mel = read_log_mel(path, name=name)
         if not mel.any():
-            raise InputError(f"{path}: silent (digital zero throughout): nothing to embed")
+            raise InputError(f"{name or path}: silent (digital zero throughout): nothing to embed")
         return self.from_mel(mel, **options)
 
 

@@ -67,6 +67,32 @@ def imagenet_state(in_channels: int = 1) -> dict[str, Any]:
     return lite0_imagenet_state(checkpoint, in_channels=in_channels)
 
 
+def entry_split(entry: Entry) -> str:
+    """The catalogue's split, or (no split column) a stable one by artist, else release or path:
+    whole artists held out, as ``mtk corpus catalogue`` does."""
+    from mtk.corpus.catalogue import held_out_split
+
+    if entry.split:
+        return entry.split
+    return held_out_split(min(entry.artists, default="") or min(entry.releases, default="") or entry.path)
+
+
+def load_catalogues(paths: Sequence[str | Path]) -> list[Entry]:
+    """The entries of several catalogue CSVs; a recording listed by two is an input error."""
+    from mtk.embed.associations import read_catalogue
+    from mtk.errors import InputError
+
+    entries: list[Entry] = []
+    seen: dict[str, str] = {}
+    for path in paths:
+        for entry in read_catalogue(path):
+            if entry.path in seen:
+                raise InputError(f"{path}: {entry.path} is listed in {seen[entry.path]} already")
+            seen[entry.path] = str(path)
+            entries.append(entry)
+    return entries
+
+
 def validation_pairs(
     entries: Sequence[Entry], associations: Sequence[str], count: int, seed: int
 ) -> dict[str, list[tuple[int, int]]]:
