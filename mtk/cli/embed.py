@@ -53,8 +53,8 @@ def vectors(
 ) -> None:
     """One JSON line per recording (input, model, dims, vector; with --pool none, times and
     vectors: one a second), on stdout or -o FILE.jsonl; -o FILE.npy writes the vectors as one
-    matrix (rows in input order) and FILE.jsonl beside it naming each row. A recording that
-    fails is reported and left out (exit 1); nothing is written when all fail."""
+    matrix (rows in input order) and FILE.jsonl beside it naming each row. Of several inputs,
+    one that fails is reported and left out (exit 1); nothing is written when all fail."""
     import numpy as np
 
     from mtk.embed.infer import LAYERS, POOLS
@@ -86,13 +86,12 @@ def vectors(
         return {**record, "rows": [start, start + len(rows[-1])]} if pool == "none" else {**record, "row": start}
 
     to_stdout = target is None
-    failures = common.run_batch(
-        paths,
-        work,
-        fail_fast=fail_fast,
-        label="embedding",
-        emit=JsonLinesWriter().write if to_stdout else records.append,
-    )
+    emit = JsonLinesWriter().write if to_stdout else records.append
+    if common.is_batch(inputs, paths, None):
+        failures = common.run_batch(paths, work, fail_fast=fail_fast, label="embedding", emit=emit)
+    else:  # one recording: its failure is the command's (exit 2)
+        failures = 0
+        emit(work(paths[0]))
     good = [r for r in records if "error" not in r]
     if not to_stdout and good:
         lines = "".join(dumps(r) + "\n" for r in good).encode()

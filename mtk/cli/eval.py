@@ -272,3 +272,83 @@ def infill(
         print(table(result))
     else:
         JsonLinesWriter().write({"task": "infill", "split": split, **result})
+
+
+@app.command("embed")
+def embed(
+    models: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--model", metavar="NAME|PATH", help="Embedding models to compare (repeatable; default: shipped)."
+        ),
+    ] = None,
+    stacks: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--stack", metavar="M1,M2,...", help="Also score these models' vectors concatenated (repeatable)."
+        ),
+    ] = None,
+    data: Annotated[
+        Optional[Path],
+        typer.Option("--data", metavar="CORPUS", help="A corpus built with `mtk corpus songs --artists`."),
+    ] = None,
+    metadata: Annotated[
+        Optional[list[Path]],
+        typer.Option("--metadata", metavar="CSV", help="Catalogues of real music; their test split is scored."),
+    ] = None,
+    baselines: Annotated[
+        str, typer.Option("--baselines", help="Comma-separated: mfcc, chroma, random (none: '').")
+    ] = "mfcc,chroma,random",
+    fmt: Annotated[str, typer.Option("--format", help="json (one object) or markdown (a table).")] = "json",
+    device: Device = "auto",
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    """Frozen embeddings against the seed's baselines, in one run: an MLP probe (512 hidden
+    units) for style, instruments, meter and tempo class (fitted on the corpus's train split,
+    scored on its test split), and on the real music's test split release and artist
+    identification (stratified k-fold) and same-release retrieval (MAP, P@1 by cosine)."""
+    from mtk.device import resolve_device
+    from mtk.embed.evaluate import (
+        BASELINES,
+        corpus_songs,
+        embedder_features,
+        evaluate,
+        random_embedder,
+        stats_features,
+        table,
+    )
+    from mtk.embed.infer import load
+    from mtk.embed.train import entry_split, load_catalogues
+    from mtk.errors import UsageError
+    from mtk.io.records import JsonLinesWriter
+
+    chosen = [b.strip() for b in baselines.split(",") if b.strip()]
+    if fmt not in ("json", "markdown") or any(b not in BASELINES for b in chosen):
+        raise UsageError(f"--format is json or markdown; --baselines from {', '.join(BASELINES)}")
+    if data is None and not metadata:
+        raise UsageError("nothing to evaluate on", hint="give --data CORPUS and/or --metadata CSV")
+    dev = resolve_device(device)
+    embedders = {m: load(m, device=dev) for m in (models or [None])}
+    methods = {m or e.name: embedder_features(e) for m, e in embedders.items()}
+    for name in chosen:
+        methods[name] = (
+            embedder_features(random_embedder(next(iter(embedders.values()))))
+            if name == "random"
+            else stats_features(name)
+        )
+    stack_map = {}
+    for spec in stacks or []:
+        parts = [p.strip() for p in spec.split(",") if p.strip()]
+        if any(p not in methods for p in parts):
+            raise UsageError(f"--stack {spec}: stack models given with --model")
+        stack_map["+".join(parts)] = parts
+    songs = corpus_songs(data) if data else []
+    real = [e for e in load_catalogues(metadata or []) if entry_split(e) == "test"]
+    result = evaluate(
+        methods, stacks=stack_map, songs=songs, real=real, progress=lambda xs: common.progress(xs, label="vectors")
+    )
+    if fmt == "markdown":
+        print(table(result))
+    else:
+        JsonLinesWriter().write({"task": "embed", **result})

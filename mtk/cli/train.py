@@ -330,6 +330,14 @@ def embed(
     checkpoint_every: Annotated[
         int, typer.Option("--checkpoint-every", min=1, help="Validate and checkpoint every N steps.")
     ] = 100,
+    tagger: Annotated[
+        Optional[str],
+        typer.Option(
+            "--tagger",
+            metavar="FIELD",
+            help="Train the supervised baseline instead: the same encoder classifying corpus songs' FIELD (style).",
+        ),
+    ] = None,
     seed: Seed = None,
     device: Device = "auto",
     quiet: Quiet = False,
@@ -344,7 +352,7 @@ def embed(
     from mtk.device import resolve_device
     from mtk.embed.associations import ASSOCIATIONS
     from mtk.embed.data import MelStore
-    from mtk.embed.train import TrainOptions, entry_split, load_catalogues, train
+    from mtk.embed.train import TrainOptions, corpus_tags, entry_split, load_catalogues, train
     from mtk.errors import InputError, UsageError
     from mtk.io.records import JsonLinesWriter
 
@@ -353,6 +361,11 @@ def embed(
     if backbone not in ("b0", "lite0"):
         raise UsageError(f"unknown --backbone {backbone!r} (expected b0 or lite0)")
     entries = load_catalogues(metadata)
+    tags = corpus_tags(entries, tagger) if tagger else {}
+    if tagger:
+        if len(set(tags.values())) < 2:
+            raise InputError(f"--tagger {tagger}: the catalogues' corpus songs have fewer than two values of it")
+        entries = [e for e in entries if e.path in tags]
     store = MelStore()
     sets = {}
     for split in ("train", "valid"):
@@ -373,5 +386,6 @@ def embed(
         seed=seed or 0,
         device=resolve_device(device),
         checkpoint_every=checkpoint_every,
+        tags=tags,
     )
     train(sets["train"], sets["valid"], Path(output), opts, on_log=JsonLinesWriter().write)

@@ -5,9 +5,10 @@ From two kinds of source:
 - a song corpus built with ``mtk corpus songs --artists``: each song's mix, its song id as the
   track, and the artist, release, label and split its ``meta.json`` names;
 - a folder of recorded music: each audio file's tags (libsndfile's ``album`` -> release,
-  ``artist`` -> artist), the label given for the folder (for game soundtracks: the game), the
-  file's path below the folder as the track, and a split by artist (by release where the
-  artist is unknown): whole artists are held out, as works are in corpora.
+  ``artist`` -> artist; where a file has none, an ``album.json`` of credits beside it), the
+  label given for the folder (for game soundtracks: the game), the file's path below the
+  folder as the track, and a split by artist (by release where the artist is unknown):
+  whole artists are held out, as works are in corpora.
 
 A tag that is missing leaves its field empty: the file still serves the track association.
 """
@@ -15,6 +16,7 @@ A tag that is missing leaves its field empty: the file still serves the track as
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import os
 from collections import Counter
@@ -78,7 +80,9 @@ def folder_rows(folder: Path, *, label: str, extensions: Iterable[str]) -> Itera
                 tags = fh.copy_metadata()
         except (sf.LibsndfileError, RuntimeError, OSError):
             continue
-        artist, release = _clean(tags.get("artist")), _clean(tags.get("album"))
+        credit = _album_credits(Path(path).parent).get(Path(path).name, {})
+        artist = _clean(tags.get("artist")) or _clean(credit.get("artist"))
+        release = _clean(tags.get("album")) or _clean(credit.get("release"))
         yield Row(
             path=path,
             track=f"{label}:{Path(path).relative_to(folder)}",
@@ -87,6 +91,25 @@ def folder_rows(folder: Path, *, label: str, extensions: Iterable[str]) -> Itera
             label=label,
             split=held_out_split(artist or release or path),
         )
+
+
+@functools.cache
+def _album_credits(folder: Path) -> dict[str, dict[str, str]]:
+    """Credits of an ``album.json`` beside the files (Warzone 2100's albums: a ``title`` and a
+    ``tracks`` list of ``filename`` and ``author``): file name -> release and artist. Tags,
+    where present, win; a missing or malformed file gives nothing."""
+    import json
+
+    try:
+        album = json.loads((folder / "album.json").read_text(encoding="utf-8"))
+        title, author = str(album.get("title", "")), str(album.get("author", ""))
+        return {
+            str(t["filename"]): {"release": title, "artist": str(t.get("author") or author)}
+            for t in album.get("tracks", [])
+            if isinstance(t, dict) and "filename" in t
+        }
+    except (OSError, ValueError, AttributeError, TypeError):
+        return {}
 
 
 def write_csv(rows: Iterable[Row]) -> bytes:

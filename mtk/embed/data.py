@@ -101,3 +101,17 @@ def batches(
         order = rng.permutation(len(pairs))
         for start in range(0, len(order) - batch_pairs + 1, batch_pairs):
             yield pair_arrays(mels, [pairs[i] for i in order[start : start + batch_pairs]], rng)
+
+
+def tag_batches(
+    mels: Sequence[np.ndarray], labels: Sequence[int], rng: np.random.Generator, *, batch: int
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Endless batches of ``batch`` random crops and their class indices (a supervised
+    tagger's), epoch after epoch over the recordings."""
+    if len(mels) < batch:
+        raise ValueError(f"{len(mels)} tagged recordings, fewer than a batch of {batch}")
+    while True:
+        order = rng.permutation(len(mels))
+        for start in range(0, len(order) - batch + 1, batch):
+            chosen = order[start : start + batch]
+            yield np.stack([crop(mels[i], rng) for i in chosen]), np.array([labels[i] for i in chosen], dtype=np.int64)

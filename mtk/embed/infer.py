@@ -68,8 +68,11 @@ class Embedder:
         if pool not in POOLS or layer not in LAYERS:
             raise UsageError(f"--pool is one of {', '.join(POOLS)} and --layer one of {', '.join(LAYERS)}")
         heads = self.model.heads
-        if layer == "projection" and (association or next(iter(heads))) not in heads:
-            raise UsageError(f"the model has no {association!r} head", hint=f"heads: {', '.join(heads)}")
+        head = association or next(iter(heads), None)
+        if layer == "projection" and head not in heads:
+            raise UsageError(
+                f"the model has no {head or 'projection'} head", hint=f"heads: {', '.join(heads) or 'none'}"
+            )
         grid = PatchGrid(mel.shape[1])
         if grid.count == 0:
             raise InputError("audio too short for one patch (2.03 s)")
@@ -80,7 +83,7 @@ class Embedder:
                 x = torch.from_numpy(np.ascontiguousarray(windows[start : start + self.batch])).to(self.device)
                 h = self.model(x)  # (b, 1280)
                 if layer == "projection":
-                    h = heads[association or next(iter(heads))](h)  # (b, 512)
+                    h = heads[head](h)  # (b, 512)
                 out.append(h.float().cpu().numpy())
         vectors = np.concatenate(out)
         times = np.array([grid.start_seconds(i) for i in range(grid.count)], dtype=np.float32)
@@ -128,6 +131,6 @@ def load(name_or_path: str | None = None, device: Any = "cpu") -> Embedder:
         return Embedder(EmbedModel(EmbedConfig(**entry.config)), name=entry.name, device=device)
     resolved = resolve(name_or_path, task=TASK)
     ckpt = load_checkpoint(resolved.path, arch=ARCH)
-    model = EmbedModel(EmbedConfig(**{**ckpt["config"], "associations": tuple(ckpt["config"]["associations"])}))
+    model = EmbedModel(EmbedConfig.from_dict(ckpt["config"]))
     model.load_state_dict(ckpt["state_dict"])
     return Embedder(model, name=resolved.name, device=device)

@@ -21,6 +21,7 @@ from torch.nn import functional as F
 from mtk.nn.efficientnet import HEAD, EfficientNet, EfficientNetConfig
 
 ARCH = "embed-effnet"  # the checkpoints' architecture name
+TAG = "tag"  # the loss of a supervised tagger (a classifier over ``EmbedConfig.classes``)
 EMBEDDING_DIM = HEAD  # 1280
 PROJECTION_DIM = 512
 # The paper's multi-task loss weights, "prioritizing associations with better single-model performances".
@@ -37,8 +38,18 @@ class EmbedConfig:
     width: float = 1.0  # encoder channel multiplier: below 1 only for the embed-debug model
     depth: float = 1.0
     weights: dict[str, float] = field(default_factory=dict)  # loss weights; default MULTI_WEIGHTS
+    classes: tuple[str, ...] = ()  # a supervised tagger instead (the seed's style-tag baseline)
+
+    @classmethod
+    def from_dict(cls, config: dict) -> EmbedConfig:  # type: ignore[type-arg]
+        """The config of a checkpoint (its sequences may come back as lists)."""
+        return cls(
+            **{**config, "associations": tuple(config["associations"]), "classes": tuple(config.get("classes", ()))}
+        )
 
     def loss_weights(self) -> dict[str, float]:
+        if self.classes:
+            return {TAG: 1.0}
         if len(self.associations) == 1:
             return {self.associations[0]: 1.0}
         chosen = self.weights or MULTI_WEIGHTS
@@ -98,7 +109,10 @@ class EmbedModel(nn.Module):
             )
         )
         dim = self.encoder.out_dim
-        self.heads = nn.ModuleDict({a: ContrastiveHead(dim, cfg.projection_dim) for a in cfg.associations})
+        self.heads = nn.ModuleDict(
+            {} if cfg.classes else {a: ContrastiveHead(dim, cfg.projection_dim) for a in cfg.associations}
+        )
+        self.classifier = nn.Linear(dim, len(cfg.classes)) if cfg.classes else None
 
     def forward(self, patches: torch.Tensor) -> torch.Tensor:  # (B, 96, 128) -> (B, 1280)
         return self.encoder(self.input_norm(patches.unsqueeze(1)))
@@ -111,3 +125,10 @@ class EmbedModel(nn.Module):
         head = self.heads[association]
         projected = head(self(torch.cat([anchors, positives])))  # (2N, 512)
         return cola_loss(head, *projected.chunk(2))
+
+    def tag_loss(self, patches: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """A tagger's cross-entropy and accuracy on patches ``(N, 96, 128)`` of classes ``labels``."""
+        if self.classifier is None:
+            raise ValueError("not a tagger: the config has no classes")
+        logits = self.classifier(self(patches))
+        return F.cross_entropy(logits, labels), (logits.argmax(dim=1) == labels).float().mean()

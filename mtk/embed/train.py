@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from mtk.embed.associations import Entry, epoch_pairs
-from mtk.embed.data import batches, pair_arrays
-from mtk.embed.model import ARCH, EmbedConfig
+from mtk.embed.data import batches, crop, pair_arrays, tag_batches
+from mtk.embed.model import ARCH, TAG, EmbedConfig
 from mtk.errors import UsageError
 from mtk.trainlog import StepLog
 
@@ -45,6 +45,7 @@ class TrainOptions:
     weights: dict[str, float] = field(default_factory=dict)
     width: float = 1.0  # below 1: a small encoder (tests, debug models)
     depth: float = 1.0
+    tags: dict[str, str] = field(default_factory=dict)  # path -> class: a supervised tagger instead
 
 
 def imagenet_state(in_channels: int = 1) -> dict[str, Any]:
@@ -93,6 +94,21 @@ def load_catalogues(paths: Sequence[str | Path]) -> list[Entry]:
     return entries
 
 
+def corpus_tags(entries: Sequence[Entry], field: str) -> dict[str, str]:
+    """``path -> meta[field]`` of the entries that are corpus songs (a ``meta.json`` beside
+    the mix holding ``field``); the others are left out."""
+    from mtk.corpus.reader import read_meta
+
+    tags = {}
+    for entry in entries:
+        meta_path = Path(entry.path).parent / "meta.json"
+        if Path(entry.path).name == "mix.wav" and meta_path.is_file():
+            value = read_meta(meta_path, need=()).get(field)
+            if isinstance(value, str) and value:
+                tags[entry.path] = value
+    return tags
+
+
 def validation_pairs(
     entries: Sequence[Entry], associations: Sequence[str], count: int, seed: int
 ) -> dict[str, list[tuple[int, int]]]:
@@ -121,8 +137,16 @@ def train(
     run.mkdir(parents=True, exist_ok=True)
     last, best = run / "last.pt", run / "best.pt"
     state = load_checkpoint(last, arch=ARCH) if last.exists() else None
-    cfg = EmbedConfig(backbone=opts.backbone, associations=tuple(opts.associations), weights=dict(opts.weights))
-    if state and EmbedConfig(**state["config"]) != cfg:
+    classes = tuple(sorted(set(opts.tags.values())))
+    cfg = EmbedConfig(
+        backbone=opts.backbone,
+        associations=() if classes else tuple(opts.associations),
+        weights=dict(opts.weights),
+        classes=classes,
+        width=opts.width,
+        depth=opts.depth,
+    )
+    if state and EmbedConfig.from_dict(state["config"]) != cfg:
         raise UsageError(f"{run}: a run of other settings ({state['config']}); use another -o")
     torch.manual_seed(opts.seed)
     model = EmbedModel(cfg).to(opts.device)
@@ -136,8 +160,12 @@ def train(
         step, best_loss = int(state["step"]), float(state["best_loss"])
         stale, lr = int(state["stale"]), float(state["lr"])
     rng = np.random.default_rng([opts.seed, step])  # a resumed run draws new pairs
-    streams = {a: batches(*train_set, a, rng, batch_pairs=opts.batch_pairs) for a in cfg.associations}
-    held_out = validation_pairs(valid_set[0], cfg.associations, opts.valid_pairs, opts.seed)
+    if classes:  # the tagger: as many patches a step as a single association
+        streams = {TAG: tag_batches(*_tagged(train_set, opts.tags, classes), rng, batch=2 * opts.batch_pairs)}
+        held_out = {TAG: list(zip(*_tagged(valid_set, opts.tags, classes), strict=True))}
+    else:
+        streams = {a: batches(*train_set, a, rng, batch_pairs=opts.batch_pairs) for a in cfg.associations}
+        held_out = validation_pairs(valid_set[0], cfg.associations, opts.valid_pairs, opts.seed)
     weights = cfg.loss_weights()
 
     def save(path: Path) -> None:
@@ -163,8 +191,8 @@ def train(
             optim.zero_grad()
             total = torch.zeros((), device=opts.device)
             for association, weight in weights.items():
-                anchors, positives = (torch.from_numpy(x).to(opts.device) for x in next(streams[association]))
-                loss, _ = model.pair_loss(association, anchors, positives)
+                a, b = (torch.from_numpy(x).to(opts.device) for x in next(streams[association]))
+                loss, _ = model.tag_loss(a, b) if association == TAG else model.pair_loss(association, a, b)
                 total = total + weight * loss
             total.backward()
             optim.step()
@@ -194,17 +222,27 @@ def train(
     return record
 
 
+def _tagged(
+    data: tuple[Sequence[Entry], Sequence[np.ndarray]], tags: dict[str, str], classes: Sequence[str]
+) -> tuple[list[np.ndarray], list[int]]:
+    """The log-mels of the tagged recordings and their class indices."""
+    index = {c: i for i, c in enumerate(classes)}
+    chosen = [(mel, index[tags[e.path]]) for e, mel in zip(*data, strict=True) if tags.get(e.path) in index]
+    return [m for m, _ in chosen], [c for _, c in chosen]
+
+
 def evaluate_pairs(
     model: Any,
     mels: Sequence[np.ndarray],
-    pairs: dict[str, list[tuple[int, int]]],
+    pairs: dict[str, list[tuple[int, int]]] | dict[str, list[tuple[np.ndarray, int]]],
     weights: dict[str, float],
     *,
     device: str = "cpu",
     batch_pairs: int = 64,
 ) -> dict[str, float]:
     """Validation loss (weighted as training) and top-1 accuracy per association, on fixed
-    crops, in batches of ``batch_pairs`` (the accuracy depends on it: report it with it)."""
+    crops, in batches of ``batch_pairs`` (the accuracy depends on it: report it with it); a
+    tagger's ``pairs`` are (log-mel, class) and its accuracy is the classification's."""
     import torch
 
     model.eval()
@@ -217,8 +255,12 @@ def evaluate_pairs(
                 part = chosen[start : start + batch_pairs]
                 if len(part) < 2:
                     continue
-                anchors, positives = (torch.from_numpy(x).to(device) for x in pair_arrays(mels, part, None))
-                loss, acc = model.pair_loss(association, anchors, positives)
+                if association == TAG:
+                    x = torch.from_numpy(np.stack([crop(m) for m, _ in part])).to(device)
+                    loss, acc = model.tag_loss(x, torch.tensor([c for _, c in part], device=device))
+                else:
+                    anchors, positives = (torch.from_numpy(x).to(device) for x in pair_arrays(mels, part, None))
+                    loss, acc = model.pair_loss(association, anchors, positives)
                 losses.append(float(loss))
                 accs.append(float(acc))
             if losses:

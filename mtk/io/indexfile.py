@@ -49,14 +49,15 @@ def load_index(
     try:
         with np.load(path, allow_pickle=False) as z:
             meta = json.loads(z["meta"].tobytes())
-            arrays = {name: z[name] for name in names}
-        found_kind, version = meta.get("kind", kind), meta.get("format")
+            found_kind, version = meta.get("kind", kind), meta.get("format")
+            if found_kind == kind and version == fmt:
+                arrays = {name: z[name] for name in names}
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except UNREADABLE as exc:  # empty, truncated, another .npz, damaged arrays
         raise InputError(f"{path}: not an mtk {kind} index ({type(exc).__name__})") from None
     if found_kind != kind:
-        raise InputError(f"{path}: an mtk {found_kind} index, not a {kind} index")
+        raise InputError(f"{path}: an mtk {found_kind} index, not an mtk {kind} index")
     if version != fmt:
         raise InputError(f"{path}: index format {version}, this mtk reads {fmt}: rebuild it with '{rebuild}'")
     return meta, arrays

@@ -87,3 +87,41 @@ def test_mel_store_caches_by_content(tmp_path: Path) -> None:
     assert [e.path for e in kept] == [str(path)] and failed[0][0] == str(tmp_path / "bad.wav")
     assert len(list((tmp_path / "cache").rglob("*.npy"))) == 1
     np.testing.assert_allclose(store.get(str(path)), mels[0].astype(np.float32), atol=1e-2)  # from the cache (fp16)
+
+
+def test_the_style_tagger_baseline_trains_on_the_same_loop(tmp_path: Path) -> None:
+    entries, mels = _catalogue()
+    tags = {e.path: f"style{sorted(e.artists)[0][-1]}" for e in entries}  # one style per artist
+    opts = TrainOptions(steps=2, batch_pairs=4, checkpoint_every=2, log_every=1, width=0.25, depth=0.34, tags=tags)
+    records: list[dict] = []
+    train((entries, mels), (entries, mels), tmp_path / "run", opts, on_log=records.append)
+    state = load_checkpoint(tmp_path / "run" / "best.pt", arch="embed-effnet")
+    assert tuple(state["config"]["classes"]) == ("style0", "style1", "style2", "style3")
+    assert tuple(state["config"]["associations"]) == () and "valid_acc_tag" in records[-1]
+    from mtk.embed.infer import load
+
+    embedder = load(str(tmp_path / "run" / "best.pt"))
+    assert embedder.from_mel(mels[0]).dims == embedder.model.encoder.out_dim
+    with pytest.raises(Exception, match="no projection head"):
+        embedder.from_mel(mels[0], layer="projection")
+
+
+def test_catalogue_splits_and_corpus_tags(tmp_path: Path) -> None:
+    from mtk.embed.train import corpus_tags, entry_split, load_catalogues
+    from mtk.errors import InputError
+
+    song = tmp_path / "song-1"
+    song.mkdir()
+    (song / "meta.json").write_text(json.dumps({"style": "funk", "split": "train"}))
+    a = tmp_path / "a.csv"
+    a.write_text(f"path,track,release,artist,label,split\n{song}/mix.wav,s1,r,A,L,test\nx.wav,x,r2,B,L,\n")
+    entries = load_catalogues([a])
+    assert entry_split(entries[0]) == "test"
+    from mtk.corpus.catalogue import held_out_split
+
+    assert entry_split(entries[1]) == held_out_split("B")  # no split given: by artist
+    assert corpus_tags(entries, "style") == {f"{song}/mix.wav": "funk"}
+    b = tmp_path / "b.csv"
+    b.write_text(f"path,track,release,artist,label\n{song}/mix.wav,s1,r,A,L\n")
+    with pytest.raises(InputError, match="listed in"):
+        load_catalogues([a, b])
