@@ -53,7 +53,8 @@ bench: install
 	$(PY) benchmarks/startup.py
 	$(PY) benchmarks/render.py
 	$(PY) benchmarks/read_audio.py
-	$(PY) benchmarks/embed.py --backbones b0
+	$(PY) benchmarks/embed.py --backbones b0,lite0
+	$(PY) benchmarks/embed_search.py
 
 # Optional system packages: FluidSynth (better, faster rendering) and larger soundfonts.
 fluidsynth:

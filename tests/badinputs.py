@@ -368,3 +368,23 @@ def model_kinds(folder: Path, *, transcribe: Path, dusp: Path) -> dict[str, str]
         "dusp_weights": str(dusp),
         **{name: str(path) for name, path in files.items()},
     }
+
+
+def catalogue_kinds(folder: Path, good_audio: Path) -> dict[str, Path]:
+    """Bad metadata catalogues (``mtk train embed --metadata``); ``good_audio``: a real file the
+    rows may name."""
+    head = b"path,track,release,artist,label\n"
+    row = f"{good_audio},t1,r1,a1,l1\n".encode()
+    files: dict[str, tuple[bytes, str]] = {
+        "empty": (b"", ".csv"),
+        "random_bytes": (_random(1024, seed=9), ".csv"),
+        "header_only": (head, ".csv"),
+        "missing_column": (b"path,track,release,artist\n" + row, ".csv"),
+        "empty_path": (head + b",t1,r1,a1,l1\n", ".csv"),
+        "empty_track": (head + f"{good_audio},,r1,a1,l1\n".encode(), ".csv"),
+        "duplicate_path": (head + row + row, ".csv"),
+        "unterminated_quote": (head + b'"x.wav,t1,r1,a1,l1\n', ".csv"),
+        "not_utf8": (head + "caf\u00e9.wav,t1,r1,a1,l1\n".encode("latin-1"), ".csv"),
+        "wav_named_csv": (_wav(_tone(SR), SR), ".csv"),
+    }
+    return {**_write(folder, files), **_paths_that_are_not_files(folder, ".csv")}

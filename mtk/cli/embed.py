@@ -193,6 +193,7 @@ def similar(
     idx = EmbedIndex.load(index_path)
     embedder = _embedder(idx.model, device)
     paths = expand_inputs(inputs or [], extensions=AUDIO_EXTENSIONS)
+    batch = common.is_batch(inputs, paths, None)
     writer = JsonLinesWriter()
     failures = 0
     found: list[tuple[str, str, np.ndarray]] = []
@@ -207,6 +208,8 @@ def similar(
                 vector = embedder.from_file(source, pool="mean", layer=idx.layer).vectors
             found.append((source, sha, vector))
         except MtkError as exc:
+            if not batch:  # one query: its failure is the command's (exit 2)
+                raise
             failures += 1
             print(f"{common.STATE.command}: error: {exc}", file=sys.stderr)
             writer.write({"input": source, "error": str(exc)})

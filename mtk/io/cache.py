@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mtk.io.files import atomic_write, sha256_file
+from mtk.io.files import atomic_write, read_bytes, sha256_file
 
 
 class ContentCache:
@@ -29,6 +29,7 @@ class ContentCache:
         return self.folder / sha[:2] / f"{sha}.npy"
 
     def get(self, path: str | os.PathLike[str], compute: Callable[[str], np.ndarray]) -> np.ndarray:
+        read_bytes(path, limit=1)  # one clear error for a missing, unreadable or not-a-file path
         target = self.path_of(sha256_file(path))
         if target.is_file():
             try:

@@ -56,7 +56,12 @@ def _chords(seconds: float, sr: int = 22_050) -> np.ndarray:
 
 
 DEFAULTS = {"transcribe": "transcribe-drummernet-v2", "dusp": "situate-dusp-v1"}
-DEBUG = {"transcribe": "transcribe-debug", "cover": "detect-cover-debug", "infill": "infill-debug"}
+DEBUG = {
+    "transcribe": "transcribe-debug",
+    "cover": "detect-cover-debug",
+    "infill": "infill-debug",
+    "embed": "embed-debug",
+}
 SITUATE_DEBUG = ["--ausp", "situate-ausp-debug", "--dusp", "situate-dusp-debug"]
 
 
@@ -84,6 +89,11 @@ AUDIO: dict[str, Case] = {
         code=1,
     ),
     "situate predict (track)": Case(lambda b, c: ["situate", _streams(b, c), *SITUATE_DEBUG]),
+    "embed": Case(lambda b, c: ["embed", b, "-o", str(c["out"] / "v.npy"), "--model", DEBUG["embed"]]),
+    "embed index": Case(
+        lambda b, c: ["embed", "index", b, "-o", str(c["out"] / "e.idx"), "--model", DEBUG["embed"]], code=1
+    ),
+    "embed similar": Case(lambda b, c: ["embed", "similar", b, "--index", str(c["embed_index"])]),
 }
 MIDI: dict[str, Case] = {
     "render": Case(lambda b, c: ["render", b, "-o", str(c["out"] / "x.wav"), "--synth", "builtin"]),
@@ -136,6 +146,17 @@ INDEX: dict[str, Case] = {
         lambda b, c: ["detect-cover", "index", str(c["good"]), "-o", b, "--skip-existing"],
         valid=("missing", "dangling_link"),
     ),
+    "embed similar --index": Case(lambda b, c: ["embed", "similar", str(c["good"]), "--index", b]),
+    "embed index --skip-existing": Case(
+        lambda b, c: ["embed", "index", str(c["good"]), "-o", b, "--skip-existing", "--model", DEBUG["embed"]],
+        valid=("missing", "dangling_link"),
+    ),
+}
+CATALOGUE: dict[str, Case] = {
+    "train embed --metadata": Case(
+        lambda b, c: ["train", "embed", "--metadata", b, "-o", str(c["out"] / "run"), "--steps", "1"]
+    ),
+    "eval embed --metadata": Case(lambda b, c: ["eval", "embed", "--metadata", b, "--model", DEBUG["embed"]]),
 }
 MODEL: dict[str, Case] = {
     "transcribe --model": Case(
@@ -154,6 +175,7 @@ MODEL: dict[str, Case] = {
         lambda m, c: ["situate", "now", "--device", "mobile", "--network", "wifi", "--dusp", m],
         valid=("dusp_weights",),
     ),
+    "embed --model": Case(lambda m, c: ["embed", str(c["good"]), "--model", m]),
     "models path": Case(  # a file path is printed as it is
         lambda m, c: ["models", "path", m],
         valid=("transcribe_weights", "dusp_weights", "empty_file", "garbage_file"),
@@ -174,6 +196,7 @@ CORPUS: dict[str, Case] = {
         lambda d, c: ["corpus", "catalogue", d, "-o", str(c["out"] / "catalogue.csv")], code=1, usage=("a_file",)
     ),
     "train detect-cover": Case(lambda d, c: ["train", "detect-cover", "--data", d, "-o", str(c["out"] / "c.json")]),
+    "eval embed": Case(lambda d, c: ["eval", "embed", "--data", d, "--model", DEBUG["embed"], "--baselines", ""]),
 }
 
 LISTS: dict[str, Case] = {  # @list.txt: every command that takes INPUT arguments
@@ -184,6 +207,10 @@ LISTS: dict[str, Case] = {  # @list.txt: every command that takes INPUT argument
     "detect-cover index @list": Case(lambda b, c: ["detect-cover", "index", f"@{b}", "-o", str(c["out"] / "lib.idx")]),
     "detect-cover query @list": Case(lambda b, c: ["detect-cover", "query", f"@{b}", "--index", str(c["index"])]),
     "detect-cover cliques @list": Case(lambda b, c: ["detect-cover", "cliques", f"@{b}"]),
+    "embed @list": Case(lambda b, c: ["embed", f"@{b}", "--model", DEBUG["embed"]]),
+    "embed index @list": Case(
+        lambda b, c: ["embed", "index", f"@{b}", "-o", str(c["out"] / "e.idx"), "--model", DEBUG["embed"]]
+    ),
     "situate session --tracks @list": Case(
         lambda b, c: (
             ["situate", "session", "--user", "u1", "--situation", "work", "--tracks", f"@{b}"] + SITUATE_DEBUG[:2]
@@ -224,6 +251,9 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     index = root / "lib.idx"
     result = runner.invoke(app, ["detect-cover", "index", str(good), str(clique), "-o", str(index)], env=env)
     assert result.exit_code == 0, result.stderr
+    embed_index = root / "embed.idx"
+    result = runner.invoke(app, ["embed", "index", str(clique), "-o", str(embed_index), "--model", "embed-debug"])
+    assert result.exit_code == 0, result.stderr
     weights = {task: locate(get_entry(name).files[0]) for task, name in DEFAULTS.items()}
     return {
         "root": root,
@@ -233,6 +263,7 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "labelled": labelled,
         "history": history,
         "index": index,
+        "embed_index": embed_index,
         "cache": cache,
         **{f"{task}_weights": path for task, path in weights.items()},
     }
@@ -269,6 +300,10 @@ CORPUS_KINDS = [
     *(f"song_audio_{kind}" for kind in AUDIO_KINDS),
 ]
 OPTION_KINDS = list(badinputs.NOW_OPTIONS)
+CATALOGUE_KINDS = [
+    *("empty random_bytes header_only missing_column empty_path empty_track duplicate_path".split()),
+    *("unterminated_quote not_utf8 wav_named_csv missing dangling_link folder_named".split()),
+]
 LIST_KINDS = "list_binary list_empty list_comments_only list_names_missing list_names_empty_folder list_missing".split()
 MODEL_KINDS = (
     "unknown_name other_task_name missing_file transcribe_weights dusp_weights empty_file garbage_file".split()
@@ -286,6 +321,7 @@ MATRIX = [
         ("corpus", CORPUS, CORPUS_KINDS),
         ("options", OPTIONS, OPTION_KINDS),
         ("list", LISTS, LIST_KINDS),
+        ("catalogue", CATALOGUE, CATALOGUE_KINDS),
     )
     for command, case in table.items()
     for name in names
@@ -301,6 +337,7 @@ TABLES = {
     "corpus": CORPUS,
     "options": OPTIONS,
     "list": LISTS,
+    "catalogue": CATALOGUE,
 }
 
 
@@ -348,6 +385,7 @@ def made(shared: dict[str, Path]) -> dict[str, dict[str, str]]:
         "corpus": {k: str(v) for k, v in badinputs.corpus_kinds(bad / "corpus", audio=audio).items()},
         "options": {k: json.dumps(v) for k, v in badinputs.NOW_OPTIONS.items()},
         "list": {k: str(v) for k, v in badinputs.list_kinds(bad / "list").items()},
+        "catalogue": {k: str(v) for k, v in badinputs.catalogue_kinds(bad / "catalogue", shared["good"]).items()},
         "model": badinputs.model_kinds(
             bad / "model", transcribe=shared["transcribe_weights"], dusp=shared["dusp_weights"]
         ),
