@@ -16,7 +16,8 @@ app = typer.Typer(
     cls=common.default_command("vectors", stdin=True),  # mtk embed X.wav: mtk embed vectors X.wav
     add_completion=False,
     no_args_is_help=True,
-    help="Embed audio: one vector per recording (or a second), learned from metadata associations.",
+    help="Embed audio: one vector per recording (or a second), learned from metadata associations. "
+    "`mtk embed FILE...` runs `mtk embed vectors`.",
 )
 Pool = Annotated[
     str,
@@ -28,6 +29,19 @@ Layer = Annotated[
         "--layer", metavar="embedding|projection", help="The encoder's 1280-d output or a head's 512-d projection."
     ),
 ]
+VECTORS_EPILOG = """Examples:
+  mtk embed song.wav                                   # one JSON line: input, model, dims, vector
+  mtk embed music/ -o vectors.npy                      # a matrix, and vectors.jsonl naming its rows
+  mtk embed --pool none --layer projection < song.flac # one 512-d vector a second
+"""
+INDEX_EPILOG = """Examples:
+  mtk embed index music/ -o library.idx
+  mtk embed index new-music/ -o library.idx --skip-existing
+"""
+SIMILAR_EPILOG = """Examples:
+  mtk embed similar song.wav --index library.idx -k 10
+  mtk render tune.mid | mtk embed similar - --index library.idx -k 3
+"""
 IndexOpt = Annotated[Path, typer.Option("--index", metavar="IDX", help="Index built by `mtk embed index`.")]
 
 
@@ -38,7 +52,7 @@ def _embedder(model: str | None, device: str) -> Any:
     return load(model, device=resolve_device(device))
 
 
-@app.command("vectors")
+@app.command("vectors", epilog=VECTORS_EPILOG)
 def vectors(
     inputs: Inputs = None,
     output: Output = None,
@@ -51,10 +65,12 @@ def vectors(
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
-    """One JSON line per recording (input, model, dims, vector; with --pool none, times and
-    vectors: one a second), on stdout or -o FILE.jsonl; -o FILE.npy writes the vectors as one
-    matrix (rows in input order) and FILE.jsonl beside it naming each row. Of several inputs,
-    one that fails is reported and left out (exit 1); nothing is written when all fail."""
+    """Embed recordings: one JSON line each (the default command: mtk embed FILE...).
+
+    Each line holds input, model, dims and vector (with --pool none: times and vectors, one a
+    second), on stdout or -o FILE.jsonl; -o FILE.npy writes the vectors as one matrix (rows in
+    input order) and FILE.jsonl beside it naming each row. Of several inputs, one that fails
+    is reported and left out (exit 1); nothing is written when all fail."""
     import numpy as np
 
     from mtk.embed.infer import LAYERS, POOLS
@@ -119,7 +135,7 @@ def _index_target(output: str | None, skip_existing: bool, force: bool) -> Path:
     return target
 
 
-@app.command("index")
+@app.command("index", epilog=INDEX_EPILOG)
 def index(
     inputs: Inputs = None,
     output: Output = None,
@@ -132,9 +148,11 @@ def index(
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
-    """Build an index of the mean-pooled vectors of audio files and folders (-o FILE), or extend
-    one with --skip-existing (with the model that built it). One JSON line per input. The file
-    is written only when a recording was added."""
+    """Build an index of recordings' vectors (-o FILE), or extend one with --skip-existing.
+
+    The index holds each recording's mean-pooled vector; an extension uses the model and
+    layer that built it. One JSON line per input. The file is written only when a recording
+    was added."""
     from mtk.embed.index import EmbedIndex
     from mtk.errors import UsageError
     from mtk.io.files import sha256_file
@@ -168,7 +186,7 @@ def index(
         raise typer.Exit(1)
 
 
-@app.command("similar")
+@app.command("similar", epilog=SIMILAR_EPILOG)
 def similar(
     index_path: IndexOpt,
     inputs: Inputs = None,
@@ -178,8 +196,10 @@ def similar(
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
-    """One JSON line per query: its k nearest recordings in the index by cosine similarity
-    (embedded with the index's model; the query's own file, by content, is left out)."""
+    """The k nearest recordings in an index to each query, by cosine similarity.
+
+    One JSON line per query. Queries are embedded with the index's model and searched
+    together; the query's own file (by content) is left out."""
     import hashlib
 
     import numpy as np

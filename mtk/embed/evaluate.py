@@ -8,8 +8,9 @@ MFCC or chroma means and standard deviations, the same network with random weigh
   the train split (the embedding saw those songs, never their labels) and scored on the test
   split (held-out works, artists, soundfonts and kits);
 - real music (a catalogue's ``test`` split: artists never trained on): release and artist
-  identification (stratified k-fold within the held-out tracks), and same-release retrieval
-  by cosine among all held-out tracks (MAP, P@1).
+  identification (stratified k-fold within the held-out tracks; accuracy, and balanced
+  accuracy, since one artist may hold most tracks), and same-release retrieval by cosine
+  among all held-out tracks (MAP, P@1).
 
 The probe is the paper's: standardised inputs, an MLP with one hidden layer of 512 units
 (scikit-learn's ``MLPClassifier``, Adam, L2 1e-4), fixed settings (nothing is tuned on test).
@@ -122,21 +123,23 @@ def probe_multilabel_auc(
     return float(roc_auc_score(ye, scores, average="macro"))
 
 
-def cv_accuracy(x: np.ndarray, y: Sequence[str], *, folds: int = 5) -> tuple[float, int]:
-    """Stratified k-fold accuracy of the probe over the classes with at least two items
-    (``folds`` capped by the smallest class); returns (accuracy, items scored)."""
+def cv_accuracy(x: np.ndarray, y: Sequence[str], *, folds: int = 5) -> tuple[float, float, int]:
+    """Stratified k-fold accuracy and balanced accuracy (the mean recall per class: a class
+    that holds most items cannot carry it) of the probe over the classes with at least two
+    items (``folds`` capped by the smallest class); returns (accuracy, balanced, items scored)."""
+    from sklearn.metrics import balanced_accuracy_score
     from sklearn.model_selection import StratifiedKFold
 
     counts = Counter(y)
     keep = np.array([counts[c] >= 2 for c in y])
     xs, ys = x[keep], np.asarray(y)[keep]
     if len(set(ys)) < 2:
-        return float("nan"), 0
+        return float("nan"), float("nan"), 0
     k = min(folds, min(Counter(ys).values()))
-    right = 0
+    predicted = np.empty_like(ys)
     for train, test in StratifiedKFold(k, shuffle=True, random_state=PROBE_SEED).split(xs, ys):
-        right += int(np.sum(probe_model().fit(xs[train], ys[train]).predict(xs[test]) == ys[test]))
-    return right / len(ys), len(ys)
+        predicted[test] = probe_model().fit(xs[train], ys[train]).predict(xs[test])
+    return float(np.mean(predicted == ys)), float(balanced_accuracy_score(ys, predicted)), len(ys)
 
 
 def retrieval(x: np.ndarray, groups: Sequence[str]) -> dict[str, float]:
@@ -175,12 +178,14 @@ def corpus_scores(train: np.ndarray, test: np.ndarray, songs_train: list[Song], 
 
 
 def real_scores(x: np.ndarray, releases: Sequence[str], artists: Sequence[str]) -> dict[str, float]:
-    release_acc, n_release = cv_accuracy(x, releases)
-    artist_acc, n_artist = cv_accuracy(x, artists)
+    release_acc, release_bacc, n_release = cv_accuracy(x, releases)
+    artist_acc, artist_bacc, n_artist = cv_accuracy(x, artists)
     found = retrieval(x, releases)
     return {
         "release_acc": release_acc,
+        "release_bacc": release_bacc,
         "artist_acc": artist_acc,
+        "artist_bacc": artist_bacc,
         "release_map": found["map"],
         "release_p_at_1": found["p_at_1"],
         "release_items": n_release,
@@ -222,6 +227,11 @@ def evaluate(
     """Scores of every method (name -> vector of a path) and stack (name -> methods whose
     vectors are concatenated) on the corpus songs and the real music entries (catalogue
     :class:`~mtk.embed.associations.Entry` of held-out tracks)."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    warnings.filterwarnings("ignore", category=ConvergenceWarning)  # a probe's fixed 400 epochs, by design
     train = [s for s in songs if s.split == "train"]
     test = [s for s in songs if s.split == "test"]
     real = [e for e in real if e.releases or e.artists]
