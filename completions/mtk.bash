@@ -3,7 +3,7 @@ _mtk() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} path=mtk i
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "$path ${COMP_WORDS[i]}" in
-            "mtk render"|"mtk corpus"|"mtk corpus songs"|"mtk corpus oneshots"|"mtk corpus catalogue"|"mtk corpus streams"|"mtk corpus stats"|"mtk detect-cover"|"mtk detect-cover pair"|"mtk detect-cover index"|"mtk detect-cover query"|"mtk detect-cover cliques"|"mtk detect-cover classify"|"mtk transcribe"|"mtk infill"|"mtk situate"|"mtk situate predict"|"mtk situate now"|"mtk situate session"|"mtk train"|"mtk train detect-cover"|"mtk train transcribe"|"mtk train infill"|"mtk train situate"|"mtk eval"|"mtk eval detect-cover"|"mtk eval transcribe"|"mtk eval situate"|"mtk eval infill"|"mtk models"|"mtk models list"|"mtk models path"|"mtk models verify") path="$path ${COMP_WORDS[i]}" ;;
+            "mtk render"|"mtk corpus"|"mtk corpus songs"|"mtk corpus oneshots"|"mtk corpus catalogue"|"mtk corpus streams"|"mtk corpus stats"|"mtk detect-cover"|"mtk detect-cover pair"|"mtk detect-cover index"|"mtk detect-cover query"|"mtk detect-cover cliques"|"mtk detect-cover classify"|"mtk embed"|"mtk embed vectors"|"mtk embed index"|"mtk embed similar"|"mtk transcribe"|"mtk infill"|"mtk situate"|"mtk situate predict"|"mtk situate now"|"mtk situate session"|"mtk train"|"mtk train detect-cover"|"mtk train transcribe"|"mtk train infill"|"mtk train situate"|"mtk train embed"|"mtk eval"|"mtk eval detect-cover"|"mtk eval transcribe"|"mtk eval situate"|"mtk eval infill"|"mtk eval embed"|"mtk models"|"mtk models list"|"mtk models path"|"mtk models verify") path="$path ${COMP_WORDS[i]}" ;;
         esac
     done
     case "$path|$prev" in
@@ -53,6 +53,18 @@ _mtk() {
         "mtk detect-cover classify|--clique") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mtk detect-cover classify|--model") COMPREPLY=(); return ;;
         "mtk detect-cover classify|-j"|"mtk detect-cover classify|--jobs") COMPREPLY=(); return ;;
+        "mtk embed vectors|-o"|"mtk embed vectors|--output") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk embed vectors|--model") COMPREPLY=(); return ;;
+        "mtk embed vectors|--pool") COMPREPLY=(); return ;;
+        "mtk embed vectors|--layer") COMPREPLY=(); return ;;
+        "mtk embed vectors|--device") COMPREPLY=(); return ;;
+        "mtk embed index|-o"|"mtk embed index|--output") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk embed index|--model") COMPREPLY=(); return ;;
+        "mtk embed index|--layer") COMPREPLY=(); return ;;
+        "mtk embed index|--device") COMPREPLY=(); return ;;
+        "mtk embed similar|--index") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk embed similar|-k") COMPREPLY=(); return ;;
+        "mtk embed similar|--device") COMPREPLY=(); return ;;
         "mtk transcribe|-o"|"mtk transcribe|--output") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mtk transcribe|--format"|"mtk transcribe|-f") COMPREPLY=($(compgen -W "mid json csv" -- "$cur")); return ;;
         "mtk transcribe|--threshold") COMPREPLY=(); return ;;
@@ -143,6 +155,18 @@ _mtk() {
         "mtk train situate|--lr") COMPREPLY=(); return ;;
         "mtk train situate|--seed") COMPREPLY=(); return ;;
         "mtk train situate|--device") COMPREPLY=(); return ;;
+        "mtk train embed|--metadata") COMPREPLY=(); return ;;
+        "mtk train embed|-o"|"mtk train embed|--output") COMPREPLY=(); return ;;
+        "mtk train embed|--association") COMPREPLY=(); return ;;
+        "mtk train embed|--backbone") COMPREPLY=(); return ;;
+        "mtk train embed|--init") COMPREPLY=(); return ;;
+        "mtk train embed|--steps") COMPREPLY=(); return ;;
+        "mtk train embed|--batch-pairs") COMPREPLY=(); return ;;
+        "mtk train embed|--lr") COMPREPLY=(); return ;;
+        "mtk train embed|--checkpoint-every") COMPREPLY=(); return ;;
+        "mtk train embed|--tagger") COMPREPLY=(); return ;;
+        "mtk train embed|--seed") COMPREPLY=(); return ;;
+        "mtk train embed|--device") COMPREPLY=(); return ;;
         "mtk eval detect-cover|--data") COMPREPLY=(); return ;;
         "mtk eval detect-cover|--split") COMPREPLY=(); return ;;
         "mtk eval detect-cover|--distractors") COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -179,10 +203,17 @@ _mtk() {
         "mtk eval infill|--format") COMPREPLY=(); return ;;
         "mtk eval infill|--device") COMPREPLY=(); return ;;
         "mtk eval infill|-j"|"mtk eval infill|--jobs") COMPREPLY=(); return ;;
+        "mtk eval embed|--model") COMPREPLY=(); return ;;
+        "mtk eval embed|--stack") COMPREPLY=(); return ;;
+        "mtk eval embed|--data") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk eval embed|--metadata") COMPREPLY=(); return ;;
+        "mtk eval embed|--baselines") COMPREPLY=(); return ;;
+        "mtk eval embed|--format") COMPREPLY=(); return ;;
+        "mtk eval embed|--device") COMPREPLY=(); return ;;
         "mtk models list|--task") COMPREPLY=(); return ;;
     esac
     case "$path" in
-        "mtk") COMPREPLY=($(compgen -W "render corpus detect-cover transcribe infill situate train eval models --version -h --help" -- "$cur")) ;;
+        "mtk") COMPREPLY=($(compgen -W "render corpus detect-cover embed transcribe infill situate train eval models --version -h --help" -- "$cur")) ;;
         "mtk render") COMPREPLY=($(compgen -W "-o --output --soundfont --synth --sample-rate -r --gain --bits --stems --name -j --jobs --skip-existing --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk corpus") COMPREPLY=($(compgen -W "songs oneshots catalogue streams stats -h --help" -- "$cur")) ;;
         "mtk corpus songs") COMPREPLY=($(compgen -W "--count -n --versions --harmonizations --seed --sources --styles --splits --soundfonts --test-soundfonts --kits --test-kits --soundfont-drums --artists --labels --sample-rate -r --max-seconds -j --jobs --skip-existing --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
@@ -196,22 +227,28 @@ _mtk() {
         "mtk detect-cover query") COMPREPLY=($(compgen -W "--index -k --rerank --model --fail-fast -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk detect-cover cliques") COMPREPLY=($(compgen -W "--index -k --model -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk detect-cover classify") COMPREPLY=($(compgen -W "--clique --model -j --jobs --fail-fast -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
+        "mtk embed") COMPREPLY=($(compgen -W "vectors index similar -h --help" -- "$cur")) ;;
+        "mtk embed vectors") COMPREPLY=($(compgen -W "-o --output --model --pool --layer --device --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
+        "mtk embed index") COMPREPLY=($(compgen -W "-o --output --model --layer --device --skip-existing --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
+        "mtk embed similar") COMPREPLY=($(compgen -W "--index -k --device --fail-fast -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk transcribe") COMPREPLY=($(compgen -W "-o --output --format -f --threshold --onset-threshold --kit --model --device --name --skip-existing --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk infill") COMPREPLY=($(compgen -W "-o --output --gap --struct-from --track -n --samples --temperature --top-k --top-p --keep-all --seed --model --device --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk situate") COMPREPLY=($(compgen -W "predict now session -h --help" -- "$cur")) ;;
         "mtk situate predict") COMPREPLY=($(compgen -W "--audio --history --branch -k --top --ausp --dusp -o --output --device --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk situate now") COMPREPLY=($(compgen -W "--device --network --user --age --country --gender --time -k --top --dusp -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk situate session") COMPREPLY=($(compgen -W "--user --situation --tracks -n --count --history --ausp -o --output --device --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
-        "mtk train") COMPREPLY=($(compgen -W "detect-cover transcribe infill situate -h --help" -- "$cur")) ;;
+        "mtk train") COMPREPLY=($(compgen -W "detect-cover transcribe infill situate embed -h --help" -- "$cur")) ;;
         "mtk train detect-cover") COMPREPLY=($(compgen -W "--data -o --output --split --projection-steps --negatives --calibrate-on --calibrate-split --candidates --name --seed -j --jobs --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train transcribe") COMPREPLY=($(compgen -W "--data -o --output --valid --steps --batch-size --seconds --lr --init --keep-every --random-hits --loss-windows --select --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train infill") COMPREPLY=($(compgen -W "-o --output --steps --batch-size --lr --sources --seed --device -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train situate") COMPREPLY=($(compgen -W "--streams --history -o --output --audio -C --classes --split --split-seed --steps --tracks --streams-per-track --lr --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
-        "mtk eval") COMPREPLY=($(compgen -W "detect-cover transcribe situate infill -h --help" -- "$cur")) ;;
+        "mtk train embed") COMPREPLY=($(compgen -W "--metadata -o --output --association --backbone --init --steps --batch-pairs --lr --checkpoint-every --tagger --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk eval") COMPREPLY=($(compgen -W "detect-cover transcribe situate infill embed -h --help" -- "$cur")) ;;
         "mtk eval detect-cover") COMPREPLY=($(compgen -W "--data --split --distractors --excerpt-seconds --rerank --model -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval transcribe") COMPREPLY=($(compgen -W "--data --split --tune --tune-split --limit --known-kit --model --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval situate") COMPREPLY=($(compgen -W "--streams --history --audio -C --classes --splits --repeats --branch --steps --tracks --streams-per-track --runs --format --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval infill") COMPREPLY=($(compgen -W "--model --split --limit --seeds --temperature --sources --format --device -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk eval embed") COMPREPLY=($(compgen -W "--model --stack --data --metadata --baselines --format --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk models") COMPREPLY=($(compgen -W "list path verify -h --help" -- "$cur")) ;;
         "mtk models list") COMPREPLY=($(compgen -W "--task --all -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk models path") COMPREPLY=($(compgen -W "-q --quiet -v --verbose -h --help" -- "$cur")) ;;

