@@ -114,17 +114,17 @@ class Embedder:
 
 
 def load(name_or_path: str | None = None, device: Any = "cpu") -> Embedder:
-    """An :class:`Embedder` from a registry name or a checkpoint written by ``mtk train embed``.
-    (No model is shipped yet: a name must be given.)"""
+    """An :class:`Embedder` from a registry name (default: the task's shipped model) or a
+    checkpoint written by ``mtk train embed``."""
     import torch
 
     from mtk.embed.model import ARCH, EmbedConfig, EmbedModel
     from mtk.weights.checkpoint import load_checkpoint
-    from mtk.weights.registry import check_task, get_entry
+    from mtk.weights.registry import check_task, default_entry, get_entry
     from mtk.weights.store import looks_like_path, resolve
 
     if name_or_path is None:
-        raise UsageError("no embedding model is shipped yet", hint="give --model PATH of a trained checkpoint")
+        name_or_path = default_entry(TASK).name
     if not looks_like_path(name_or_path) and get_entry(name_or_path).debug:
         entry = check_task(get_entry(name_or_path), TASK)
         torch.manual_seed(entry.seed)
