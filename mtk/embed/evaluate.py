@@ -70,6 +70,16 @@ def corpus_songs(corpus: str | Path) -> list[Song]:
     return out
 
 
+def cached(method: str, features: Callable[[str], np.ndarray]) -> Callable[[str], np.ndarray]:
+    """``features`` cached by file content under ``$MTK_CACHE_DIR/embed/vectors/<method>``
+    (float32: a re-run of the evaluation computes no vector twice)."""
+    from mtk.io.cache import ContentCache
+    from mtk.weights.store import cache_dir
+
+    store = ContentCache(cache_dir() / "embed" / "vectors" / method, dtype=np.float32)
+    return lambda path: store.get(path, features)
+
+
 def stats_features(kind: str) -> Callable[[str], np.ndarray]:
     """A baseline's vector of a file: MFCC (20) or chroma (12) means and standard deviations (librosa)."""
 
@@ -85,7 +95,7 @@ def stats_features(kind: str) -> Callable[[str], np.ndarray]:
             frames = librosa.feature.chroma_stft(y=y, sr=sr)
         return np.concatenate([frames.mean(axis=1), frames.std(axis=1)]).astype(np.float32)
 
-    return features
+    return cached(f"{kind}-v1", features)
 
 
 def probe_model() -> Any:
@@ -202,7 +212,7 @@ def embedder_features(embedder: Any) -> Callable[[str], np.ndarray]:
     def features(path: str) -> np.ndarray:
         return embedder.from_mel(store.get(path), pool="mean").vectors
 
-    return features
+    return cached(embedder.key, features) if embedder.key else features
 
 
 def random_embedder(like: Any) -> Any:
@@ -213,7 +223,9 @@ def random_embedder(like: Any) -> Any:
     from mtk.embed.model import EmbedModel
 
     torch.manual_seed(0)
-    return Embedder(EmbedModel(like.model.cfg), name="random", device=like.device)
+    cfg = like.model.cfg
+    key = f"random-{cfg.backbone}-w{cfg.width}-d{cfg.depth}-seed0-torch{torch.__version__}"
+    return Embedder(EmbedModel(cfg), name="random", device=like.device, key=key)
 
 
 def evaluate(

@@ -55,9 +55,10 @@ class Embedding:
 class Embedder:
     """A loaded embedding model on a device."""
 
-    def __init__(self, model: Any, *, name: str, device: Any = "cpu", batch: int = 16) -> None:
+    def __init__(self, model: Any, *, name: str, device: Any = "cpu", batch: int = 16, key: str = "") -> None:
         self.model = model.to(device).eval()
         self.name, self.device, self.batch = name, device, batch
+        self.key = key  # what identifies the weights (a file's sha256), for caches of vectors; '' if unknown
 
     def from_mel(
         self, mel: np.ndarray, *, pool: str = "mean", layer: str = "embedding", association: str | None = None
@@ -119,6 +120,7 @@ def load(name_or_path: str | None = None, device: Any = "cpu") -> Embedder:
     import torch
 
     from mtk.embed.model import ARCH, EmbedConfig, EmbedModel
+    from mtk.io.files import sha256_file
     from mtk.weights.checkpoint import load_checkpoint
     from mtk.weights.registry import check_task, default_entry, get_entry
     from mtk.weights.store import looks_like_path, resolve
@@ -128,9 +130,10 @@ def load(name_or_path: str | None = None, device: Any = "cpu") -> Embedder:
     if not looks_like_path(name_or_path) and get_entry(name_or_path).debug:
         entry = check_task(get_entry(name_or_path), TASK)
         torch.manual_seed(entry.seed)
-        return Embedder(EmbedModel(EmbedConfig(**entry.config)), name=entry.name, device=device)
+        model = EmbedModel(EmbedConfig(**entry.config))
+        return Embedder(model, name=entry.name, device=device, key=f"{entry.name}-seed{entry.seed}")
     resolved = resolve(name_or_path, task=TASK)
     ckpt = load_checkpoint(resolved.path, arch=ARCH)
     model = EmbedModel(EmbedConfig.from_dict(ckpt["config"]))
     model.load_state_dict(ckpt["state_dict"])
-    return Embedder(model, name=resolved.name, device=device)
+    return Embedder(model, name=resolved.name, device=device, key=sha256_file(resolved.paths[0]))
