@@ -29,12 +29,16 @@ demo: install
 	$(MTK) situate now --user demo --age 30 --country FR --gender female --device mobile --network plane --time 2019-08-13T08:05 | tee $(OUT)/situate-now.jsonl
 	$(MTK) situate session --user u00001 --situation relax --tracks $(OUT)/ode_to_joy.wav --tracks $(OUT)/ode_to_joy_cover.wav -n 2 -o $(OUT)/situate-session.jsonl --force
 	$(MTK) infill examples/ode_to_joy.mid --gap 13-16 --struct-from 1-4 -n 4 --seed 1 -o $(OUT)/ode_to_joy_infill.mid --force | tee $(OUT)/infill.jsonl
+	$(MTK) embed index $(OUT)/ode_to_joy.wav $(OUT)/ode_to_joy_cover.wav $(OUT)/ode_to_joy_stems/ -o $(OUT)/embed.idx --force > $(OUT)/embed-index.jsonl
+	$(MTK) render $(OUT)/ode_to_joy_infill.mid | $(MTK) embed similar - --index $(OUT)/embed.idx -k 3 | tee $(OUT)/embed-similar.jsonl
 	@echo "demo: rendered examples/ode_to_joy.mid -> $(OUT)/ode_to_joy.wav (stems in $(OUT)/ode_to_joy_stems/);"
 	@echo "      mtk detect-cover compared it with its cover -> $(OUT)/detect-cover.jsonl;"
 	@echo "      mtk transcribe turned its drum stem back into MIDI -> $(OUT)/ode_to_joy_drums.mid;"
 	@echo "      mtk situate guessed a situation from a device context and ranked both recordings for one"
 	@echo "      (simulated) user relaxing -> $(OUT)/situate-now.jsonl, $(OUT)/situate-session.jsonl"
 	@echo "      mtk infill rewrote its last phrase (bars 13-16) in the image of bars 1-4 -> $(OUT)/ode_to_joy_infill.mid"
+	@echo "      mtk embed indexed the recordings and stems, and found the infilled version's nearest neighbours"
+	@echo "      (rendered on the fly, piped in) -> $(OUT)/embed.idx, $(OUT)/embed-similar.jsonl"
 
 test: install
 	$(PY) -m pytest -q

@@ -139,6 +139,24 @@ REGISTRY: tuple[ModelEntry, ...] = (
         config={"channels": 4, "threshold": 0.02},
     ),
     ModelEntry(
+        name="embed-effnet-multi-v1",
+        task="embed",
+        version=1,
+        summary="contrastive music embedding (EfficientNet-Lite0 from ImageNet, 1280-d; heads for track, release, "
+        "artist and label) trained 300 steps on 900 recordings: simulated bands of mtk corpus songs and game "
+        "soundtracks",
+        files=(
+            WeightFile(
+                "embed-effnet-multi-v1-b3924500.pt",
+                "b3924500ba398e25572736c54f19ce9971b1648a1ed5509ddaa989ec47263622",
+                14272769,
+            ),
+        ),
+        card="embed-effnet-multi-v1.md",
+        sample_rate=16_000,
+        default=True,
+    ),
+    ModelEntry(
         name="embed-debug",
         task="embed",
         version=0,
