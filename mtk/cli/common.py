@@ -183,3 +183,16 @@ def default_command(name: str, *, stdin: bool = False) -> type:
 
     DefaultGroup.__doc__ = f"``GROUP ARGS`` means ``GROUP {name} ARGS``."
     return DefaultGroup
+
+
+def index_target(output: str | None, *, skip_existing: bool, force: bool) -> Path:
+    """The index file ``-o`` names (``detect-cover index``, ``embed index``): required, and an
+    existing one only with --skip-existing (extend) or --force (rebuild)."""
+    from mtk.errors import OutputExistsError
+
+    if not output or output == "-":
+        raise UsageError("the index needs a file", hint="use -o library.idx")
+    target = Path(output)
+    if target.exists() and not (skip_existing or force):
+        raise OutputExistsError(f"{target}: exists", hint="use --skip-existing to extend it or --force to rebuild")
+    return target

@@ -101,15 +101,10 @@ def index(
     The file is written only when a recording was added: when every input fails, an existing
     index is left as it was and no new one appears."""
     from mtk.detect_cover.index import CoverIndex
-    from mtk.errors import OutputExistsError, UsageError
     from mtk.io.inputs import expand_inputs
     from mtk.io.records import JsonLinesWriter
 
-    if not output or output == "-":
-        raise UsageError("the index needs a file", hint="use -o library.idx")
-    target = Path(output)
-    if target.exists() and not (skip_existing or force):
-        raise OutputExistsError(f"{target}: exists", hint="use --skip-existing to extend it or --force to rebuild")
+    target = common.index_target(output, skip_existing=skip_existing, force=force)
     idx = CoverIndex.load(target) if target.exists() and skip_existing else CoverIndex()
     paths = expand_inputs(inputs or [], extensions=AUDIO_EXTENSIONS, stdin_ok=False)
     todo = [p for p in paths if p not in idx]

@@ -124,17 +124,6 @@ def vectors(
         raise typer.Exit(1)
 
 
-def _index_target(output: str | None, skip_existing: bool, force: bool) -> Path:
-    from mtk.errors import OutputExistsError, UsageError
-
-    if not output or output == "-":
-        raise UsageError("the index needs a file", hint="use -o library.idx")
-    target = Path(output)
-    if target.exists() and not (skip_existing or force):
-        raise OutputExistsError(f"{target}: exists", hint="use --skip-existing to extend it or --force to rebuild")
-    return target
-
-
 @app.command("index", epilog=INDEX_EPILOG)
 def index(
     inputs: Inputs = None,
@@ -159,7 +148,7 @@ def index(
     from mtk.io.inputs import expand_inputs
     from mtk.io.records import JsonLinesWriter
 
-    target = _index_target(output, skip_existing, force)
+    target = common.index_target(output, skip_existing=skip_existing, force=force)
     existing = EmbedIndex.load(target) if target.exists() and skip_existing else None
     if existing is not None and (model and model != existing.model or layer != existing.layer):
         raise UsageError(f"{target}: built with {existing.model} ({existing.layer}); extend it with the same")

@@ -99,13 +99,21 @@ def stats_features(kind: str) -> Callable[[str], np.ndarray]:
 
 
 def probe_model() -> Any:
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    class Probe(MLPClassifier):  # a fixed 400 epochs by design: not converging is no news
+        def fit(self, x: Any, y: Any) -> Any:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                return super().fit(x, y)
+
     return make_pipeline(
-        StandardScaler(),
-        MLPClassifier(hidden_layer_sizes=(512,), alpha=1e-4, max_iter=400, random_state=PROBE_SEED),
+        StandardScaler(), Probe(hidden_layer_sizes=(512,), alpha=1e-4, max_iter=400, random_state=PROBE_SEED)
     )
 
 
@@ -239,11 +247,6 @@ def evaluate(
     """Scores of every method (name -> vector of a path) and stack (name -> methods whose
     vectors are concatenated) on the corpus songs and the real music entries (catalogue
     :class:`~mtk.embed.associations.Entry` of held-out tracks)."""
-    import warnings
-
-    from sklearn.exceptions import ConvergenceWarning
-
-    warnings.filterwarnings("ignore", category=ConvergenceWarning)  # a probe's fixed 400 epochs, by design
     train = [s for s in songs if s.split == "train"]
     test = [s for s in songs if s.split == "test"]
     real = [e for e in real if e.releases or e.artists]
