@@ -167,6 +167,16 @@ REGISTRY: tuple[ModelEntry, ...] = (
         config={"backbone": "lite0", "associations": ("artist",), "width": 0.25, "depth": 0.34},
     ),
     ModelEntry(
+        name="separate-debug",
+        task="separate",
+        version=0,
+        summary="tiny Open-Unmix separator (FFT 512, 8 hidden units, one BLSTM layer), random from seed 0, for tests",
+        sample_rate=44_100,
+        debug=True,
+        seed=0,
+        config={"arch": "umx", "n_fft": 512, "hop": 128, "hidden": 8, "layers": 1},
+    ),
+    ModelEntry(
         name="situate-ausp-v1",
         task="situate-ausp",
         version=1,
