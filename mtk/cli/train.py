@@ -397,7 +397,9 @@ def separate(
     output: Annotated[str, typer.Option("-o", "--output", metavar="RUN", help="Run folder (created; resumed).")],
     arch: Annotated[
         str,
-        typer.Option("--arch", metavar="umx|hdemucs", help="Open-Unmix masks, or Hybrid Demucs (pip install mtk[demucs])."),
+        typer.Option(
+            "--arch", metavar="umx|hdemucs", help="Open-Unmix masks, or Hybrid Demucs (pip install mtk[demucs])."
+        ),
     ] = "umx",
     hidden: Annotated[int, typer.Option("--hidden", min=4, help="umx: BLSTM width.")] = 128,
     width: Annotated[int, typer.Option("--width", min=4, help="hdemucs: channels of the first layer.")] = 16,
@@ -406,7 +408,8 @@ def separate(
     seconds: Annotated[float, typer.Option("--seconds", min=0.5, help="Excerpt length.")] = 6.0,
     lr: Annotated[float, typer.Option("--lr", min=0.0, help="Adam learning rate.")] = 1e-3,
     remix: Annotated[
-        float, typer.Option("--remix", min=0.0, max=1.0, help="Share of excerpts whose stems come from different songs.")
+        float,
+        typer.Option("--remix", min=0.0, max=1.0, help="Share of excerpts whose stems come from different songs."),
     ] = 0.5,
     checkpoint_every: Annotated[
         int, typer.Option("--checkpoint-every", min=1, help="Validate and checkpoint every N steps.")

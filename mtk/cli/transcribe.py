@@ -38,7 +38,7 @@ HELP = (
     "snare or hi-hat is kept only where the audio has an onset in its band above its onset threshold (0: no gate). "
     "One input writes to -o FILE or stdout; several inputs (or a folder) need -o DIR and print one JSON line per "
     "output. Closed and open hi-hat are one detection (labelled by the larger) and share thresholds ('hihat'). "
-    "Works best on a drum stem (separate a full mix first)."
+    "Works best on a drum stem: give --separate for a full mix."
 )
 
 
@@ -110,11 +110,20 @@ def transcribe(
             "and drop those the fit silences. Slower (about 2 s of CPU a second of audio).",
         ),
     ] = None,
+    separate: Annotated[
+        bool,
+        typer.Option(
+            "--separate",
+            help="The input is a full mix: separate its drums first (mtk separate's shipped model), then transcribe.",
+        ),
+    ] = False,
     model: Model = None,
     device: Device = "auto",
     name: Annotated[
         Optional[str],
-        typer.Option("--name", metavar="TEMPLATE", help="Output file name in a folder: {stem}, {name}, {index}."),
+        typer.Option(
+            "--name", metavar="TEMPLATE", help="Output file name in a folder: {stem}, {name}, {parent}, {index}."
+        ),
     ] = None,
     skip_existing: SkipExisting = False,
     fail_fast: FailFast = False,
@@ -139,13 +148,22 @@ def transcribe(
         from mtk.transcribe.refine import kit_shots
 
         transcriber.kit = kit_shots(kit, transcriber.cfg.sample_rate)
+    separator = None
+    if separate:
+        from mtk.separate.infer import load as load_separator
+
+        separator = load_separator(None, resolve_device(device))
 
     def run_one(source: str, target: str) -> dict[str, Any]:
         if skip_existing and target != STDIO and Path(target).exists():
             return {"input": source, "output": target, "skipped": True}
         if target != STDIO:
             check_writable(target, force=force)
-        result = transcriber.from_file(source)
+        if separator is not None:
+            drums, sr = separator.stem_from_file(source, "drums")
+            result = transcriber.from_audio(drums.mean(axis=0), sr)
+        else:
+            result = transcriber.from_file(source)
         data = encode(result, fmt)
         if target == STDIO:
             write_stdout(data)

@@ -91,11 +91,13 @@ def _read_list(list_file: str) -> list[str]:
 def output_name(source: str, template: str, *, index: int) -> str:
     """Fill an output name template such as ``{stem}.wav`` for one input.
 
-    Fields: ``{stem}`` (file name without suffix), ``{name}`` (file name), ``{index}``
-    (position in the batch, from 0). stdin's stem is ``stdin``.
+    Fields: ``{stem}`` (file name without suffix), ``{name}`` (file name), ``{parent}`` (the
+    name of its folder), ``{index}`` (position in the batch, from 0). stdin's stem is ``stdin``.
     """
     path = Path("stdin" if source == STDIO else source)
     try:
-        return template.format(stem=path.stem, name=path.name, index=index)
+        return template.format(stem=path.stem, name=path.name, parent=path.resolve().parent.name, index=index)
     except (KeyError, IndexError, ValueError) as exc:
-        raise UsageError(f"bad --name template {template!r} ({exc})", hint="fields: {stem} {name} {index}") from None
+        raise UsageError(
+            f"bad --name template {template!r} ({exc})", hint="fields: {stem} {name} {parent} {index}"
+        ) from None

@@ -31,9 +31,7 @@ def chunk_starts(total: int, chunk: int, overlap: int) -> list[int]:
     return starts
 
 
-def separate_chunks(
-    read: Reader, total: int, separate: Separate, *, chunk: int, overlap: int
-) -> Iterator[np.ndarray]:
+def separate_chunks(read: Reader, total: int, separate: Separate, *, chunk: int, overlap: int) -> Iterator[np.ndarray]:
     """Yield ``(stems, channels, n)`` spans in order, ``total`` samples in all."""
     starts = chunk_starts(total, chunk, overlap)
     fade_in = np.linspace(0.0, 1.0, overlap + 2, dtype=np.float32)[1:-1]

@@ -115,6 +115,18 @@ class Separator:
         y, sr = read_audio(source, min_duration=MIN_SECONDS)
         return self.from_audio(y, sr)
 
+    def stem_from_file(self, source: str | os.PathLike[str], name: str) -> tuple[np.ndarray, int]:
+        """One output of a file (a stem, or ``no_STEM``): ``((channels, samples), sample_rate)``,
+        holding only that output in memory. What ``mtk transcribe --separate`` (drums) and
+        the tools that want a drumless mix (``no_drums``) call."""
+        from mtk.io.audio import read_audio
+
+        stem_names(self.stems, stem=name[len(NO_PREFIX) :] if name.startswith(NO_PREFIX) else name)
+        y, sr = read_audio(source, min_duration=MIN_SECONDS)
+        index = {s: i for i, s in enumerate(self.stems)}
+        parts = [_output(span, name, index) for span in self.spans(y, sr)]
+        return np.concatenate(parts, axis=-1), sr
+
     def to_files(
         self,
         source: str | os.PathLike[str],
@@ -163,7 +175,7 @@ class Separator:
                         writers[name].write(frames)
             for f in writers.values():
                 f.close()
-        for name, parts in held.items():
+        for parts in held.values():
             write_stdout(encode_wav(np.concatenate(parts, axis=-1), sr, subtype=subtype))  # type: ignore[arg-type]
         return {
             "sample_rate": sr,

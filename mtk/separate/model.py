@@ -81,7 +81,11 @@ class MaskSeparator(nn.Module):
         bins = cfg.n_fft // 2 + 1
         self.estimators = nn.ModuleList(
             OpenUnmix(
-                nb_bins=bins, nb_channels=cfg.channels, hidden_size=cfg.hidden, nb_layers=cfg.layers, max_bin=cfg.max_bin
+                nb_bins=bins,
+                nb_channels=cfg.channels,
+                hidden_size=cfg.hidden,
+                nb_layers=cfg.layers,
+                max_bin=cfg.max_bin,
             )
             for _ in cfg.stems
         )
@@ -139,7 +143,11 @@ class DemucsSeparator(nn.Module):
             raise ImportError("the hdemucs separator needs the demucs package: pip install 'mtk[demucs]'") from exc
         self.cfg = cfg
         self.net = HDemucs(
-            list(cfg.stems), audio_channels=cfg.channels, samplerate=cfg.sample_rate, channels=cfg.width, depth=cfg.depth
+            list(cfg.stems),
+            audio_channels=cfg.channels,
+            samplerate=cfg.sample_rate,
+            channels=cfg.width,
+            depth=cfg.depth,
         )
 
     def forward(self, mix: torch.Tensor) -> torch.Tensor:

@@ -240,7 +240,7 @@ def evaluate(transcriber: Any, baseline: Any, songs: list[Song], *, tune: list[S
 KEEP_GRID = (0.0, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3)
 
 
-def _event_scores(songs: list[Song], events: list[list[Any]]) -> dict[str, Any]:
+def event_scores(songs: list[Song], events: list[list[Any]]) -> dict[str, Any]:
     """Micro precision/recall/F1 per eval class and the mean F1 of event lists, one per song."""
     out: dict[str, Any] = {}
     for name, members in EVAL_CLASSES.items():
@@ -279,15 +279,15 @@ def known_kit(transcriber: Any, songs: list[Song], *, tune: list[Song] | None = 
     out: dict[str, Any] = {}
     if tune:
         _, tuned = refits(tune)
-        grid = {k: _event_scores(tune, [refine.select(r, keep=k) for r in tuned])["mean_f1"] for k in KEEP_GRID}
+        grid = {k: event_scores(tune, [refine.select(r, keep=k) for r in tuned])["mean_f1"] for k in KEEP_GRID}
         keep = max(grid, key=lambda k: (grid[k], k))  # ties: the larger share
         out["tuned_on"] = {"songs": len(tune), "mean_f1_by_keep": {str(k): f for k, f in grid.items()}}
     start = time.process_time()
     before, after = refits(songs)
     seconds = sum(len(s.audio) for s in songs) / sr
     return {
-        "before": _event_scores(songs, before),
-        "after": _event_scores(songs, [refine.select(r, keep=keep) for r in after]),
+        "before": event_scores(songs, before),
+        "after": event_scores(songs, [refine.select(r, keep=keep) for r in after]),
         "keep": keep,
         "cpu_seconds_per_audio_second": round((time.process_time() - start) / seconds, 2),
         **out,

@@ -61,6 +61,7 @@ DEBUG = {
     "cover": "detect-cover-debug",
     "infill": "infill-debug",
     "embed": "embed-debug",
+    "separate": "separate-debug",
 }
 SITUATE_DEBUG = ["--ausp", "situate-ausp-debug", "--dusp", "situate-dusp-debug"]
 
@@ -94,6 +95,8 @@ AUDIO: dict[str, Case] = {
         lambda b, c: ["embed", "index", b, "-o", str(c["out"] / "e.idx"), "--model", DEBUG["embed"]], code=1
     ),
     "embed similar": Case(lambda b, c: ["embed", "similar", b, "--index", str(c["embed_index"])]),
+    "separate": Case(lambda b, c: ["separate", b, "-o", str(c["out"] / "stems"), "--model", DEBUG["separate"]]),
+    "separate --stem": Case(lambda b, c: ["separate", b, "--stem", "drums", "--model", DEBUG["separate"]]),
 }
 MIDI: dict[str, Case] = {
     "render": Case(lambda b, c: ["render", b, "-o", str(c["out"] / "x.wav"), "--synth", "builtin"]),
@@ -176,6 +179,7 @@ MODEL: dict[str, Case] = {
         valid=("dusp_weights",),
     ),
     "embed --model": Case(lambda m, c: ["embed", str(c["good"]), "--model", m]),
+    "separate --model": Case(lambda m, c: ["separate", str(c["good"]), "-o", str(c["out"] / "stems"), "--model", m]),
     "models path": Case(  # a file path is printed as it is
         lambda m, c: ["models", "path", m],
         valid=("transcribe_weights", "dusp_weights", "empty_file", "garbage_file"),
@@ -197,6 +201,12 @@ CORPUS: dict[str, Case] = {
     ),
     "train detect-cover": Case(lambda d, c: ["train", "detect-cover", "--data", d, "-o", str(c["out"] / "c.json")]),
     "eval embed": Case(lambda d, c: ["eval", "embed", "--data", d, "--model", DEBUG["embed"], "--baselines", ""]),
+    "eval separate": Case(
+        lambda d, c: ["eval", "separate", "--data", d, "--model", DEBUG["separate"], "--no-real", "--no-transcribe"]
+    ),
+    "train separate": Case(
+        lambda d, c: ["train", "separate", "--data", d, "-o", str(c["out"] / "run"), "--steps", "1"]
+    ),
 }
 
 LISTS: dict[str, Case] = {  # @list.txt: every command that takes INPUT arguments
@@ -208,6 +218,9 @@ LISTS: dict[str, Case] = {  # @list.txt: every command that takes INPUT argument
     "detect-cover query @list": Case(lambda b, c: ["detect-cover", "query", f"@{b}", "--index", str(c["index"])]),
     "detect-cover cliques @list": Case(lambda b, c: ["detect-cover", "cliques", f"@{b}"]),
     "embed @list": Case(lambda b, c: ["embed", f"@{b}", "--model", DEBUG["embed"]]),
+    "separate @list": Case(
+        lambda b, c: ["separate", f"@{b}", "-o", str(c["out"] / "stems"), "--model", DEBUG["separate"]]
+    ),
     "embed index @list": Case(
         lambda b, c: ["embed", "index", f"@{b}", "-o", str(c["out"] / "e.idx"), "--model", DEBUG["embed"]]
     ),

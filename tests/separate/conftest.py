@@ -1,0 +1,60 @@
+"""A tiny synthetic stem corpus (``mtk corpus songs`` layout) and known mixtures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+SR = 44_100
+
+
+def drum_loop(seconds: float, sr: int = SR, bpm: float = 120.0, seed: int = 0) -> np.ndarray:
+    """Kicks (decaying 60 Hz thumps) on beats, noise-burst snares on the off-beats: mono."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sr)
+    y = np.zeros(n, np.float32)
+    beat = int(sr * 60 / bpm)
+    t = np.arange(int(0.15 * sr)) / sr
+    kick = np.sin(2 * np.pi * 60 * t) * np.exp(-t * 30)
+    snare = rng.standard_normal(len(t)) * np.exp(-t * 40)
+    for i, start in enumerate(range(0, n - len(t), beat)):
+        y[start : start + len(t)] += (kick if i % 2 == 0 else 0.5 * snare).astype(np.float32)
+    return 0.5 * y
+
+
+def sine_bass(seconds: float, sr: int = SR, freqs: tuple[float, ...] = (55.0, 65.4, 73.4, 49.0)) -> np.ndarray:
+    """A held sine bass line, one note a second."""
+    n = int(seconds * sr)
+    t = np.arange(n) / sr
+    f = np.asarray(freqs)[(t.astype(int)) % len(freqs)]
+    return (0.3 * np.sin(2 * np.pi * np.cumsum(f) / sr)).astype(np.float32)
+
+
+def write_song(folder: Path, split: str, seed: int, seconds: float = 3.0, sr: int = SR) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sr)
+    t = np.arange(n) / sr
+    stems = {
+        "drums": drum_loop(seconds, sr, seed=seed),
+        "bass": sine_bass(seconds, sr),
+        "melody": (0.2 * np.sin(2 * np.pi * rng.uniform(400, 800) * t)).astype(np.float32),
+        "chords": (0.1 * np.sin(2 * np.pi * 261.6 * t) + 0.1 * np.sin(2 * np.pi * 329.6 * t)).astype(np.float32),
+    }
+    (folder / "stems").mkdir(parents=True)
+    for name, y in stems.items():
+        sf.write(folder / "stems" / f"{name}.wav", np.stack([y, 0.8 * y], 1), sr, subtype="FLOAT")
+    mix = sum(stems.values())
+    sf.write(folder / "mix.wav", np.stack([mix, 0.8 * mix], 1), sr, subtype="FLOAT")
+    (folder / "meta.json").write_text(json.dumps({"split": split, "drums": {"kit": "synthetic"}}))
+
+
+@pytest.fixture(scope="session")
+def stem_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("stem-corpus")
+    for i, split in enumerate(["train", "train", "train", "valid", "test"]):
+        write_song(root / f"{i:05d}-song", split, seed=i)
+    return root
