@@ -78,10 +78,13 @@ def separate(
 
     if stem is not None and two_stems is not None:
         raise UsageError("--stem and --two-stems exclude each other")
-    names = stem_names(STEMS, stem=stem, two_stems=two_stems)  # a usage error before any model loads
+    stem_names(STEMS, stem=stem, two_stems=two_stems)  # usage errors before any model loads
     items = expand_inputs(inputs or [], extensions=AUDIO_EXTENSIONS)
     # one file in: -o is its stems' folder (or, with --stem, the file); several: one folder each
     batch = len(items) > 1 or any(Path(a).is_dir() or a.startswith("@") for a in inputs or [])
+    to_folder = output is not None and (output.endswith("/") or Path(output).is_dir())
+    if not batch and stem is None and (not output or output == STDIO):
+        raise UsageError("several stems need an output folder", hint="use -o DIR, or --stem STEM")
     separator = load(model, resolve_device(device), chunk_seconds=chunk)
     names = stem_names(separator.stems, stem=stem, two_stems=two_stems)
 
@@ -96,13 +99,10 @@ def separate(
         return {"input": source, "outputs": targets, **info, "model": separator.name}
 
     if not batch:
-        to_folder = output is not None and (output.endswith("/") or Path(output).is_dir())
         if stem is not None and not to_folder:
             targets = {stem: common.binary_target(output, kind="audio")}
         else:
-            if not output or output == STDIO:
-                raise UsageError("several stems need an output folder", hint="use -o DIR, or --stem STEM")
-            targets = targets_for(Path(output), names)
+            targets = targets_for(Path(output), names)  # type: ignore[arg-type]
         record = run_one(items[0], targets)
         if STDIO in targets.values():
             common.info(json.dumps(record))

@@ -167,6 +167,23 @@ REGISTRY: tuple[ModelEntry, ...] = (
         config={"backbone": "lite0", "associations": ("artist",), "width": 0.25, "depth": 0.34},
     ),
     ModelEntry(
+        name="separate-umx-v1",
+        task="separate",
+        version=1,
+        summary="Open-Unmix ratio-mask separator (drums, bass, lead, other; 4 x 3-layer BLSTM, 5.0 M parameters) "
+        "trained 2,000 steps on the stems of 247 mtk corpus songs",
+        files=(
+            WeightFile(
+                "separate-umx-v1-8e27b817.pt",
+                "8e27b81789424cf8d920d1f0d48fcfc908df19a5a068454591881ea8893f8dfb",
+                10139983,
+            ),
+        ),
+        card="separate-umx-v1.md",
+        sample_rate=44_100,
+        default=True,
+    ),
+    ModelEntry(
         name="separate-debug",
         task="separate",
         version=0,

@@ -13,16 +13,27 @@ SR = 44_100
 
 
 def drum_loop(seconds: float, sr: int = SR, bpm: float = 120.0, seed: int = 0) -> np.ndarray:
-    """Kicks (decaying 60 Hz thumps) on beats, noise-burst snares on the off-beats: mono."""
+    """A rock beat, mono: kicks on beats 1 and 3 (a pitch sweep 150 -> 50 Hz with a click),
+    snares on 2 and 4 (a 190 Hz body and noise), closed hi-hats on every eighth note
+    (high-passed noise)."""
     rng = np.random.default_rng(seed)
     n = int(seconds * sr)
     y = np.zeros(n, np.float32)
     beat = int(sr * 60 / bpm)
-    t = np.arange(int(0.15 * sr)) / sr
-    kick = np.sin(2 * np.pi * 60 * t) * np.exp(-t * 30)
-    snare = rng.standard_normal(len(t)) * np.exp(-t * 40)
-    for i, start in enumerate(range(0, n - len(t), beat)):
-        y[start : start + len(t)] += (kick if i % 2 == 0 else 0.5 * snare).astype(np.float32)
+    t = np.arange(int(0.25 * sr)) / sr
+    sweep = 50 + 100 * np.exp(-t * 30)
+    kick = np.sin(2 * np.pi * np.cumsum(sweep) / sr) * np.exp(-t * 12)
+    kick[: int(0.003 * sr)] += rng.standard_normal(int(0.003 * sr)) * 0.5
+    snare = (0.5 * np.sin(2 * np.pi * 190 * t) + rng.standard_normal(len(t))) * np.exp(-t * 25)
+    noise = rng.standard_normal(len(t))
+    hat = (noise - np.convolve(noise, np.ones(4) / 4, mode="same")) * np.exp(-t * 80)
+    for i, start in enumerate(range(0, n - len(t), beat // 2)):
+        part = 0.3 * hat
+        if i % 4 == 0:
+            part = part + kick
+        elif i % 4 == 2:
+            part = part + 0.6 * snare
+        y[start : start + len(t)] += part.astype(np.float32)
     return 0.5 * y
 
 
