@@ -50,11 +50,9 @@ def _uncached(model: object, example: object) -> None:
     seq = build(example)  # type: ignore[arg-type]
     m = example.melody  # type: ignore[attr-defined]
     grammar = TargetGrammar(
-        example.end - example.first,  # type: ignore[attr-defined]
-        meter=m.meter,
+        [m.meter_at(b) for b in range(example.first, example.end)],  # type: ignore[attr-defined]
         tempo=m.tempo,
         label=example.label,  # type: ignore[attr-defined]
-        bar_ticks=m.bar_ticks,
     )
     seq.tokens, seq.orders = seq.tokens[: seq.target_start], seq.orders[: seq.target_start]
     seq.contexts = seq.contexts[: seq.target_start]

@@ -89,6 +89,7 @@ _mtk() {
         "mtk infill|--temperature") COMPREPLY=(); return ;;
         "mtk infill|--top-k") COMPREPLY=(); return ;;
         "mtk infill|--top-p") COMPREPLY=(); return ;;
+        "mtk infill|--closeness") COMPREPLY=(); return ;;
         "mtk infill|--keep-all") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mtk infill|--seed") COMPREPLY=(); return ;;
         "mtk infill|--model") COMPREPLY=(); return ;;
@@ -146,6 +147,7 @@ _mtk() {
         "mtk train infill|--steps") COMPREPLY=(); return ;;
         "mtk train infill|--batch-size") COMPREPLY=(); return ;;
         "mtk train infill|--lr") COMPREPLY=(); return ;;
+        "mtk train infill|--init") COMPREPLY=(); return ;;
         "mtk train infill|--sources") COMPREPLY=(); return ;;
         "mtk train infill|--seed") COMPREPLY=(); return ;;
         "mtk train infill|--device") COMPREPLY=(); return ;;
@@ -221,6 +223,8 @@ _mtk() {
         "mtk eval infill|--limit") COMPREPLY=(); return ;;
         "mtk eval infill|--seeds") COMPREPLY=(); return ;;
         "mtk eval infill|--temperature") COMPREPLY=(); return ;;
+        "mtk eval infill|--closeness") COMPREPLY=(); return ;;
+        "mtk eval infill|--ranked") COMPREPLY=(); return ;;
         "mtk eval infill|--sources") COMPREPLY=(); return ;;
         "mtk eval infill|--format") COMPREPLY=(); return ;;
         "mtk eval infill|--device") COMPREPLY=(); return ;;
@@ -264,7 +268,7 @@ _mtk() {
         "mtk embed similar") COMPREPLY=($(compgen -W "--index -k --device --fail-fast -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk separate") COMPREPLY=($(compgen -W "-o --output --stem --two-stems --bits --chunk --model --device --name --skip-existing --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk transcribe") COMPREPLY=($(compgen -W "-o --output --format -f --threshold --onset-threshold --kit --separate --model --device --name --skip-existing --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
-        "mtk infill") COMPREPLY=($(compgen -W "-o --output --gap --struct-from --track -n --samples --temperature --top-k --top-p --keep-all --seed --model --device --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
+        "mtk infill") COMPREPLY=($(compgen -W "-o --output --gap --struct-from --track -n --samples --temperature --top-k --top-p --closeness --keep-all --seed --model --device --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk situate") COMPREPLY=($(compgen -W "predict now session -h --help" -- "$cur")) ;;
         "mtk situate predict") COMPREPLY=($(compgen -W "--audio --history --branch -k --top --ausp --dusp -o --output --device --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk situate now") COMPREPLY=($(compgen -W "--device --network --user --age --country --gender --time -k --top --dusp -q --quiet -v --verbose -h --help" -- "$cur")) ;;
@@ -272,7 +276,7 @@ _mtk() {
         "mtk train") COMPREPLY=($(compgen -W "detect-cover transcribe infill situate embed separate -h --help" -- "$cur")) ;;
         "mtk train detect-cover") COMPREPLY=($(compgen -W "--data -o --output --split --projection-steps --negatives --calibrate-on --calibrate-split --candidates --name --seed -j --jobs --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train transcribe") COMPREPLY=($(compgen -W "--data -o --output --valid --steps --batch-size --seconds --lr --init --keep-every --random-hits --loss-windows --select --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
-        "mtk train infill") COMPREPLY=($(compgen -W "-o --output --steps --batch-size --lr --sources --seed --device -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk train infill") COMPREPLY=($(compgen -W "-o --output --steps --batch-size --lr --init --sources --seed --device -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train situate") COMPREPLY=($(compgen -W "--streams --history -o --output --audio -C --classes --split --split-seed --steps --tracks --streams-per-track --lr --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train embed") COMPREPLY=($(compgen -W "--metadata -o --output --association --backbone --init --steps --batch-pairs --lr --checkpoint-every --tagger --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train separate") COMPREPLY=($(compgen -W "--data -o --output --arch --hidden --width --steps --batch --seconds --lr --remix --checkpoint-every --valid-songs --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
@@ -280,7 +284,7 @@ _mtk() {
         "mtk eval detect-cover") COMPREPLY=($(compgen -W "--data --split --distractors --excerpt-seconds --rerank --model -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval transcribe") COMPREPLY=($(compgen -W "--data --split --tune --tune-split --limit --known-kit --model --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval situate") COMPREPLY=($(compgen -W "--streams --history --audio -C --classes --splits --repeats --branch --steps --tracks --streams-per-track --runs --format --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
-        "mtk eval infill") COMPREPLY=($(compgen -W "--model --split --limit --seeds --temperature --sources --format --device -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk eval infill") COMPREPLY=($(compgen -W "--model --split --limit --seeds --temperature --closeness --ranked --sources --format --device -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval embed") COMPREPLY=($(compgen -W "--model --stack --data --metadata --baselines --format --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval separate") COMPREPLY=($(compgen -W "--data --split --limit --seconds --real --real-seconds --real-offset --transcribe --format --model --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk models") COMPREPLY=($(compgen -W "list path verify -h --help" -- "$cur")) ;;

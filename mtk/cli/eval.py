@@ -226,6 +226,12 @@ def infill(
     ] = None,
     seeds: Annotated[str, typer.Option("--seeds", help="Sampling seeds, comma-separated.")] = "0,1,2",
     temperature: Annotated[float, typer.Option("--temperature", min=0.0, help="Sampling temperature.")] = 1.0,
+    closeness: Annotated[
+        str, typer.Option("--closeness", metavar="low|default|high|N", help="As mtk infill's --closeness.")
+    ] = "default",
+    ranked: Annotated[
+        int, typer.Option("--ranked", min=0, max=64, help="Also score the best of N ranked samples (0: not).")
+    ] = 0,
     sources: TuneSources = DEFAULT_TUNE_SOURCES,
     fmt: Annotated[str, typer.Option("--format", help="json (one object) or markdown (a table).")] = "json",
     device: Device = "auto",
@@ -243,9 +249,13 @@ def infill(
     from mtk.errors import UsageError
     from mtk.infill.data import from_json
     from mtk.infill.evaluate import EvalOptions, evaluate, table, target_examples
-    from mtk.infill.infer import load
+    from mtk.infill.infer import closeness_value, load
     from mtk.io.records import JsonLinesWriter
 
+    try:
+        boost = closeness_value(closeness)
+    except ValueError as exc:
+        raise UsageError(f"--{exc}") from None
     try:
         seed_list = tuple(int(x) for x in seeds.split(",") if x.strip())
     except ValueError:
@@ -264,7 +274,7 @@ def infill(
         loader,
         targets,
         pool,
-        EvalOptions(seeds=seed_list, temperature=temperature),
+        EvalOptions(seeds=seed_list, temperature=temperature, closeness=boost, ranked=ranked),
         jobs=jobs,
         progress=lambda xs: common.progress(xs, label="targets" if jobs <= 1 else "shards"),
     )

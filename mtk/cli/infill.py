@@ -70,6 +70,14 @@ def infill(
     temperature: Annotated[float, typer.Option("--temperature", min=0.0, help="Sampling temperature.")] = 1.0,
     top_k: Annotated[int, typer.Option("--top-k", min=0, help="Keep the k likeliest tokens (0: all).")] = 8,
     top_p: Annotated[float, typer.Option("--top-p", min=0.0, max=1.0, help="Nucleus: keep this much mass.")] = 0.9,
+    closeness: Annotated[
+        str,
+        typer.Option(
+            "--closeness",
+            metavar="low|default|high|N",
+            help="How close to the reference: low (the model alone), default, high (near a copy) or a boost 0-50.",
+        ),
+    ] = "default",
     keep_all: Annotated[
         Optional[str],
         typer.Option("--keep-all", metavar="DIR", help="Also write every sample (ranked) to DIR."),
@@ -85,7 +93,7 @@ def infill(
     import sys
 
     from mtk.device import resolve_device
-    from mtk.infill.infer import auto_gap, load, plan
+    from mtk.infill.infer import auto_gap, closeness_value, load, plan
     from mtk.infill.scorefile import read_score
     from mtk.io.files import STDIO, atomic_write, check_writable, read_bytes, write_stdout
 
@@ -103,6 +111,10 @@ def infill(
     if folder is not None and folder.exists() and not folder.is_dir():
         raise UsageError(f"--keep-all {keep_all}: not a folder")
     seed = secrets.randbelow(2**31) if seed is None else seed
+    try:
+        boost = closeness_value(closeness)
+    except ValueError as exc:
+        raise UsageError(f"--{exc}") from None
 
     score = read_score(read_bytes(source), name=source, suffix=Path(source).suffix if source != STDIO else "")
     line = score.line(track)
@@ -121,7 +133,9 @@ def infill(
         reference = index_range(ref_bars, "--struct-from")
     chosen = plan(melody, (first, end), reference)
     infiller = load(model, resolve_device(device))
-    ranked = infiller.sample(chosen.example, n=samples, seed=seed, temperature=temperature, top_k=top_k, top_p=top_p)
+    ranked = infiller.sample(
+        chosen.example, n=samples, seed=seed, temperature=temperature, top_k=top_k, top_p=top_p, closeness=boost
+    )
     best = ranked[0]
     data = score.with_notes(line, first, end, best.melody.notes)
     kept = []
@@ -144,6 +158,8 @@ def infill(
         "seed": seed,
         "track": line.describe(),
         "meter": f"{melody.meter[0]}/{melody.meter[1]}",
+        "meter_changes": [[score.bar_number(b), f"{n}/{d}"] for b, (n, d) in melody.changes],
+        "closeness": boost,
         "gap": [score.bar_number(first), score.bar_number(end - 1)],
         "reference": [score.bar_number(struct.first_bar), score.bar_number(struct.end_bar - 1)] if struct else None,
         "reference_by": chosen.how,

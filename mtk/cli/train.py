@@ -219,6 +219,10 @@ def infill(
     ] = 2_500,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Examples per step.")] = 16,
     lr: Annotated[float, typer.Option("--lr", min=0.0, help="AdamW peak learning rate.")] = 5e-4,
+    init: Annotated[
+        Optional[str],
+        typer.Option("--init", metavar="NAME|PATH", help="Start a new run from these weights (tokens by name)."),
+    ] = None,
     sources: TuneSources = DEFAULT_TUNE_SOURCES,
     seed: Seed = None,
     device: Device = "auto",
@@ -238,7 +242,7 @@ def infill(
 
     writer = JsonLinesWriter()
     records = common.tune_records(sources, jobs=jobs)
-    opts = TrainOptions(steps=steps, batch=batch_size, lr=lr, seed=seed or 0, device=resolve_device(device))
+    opts = TrainOptions(steps=steps, batch=batch_size, lr=lr, seed=seed or 0, device=resolve_device(device), init=init)
     train(records, Path(output), opts, on_log=writer.write)
 
 

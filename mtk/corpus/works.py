@@ -65,6 +65,7 @@ class Work:
     phrases: list[tuple[int, int, str]] = field(default_factory=list)  # (first bar, end bar, label)
     harmony: list[tuple[int, float, float]] | None = None  # all voices, for chorales
     marks: list[tuple[float, str]] = field(default_factory=list)  # (time, kind): see section_marks
+    meter_changes: list[tuple[float, tuple[int, int]]] = field(default_factory=list)  # (time, meter) after the first
 
     @property
     def beats_per_bar(self) -> int:
@@ -107,8 +108,12 @@ def list_works(sources: tuple[str, ...] = DEFAULT_SOURCES) -> tuple[WorkRef, ...
     return tuple(refs)
 
 
-def parse_work(ref: WorkRef) -> Work:
-    """Parse one work; raises :class:`WorkSkipped` with the reason when it is unusable."""
+def parse_work(ref: WorkRef, *, any_meter: bool = False) -> Work:
+    """Parse one work; raises :class:`WorkSkipped` with the reason when it is unusable.
+
+    The arrangements of ``mtk corpus`` need one meter of :data:`METERS`; ``any_meter``
+    accepts every meter and meter changes (``Work.meter_changes``, times as the notes'),
+    for melody models that read them."""
     import warnings
 
     from music21 import converter, expressions, meter
@@ -127,16 +132,17 @@ def parse_work(ref: WorkRef) -> Work:
     sigs = list(melody.recurse().getElementsByClass(meter.TimeSignature))
     if not sigs:
         raise WorkSkipped("no time signature")
-    if len({s.ratioString for s in sigs}) > 1:
+    if len({s.ratioString for s in sigs}) > 1 and not any_meter:
         raise WorkSkipped("changing meter")
     source_meter = (sigs[0].numerator, sigs[0].denominator)
-    if source_meter not in METERS:
+    if source_meter not in METERS and not any_meter:
         raise WorkSkipped(f"unsupported meter {sigs[0].ratioString}")
     bar_ql = float(sigs[0].barDuration.quarterLength)
     measures = list(melody.getElementsByClass("Measure"))
     first_len = float(measures[0].duration.quarterLength) if measures else bar_ql
     shift = bar_ql - first_len if 0 < first_len < bar_ql else 0.0
 
+    changes = meter_changes(melody, shift)
     notes, fermata_ends = _notes(melody, shift, expressions.Fermata)
     if len(notes) < 8:
         raise WorkSkipped("fewer than 8 notes")
@@ -169,7 +175,21 @@ def parse_work(ref: WorkRef) -> Work:
         phrases=phrases,
         harmony=harmony,
         marks=marks,
+        meter_changes=changes,
     )
+
+
+def meter_changes(part: object, shift: float = 0.0) -> list[tuple[float, tuple[int, int]]]:
+    """``(time in quarter notes + shift, (numerator, denominator))`` of the time signatures of
+    ``part``'s bars after the first, read bar by bar: ``flatten()`` loses the signatures that
+    an expanded repeat repeats. An incomplete bar inside a tune (a pickup into a repeat, say)
+    has a signature of its own length in music21's ABC reader (1/16 for a sixteenth) and the
+    next bar restores the meter, so every later bar line stays where the score has it."""
+    out = []
+    for m in list(part.getElementsByClass("Measure"))[1:]:  # type: ignore[attr-defined]
+        if m.timeSignature is not None:
+            out.append((float(m.offset) + shift, (m.timeSignature.numerator, m.timeSignature.denominator)))
+    return out
 
 
 # Bar line styles that close a section (music21's names); "regular", "dotted", "dashed",

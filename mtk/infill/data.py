@@ -18,31 +18,43 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from mtk.corpus.works import DEFAULT_SOURCES, Work, WorkRef, WorkSkipped, list_works, parse_work
 from mtk.infill.structure import analyze
-from mtk.infill.tokens import METERS, TICKS_PER_QUARTER, Melody, Note, Section, bar_ticks, quantize
+from mtk.infill.tokens import (
+    TICKS_PER_QUARTER,
+    Melody,
+    Note,
+    Section,
+    meter_map,
+    quantize,
+    supported,
+    unsupported_meter,
+)
 from mtk.parallel import parallel_map
 
 CONTEXT_BARS = 6
 MAX_TARGET_BARS = 5  # a 4-bar phrase, or 5 with its pickup bar
-CACHE_VERSION = 2  # 2: sections bounded by the score's marks
+CACHE_VERSION = 3  # 2: sections bounded by the score's marks; 3: every meter, meter changes
 
 
 def melody_of(work: Work) -> Melody:
-    """A parsed tune as a melody in its source meter, sections by structure analysis
-    within the score's marks (each at the nearest bar line)."""
-    if work.source_meter not in METERS:
-        raise WorkSkipped(f"unsupported meter {work.source_meter}")
+    """A parsed tune (``parse_work(ref, any_meter=True)``) as a melody in its own meters,
+    sections by structure analysis within the score's marks (each at the nearest bar line)."""
+    events = [(0, work.source_meter), *((round(t * TICKS_PER_QUARTER), m) for t, m in work.meter_changes)]
+    for _, m in events:
+        if not supported(m):
+            raise WorkSkipped(unsupported_meter(m))
+    first, changes = meter_map(events)
     notes = quantize(work.notes)
-    ticks = bar_ticks(work.source_meter)
-    n_bars = notes[-1].start // ticks + 1
-    marks = {math.floor(t * TICKS_PER_QUARTER / ticks + 0.5) for t, _ in work.marks}
-    melody = Melody(work.source_meter, 120.0, notes, n_bars, marks=tuple(sorted(b for b in marks if 0 < b < n_bars)))
+    melody = Melody(first, 120.0, notes, 1, changes=changes)
+    melody.n_bars = melody.bar_of(notes[-1].start) + 1
+    melody.changes = tuple((b, m) for b, m in changes if b < melody.n_bars)
+    marks = {melody.nearest_bar(round(t * TICKS_PER_QUARTER)) for t, _ in work.marks}
+    melody.marks = tuple(sorted(b for b in marks if 0 < b < melody.n_bars))
     melody.sections = analyze(melody)
     return melody
 
@@ -55,6 +67,7 @@ def to_json(melody: Melody) -> dict[str, object]:
         "notes": [[n.pitch, n.start, n.duration] for n in melody.notes],
         "sections": [[s.first_bar, s.end_bar, s.label] for s in melody.sections],
         "marks": list(melody.marks),
+        "changes": [[b, list(m)] for b, m in melody.changes],
     }
 
 
@@ -66,6 +79,7 @@ def from_json(data: dict) -> Melody:  # type: ignore[type-arg]
         int(data["n_bars"]),
         [Section(int(a), int(b), str(c)) for a, b, c in data["sections"]],
         tuple(int(b) for b in data.get("marks", ())),
+        tuple((int(b), (int(m[0]), int(m[1]))) for b, m in data.get("changes", ())),
     )
 
 
@@ -73,7 +87,7 @@ def _record(ref: WorkRef) -> dict[str, object] | None:
     from mtk.corpus.build import split_of
 
     try:
-        work = parse_work(ref)
+        work = parse_work(ref, any_meter=True)
         melody = melody_of(work)
     except WorkSkipped:
         return None
@@ -116,13 +130,32 @@ class Example:
     end: int
     future: int
     struct: Section | None
+    source: str = ""  # the tune book, where known
 
     @property
     def label(self) -> str:
         return self.melody.label_of(self.first)
 
 
-def examples(melody: Melody, *, context: int = CONTEXT_BARS) -> list[Example]:
+def meter_name(melody: Melody) -> str:
+    """``"3/8"``, or ``"2/4+"`` for a tune that starts in 2/4 and changes meter."""
+    return f"{melody.meter[0]}/{melody.meter[1]}" + ("+" if melody.changes else "")
+
+
+def meter_census(records: list[dict[str, object]]) -> dict[str, dict[str, int]]:
+    """Tunes and bars per meter (a changing tune's bars counted in each of its meters; its
+    tune under :func:`meter_name`), most bars first."""
+    census: dict[str, dict[str, int]] = {}
+    for r in records:
+        melody = from_json(r)
+        tunes = census.setdefault(meter_name(melody), {"tunes": 0, "bars": 0})
+        tunes["tunes"] += 1
+        for n, d in melody.meters():
+            census.setdefault(f"{n}/{d}", {"tunes": 0, "bars": 0})["bars"] += 1
+    return dict(sorted(census.items(), key=lambda kv: (-kv[1]["bars"], -kv[1]["tunes"], kv[0])))
+
+
+def examples(melody: Melody, *, context: int = CONTEXT_BARS, source: str = "") -> list[Example]:
     """An example per section after the first (of at most :data:`MAX_TARGET_BARS` bars); its
     structural context is the first section with the same letter, when there is one."""
     out = []
@@ -138,6 +171,7 @@ def examples(melody: Melody, *, context: int = CONTEXT_BARS) -> list[Example]:
                 section.end_bar,
                 min(melody.n_bars, section.end_bar + context),
                 struct,
+                source,
             )
         )
     return out

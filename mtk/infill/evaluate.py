@@ -5,7 +5,10 @@ tunes, with :data:`~mtk.infill.data.CONTEXT_BARS` bars of past and future contex
 section with the same letter is the structural context (:func:`mtk.infill.data.examples`).
 Each system fills every target, once per seed:
 
-- ``structure-aware``: the model with the structural context;
+- ``structure-aware``: the model with the structural context, one sample, drawn with the
+  options' ``closeness`` (:class:`~mtk.infill.sample.CopyPrior`);
+- ``structure-aware, best of N``: with ``ranked`` = N > 1, the first of N samples ranked as
+  ``mtk infill -n N`` ranks them;
 - ``structure-agnostic``: the same model with the structure encoder switched off (the
   paper's baselines see no structural context);
 - ``copy-reference``: the structural context's bars copied into the gap;
@@ -18,24 +21,26 @@ not exact repeats of their context), the overlap of pitch-class histograms with 
 distribution), the note-density error (notes per bar) against the ground truth, and whether
 the infill has exactly the target's number of bars; for the two model systems also the
 ground truth's token negative log-likelihood. Each figure is the mean over seeds with its
-standard deviation across seeds.
+standard deviation across seeds. Similarity to the truth is also given per meter and per tune
+book, and on exact repeats (A) and variations (A') apart.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from mtk.infill.data import Example, examples, from_json
+from mtk.infill.data import Example, examples, from_json, meter_name
 from mtk.infill.sequence import window
 from mtk.infill.structure import similarity
 from mtk.infill.tokens import Melody, Note
 
 MAX_EVAL_BARS = 4  # the paper's targets: repeated sections of up to 4 bars
 SYSTEMS = ("structure-aware", "structure-agnostic", "copy-reference", "random-bars")
+RANKED = "structure-aware, best of {n}"
 METRICS = ("similarity_truth", "similarity_reference", "pitch_class_overlap", "density_error", "exact_bars")
 
 
@@ -46,7 +51,7 @@ def target_examples(records: list[dict[str, Any]], *, split: str = "test", limit
         ex
         for r in records
         if r["split"] == split
-        for ex in examples(from_json(r))
+        for ex in examples(from_json(r), source=str(r.get("work", "")).split(":")[0])
         if ex.struct is not None and ex.end - ex.first <= MAX_EVAL_BARS
     ]
     if limit is not None and len(out) > limit:
@@ -69,7 +74,7 @@ def score(infill: Melody, example: Example) -> dict[str, float]:
     truth = window(example.melody, example.first, example.end).notes
     assert example.struct is not None
     ref = window(example.melody, example.struct.first_bar, example.struct.end_bar).notes
-    notes = [n for n in infill.notes if n.start < n_bars * infill.bar_ticks]
+    notes = [n for n in infill.notes if n.start < infill.bar_start(n_bars)]
     return {
         "similarity_truth": similarity([n.pitch for n in notes], [n.pitch for n in truth]),
         "similarity_reference": similarity([n.pitch for n in notes], [n.pitch for n in ref]),
@@ -86,17 +91,18 @@ def copy_reference(example: Example) -> Melody:
     m = example.melody
     bars = min(n, example.struct.n_bars)
     copied = window(m, example.struct.first_bar, example.struct.first_bar + bars)
-    return Melody(m.meter, m.tempo, copied.notes, n)
+    return replace(copied, n_bars=n, sections=[])
 
 
 def random_bars(example: Example, pool: Sequence[Melody], rng: np.random.Generator) -> Melody:
     """As many consecutive bars as the gap has, from a random training tune of the same meter."""
     n = example.end - example.first
     m = example.melody
-    same = [p for p in pool if p.meter == m.meter and p.n_bars >= n] or [m]
+    meter = m.meter_at(example.first)
+    same = [p for p in pool if p.meter == meter and p.n_bars >= n] or [m]
     source = same[int(rng.integers(len(same)))]
     first = int(rng.integers(source.n_bars - n + 1))
-    return Melody(m.meter, m.tempo, window(source, first, first + n).notes, n)
+    return replace(window(source, first, first + n), sections=[])
 
 
 def nll(model: Any, example: Example, *, use_struct: bool) -> float:
@@ -116,6 +122,11 @@ class EvalOptions:
     temperature: float = 1.0
     top_k: int = 8
     top_p: float = 0.9
+    closeness: float | None = None  # None: the Infiller's default
+    ranked: int = 0  # N > 1: also the best of N ranked samples
+
+    def systems(self) -> tuple[str, ...]:
+        return (*SYSTEMS[:1], RANKED.format(n=self.ranked), *SYSTEMS[1:]) if self.ranked > 1 else SYSTEMS
 
 
 Scores = tuple[dict[str, list[dict[str, float]]], dict[str, float]]
@@ -125,16 +136,20 @@ def target_scores(infiller: Any, example: Example, index: int, pool: Sequence[Me
     """Every system's metrics on target number ``index``, one dict per seed, and the two
     model systems' negative log-likelihood of the truth. Depends only on the target, its
     index and the seeds, so any split of the targets across processes gives the same numbers."""
-    scores: dict[str, list[dict[str, float]]] = {s: [] for s in SYSTEMS}
+    scores: dict[str, list[dict[str, float]]] = {s: [] for s in opts.systems()}
+    runs = [("structure-aware", True, 1), ("structure-agnostic", False, 1)]
+    if opts.ranked > 1:
+        runs.append((RANKED.format(n=opts.ranked), True, opts.ranked))
     for seed in opts.seeds:
-        for system, use_struct in (("structure-aware", True), ("structure-agnostic", False)):
+        for system, use_struct, n in runs:
             best = infiller.sample(
                 example,
-                n=1,
+                n=n,
                 seed=seed,
                 temperature=opts.temperature,
                 top_k=opts.top_k,
                 top_p=opts.top_p,
+                closeness=opts.closeness if use_struct else 0.0,
                 use_struct=use_struct,
             )[0]
             scores[system].append(score(best.melody, example))
@@ -198,7 +213,7 @@ def summarize(targets: list[Example], results: list[Scores], opts: EvalOptions) 
     """Mean and std across seeds of each system's metrics over the targets."""
     variations = [i for i, ex in enumerate(targets) if "'" in ex.label]  # not exact repeats
     systems: dict[str, dict[str, Any]] = {}
-    for system in SYSTEMS:
+    for system in opts.systems():
         runs = [[scores[system][k] for scores, _ in results] for k in range(len(opts.seeds))]
         out: dict[str, Any] = {}
         for metric in METRICS:
@@ -206,12 +221,11 @@ def summarize(targets: list[Example], results: list[Scores], opts: EvalOptions) 
             out[metric] = {"mean": round(float(np.mean(means)), 4), "std": round(float(np.std(means)), 4)}
         if system in results[0][1]:
             out["nll"] = round(float(np.mean([losses[system] for _, losses in results])), 4)
-        if variations:
-            means = [float(np.mean([run[i]["similarity_truth"] for i in variations])) for run in runs]
-            out["variations_similarity_truth"] = {
-                "mean": round(float(np.mean(means)), 4),
-                "std": round(float(np.std(means)), 4),
-            }
+        repeats = [i for i in range(len(targets)) if i not in set(variations)]
+        for key, subset in (("variations_similarity_truth", variations), ("repeats_similarity_truth", repeats)):
+            if subset:
+                means = [float(np.mean([run[i]["similarity_truth"] for i in subset])) for run in runs]
+                out[key] = {"mean": round(float(np.mean(means)), 4), "std": round(float(np.std(means)), 4)}
         systems[system] = out
     truth = [score(window(ex.melody, ex.first, ex.end), ex)["similarity_reference"] for ex in targets]
     aware, agnostic = systems["structure-aware"], systems["structure-agnostic"]
@@ -226,18 +240,51 @@ def summarize(targets: list[Example], results: list[Scores], opts: EvalOptions) 
         "systems": systems,
         "structure_margin": round(margin, 4),
         "structure_margin_exceeds_spread": bool(margin > spread),
+        "closeness": opts.closeness,
+        "by_meter": _grouped(targets, results, opts, lambda ex: meter_name(ex.melody)),
+        "by_book": _grouped(targets, results, opts, lambda ex: ex.source or "?"),
     }
 
 
+def _grouped(
+    targets: list[Example], results: list[Scores], opts: EvalOptions, key: Callable[[Example], str]
+) -> dict[str, dict[str, Any]]:
+    """Targets, variations and each system's similarity to the truth (mean over seeds) per group."""
+    groups: dict[str, list[int]] = {}
+    for i, ex in enumerate(targets):
+        groups.setdefault(key(ex), []).append(i)
+    out: dict[str, dict[str, Any]] = {}
+    for name, idx in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        row: dict[str, Any] = {"targets": len(idx), "variations": sum("'" in targets[i].label for i in idx)}
+        for system in opts.systems():
+            sims = [results[i][0][system][k]["similarity_truth"] for i in idx for k in range(len(opts.seeds))]
+            row[system] = round(float(np.mean(sims)), 4)
+        out[name] = row
+    return out
+
+
 def table(result: dict[str, Any]) -> str:
-    """The summary as a Markdown table (mean ± std across seeds)."""
-    head = "| system | sim. truth | sim. truth, variations | sim. reference | PC overlap | density err. "
-    head += "| exact bars | NLL |"
-    rows = [head, "|" + "---|" * 8]
+    """The summary as Markdown tables (mean ± std across seeds), then similarity to the truth
+    per meter and per tune book."""
+    head = "| system | sim. truth | sim. truth, repeats (A) | sim. truth, variations (A') | sim. reference "
+    head += "| PC overlap | density err. | exact bars | NLL |"
+    rows = [head, "|" + "---|" * 9]
     for system, m in result["systems"].items():
-        keys = [METRICS[0], "variations_similarity_truth", *METRICS[1:4]]
+        keys = [METRICS[0], "repeats_similarity_truth", "variations_similarity_truth", *METRICS[1:4]]
         cells = [f"{m[k]['mean']:.3f} ± {m[k]['std']:.3f}" if k in m else "-" for k in keys]
         cells.append(f"{100 * m['exact_bars']['mean']:.0f}%")
         cells.append(f"{m['nll']:.3f}" if "nll" in m else "-")
         rows.append(f"| {system} | " + " | ".join(cells) + " |")
+    systems = list(result["systems"])
+    for title, key in (("meter", "by_meter"), ("tune book", "by_book")):
+        if key not in result:
+            continue
+        rows += [
+            "",
+            f"| {title} | targets | variations | " + " | ".join(systems) + " |",
+            "|" + "---|" * (3 + len(systems)),
+        ]
+        for name, g in result[key].items():
+            cells = [str(g["targets"]), str(g["variations"]), *(f"{g[s]:.3f}" for s in systems)]
+            rows.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(rows)

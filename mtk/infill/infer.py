@@ -22,8 +22,28 @@ from mtk.infill.structure import analyze, similarity
 from mtk.infill.tokens import LABELS, Melody, Section
 
 TASK = "infill"
-DEFAULT_MODEL = "infill-structformer-v1"
+DEFAULT_MODEL = "infill-structformer-v2"
 MAX_GAP_BARS = 8  # the model is trained on gaps of up to 5 bars; the grammar holds any length
+# --closeness levels: the copy expert's log-boost (mtk.infill.sample.CopyPrior). DEFAULT is
+# the value closest to composers' variations on the validation split (the model card's sweep).
+CLOSENESS = {"low": 0.0, "default": 3.0, "high": 6.0}
+
+
+def closeness_value(spec: str | float) -> float:
+    """A ``--closeness`` level (low, default, high) or a number from 0 to 50, as a log-boost;
+    ``ValueError`` otherwise."""
+    if isinstance(spec, (int, float)):
+        value = float(spec)
+    elif spec.strip().lower() in CLOSENESS:
+        return CLOSENESS[spec.strip().lower()]
+    else:
+        try:
+            value = float(spec)
+        except ValueError:
+            raise ValueError(f"closeness {spec}: expected low, default, high or a number from 0 to 50") from None
+    if not 0.0 <= value <= 50.0:
+        raise ValueError(f"closeness {spec}: expected low, default, high or a number from 0 to 50")
+    return value
 
 
 @dataclass
@@ -76,9 +96,7 @@ def plan(melody: Melody, gap: tuple[int, int], reference: tuple[int, int] | None
             raise InputError(f"the reference must lie within the melody's {melody.n_bars} bars")
         if r0 < end and first < r1:
             raise InputError("the reference overlaps the gap")
-    blank = replace(
-        melody, notes=[n for n in melody.notes if not first <= n.start // melody.bar_ticks < end], sections=[]
-    )
+    blank = replace(melody, notes=[n for n in melody.notes if not first <= melody.bar_of(n.start) < end], sections=[])
     sections = _carve(analyze(blank), first, end)
     used = {s.label[0] for s in sections}
     struct = None
@@ -164,15 +182,18 @@ class Infiller:
         temperature: float = 1.0,
         top_k: int = 8,
         top_p: float = 0.9,
+        closeness: float | None = None,
         use_struct: bool = True,
     ) -> list[Candidate]:
         """``n`` infills of ``example``, ranked (:func:`rank`); sample ``i`` is drawn from
-        seed ``[seed, i]``, so it is the same whatever ``n``."""
+        seed ``[seed, i]``, so it is the same whatever ``n``. ``closeness`` (default:
+        ``CLOSENESS["default"]``) draws them towards the reference."""
         import torch
 
         from mtk.infill.sample import Sampling, infill
 
-        sampling = Sampling(temperature=temperature, top_k=top_k, top_p=top_p)
+        boost = CLOSENESS["default"] if closeness is None else closeness
+        sampling = Sampling(temperature=temperature, top_k=top_k, top_p=top_p, closeness=boost)
         struct = example.struct if use_struct else None
         ref = [x.pitch for x in example.melody.bar_notes(struct.first_bar, struct.end_bar)] if struct else None
         out = []
@@ -190,7 +211,7 @@ def load(name_or_path: str | None = None, device: str = "cpu") -> Infiller:
     """An :class:`Infiller` from a registry name (default :data:`DEFAULT_MODEL`) or a file."""
     import torch
 
-    from mtk.infill.model import InfillConfig, InfillTransformer
+    from mtk.infill.model import InfillConfig, InfillTransformer, over_vocabulary
     from mtk.infill.tokens import VOCAB
     from mtk.infill.train import ARCH
     from mtk.weights.checkpoint import build_module, load_checkpoint
@@ -204,7 +225,7 @@ def load(name_or_path: str | None = None, device: str = "cpu") -> Infiller:
         model = InfillTransformer(build_module(InfillConfig, {"vocab": len(VOCAB), **entry.config}))
         return Infiller(model, name=entry.name, device=device)
     resolved = resolve(name, task=TASK)
-    ckpt = load_checkpoint(resolved.path, arch=ARCH)
-    model = InfillTransformer(build_module(InfillConfig, ckpt["config"]))
-    model.load_state_dict({k: v.float() for k, v in ckpt["state_dict"].items()})
+    config, state = over_vocabulary(load_checkpoint(resolved.path, arch=ARCH), VOCAB)
+    model = InfillTransformer(build_module(InfillConfig, config))
+    model.load_state_dict(state)
     return Infiller(model, name=resolved.name, device=device)

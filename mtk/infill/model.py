@@ -24,9 +24,12 @@ parameters with the tune books' vocabulary; the seed's 512-d, 6-8 layers would n
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 from torch import nn
+
+from mtk.infill.tokens import vocabulary_v1
 
 ORDERS = 3  # past, target, future
 
@@ -125,3 +128,34 @@ def _additive(allowed: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
 
 def parameter_count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+def remap_vocabulary(state: dict[str, Any], old: list[str], new: list[str]) -> dict[str, Any]:
+    """``state`` (token embedding ``token.weight``, output ``head.weight`` and ``head.bias``
+    over ``old``) with those rows over ``new``: matched by name; a new token's embedding and
+    output weights are the mean row, its output bias the lowest (as unlikely as the least
+    likely old token)."""
+    where = {t: i for i, t in enumerate(old)}
+    out = dict(state)
+    for key in ("token.weight", "head.weight", "head.bias"):
+        rows = state[key]
+        fill = rows.min() if key == "head.bias" else rows.mean(dim=0)
+        fresh = fill.expand(len(new), *rows.shape[1:]).clone()
+        for i, t in enumerate(new):
+            if t in where:
+                fresh[i] = rows[where[t]]
+        out[key] = fresh
+    return out
+
+
+def over_vocabulary(ckpt: dict[str, Any], vocab: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A checkpoint's config and float32 state with its token rows matched to ``vocab`` by
+    name (its ``meta["vocabulary"]``, or :func:`~mtk.infill.tokens.vocabulary_v1` for weights
+    saved before checkpoints kept theirs)."""
+    old = (ckpt.get("meta") or {}).get("vocabulary") or vocabulary_v1()
+    if len(old) != ckpt["config"]["vocab"]:
+        raise ValueError(f"{ckpt['config']['vocab']} tokens in the weights, {len(old)} in their vocabulary")
+    state = {k: v.float() for k, v in ckpt["state_dict"].items()}
+    if list(old) != list(vocab):
+        state = remap_vocabulary(state, old, vocab)
+    return {**ckpt["config"], "vocab": len(vocab)}, state

@@ -1,6 +1,6 @@
 """Melodies to and from MIDI (miditoolkit), and from music21's tune books.
 
-MIDI written here holds the melody on one track, the tempo, the time signature, one marker
+MIDI written here holds the melody on one track, the tempo, the time signatures, one marker
 per section (its label) at the section's first bar line and an ``end`` marker at the final
 bar line (trailing rests have no events), so reading it back gives the same
 :class:`~mtk.infill.tokens.Melody`.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import miditoolkit
 
-from mtk.infill.tokens import METERS, TICKS_PER_QUARTER, Melody, Section, quantize
+from mtk.infill.tokens import TICKS_PER_QUARTER, Melody, Section, meter_map, quantize, supported, unsupported_meter
 
 MIDI_TPB = 480  # MIDI ticks per quarter note; 40 per grid tick
 END_MARKER = "end"
@@ -21,36 +21,40 @@ def to_midi(melody: Melody, *, program: int = 73) -> miditoolkit.MidiFile:
     scale = MIDI_TPB // TICKS_PER_QUARTER
     midi = miditoolkit.MidiFile(ticks_per_beat=MIDI_TPB)
     midi.tempo_changes = [miditoolkit.TempoChange(float(melody.tempo), 0)]
-    midi.time_signature_changes = [miditoolkit.TimeSignature(melody.meter[0], melody.meter[1], 0)]
+    midi.time_signature_changes = [
+        miditoolkit.TimeSignature(m[0], m[1], melody.bar_start(bar) * scale)
+        for bar, m in ((0, melody.meter), *melody.changes)
+    ]
     inst = miditoolkit.Instrument(program=program, name="melody")
     inst.notes = [miditoolkit.Note(90, n.pitch, n.start * scale, (n.start + n.duration) * scale) for n in melody.notes]
     midi.instruments = [inst]
-    midi.markers = [miditoolkit.Marker(s.label, s.first_bar * melody.bar_ticks * scale) for s in melody.sections]
-    midi.markers.append(miditoolkit.Marker(END_MARKER, melody.n_bars * melody.bar_ticks * scale))
+    midi.markers = [miditoolkit.Marker(s.label, melody.bar_start(s.first_bar) * scale) for s in melody.sections]
+    midi.markers.append(miditoolkit.Marker(END_MARKER, melody.bar_start(melody.n_bars) * scale))
     return midi
 
 
 def from_midi(midi: miditoolkit.MidiFile, track: int = 0) -> Melody:
     """Track ``track`` of a MIDI file as a melody on the grid (quantised), with the first
-    tempo and time signature, and sections from markers when it has them."""
+    tempo, its time signatures and sections from markers when it has them."""
     q = midi.ticks_per_beat
-    meter = (4, 4)
-    if midi.time_signature_changes:
-        ts = midi.time_signature_changes[0]
-        meter = (ts.numerator, ts.denominator)
-    if meter not in METERS:
-        raise ValueError(f"unsupported meter {meter[0]}/{meter[1]}")
+    signatures = [
+        (round(ts.time / q * TICKS_PER_QUARTER), (ts.numerator, ts.denominator)) for ts in midi.time_signature_changes
+    ]
+    for _, m in signatures:
+        if not supported(m):
+            raise ValueError(unsupported_meter(m))
+    meter, changes = meter_map(signatures)
     tempo = midi.tempo_changes[0].tempo if midi.tempo_changes else 120.0
     notes = quantize([(n.pitch, n.start / q, (n.end - n.start) / q) for n in midi.instruments[track].notes])
-    bar = round(meter[0] * 4 / meter[1] * TICKS_PER_QUARTER)
+    grid = Melody(meter, tempo, notes, 0, changes=changes)
     last_onset = max((n.start for n in notes), default=0)
-    ends = [round(m.time / q * TICKS_PER_QUARTER) // bar for m in midi.markers if m.text == END_MARKER]
-    n_bars = max([last_onset // bar + 1, *ends])
-    marks = {round(m.time / q * TICKS_PER_QUARTER) // bar: m.text for m in midi.markers if m.text != END_MARKER}
+    ends = [grid.bar_of(round(m.time / q * TICKS_PER_QUARTER)) for m in midi.markers if m.text == END_MARKER]
+    n_bars = max([grid.bar_of(last_onset) + 1, *ends])
+    marks = {grid.bar_of(round(m.time / q * TICKS_PER_QUARTER)): m.text for m in midi.markers if m.text != END_MARKER}
     starts = sorted(marks.items())
     sections = [
         Section(first, starts[i + 1][0] if i + 1 < len(starts) else n_bars, label)
         for i, (first, label) in enumerate(starts)
         if first < n_bars
     ]
-    return Melody(meter, tempo, notes, n_bars, sections)
+    return Melody(meter, tempo, notes, n_bars, sections, changes=tuple((b, m) for b, m in changes if b < n_bars))

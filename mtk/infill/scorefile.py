@@ -20,9 +20,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mtk.corpus.works import section_marks
+from mtk.corpus.works import meter_changes, section_marks
 from mtk.errors import InputError
-from mtk.infill.tokens import METERS, Melody, Note, quantize
+from mtk.infill.tokens import (
+    TICKS_PER_QUARTER,
+    Changes,
+    Melody,
+    Meter,
+    Note,
+    bar_of,
+    bar_start,
+    meter_map,
+    nearest_bar,
+    quantize,
+    supported,
+    unsupported_meter,
+)
 from mtk.io.files import sniff_format
 from mtk.io.midi import MIDI_EXTENSIONS, MIDI_PARSE_ERRORS, checked_smf, corrupt_midi
 
@@ -73,24 +86,31 @@ class Line:
 @dataclass
 class ScoreFile:
     midi: Any  # mido.MidiFile
-    meter: tuple[int, int]
+    meter: Meter  # the first bar's
     tempo: float
     first_number: int  # how a musician numbers the file's first bar: 1, or 0 for a pickup
     lines: list[Line]
     name: str
     marks: tuple[int, ...] = ()  # 0-based bars that markers start (at the nearest bar line)
+    changes: Changes = ()  # (bar, meter) where the time signature changes
 
-    @property
-    def bar_length(self) -> int:
-        """MIDI ticks per bar."""
-        return self.midi.ticks_per_beat * 4 * self.meter[0] // self.meter[1]
+    def bar_start(self, bar: int) -> int:
+        """The MIDI tick of bar line ``bar`` (0-based)."""
+        return bar_start(self.meter, self.changes, bar, self.midi.ticks_per_beat)
+
+    def bar_of(self, tick: int) -> int:
+        return bar_of(self.meter, self.changes, tick, self.midi.ticks_per_beat)
 
     @property
     def n_bars(self) -> int:
         """Bars up to the end of the last note of any track (at least to its onset's bar)."""
         notes = [n for line in self.lines for n in line.notes]
-        last_onset = max((n.start for n in notes), default=0) // self.bar_length + 1
-        return max(last_onset, -(-max((n.end for n in notes), default=0) // self.bar_length))
+        last_onset = self.bar_of(max((n.start for n in notes), default=0)) + 1
+        return max(last_onset, self.bar_of(max((n.end for n in notes), default=1) - 1) + 1)
+
+    def nearest_bar(self, tick: int) -> int:
+        """The bar line nearest ``tick``."""
+        return nearest_bar(self.meter, self.changes, tick, self.midi.ticks_per_beat)
 
     def bar_index(self, number: int) -> int:
         """The 0-based bar of a bar number as a musician counts it."""
@@ -121,7 +141,14 @@ class ScoreFile:
         q = self.midi.ticks_per_beat
         notes = quantize([(n.pitch, n.start / q, (n.end - n.start) / q) for n in line.notes])
         n_bars = self.n_bars
-        return Melody(self.meter, self.tempo, notes, n_bars, marks=tuple(b for b in self.marks if 0 < b < n_bars))
+        return Melody(
+            self.meter,
+            self.tempo,
+            notes,
+            n_bars,
+            marks=tuple(b for b in self.marks if 0 < b < n_bars),
+            changes=tuple((b, m) for b, m in self.changes if b < n_bars),
+        )
 
     def with_notes(self, line: Line, first_bar: int, end_bar: int, notes: list[Note]) -> bytes:
         """The file as MIDI bytes with ``line``'s notes that start in bars ``[first_bar,
@@ -129,9 +156,7 @@ class ScoreFile:
         ``end_bar``); every other message is kept as it was."""
         import mido
 
-        from mtk.infill.tokens import TICKS_PER_QUARTER
-
-        lo, hi = first_bar * self.bar_length, end_bar * self.bar_length
+        lo, hi = self.bar_start(first_bar), self.bar_start(end_bar)
         drop = {i for n in line.notes if lo <= n.start < hi for i in (n.on_index, n.off_index) if i is not None}
         velocities = sorted(n.velocity for n in line.notes) or [80]
         velocity = velocities[len(velocities) // 2]
@@ -187,43 +212,42 @@ def _lines(midi: Any) -> list[Line]:
 
 
 def parse_midi_file(data: bytes, *, name: str, first_number: int = 1) -> ScoreFile:
-    """A Standard MIDI File's bytes as a :class:`ScoreFile`; one meter only."""
+    """A Standard MIDI File's bytes as a :class:`ScoreFile`, its time signatures as a meter
+    map (:func:`mtk.infill.tokens.meter_map`)."""
     import mido
 
     try:
         midi = mido.MidiFile(file=io.BytesIO(checked_smf(data, name=name)))
     except MIDI_PARSE_ERRORS as exc:
         raise corrupt_midi(name, exc) from None
-    meters = {(m.numerator, m.denominator) for t in midi.tracks for m in t if m.type == "time_signature"}
-    if len(meters) > 1:
-        listed = ", ".join(f"{n}/{d}" for n, d in sorted(meters))
-        raise InputError(f"{name}: the meter changes ({listed}); mtk infill needs one meter")
-    meter = meters.pop() if meters else (4, 4)
-    if meter not in METERS:
-        known = ", ".join(f"{n}/{d}" for n, d in METERS)
-        raise InputError(f"{name}: meter {meter[0]}/{meter[1]} is not supported (supported: {known})")
-    if midi.ticks_per_beat * 4 * meter[0] % meter[1]:
-        raise InputError(f"{name}: {midi.ticks_per_beat} ticks per beat do not divide a {meter[0]}/{meter[1]} bar")
+    events = _meta_times(midi, "time_signature")
+    signatures = [(t, (m.numerator, m.denominator)) for t, m in events]
+    for _, m in signatures:
+        if not supported(m):
+            raise InputError(f"{name}: {unsupported_meter(m)}")
+        if midi.ticks_per_beat * 4 * m[0] % m[1]:
+            raise InputError(f"{name}: {midi.ticks_per_beat} ticks per beat do not divide a {m[0]}/{m[1]} bar")
+    meter, changes = meter_map(signatures, midi.ticks_per_beat)
     tempi = [m.tempo for t in midi.tracks for m in t if m.type == "set_tempo"]
     tempo = float(mido.tempo2bpm(tempi[0])) if tempi else 120.0
     lines = _lines(midi)
     if not any(line.notes for line in lines):
         raise InputError(f"{name}: the file has no notes")
-    bar = midi.ticks_per_beat * 4 * meter[0] // meter[1]
-    marks = {(t + bar // 2) // bar for t in _marker_times(midi)}
-    return ScoreFile(midi, meter, tempo, first_number, lines, name, tuple(sorted(marks)))
+    score = ScoreFile(midi, meter, tempo, first_number, lines, name, changes=changes)
+    score.marks = tuple(sorted({score.nearest_bar(t) for t, _ in _meta_times(midi, "marker")}))
+    return score
 
 
-def _marker_times(midi: Any) -> list[int]:
-    """Absolute ticks of every marker meta-event, in any track."""
-    times = []
+def _meta_times(midi: Any, kind: str) -> list[tuple[int, Any]]:
+    """``(absolute tick, message)`` of every meta-event of ``kind``, in any track."""
+    found = []
     for track in midi.tracks:
         now = 0
         for msg in track:
             now += msg.time
-            if msg.type == "marker":
-                times.append(now)
-    return times
+            if msg.type == kind:
+                found.append((now, msg))
+    return found
 
 
 def from_music21(path: str, *, name: str) -> ScoreFile:
@@ -245,28 +269,34 @@ def from_music21(path: str, *, name: str) -> ScoreFile:
     except Exception as exc:  # music21 raises many kinds on malformed files
         raise InputError(f"{name}: cannot read the score ({type(exc).__name__}: {exc})") from None
     parts = list(getattr(score, "parts", [])) or [score]
-    sigs = list(score.recurse().getElementsByClass(meter.TimeSignature))
+    sigs = list(parts[0].flatten().getElementsByClass(meter.TimeSignature))
+    sigs = sigs or list(score.recurse().getElementsByClass(meter.TimeSignature))
     sig = sigs[0] if sigs else meter.TimeSignature("4/4")
     bar_ql = float(sig.barDuration.quarterLength)
     measures = list(parts[0].getElementsByClass("Measure"))
     first_len = float(measures[0].duration.quarterLength) if measures else bar_ql
     shift = bar_ql - first_len if 0 < first_len < bar_ql else 0.0
     tpb = 480
-    conductor = mido.MidiTrack()
-    conductor.append(mido.MetaMessage("time_signature", numerator=sig.numerator, denominator=sig.denominator))
+    meta: list[tuple[int, Any]] = [  # (tick, message) of the conductor track
+        (0, mido.MetaMessage("time_signature", numerator=sig.numerator, denominator=sig.denominator))
+    ]
+    for time, (num, den) in meter_changes(parts[0], shift):  # a pickup is padded: later ones move by the padding
+        meta.append((round(time * tpb), mido.MetaMessage("time_signature", numerator=num, denominator=den)))
     metronome = list(score.recurse().getElementsByClass(tempo.MetronomeMark))
     bpm = float(metronome[0].getQuarterBPM() or 120.0) if metronome else 120.0
-    conductor.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm)))
+    meta.append((0, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm))))
     keys = list(score.recurse().getElementsByClass(key.KeySignature))
     if keys and -7 <= keys[0].sharps <= 7:
         minor = isinstance(keys[0], key.Key) and keys[0].mode == "minor"
-        conductor.append(mido.MetaMessage("key_signature", key=(_MINOR if minor else _MAJOR)[keys[0].sharps]))
-    prev, end = 0, float(parts[0].highestTime) + shift
+        meta.append((0, mido.MetaMessage("key_signature", key=(_MINOR if minor else _MAJOR)[keys[0].sharps])))
+    end = float(parts[0].highestTime) + shift
     for time, kind in section_marks(parts[0], shift):
-        if not 0 < time < end:
-            continue  # the final bar line
-        ticks = round(time * tpb)
-        conductor.append(mido.MetaMessage("marker", text=kind, time=ticks - prev))
+        if 0 < time < end:  # not the final bar line
+            meta.append((round(time * tpb), mido.MetaMessage("marker", text=kind)))
+    conductor = mido.MidiTrack()
+    prev = 0
+    for ticks, msg in sorted(meta, key=lambda e: e[0]):  # stable: at one time, in the order added
+        conductor.append(msg.copy(time=ticks - prev))
         prev = ticks
     midi = mido.MidiFile(type=1, ticks_per_beat=tpb)
     midi.tracks.append(conductor)

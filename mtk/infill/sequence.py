@@ -28,16 +28,17 @@ class Sequences:
 
 
 def window(melody: Melody, first: int, end: int) -> Melody:
-    """Bars ``[first, end)`` as a melody starting at bar 0 (sections cut to the window;
-    notes keep their durations)."""
-    ticks = melody.bar_ticks
-    notes = [Note(n.pitch, n.start - first * ticks, n.duration) for n in melody.bar_notes(first, end)]
+    """Bars ``[first, end)`` as a melody starting at bar 0 (sections cut to the window, the
+    meter in force and its changes; notes keep their durations)."""
+    origin = melody.bar_start(first)
+    notes = [Note(n.pitch, n.start - origin, n.duration) for n in melody.bar_notes(first, end)]
     sections = [
         Section(max(s.first_bar, first) - first, min(s.end_bar, end) - first, s.label)
         for s in melody.sections
         if s.first_bar < end and s.end_bar > first
     ]
-    return Melody(melody.meter, melody.tempo, notes, end - first, sections)
+    changes = tuple((b - first, m) for b, m in melody.changes if first < b < end)
+    return Melody(melody.meter_at(first), melody.tempo, notes, end - first, sections, changes=changes)
 
 
 def segment(melody: Melody, first: int, end: int) -> list[int]:

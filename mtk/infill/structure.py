@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mtk.infill.tokens import LABELS, TICKS_PER_QUARTER, Melody, Note, Section
+from mtk.infill.tokens import LABELS, TICKS_PER_QUARTER, Melody, Note, Section, bar_ticks
 
 SKIP_COST = 3.0
 SAME = 0.8  # phrase similarity at which a phrase repeats an earlier one (a variation: A')
@@ -57,9 +57,9 @@ def phrase_similarity(a: list[Note], b: list[Note]) -> float:
 
 
 def phrase_length(melody: Melody) -> int:
-    """Bars per phrase: about 16 quarter notes (4 bars; 8 of 2/4), halved for melodies
-    shorter than two phrases."""
-    quarters = melody.bar_ticks / TICKS_PER_QUARTER
+    """Bars per phrase: about 16 quarter notes (4 bars; 8 of 2/4 or 3/8), halved for melodies
+    shorter than two phrases (the first bar's meter counts)."""
+    quarters = bar_ticks(melody.meter) / TICKS_PER_QUARTER
     size = 8 if quarters <= 2 else 4
     return size if melody.n_bars >= 2 * size else max(1, size // 2)
 
@@ -91,10 +91,9 @@ def analyze(melody: Melody, *, bars: int | None = None) -> list[Section]:
     a repeat that is not exact gets a prime (A'). At most 8 letters: later new material
     takes the last one."""
     phrases = phrase_bounds(melody, bars or phrase_length(melody))
-    ticks = melody.bar_ticks
     # Onsets from the phrase's end, so a first phrase lengthened by a pickup lines up with
     # its repeats.
-    contents = [_relative(melody.bar_notes(s, e), e * ticks) for s, e in phrases]
+    contents = [_relative(melody.bar_notes(s, e), melody.bar_start(e)) for s, e in phrases]
     labels: list[str] = []
     letters = 0
     for i, notes in enumerate(contents):

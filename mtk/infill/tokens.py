@@ -8,14 +8,16 @@ one meter, divided into labelled sections. Its tokens, bar by bar::
 
 - ``Bar(k)`` counts down the bars left in the section after this one (0 in its last bar,
   saturating at :data:`MAX_COUNTDOWN`): what fixes the length of an infill.
-- ``Meter`` and ``Tempo`` appear in the first bar and where they change (a melody has one
-  meter; the tempo is quantised to the seed's 4 bpm steps).
+- ``Meter`` appears in the first bar and in every bar where the meter changes; ``Tempo`` in
+  the first bar (quantised to the seed's 4 bpm steps).
 - ``Struct(X)`` is the section's label (A-H) in every bar.
-- ``Position`` is the onset in ticks from the bar line, a grid per meter (48 in 4/4, 36 in
-  6/8, 72 in 12/8); ``Duration`` in ticks may cross bar lines.
+- ``Position`` is the onset in ticks from the bar line, a grid per meter (48 in 4/4, 18 in
+  3/8, 72 in 12/8); ``Duration`` in ticks may cross bar lines.
 
-Unlike the seed (4/4 only, 16 positions), every meter of :data:`METERS` is covered and
-triplets are kept; onsets and durations off the grid are rounded to it
+Unlike the seed (4/4 only, 16 positions), every meter with a numerator from 1 to 16 over 2,
+4, 8 or 16 is covered (:func:`supported`), the meter may change from bar to bar (a melody's
+``meter`` is its first bar's, ``changes`` the later ones: bar positions follow the meter in
+force, :meth:`Melody.bar_start`) and triplets are kept; onsets and durations off the grid are rounded to it
 (:func:`quantize`), so the round trip tokens -> MIDI -> tokens is exact on quantised input.
 """
 
@@ -24,19 +26,91 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 TICKS_PER_QUARTER = 12
-METERS: tuple[tuple[int, int], ...] = ((2, 4), (3, 4), (4, 4), (2, 2), (6, 8), (9, 8), (12, 8))
+Meter = tuple[int, int]
+DENOMINATORS = (2, 4, 8, 16)
+METERS: tuple[Meter, ...] = tuple((n, d) for d in DENOMINATORS for n in range(1, 17))
 MAX_COUNTDOWN = 31
 LABELS = "ABCDEFGH"
 TEMPI = tuple(range(28, 213, 4))  # the seed's 47 tempo levels
 PITCHES = range(21, 109)  # the piano's range
-MAX_BAR_TICKS = max(round(n * 4 / d * TICKS_PER_QUARTER) for n, d in METERS)  # 72 (12/8)
-MAX_DURATION = 2 * MAX_BAR_TICKS
+MAX_BAR_TICKS = max(round(n * 4 / d * TICKS_PER_QUARTER) for n, d in METERS)  # 384 (16/2)
+MAX_DURATION = 192  # two bars of 4/4; longer notes are cut
 SPECIALS = ("PAD", "BOS", "EOS", "SEP", "GAP")
 
 
-def bar_ticks(meter: tuple[int, int]) -> int:
-    """Ticks in one bar of ``meter``."""
-    return round(meter[0] * 4 / meter[1] * TICKS_PER_QUARTER)
+def supported(meter: Meter) -> bool:
+    """Whether ``meter`` has a token: a numerator from 1 to 16 over 2, 4, 8 or 16."""
+    return 1 <= meter[0] <= 16 and meter[1] in DENOMINATORS
+
+
+def unsupported_meter(meter: Meter) -> str:
+    """The message for a meter without a token."""
+    return f"meter {meter[0]}/{meter[1]} is not supported (numerators 1 to 16 over 2, 4, 8 or 16)"
+
+
+def bar_ticks(meter: Meter, tpq: int = TICKS_PER_QUARTER) -> int:
+    """Ticks in one bar of ``meter`` at ``tpq`` ticks per quarter note."""
+    return tpq * 4 * meter[0] // meter[1]
+
+
+Changes = tuple[tuple[int, Meter], ...]  # (bar, meter from that bar on), bars rising, after bar 0
+
+
+def bar_start(meter: Meter, changes: Changes, bar: int, tpq: int = TICKS_PER_QUARTER) -> int:
+    """The tick of bar line ``bar`` (0-based) when bar 0 is in ``meter`` and ``changes`` follow."""
+    start, at, ticks = 0, 0, bar_ticks(meter, tpq)
+    for b, m in changes:
+        if b >= bar:
+            break
+        start, at, ticks = start + (b - at) * ticks, b, bar_ticks(m, tpq)
+    return start + (bar - at) * ticks
+
+
+def bar_of(meter: Meter, changes: Changes, tick: int, tpq: int = TICKS_PER_QUARTER) -> int:
+    """The bar that holds ``tick`` (ticks before 0 count back in the first meter)."""
+    start, at, ticks = 0, 0, bar_ticks(meter, tpq)
+    for b, m in changes:
+        edge = start + (b - at) * ticks
+        if tick < edge:
+            break
+        start, at, ticks = edge, b, bar_ticks(m, tpq)
+    return at + (tick - start) // ticks
+
+
+def meter_at(meter: Meter, changes: Changes, bar: int) -> Meter:
+    """The meter in force in ``bar``."""
+    for b, m in changes:
+        if b > bar:
+            break
+        meter = m
+    return meter
+
+
+def nearest_bar(meter: Meter, changes: Changes, tick: int, tpq: int = TICKS_PER_QUARTER) -> int:
+    """The bar line nearest ``tick`` (the later one at the middle of a bar)."""
+    bar = bar_of(meter, changes, tick, tpq)
+    length = bar_ticks(meter_at(meter, changes, bar), tpq)
+    return bar + 1 if 2 * (tick - bar_start(meter, changes, bar, tpq)) >= length else bar
+
+
+def meter_map(events: list[tuple[int, Meter]], tpq: int = TICKS_PER_QUARTER) -> tuple[Meter, Changes]:
+    """The first meter and the changes (in bars) of time-signature ``events`` ``(tick,
+    meter)`` in any order: 4/4 before the first event, the last event at a time wins, a
+    change off a bar line moves to the nearest one, and a meter equal to the one in force
+    is no change."""
+    by_time = dict(sorted(events))
+    first = by_time.pop(0, (4, 4)) if by_time else (4, 4)
+    changes: list[tuple[int, Meter]] = []
+    bar, tick, current = 0, 0, first
+    for time, meter in sorted(by_time.items()):
+        bar += max(1, round((time - tick) / bar_ticks(current, tpq)))
+        tick, current = time, meter
+        if changes and changes[-1][0] == bar:
+            changes.pop()  # two events rounded to one bar line: the later one holds
+        previous = changes[-1][1] if changes else first
+        if meter != previous:
+            changes.append((bar, meter))
+    return first, tuple(changes)
 
 
 @dataclass(frozen=True)
@@ -61,20 +135,38 @@ class Section:
 class Melody:
     """One line on the tick grid: notes sorted by onset, never overlapping."""
 
-    meter: tuple[int, int]
+    meter: Meter  # the first bar's
     tempo: float
     notes: list[Note]
     n_bars: int
     sections: list[Section] = field(default_factory=list)
     marks: tuple[int, ...] = ()  # bars at which the score marks a section edge (double bars, repeats)
+    changes: Changes = ()  # (bar, meter) where the meter changes
 
-    @property
-    def bar_ticks(self) -> int:
-        return bar_ticks(self.meter)
+    def meter_at(self, bar: int) -> Meter:
+        """The meter in force in ``bar``."""
+        return meter_at(self.meter, self.changes, bar)
+
+    def bar_ticks_at(self, bar: int) -> int:
+        return bar_ticks(self.meter_at(bar))
+
+    def bar_start(self, bar: int) -> int:
+        """The tick of bar line ``bar``."""
+        return bar_start(self.meter, self.changes, bar)
+
+    def bar_of(self, tick: int) -> int:
+        return bar_of(self.meter, self.changes, tick)
+
+    def nearest_bar(self, tick: int) -> int:
+        return nearest_bar(self.meter, self.changes, tick)
+
+    def meters(self) -> list[Meter]:
+        """The meter of every bar."""
+        return [self.meter_at(b) for b in range(self.n_bars)]
 
     def bar_notes(self, first_bar: int, end_bar: int) -> list[Note]:
         """Notes with onsets in bars ``[first_bar, end_bar)``."""
-        lo, hi = first_bar * self.bar_ticks, end_bar * self.bar_ticks
+        lo, hi = self.bar_start(first_bar), self.bar_start(end_bar)
         return [n for n in self.notes if lo <= n.start < hi]
 
     def label_of(self, bar: int) -> str:
@@ -95,6 +187,22 @@ def vocabulary() -> list[str]:
         *(f"Position({p})" for p in range(MAX_BAR_TICKS)),
         *(f"Pitch({p})" for p in PITCHES),
         *(f"Duration({d})" for d in range(1, MAX_DURATION + 1)),
+    ]
+
+
+def vocabulary_v1() -> list[str]:
+    """The 403 tokens of infill-structformer-v1's weights, in id order (seven meters,
+    positions below 72 ticks, durations up to 144)."""
+    meters = ((2, 4), (3, 4), (4, 4), (2, 2), (6, 8), (9, 8), (12, 8))
+    return [
+        *SPECIALS,
+        *(f"Meter({n}/{d})" for n, d in meters),
+        *(f"Tempo({t})" for t in TEMPI),
+        *(f"Struct({x})" for x in LABELS),
+        *(f"Bar({k})" for k in range(32)),
+        *(f"Position({p})" for p in range(72)),
+        *(f"Pitch({p})" for p in PITCHES),
+        *(f"Duration({d})" for d in range(1, 145)),
     ]
 
 
@@ -130,12 +238,13 @@ def quantize_tempo(bpm: float) -> int:
 
 def encode(melody: Melody) -> list[str]:
     """The melody's tokens (no BOS/EOS)."""
-    if melody.meter not in METERS:
-        raise ValueError(f"unsupported meter {melody.meter[0]}/{melody.meter[1]}")
-    ticks = melody.bar_ticks
+    for m in (melody.meter, *(m for _, m in melody.changes)):
+        if not supported(m):
+            raise ValueError(unsupported_meter(m))
     by_bar: dict[int, list[Note]] = {}
     for n in melody.notes:
-        by_bar.setdefault(n.start // ticks, []).append(n)
+        by_bar.setdefault(melody.bar_of(n.start), []).append(n)
+    changes = dict(melody.changes)
     out: list[str] = []
     for bar in range(melody.n_bars):
         section = next((s for s in melody.sections if s.first_bar <= bar < s.end_bar), None)
@@ -143,9 +252,12 @@ def encode(melody: Melody) -> list[str]:
         out.append(f"Bar({min(MAX_COUNTDOWN, end - 1 - bar)})")
         if bar == 0:
             out += [f"Meter({melody.meter[0]}/{melody.meter[1]})", f"Tempo({quantize_tempo(melody.tempo)})"]
+        elif bar in changes:
+            out.append(f"Meter({changes[bar][0]}/{changes[bar][1]})")
         out.append(f"Struct({section.label[0] if section else LABELS[0]})")
+        start = melody.bar_start(bar)
         for n in by_bar.get(bar, []):
-            out += [f"Position({n.start - bar * ticks})", f"Pitch({n.pitch})", f"Duration({n.duration})"]
+            out += [f"Position({n.start - start})", f"Pitch({n.pitch})", f"Duration({n.duration})"]
     return out
 
 
@@ -153,11 +265,14 @@ def decode(tokens: list[str]) -> Melody:
     """The melody of tokens from :func:`encode` (special tokens are skipped).
 
     A section starts at the first bar, where the label changes, and after a bar whose
-    count-down was 0.
+    count-down was 0; a ``Meter`` token sets the meter from its bar on.
     """
     meter, tempo = (4, 4), 120.0
+    first_meter: Meter | None = None
+    changes: list[tuple[int, Meter]] = []
     notes: list[Note] = []
     bars: list[tuple[int, str]] = []  # (count-down, label) per bar
+    start = 0  # the current bar's first tick
     position = pitch = None
     for tok in tokens:
         if tok in SPECIALS:
@@ -165,10 +280,16 @@ def decode(tokens: list[str]) -> Melody:
         kind, _, rest = tok.partition("(")
         value = rest.rstrip(")")
         if kind == "Bar":
+            if bars:
+                start += bar_ticks(meter)
             bars.append((int(value), LABELS[0]))
         elif kind == "Meter":
             num, den = value.split("/")
             meter = (int(num), int(den))
+            if not bars or first_meter is None:
+                first_meter = meter
+            elif meter != (changes[-1][1] if changes else first_meter):
+                changes.append((len(bars) - 1, meter))
         elif kind == "Tempo":
             tempo = float(value)
         elif kind == "Struct" and bars:
@@ -178,7 +299,7 @@ def decode(tokens: list[str]) -> Melody:
         elif kind == "Pitch":
             pitch = int(value)
         elif kind == "Duration" and bars and position is not None and pitch is not None:
-            notes.append(Note(pitch, (len(bars) - 1) * bar_ticks(meter) + position, int(value)))
+            notes.append(Note(pitch, start + position, int(value)))
             position = pitch = None
     sections: list[Section] = []
     for i, (_, label) in enumerate(bars):
@@ -186,7 +307,7 @@ def decode(tokens: list[str]) -> Melody:
             sections.append(Section(i, i + 1, label))
         else:
             sections[-1] = Section(sections[-1].first_bar, i + 1, label)
-    return Melody(meter, tempo, notes, len(bars), sections)
+    return Melody(first_meter or meter, tempo, notes, len(bars), sections, changes=tuple(changes))
 
 
 def ids(tokens: list[str]) -> list[int]:

@@ -5,6 +5,11 @@ melodies; with probability ``struct_dropout`` an example's structural context is
 so one model serves both with and without structure (the structure-agnostic comparison
 switches it off). Cross-entropy on the target tokens only. Checkpoints (``run/last.pt``)
 every ``checkpoint_every`` steps; ``run/log.jsonl`` has the loss.
+
+A new run may start from earlier weights (``init``): the layers are copied, and the token
+embedding and output rows are matched by token name, so weights trained on another
+vocabulary (:func:`mtk.infill.tokens.vocabulary_v1`: before every meter had a token) carry what they learnt
+and new tokens start at the mean of the old rows.
 """
 
 from __future__ import annotations
@@ -36,6 +41,16 @@ class TrainOptions:
     device: str = "cpu"
     checkpoint_every: int = 200
     log_every: int = 20
+    init: str | None = None  # weights to start a new run from (registry name or file)
+
+
+def initial_weights(name_or_path: str, vocab: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The config and state of ``name_or_path`` (registry name or file) over ``vocab``."""
+    from mtk.infill.model import over_vocabulary
+    from mtk.weights.checkpoint import load_checkpoint
+    from mtk.weights.store import resolve
+
+    return over_vocabulary(load_checkpoint(resolve(name_or_path, task="infill").path, arch=ARCH), vocab)
 
 
 def learning_rate(step: int, opts: TrainOptions) -> float:
@@ -116,7 +131,8 @@ def train(
     run.mkdir(parents=True, exist_ok=True)
     last = run / "last.pt"
     state = load_checkpoint(last, arch=ARCH) if last.exists() else None
-    cfg = InfillConfig(**state["config"]) if state else InfillConfig(vocab=len(VOCAB))
+    init = initial_weights(opts.init, VOCAB) if opts.init and not state else None
+    cfg = InfillConfig(**(state["config"] if state else init[0] if init else {"vocab": len(VOCAB)}))
     sized = [(len(build(ex).tokens), i, ex) for i, ex in enumerate(training_examples(records))]
     pool = [ex for n, _, ex in sorted(sized, key=lambda x: x[:2]) if n <= opts.max_tokens]  # by length
     if not pool:
@@ -129,6 +145,8 @@ def train(
         model.load_state_dict(state["state_dict"])
         optim.load_state_dict(state["optimizer"])
         step = int(state["step"])
+    elif init:
+        model.load_state_dict(init[1])
     rng = np.random.default_rng([opts.seed, step])  # a resumed run draws new batches
 
     def save() -> None:
@@ -139,7 +157,7 @@ def train(
             state_dict=model.state_dict(),
             optimizer=optim.state_dict(),
             step=step,
-            meta={"examples": len(pool), "melodies": len(records), "options": asdict(opts)},
+            meta={"examples": len(pool), "melodies": len(records), "options": asdict(opts), "vocabulary": VOCAB},
         )
 
     record: dict[str, Any] = {}

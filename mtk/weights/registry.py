@@ -261,6 +261,21 @@ REGISTRY: tuple[ModelEntry, ...] = (
             ),
         ),
         card="infill-structformer-v1.md",
+    ),
+    ModelEntry(
+        name="infill-structformer-v2",
+        task="infill",
+        version=2,
+        summary="v1 fine-tuned 1,500 steps over every meter (820 tokens: numerators 1-16 over 2, 4, 8, 16, "
+        "meter changes) on 4,560 music21 tune-book melodies; sampled with the copy expert (closeness 3)",
+        files=(
+            WeightFile(
+                "infill-structformer-v2-a7ec2799.pt",
+                "a7ec27996b539fa7de74710a8798214aa56ea4f55b306d40eccc547b7ef73ef8",
+                5715013,
+            ),
+        ),
+        card="infill-structformer-v2.md",
         default=True,
     ),
     ModelEntry(

@@ -63,9 +63,10 @@ def test_metrics_known_answers() -> None:
 
 
 def test_evaluate_runs_every_system_on_the_debug_model() -> None:
-    records = [{"split": "test", **to_json(tune(variation=True))}]
+    records = [{"split": "test", "work": "oneills:x#1", **to_json(tune(variation=True))}]
     targets = target_examples(records)
-    result = evaluate(partial(load, "infill-debug"), targets, [tune()], EvalOptions(seeds=(0, 1)))
+    opts = EvalOptions(seeds=(0, 1), ranked=3)
+    result = evaluate(partial(load, "infill-debug"), targets, [tune()], opts)
     assert (
         result["model"] == "infill-debug"
         and result["targets"] == 2
@@ -75,10 +76,22 @@ def test_evaluate_runs_every_system_on_the_debug_model() -> None:
     assert result["variations"] == 1  # the A'
     assert result["systems"]["copy-reference"]["variations_similarity_truth"]["mean"] < 1.0
     systems = result["systems"]
-    assert set(systems) == {"structure-aware", "structure-agnostic", "copy-reference", "random-bars"}
+    assert list(systems) == [
+        "structure-aware",
+        "structure-aware, best of 3",
+        "structure-agnostic",
+        "copy-reference",
+        "random-bars",
+    ]
+    assert systems["copy-reference"]["repeats_similarity_truth"]["mean"] == 1.0  # the A is an exact repeat
     assert all(s["exact_bars"]["mean"] == 1.0 for s in systems.values())
     assert systems["copy-reference"]["similarity_reference"] == {"mean": 1.0, "std": 0.0}
     assert systems["structure-aware"]["nll"] > 0 and "nll" not in systems["random-bars"]
-    assert table(result).count("\n") == 5
+    assert set(result["by_meter"]) == {"4/4"} and set(result["by_book"]) == {"oneills"}
+    group = result["by_book"]["oneills"]
+    assert group["targets"] == 2 and group["variations"] == 1
+    assert group["copy-reference"] == systems["copy-reference"]["similarity_truth"]["mean"]
+    lines = table(result).splitlines()
+    assert len(lines) == 2 + 5 + 1 + 3 + 1 + 3 and lines[-1].startswith("| oneills | 2 | 1 |")
     # Two worker processes score their shares of the targets to the same numbers.
-    assert evaluate(partial(load, "infill-debug"), targets, [tune()], EvalOptions(seeds=(0, 1)), jobs=2) == result
+    assert evaluate(partial(load, "infill-debug"), targets, [tune()], opts, jobs=2) == result

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from mtk.cli.main import app
 from mtk.errors import InputError
-from mtk.infill.infer import Candidate, auto_gap, load, plan, rank
+from mtk.infill.infer import CLOSENESS, Candidate, auto_gap, load, plan, rank
 from mtk.infill.score import to_midi
 from mtk.infill.scorefile import read_score
 from mtk.infill.tokens import Melody, Note
@@ -76,6 +76,36 @@ def test_samples_have_exactly_the_gaps_bars_and_seed_i_is_the_same_whatever_n() 
     assert one.melody.notes == same.melody.notes and one.log_likelihood == same.log_likelihood
 
 
+def test_closeness_orders_infills_by_similarity_to_the_reference() -> None:
+    from mtk.infill.structure import similarity
+
+    infiller = load("infill-debug")  # random weights: what it writes alone is far from A
+    ex = plan(aaba(), (12, 16), (0, 4)).example
+    mean = {}
+    for closeness in (0.0, 3.0, 50.0):
+        samples = [infiller.sample(ex, seed=s, closeness=closeness)[0] for s in range(4)]
+        assert all(c.melody.n_bars == 4 for c in samples)
+        mean[closeness] = sum(c.similarity for c in samples) / len(samples)
+    assert mean[0.0] < mean[3.0] < mean[50.0] == 1.0  # a large boost copies A note for note
+    copied = infiller.sample(ex, seed=0, closeness=50.0)[0].melody.notes
+    assert [(n.pitch, n.start, n.duration) for n in copied] == [(p, 12 * i, 12) for i, p in enumerate(A)]
+    assert similarity([n.pitch for n in copied], A) == 1.0
+
+
+def test_a_gap_in_five_eight_and_across_a_meter_change_gets_exactly_its_bars() -> None:
+    infiller = load("infill-debug")
+    tune = Melody((5, 8), 100.0, [Note(60 + i % 7, 6 * i, 6) for i in range(80)], 16)  # 5 eighths a bar
+    ex = plan(tune, (8, 12), (0, 4)).example
+    for c in infiller.sample(ex, n=3, seed=1):
+        assert c.melody.n_bars == 4 and c.melody.meter == (5, 8)
+        assert all(n.start < 4 * 30 for n in c.melody.notes)
+    changing = Melody((2, 4), 100.0, [Note(60 + i % 5, 12 * i, 12) for i in range(40)], 16, changes=((10, (3, 4)),))
+    ex = plan(changing, (8, 12), (0, 4)).example  # bars 9-10 in 2/4, 11-12 in 3/4
+    c = infiller.sample(ex, seed=2)[0]
+    assert c.melody.meters() == [(2, 4), (2, 4), (3, 4), (3, 4)]
+    assert all(n.start < 2 * 24 + 2 * 36 for n in c.melody.notes)
+
+
 def test_cli_fills_the_gap_and_leaves_the_rest_unchanged(tmp_path: Path) -> None:
     src = aaba_file(tmp_path)
     out = tmp_path / "out.mid"
@@ -116,6 +146,7 @@ def test_cli_reads_stdin_and_reports_an_automatic_gap(tmp_path: Path) -> None:
     record = json.loads(proc.stderr.decode().strip().splitlines()[-1])
     assert record["gap"] == [5, 8] and record["reference"] == [1, 4] and record["reference_by"] == "analysis"
     assert mido.MidiFile(file=io.BytesIO(proc.stdout)).tracks
+    assert record["closeness"] == CLOSENESS["default"] and record["meter_changes"] == []
 
 
 def test_cli_takes_sections_from_the_scores_double_bars(tmp_path: Path) -> None:
@@ -146,6 +177,8 @@ def test_cli_takes_sections_from_the_scores_double_bars(tmp_path: Path) -> None:
         (["--gap", "nine"], "expected bars such as 9-12"),
         (["--gap", "9-12", "--struct-from", "11-14"], "overlaps the gap"),
         (["--track", "7"], "no melodic track '7'"),
+        (["--closeness", "near"], "--closeness near: expected low, default, high or a number from 0 to 50"),
+        (["--closeness", "-1"], "--closeness -1: expected low"),
     ],
 )
 def test_cli_bad_requests_are_one_line_exit_2(tmp_path: Path, option: list[str], message: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from mtk.infill.model import InfillConfig, InfillTransformer, parameter_count
@@ -27,7 +28,7 @@ def _batch(t: int = 12, s: int = 8) -> tuple[torch.Tensor, ...]:
 
 def test_size_and_shapes() -> None:
     model = _model()
-    assert parameter_count(model) == 2_676_499
+    assert parameter_count(model) == 2_837_044  # 820 tokens
     tokens, orders, contexts, struct, struct_ctx = _batch()
     assert model(tokens, orders, contexts, struct, struct_ctx).shape == (2, 12, len(VOCAB))
     empty = torch.zeros(2, 0, dtype=torch.long)
@@ -76,3 +77,24 @@ def test_incremental_decoding_gives_the_full_forward_logits() -> None:
     for p in range(6, 14):  # then one token at a time
         got.append(dec.feed([int(tokens[0, p])], [int(orders[0, p])], [int(contexts[0, p])]))
     torch.testing.assert_close(torch.stack(got), full[5:], atol=1e-4, rtol=1e-4)
+
+
+def test_remap_vocabulary_matches_rows_by_token_name() -> None:
+    from mtk.infill.model import over_vocabulary, remap_vocabulary
+
+    state = {
+        "token.weight": torch.tensor([[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]]),
+        "head.weight": torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]),
+        "head.bias": torch.tensor([0.5, -2.0, 1.0]),
+        "other": torch.tensor([7.0]),
+    }
+    out = remap_vocabulary(state, ["a", "b", "c"], ["c", "new", "a"])
+    assert out["token.weight"].tolist() == [[3.0, 3.0], [2.0, 2.0], [1.0, 1.0]]  # new: the mean row
+    assert torch.allclose(out["head.weight"], torch.tensor([[1.0, 1.0], [2 / 3, 2 / 3], [1.0, 0.0]]))
+    assert out["head.bias"].tolist() == [1.0, -2.0, 0.5]  # new: as unlikely as the least likely
+    assert out["other"] is state["other"]
+    ckpt = {"config": {"vocab": 3}, "state_dict": state, "meta": {"vocabulary": ["a", "b", "c"]}}
+    config, same = over_vocabulary(ckpt, ["a", "b", "c"])
+    assert config == {"vocab": 3} and torch.equal(same["token.weight"], state["token.weight"])
+    with pytest.raises(ValueError, match="3 tokens in the weights, 2 in their vocabulary"):
+        over_vocabulary({**ckpt, "meta": {"vocabulary": ["a", "b"]}}, ["a"])

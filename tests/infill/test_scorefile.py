@@ -97,10 +97,10 @@ def test_splicing_replaces_the_gap_and_keeps_every_other_message() -> None:
 
 
 def test_bad_scores_are_one_clear_error() -> None:
-    with pytest.raises(InputError, match="the meter changes"):
-        read_score(song(("4/4", "3/4")), name="x.mid")
-    with pytest.raises(InputError, match="5/4 is not supported"):
-        read_score(song(("5/4",)), name="x.mid")
+    with pytest.raises(InputError, match="17/8 is not supported"):
+        read_score(song(("4/4", "17/8")), name="x.mid")
+    with pytest.raises(InputError, match=r"meter 3/32 is not supported \(numerators 1 to 16 over 2, 4, 8 or 16\)"):
+        read_score(song(("3/32",)), name="x.mid")
     with pytest.raises(InputError, match="not a MIDI, MusicXML or ABC"):
         read_score(b"hello", name="x.txt")
     with pytest.raises(InputError, match=r"x.wav: not a MIDI, MusicXML or ABC file \(looks like WAV\)"):
@@ -118,6 +118,45 @@ L:1/4
 K:G
 D|G2A|B2c|d2B|G3|A2B|c2A|B2G|D3|]
 """
+
+
+def test_a_meter_change_moves_bar_lines_and_the_splice() -> None:
+    score = read_score(song(("4/4", "3/4")), name="x.mid")  # 3/4 from the second bar line (tick 1920)
+    assert score.meter == (4, 4) and score.changes == ((1, (3, 4)),)
+    assert [score.bar_start(b) for b in range(4)] == [0, BAR, BAR + 3 * TPB, BAR + 6 * TPB]
+    assert score.n_bars == 1 + 28 // 3 + 1  # 32 quarter notes: 4 in 4/4, 28 in 3/4 (9 bars and a third)
+    melody = score.melody(score.line())
+    assert melody.changes == ((1, (3, 4)),) and melody.bar_start(2) == 48 + 36
+    out = read_score(score.with_notes(score.line(), 2, 3, [Note(60, 0, 36)]), name="y")
+    assert [(n.start, n.pitch) for n in out.line().notes if BAR + 3 * TPB <= n.start < BAR + 6 * TPB] == [
+        (BAR + 3 * TPB, 60)
+    ]
+    assert read_score(song(("5/4",)), name="x.mid").meter == (5, 4)
+
+
+def test_musicxml_meter_changes_after_a_pickup(tmp_path: Path) -> None:
+    from music21 import meter, note, stream
+
+    part = stream.Part()
+    bars = [("2/4", [0.5]), (None, [1, 1]), (None, [2]), ("3/4", [1, 1, 1]), (None, [3]), ("3/8", [0.5] * 3)]
+    for number, (sig, lengths) in enumerate(bars):
+        m = stream.Measure(number=number)
+        if sig:
+            m.timeSignature = meter.TimeSignature(sig)
+        if number == 0:
+            m.paddingLeft = 1.5  # a pickup of one eighth
+        for k, ql in enumerate(lengths):
+            m.append(note.Note(60 + number + k, quarterLength=ql))
+        part.append(m)
+    path = tmp_path / "changing.musicxml"
+    stream.Score([part]).write("musicxml", fp=str(path))
+    score = read_score(path.read_bytes(), name=str(path), suffix=".musicxml")
+    assert score.first_number == 0 and score.meter == (2, 4)
+    assert score.changes == ((3, (3, 4)), (5, (3, 8)))  # the padded pickup is bar 0
+    melody = score.melody(score.line())
+    assert melody.n_bars == 6 and melody.meters() == [(2, 4)] * 3 + [(3, 4)] * 2 + [(3, 8)]
+    assert [melody.bar_of(n.start) for n in melody.notes] == [0, 1, 1, 2, 3, 3, 3, 4, 5, 5, 5]
+    assert [n.start - melody.bar_start(5) for n in melody.bar_notes(5, 6)] == [0, 6, 12]
 
 
 def test_abc_with_a_pickup_counts_the_pickup_as_bar_0() -> None:

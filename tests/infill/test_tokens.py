@@ -56,6 +56,54 @@ def test_tokens_and_midi_round_trips_are_exact_in_every_meter(meter: tuple[int, 
     assert all(t in TOKEN_ID for t in tokens)
 
 
+def test_bar_positions_and_count_down_in_odd_meters() -> None:
+    for meter, ticks in (((3, 8), 18), ((5, 4), 60), ((7, 8), 42), ((5, 8), 30), ((3, 2), 72)):
+        assert bar_ticks(meter) == ticks
+        notes = [Note(60, 0, 6), Note(62, 2 * ticks - 6, 6), Note(64, 2 * ticks, 3)]
+        melody = Melody(meter, 120.0, notes, 3, [Section(0, 3, "A")])
+        name = f"Meter({meter[0]}/{meter[1]})"
+        assert encode(melody) == [
+            *("Bar(2)", name, "Tempo(120)", "Struct(A)", "Position(0)", "Pitch(60)", "Duration(6)"),
+            *("Bar(1)", "Struct(A)", f"Position({ticks - 6})", "Pitch(62)", "Duration(6)"),
+            *("Bar(0)", "Struct(A)", "Position(0)", "Pitch(64)", "Duration(3)"),
+        ]
+        assert decode(encode(melody)) == melody
+
+
+def _changing() -> Melody:
+    """Two bars of 2/4, two of 3/4, one of 6/8 (changes at bars 2 and 4), sections A A."""
+    notes = [Note(60, 0, 24), Note(62, 24, 24), Note(64, 48, 36), Note(65, 84, 30), Note(67, 114, 6), Note(69, 126, 18)]
+    return Melody((2, 4), 100.0, notes, 5, [Section(0, 2, "A"), Section(2, 5, "A")], changes=((2, (3, 4)), (4, (6, 8))))
+
+
+def test_a_meter_change_moves_the_bar_lines_and_round_trips() -> None:
+    tune = _changing()
+    assert [tune.bar_start(b) for b in range(6)] == [0, 24, 48, 84, 120, 156]
+    assert [tune.bar_of(t) for t in (0, 23, 24, 47, 48, 83, 84, 119, 120, 155)] == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+    assert tune.meters() == [(2, 4), (2, 4), (3, 4), (3, 4), (6, 8)]
+    tokens = encode(tune)
+    assert [t for t in tokens if t.startswith(("Bar", "Meter"))] == [
+        *("Bar(1)", "Meter(2/4)", "Bar(0)", "Bar(2)", "Meter(3/4)", "Bar(1)", "Bar(0)", "Meter(6/8)"),
+    ]
+    assert "Position(30)" in tokens and "Position(6)" in tokens  # onsets count from their own bar line
+    assert decode(tokens) == tune
+    assert _midi_round_trip(tune) == tune
+    from mtk.infill.sequence import window
+
+    part = window(tune, 1, 4)  # 2/4, then 3/4 from its bar 1
+    assert part.meter == (2, 4) and part.changes == ((1, (3, 4)),) and part.bar_start(3) == 96
+    assert window(tune, 3, 5).meter == (3, 4) and window(tune, 3, 5).changes == ((1, (6, 8)),)
+
+
+def test_meter_map_puts_changes_on_bar_lines() -> None:
+    from mtk.infill.tokens import meter_map
+
+    assert meter_map([]) == ((4, 4), ())
+    assert meter_map([(0, (2, 4)), (48, (3, 4)), (84, (3, 4)), (120, (6, 8))]) == ((2, 4), ((2, (3, 4)), (4, (6, 8))))
+    assert meter_map([(96, (3, 4))]) == ((4, 4), ((2, (3, 4)),))  # 4/4 until the first signature
+    assert meter_map([(0, (3, 4)), (0, (6, 8))]) == ((6, 8), ())  # the later event at a time wins
+
+
 def test_trailing_empty_bars_survive_midi() -> None:
     melody = Melody((3, 4), 90.0, [Note(60, 0, 12)], 4, [Section(0, 4, "A")])
     assert _midi_round_trip(melody).n_bars == 4
@@ -148,8 +196,8 @@ def test_grammar_forces_the_bar_count_whatever_is_sampled() -> None:
     from mtk.infill.grammar import TargetGrammar
 
     rng = np.random.default_rng(0)
-    for n_bars, meter in ((1, (3, 4)), (4, (6, 8)), (2, (4, 4))):
-        grammar = TargetGrammar(n_bars, meter=meter, tempo=117.0, label="A'", bar_ticks=bar_ticks(meter))
+    for n_bars, meter in ((1, (3, 4)), (4, (6, 8)), (2, (4, 4)), (3, (5, 8))):
+        grammar = TargetGrammar([meter] * n_bars, tempo=117.0, label="A'")
         out = []
         while not grammar.finished:
             options = grammar.allowed()
@@ -163,4 +211,25 @@ def test_grammar_forces_the_bar_count_whatever_is_sampled() -> None:
         assert all(n.start // bar_ticks(meter) < n_bars for n in melody.notes)
         assert all(a.start < b.start for a, b in zip(melody.notes, melody.notes[1:], strict=False))
     with pytest.raises(ValueError, match="not allowed"):
-        TargetGrammar(2, meter=(4, 4), tempo=120, label="A", bar_ticks=48).step(TOKEN_ID["EOS"])
+        TargetGrammar([(4, 4)] * 2, tempo=120, label="A").step(TOKEN_ID["EOS"])
+
+
+def test_grammar_follows_a_meter_change() -> None:
+    from mtk.infill.grammar import TargetGrammar
+
+    meters = [(2, 4), (3, 4), (3, 4), (7, 8)]
+    rng = np.random.default_rng(1)
+    for _ in range(5):
+        grammar = TargetGrammar(meters, tempo=100.0, label="B")
+        out, widest = [], [0] * 4
+        while not grammar.finished:
+            options = grammar.allowed()
+            token = options[int(rng.integers(len(options)))] if rng.random() < 0.8 else options[-1]
+            if VOCAB[token].startswith("Position"):
+                widest[grammar.bars - 1] = max(widest[grammar.bars - 1], int(VOCAB[token][9:-1]))
+            grammar.step(token)
+            out.append(VOCAB[token])
+        melody = decode(out)
+        assert melody.meters() == meters and melody.changes == ((1, (3, 4)), (3, (7, 8)))
+        assert all(w < bar_ticks(m) for w, m in zip(widest, meters, strict=True))
+        assert [t for t in out if t.startswith("Meter")] == ["Meter(2/4)", "Meter(3/4)", "Meter(7/8)"]
