@@ -2,7 +2,7 @@
 
 A :class:`Melody` is one monophonic line on a grid of :data:`TICKS_PER_QUARTER` ticks per
 quarter note (12: sixteenths are 3 ticks, eighth-note triplets 4, sixteenth triplets 2), in
-one meter, divided into labelled sections. Its tokens, bar by bar::
+its meters, divided into labelled sections. Its tokens, bar by bar::
 
     Bar(k) [Meter(n/d)] [Tempo(t)] Struct(X)  Position(p) Pitch(m) Duration(d)  ...
 
@@ -17,8 +17,8 @@ one meter, divided into labelled sections. Its tokens, bar by bar::
 Unlike the seed (4/4 only, 16 positions), every meter with a numerator from 1 to 16 over 2,
 4, 8 or 16 is covered (:func:`supported`), the meter may change from bar to bar (a melody's
 ``meter`` is its first bar's, ``changes`` the later ones: bar positions follow the meter in
-force, :meth:`Melody.bar_start`) and triplets are kept; onsets and durations off the grid are rounded to it
-(:func:`quantize`), so the round trip tokens -> MIDI -> tokens is exact on quantised input.
+force, :meth:`Melody.bar_start`) and triplets are kept; onsets and durations off the grid are
+rounded to it (:func:`quantize`), so the round trip tokens -> MIDI -> tokens is exact on quantised input.
 """
 
 from __future__ import annotations
