@@ -31,8 +31,6 @@ from mtk.infill.tokens import (
     Section,
     meter_map,
     quantize,
-    supported,
-    unsupported_meter,
 )
 from mtk.parallel import parallel_map
 
@@ -45,10 +43,10 @@ def melody_of(work: Work) -> Melody:
     """A parsed tune (``parse_work(ref, any_meter=True)``) as a melody in its own meters,
     sections by structure analysis within the score's marks (each at the nearest bar line)."""
     events = [(0, work.source_meter), *((round(t * TICKS_PER_QUARTER), m) for t, m in work.meter_changes)]
-    for _, m in events:
-        if not supported(m):
-            raise WorkSkipped(unsupported_meter(m))
-    first, changes = meter_map(events)
+    try:
+        first, changes = meter_map(events)
+    except ValueError as exc:
+        raise WorkSkipped(str(exc)) from None
     notes = quantize(work.notes)
     melody = Melody(first, 120.0, notes, 1, changes=changes)
     melody.n_bars = melody.bar_of(notes[-1].start) + 1

@@ -212,6 +212,7 @@ def evaluate(
 def summarize(targets: list[Example], results: list[Scores], opts: EvalOptions) -> dict[str, Any]:
     """Mean and std across seeds of each system's metrics over the targets."""
     variations = [i for i, ex in enumerate(targets) if "'" in ex.label]  # not exact repeats
+    repeats = sorted(set(range(len(targets))) - set(variations))
     systems: dict[str, dict[str, Any]] = {}
     for system in opts.systems():
         runs = [[scores[system][k] for scores, _ in results] for k in range(len(opts.seeds))]
@@ -221,7 +222,6 @@ def summarize(targets: list[Example], results: list[Scores], opts: EvalOptions) 
             out[metric] = {"mean": round(float(np.mean(means)), 4), "std": round(float(np.std(means)), 4)}
         if system in results[0][1]:
             out["nll"] = round(float(np.mean([losses[system] for _, losses in results])), 4)
-        repeats = [i for i in range(len(targets)) if i not in set(variations)]
         for key, subset in (("variations_similarity_truth", variations), ("repeats_similarity_truth", repeats)):
             if subset:
                 means = [float(np.mean([run[i]["similarity_truth"] for i in subset])) for run in runs]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import miditoolkit
 
-from mtk.infill.tokens import TICKS_PER_QUARTER, Melody, Section, meter_map, quantize, supported, unsupported_meter
+from mtk.infill.tokens import TICKS_PER_QUARTER, Melody, Section, meter_map, quantize
 
 MIDI_TPB = 480  # MIDI ticks per quarter note; 40 per grid tick
 END_MARKER = "end"
@@ -40,10 +40,7 @@ def from_midi(midi: miditoolkit.MidiFile, track: int = 0) -> Melody:
     signatures = [
         (round(ts.time / q * TICKS_PER_QUARTER), (ts.numerator, ts.denominator)) for ts in midi.time_signature_changes
     ]
-    for _, m in signatures:
-        if not supported(m):
-            raise ValueError(unsupported_meter(m))
-    meter, changes = meter_map(signatures)
+    meter, changes = meter_map(signatures)  # ValueError for a meter without a token
     tempo = midi.tempo_changes[0].tempo if midi.tempo_changes else 120.0
     notes = quantize([(n.pitch, n.start / q, (n.end - n.start) / q) for n in midi.instruments[track].notes])
     grid = Melody(meter, tempo, notes, 0, changes=changes)

@@ -33,8 +33,6 @@ from mtk.infill.tokens import (
     meter_map,
     nearest_bar,
     quantize,
-    supported,
-    unsupported_meter,
 )
 from mtk.io.files import sniff_format
 from mtk.io.midi import MIDI_EXTENSIONS, MIDI_PARSE_ERRORS, checked_smf, corrupt_midi
@@ -222,12 +220,13 @@ def parse_midi_file(data: bytes, *, name: str, first_number: int = 1) -> ScoreFi
         raise corrupt_midi(name, exc) from None
     events = _meta_times(midi, "time_signature")
     signatures = [(t, (m.numerator, m.denominator)) for t, m in events]
+    try:
+        meter, changes = meter_map(signatures, midi.ticks_per_beat)
+    except ValueError as exc:
+        raise InputError(f"{name}: {exc}") from None
     for _, m in signatures:
-        if not supported(m):
-            raise InputError(f"{name}: {unsupported_meter(m)}")
         if midi.ticks_per_beat * 4 * m[0] % m[1]:
             raise InputError(f"{name}: {midi.ticks_per_beat} ticks per beat do not divide a {m[0]}/{m[1]} bar")
-    meter, changes = meter_map(signatures, midi.ticks_per_beat)
     tempi = [m.tempo for t in midi.tracks for m in t if m.type == "set_tempo"]
     tempo = float(mido.tempo2bpm(tempi[0])) if tempi else 120.0
     lines = _lines(midi)
@@ -269,11 +268,11 @@ def from_music21(path: str, *, name: str) -> ScoreFile:
     except Exception as exc:  # music21 raises many kinds on malformed files
         raise InputError(f"{name}: cannot read the score ({type(exc).__name__}: {exc})") from None
     parts = list(getattr(score, "parts", [])) or [score]
-    sigs = list(parts[0].flatten().getElementsByClass(meter.TimeSignature))
-    sigs = sigs or list(score.recurse().getElementsByClass(meter.TimeSignature))
-    sig = sigs[0] if sigs else meter.TimeSignature("4/4")
-    bar_ql = float(sig.barDuration.quarterLength)
     measures = list(parts[0].getElementsByClass("Measure"))
+    sigs = list(score.recurse().getElementsByClass(meter.TimeSignature))
+    # The first bar's own signature (meter_changes reads the later ones bar by bar too).
+    sig = (measures[0].timeSignature if measures else None) or (sigs[0] if sigs else meter.TimeSignature("4/4"))
+    bar_ql = float(sig.barDuration.quarterLength)
     first_len = float(measures[0].duration.quarterLength) if measures else bar_ql
     shift = bar_ql - first_len if 0 < first_len < bar_ql else 0.0
     tpb = 480

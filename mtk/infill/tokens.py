@@ -97,7 +97,10 @@ def meter_map(events: list[tuple[int, Meter]], tpq: int = TICKS_PER_QUARTER) -> 
     """The first meter and the changes (in bars) of time-signature ``events`` ``(tick,
     meter)`` in any order: 4/4 before the first event, the last event at a time wins, a
     change off a bar line moves to the nearest one, and a meter equal to the one in force
-    is no change."""
+    is no change. ``ValueError`` (:func:`unsupported_meter`) for a meter without a token."""
+    for _, meter in events:
+        if not supported(meter):
+            raise ValueError(unsupported_meter(meter))
     by_time = dict(sorted(events))
     first = by_time.pop(0, (4, 4)) if by_time else (4, 4)
     changes: list[tuple[int, Meter]] = []

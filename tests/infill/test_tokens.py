@@ -102,6 +102,8 @@ def test_meter_map_puts_changes_on_bar_lines() -> None:
     assert meter_map([(0, (2, 4)), (48, (3, 4)), (84, (3, 4)), (120, (6, 8))]) == ((2, 4), ((2, (3, 4)), (4, (6, 8))))
     assert meter_map([(96, (3, 4))]) == ((4, 4), ((2, (3, 4)),))  # 4/4 until the first signature
     assert meter_map([(0, (3, 4)), (0, (6, 8))]) == ((6, 8), ())  # the later event at a time wins
+    with pytest.raises(ValueError, match=r"meter 3/32 is not supported"):
+        meter_map([(0, (4, 4)), (96, (3, 32))])
 
 
 def test_trailing_empty_bars_survive_midi() -> None:
