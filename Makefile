@@ -33,6 +33,10 @@ demo: install
 	$(MTK) infill examples/ode_to_joy.mid --gap 13-16 --struct-from 1-4 -n 4 --seed 1 -o $(OUT)/ode_to_joy_infill.mid --force | tee $(OUT)/infill.jsonl
 	$(MTK) embed index $(OUT)/ode_to_joy.wav $(OUT)/ode_to_joy_cover.wav $(OUT)/ode_to_joy_stems/ -o $(OUT)/embed.idx --force > $(OUT)/embed-index.jsonl
 	$(MTK) render $(OUT)/ode_to_joy_infill.mid | $(MTK) embed similar - --index $(OUT)/embed.idx -k 3 | tee $(OUT)/embed-similar.jsonl
+	$(MTK) corpus oneshots $(OUT)/drum_samples --no-recorded --force -q --soundfonts "$$($(PY) -c 'from mtk.corpus.soundfonts import bundled_soundfont; print(bundled_soundfont())')" > $(OUT)/drum_samples.jsonl
+	$(MTK) rank-samples index $(OUT)/drum_samples -o $(OUT)/drum_samples.idx --force > $(OUT)/rank-samples-index.jsonl
+	$(MTK) rank-samples $(OUT)/ode_to_joy.wav $(OUT)/drum_samples.idx --exclude-drums --class snare -k 5 | tee $(OUT)/rank-samples.jsonl
+	$(MTK) separate $(OUT)/ode_to_joy.wav --stem bass | $(MTK) rank-samples - $(OUT)/drum_samples.idx --class kick -k 3 | tee $(OUT)/rank-samples-bass.jsonl
 	@echo "demo: rendered examples/ode_to_joy.mid -> $(OUT)/ode_to_joy.wav (stems in $(OUT)/ode_to_joy_stems/);"
 	@echo "      mtk detect-cover compared it with its cover -> $(OUT)/detect-cover.jsonl;"
 	@echo "      mtk transcribe turned its drum stem back into MIDI -> $(OUT)/ode_to_joy_drums.mid;"
@@ -43,6 +47,9 @@ demo: install
 	@echo "      mtk infill rewrote its last phrase (bars 13-16) in the image of bars 1-4 -> $(OUT)/ode_to_joy_infill.mid"
 	@echo "      mtk embed indexed the recordings and stems, and found the infilled version's nearest neighbours"
 	@echo "      (rendered on the fly, piped in) -> $(OUT)/embed.idx, $(OUT)/embed-similar.jsonl"
+	@echo "      mtk rank-samples indexed the drum kits of the bundled soundfont as one-shots, and ranked their snares"
+	@echo "      for the recording with its drums separated out, and kicks for its separated bass line (piped)"
+	@echo "      -> $(OUT)/drum_samples.idx, $(OUT)/rank-samples.jsonl, $(OUT)/rank-samples-bass.jsonl"
 
 test: install
 	$(PY) -m pytest -q

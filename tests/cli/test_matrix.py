@@ -62,6 +62,7 @@ DEBUG = {
     "infill": "infill-debug",
     "embed": "embed-debug",
     "separate": "separate-debug",
+    "rank": "rank-samples-debug",
 }
 SITUATE_DEBUG = ["--ausp", "situate-ausp-debug", "--dusp", "situate-dusp-debug"]
 
@@ -97,6 +98,11 @@ AUDIO: dict[str, Case] = {
     "embed similar": Case(lambda b, c: ["embed", "similar", b, "--index", str(c["embed_index"])]),
     "separate": Case(lambda b, c: ["separate", b, "-o", str(c["out"] / "stems"), "--model", DEBUG["separate"]]),
     "separate --stem": Case(lambda b, c: ["separate", b, "--stem", "drums", "--model", DEBUG["separate"]]),
+    "rank-samples (context)": Case(lambda b, c: ["rank-samples", b, str(c["good"]), "--model", DEBUG["rank"]]),
+    "rank-samples (sample)": Case(lambda b, c: ["rank-samples", str(c["good"]), b, "--model", DEBUG["rank"]]),
+    "rank-samples index": Case(
+        lambda b, c: ["rank-samples", "index", b, "-o", str(c["out"] / "s.idx"), "--model", DEBUG["rank"]], code=1
+    ),
 }
 MIDI: dict[str, Case] = {
     "render": Case(lambda b, c: ["render", b, "-o", str(c["out"] / "x.wav"), "--synth", "builtin"]),
@@ -154,6 +160,11 @@ INDEX: dict[str, Case] = {
         lambda b, c: ["embed", "index", str(c["good"]), "-o", b, "--skip-existing", "--model", DEBUG["embed"]],
         valid=("missing", "dangling_link"),
     ),
+    "rank-samples (index)": Case(lambda b, c: ["rank-samples", str(c["good"]), b, "--model", DEBUG["rank"]]),
+    "rank-samples index --skip-existing": Case(
+        lambda b, c: ["rank-samples", "index", str(c["good"]), "-o", b, "--skip-existing", "--model", DEBUG["rank"]],
+        valid=("missing", "dangling_link"),
+    ),
 }
 CATALOGUE: dict[str, Case] = {
     "train embed --metadata": Case(
@@ -180,6 +191,7 @@ MODEL: dict[str, Case] = {
     ),
     "embed --model": Case(lambda m, c: ["embed", str(c["good"]), "--model", m]),
     "separate --model": Case(lambda m, c: ["separate", str(c["good"]), "-o", str(c["out"] / "stems"), "--model", m]),
+    "rank-samples --model": Case(lambda m, c: ["rank-samples", str(c["good"]), str(c["good"]), "--model", m]),
     "models path": Case(  # a file path is printed as it is
         lambda m, c: ["models", "path", m],
         valid=("transcribe_weights", "dusp_weights", "empty_file", "garbage_file"),
@@ -223,6 +235,9 @@ LISTS: dict[str, Case] = {  # @list.txt: every command that takes INPUT argument
     ),
     "embed index @list": Case(
         lambda b, c: ["embed", "index", f"@{b}", "-o", str(c["out"] / "e.idx"), "--model", DEBUG["embed"]]
+    ),
+    "rank-samples index @list": Case(
+        lambda b, c: ["rank-samples", "index", f"@{b}", "-o", str(c["out"] / "s.idx"), "--model", DEBUG["rank"]]
     ),
     "situate session --tracks @list": Case(
         lambda b, c: (

@@ -12,6 +12,7 @@ import soundfile as sf
 
 from mtk.corpus.build import split_of
 from mtk.corpus.kits import HYDROGEN_DIRS, load_one_shot
+from mtk.corpus.styles import STEM_CLASSES, stem_class
 from tests.conftest import run_mtk
 
 TIMGM = Path("/usr/share/sounds/sf2/TimGM6mb.sf2")
@@ -78,6 +79,14 @@ def test_files_and_sums(corpus: Path) -> None:
         assert _db(sum(stems.values()) - mix) - _db(mix) < -60
         assert _db(_read(folder / "drumless.wav") + _read(folder / "drums.wav") - mix) - _db(mix) < -60
         assert np.array_equal(_read(folder / "drums.wav"), stems["drums"])
+        classes = {p.stem: _read(p) for p in sorted((folder / "stems" / "drums").glob("*.wav"))}
+        assert {"kick", "snare", "hihat"} <= set(classes) <= set(STEM_CLASSES)
+        assert _db(sum(classes.values()) - stems["drums"]) - _db(stems["drums"]) < -60
+        played = {stem_class(h["class"]) for h in meta["drum_hits"]}
+        if meta["drums"]["mode"] == "sampler":
+            assert played == set(classes), folder.name  # a stem for every class that plays, and no other
+        else:  # soundfont drums: what the classes rendered alone do not sum to is in `other`
+            assert played <= set(classes) <= played | {"other"}, folder.name
         for part, audio in stems.items():
             assert _db(audio) > -50, (folder.name, part)  # every part is audible
         assert (folder / "song.mid").read_bytes()[:4] == b"MThd" and (folder / "drums.mid").read_bytes()[:4] == b"MThd"
@@ -114,6 +123,19 @@ def _placed(hits: list[dict], length: int, shift_s: float = 0.0) -> object:
     return csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(length, len(hits)))
 
 
+def _onsets_at(audio: np.ndarray, hits: list[dict]) -> int:
+    """How many hits have an onset (a rise of transient energy) within 10 ms in mono ``audio``."""
+    hop = SR // 1000
+    x = np.diff(audio, prepend=0.0)
+    env = np.square(x[: len(x) // hop * hop]).reshape(-1, hop).mean(axis=1)
+    found = 0
+    for h in hits:
+        f = int(h["time"] * SR / hop)
+        before = env[max(0, f - 15) : max(1, f - 3)].mean() + 1e-12
+        found += env[max(0, f - 2) : f + 10].max(initial=0.0) > 1.5 * before
+    return found
+
+
 def test_every_drum_hit_lines_up(corpus: Path) -> None:
     """Recorded kits: drums.wav is explained by the listed one-shots at exactly the listed
     times (free gains; residual at quantization level), and not when they are shifted 5 ms.
@@ -133,16 +155,15 @@ def test_every_drum_hit_lines_up(corpus: Path) -> None:
                 gains = lsqr(placed, drums, atol=1e-12, btol=1e-12, iter_lim=5000)[0]
                 residual = _db(drums - placed @ gains) - _db(drums)
                 assert bound(residual), (folder.name, shift, residual)
+            for cls_path in sorted((folder / "stems" / "drums").glob("*.wav")):  # each class stem: its hits alone
+                stem = _read(cls_path).mean(axis=1)
+                mine = [h for h in hits if stem_class(h["class"]) == cls_path.stem]
+                placed = _placed(mine, len(stem))
+                gains = lsqr(placed, stem, atol=1e-12, btol=1e-12, iter_lim=5000)[0]
+                assert _db(stem - placed @ gains) - _db(stem) < -50, cls_path
             sampled += 1
         else:
-            hop = SR // 1000
-            x = np.diff(drums, prepend=0.0)
-            env = np.square(x[: len(x) // hop * hop]).reshape(-1, hop).mean(axis=1)
-            found = 0
-            for h in hits:
-                f = int(h["time"] * SR / hop)
-                before = env[max(0, f - 15) : max(1, f - 3)].mean() + 1e-12
-                found += env[max(0, f - 2) : f + 10].max(initial=0.0) > 1.5 * before
+            found = _onsets_at(drums, hits)
             assert found >= 0.95 * len(hits), (folder.name, found, len(hits))
     assert sampled > 0
 
@@ -228,3 +249,73 @@ def test_band_songs_credit_their_artist_release_and_label(tmp_path: Path) -> Non
             )
         )
     assert all(len(sounds) == 1 for sounds in by_artist.values())  # a band sounds like itself
+
+
+def test_soundfont_drums_split_by_class(tmp_path: Path) -> None:
+    """A soundfont-drummed song: each class's notes rendered alone, the rest in ``other``; the
+    class stems sum to the drum stem and each sounds at its own hits."""
+    out = tmp_path / "sf"
+    args = [a for a in ARGS if a not in ("-j", "2")]
+    args[args.index("--soundfont-drums") + 1] = "1"
+    args[args.index("-n") + 1], args[args.index("--max-seconds") + 1] = "1", "6"
+    proc = run_mtk("corpus", "songs", str(out), *args, timeout=300)
+    assert proc.returncode == 0, proc.stderr.decode()
+    ((folder, meta),) = _songs(out)
+    assert meta["drums"]["mode"] == "soundfont"
+    drums = _read(folder / "drums.wav")
+    classes = {p.stem: _read(p) for p in sorted((folder / "stems" / "drums").glob("*.wav"))}
+    played = {stem_class(h["class"]) for h in meta["drum_hits"]}
+    assert played - {"other"} <= set(classes) <= set(STEM_CLASSES) and {"kick", "hihat"} <= set(classes)
+    assert _db(sum(classes.values()) - drums) - _db(drums) < -60
+    for cls, audio in classes.items():
+        mine = [h for h in meta["drum_hits"] if stem_class(h["class"]) == cls]
+        if cls != "other":
+            assert _onsets_at(audio.mean(axis=1), mine) >= 0.9 * len(mine), cls
+
+
+def test_soundfont_kits_export_note_by_note(tmp_path: Path) -> None:
+    from mtk.corpus.oneshots import drum_kit_presets, load_export_kits
+    from mtk.corpus.styles import GM_DRUM_CLASSES
+
+    assert drum_kit_presets(TIMGM) == {
+        0: "Standard",
+        8: "Room",
+        16: "Power",
+        24: "Electronic",
+        25: "TR 808",
+        32: "Jazz",
+        40: "Brush",
+        48: "Orchestra",
+    }
+    out = tmp_path / "sf"
+    proc = run_mtk("corpus", "oneshots", str(out), "--no-recorded", "--soundfonts", str(TIMGM), "-r", str(SR))
+    assert proc.returncode == 0, proc.stderr.decode()
+    records = [json.loads(line) for line in proc.stdout.decode().splitlines()]
+    assert {r["kit"] for r in records} == {f"TimGM6mb {n}" for n in drum_kit_presets(TIMGM).values()}
+    standard = [r for r in records if r["kit"] == "TimGM6mb Standard"]
+    assert len(standard) == 3 * len(GM_DRUM_CLASSES)  # every kit note at three velocities
+    for r in standard:
+        note = int(r["source"].split(":note")[1].split(":")[0])
+        assert r["class"] == GM_DRUM_CLASSES[note] and r["licence"].startswith("GPL-2")
+    files = {r["file"] for r in records}
+    assert len(files) < len(records) and all((out / f).is_file() for f in files)  # shared sounds written once
+    assert len(list(out.rglob("*.wav"))) == len(files)
+    kick = sorted((r for r in standard if r["instrument"] == "Bass Drum 1"), key=lambda r: r["layer"])
+    peaks = [float(np.abs(_read(out / r["file"])).max()) * r["gain"] for r in kick]
+    assert peaks[0] < peaks[1] < peaks[2]  # the gain restores each velocity's level
+    kits = {k.name: k for k in load_export_kits(out)}
+    assert kits["TimGM6mb Standard"].playable and len(kits) == 8
+    layers = kits["TimGM6mb Standard"].by_class()["kick"][0].layers
+    assert [round(lay.vmax, 3) for lay in layers] == [0.472, 0.787, 1.0]
+    songs = tmp_path / "songs"
+    args = [a for a in ARGS if a not in ("-j", "2")]
+    args[args.index("-n") + 1], args[args.index("--max-seconds") + 1] = "1", "6"
+    args[args.index("--kits") + 1] = args[args.index("--test-kits") + 1] = "TimGM6mb Electronic"
+    proc = run_mtk("corpus", "songs", str(songs), *args, "--kits-dir", str(out), timeout=300)
+    assert proc.returncode == 0, proc.stderr.decode()
+    ((folder, meta),) = _songs(songs)
+    assert meta["drums"] == {"mode": "sampler", "kit": "TimGM6mb Electronic", "licence": "GPL-2 (timgm6mb-soundfont)"}
+    assert all(Path(h["sample"]).is_relative_to(out) for h in meta["drum_hits"])  # the exported files play
+    assert {p.stem for p in (folder / "stems" / "drums").glob("*.wav")} == {
+        stem_class(h["class"]) for h in meta["drum_hits"]
+    }

@@ -73,3 +73,18 @@ def test_the_cli_writes_a_catalogue_train_embed_reads(tmp_path: Path) -> None:
     result = runner.invoke(app, ["corpus", "catalogue", str(empty), "-o", str(tmp_path / "none.csv")])
     assert result.exit_code == 1 and not (tmp_path / "none.csv").exists()  # a source failed, nothing to write
     assert "error" in json.loads(result.stdout) and "holds no" in result.stderr
+
+
+def test_relative_sources_are_written_relative_to_the_catalogue(tmp_path: Path, monkeypatch) -> None:
+    """Readers take a catalogue's relative paths from its folder, so the writer puts them so:
+    `mtk corpus catalogue data/music -o data/cat.csv` run from the parent finds its files."""
+    from mtk.embed.associations import read_catalogue
+
+    _music(tmp_path / "data")
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["corpus", "catalogue", "data/ost=game", "-o", "data/cat.csv"])
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "data" / "cat.csv").read_text())))
+    assert all(r["path"].startswith("ost/") for r in rows)
+    entries = read_catalogue(tmp_path / "data" / "cat.csv")
+    assert len(entries) == 3 and all(Path(e.path).is_file() for e in entries)

@@ -204,3 +204,48 @@ def test_bands_keep_their_sound_play_their_split_and_cover_each_others_works() -
     assert [(s.song_id, s.band, s.release) for s in again.songs] == [(s.song_id, s.band, s.release) for s in plan.songs]
     plain = plan_corpus(CorpusOptions(count=12, seed=5, versions=2, sources=("oneills", "aird"), soundfont_drums=1.0))
     assert all(s.band is None and s.release is None for s in plain.songs)
+
+
+def _export_index(folder: Path, kits: list[str]) -> None:
+    """An `mtk corpus oneshots` index naming playable kits (files need not exist to plan)."""
+    import json
+
+    rows = [
+        {"file": f"{k}/{cls}/{cls}-v1.wav", "kit": k, "class": cls, "instrument": f"{k} {cls}", "velocity": [0, 1]}
+        for k in kits
+        for cls in ("kick", "snare", "hihat_closed")
+    ]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "index.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_exported_kits_join_hold_out_the_test_soundfont_and_suit_their_style(tmp_path: Path) -> None:
+    from mtk.corpus.kits import kit_family
+    from mtk.corpus.soundfonts import bundled_soundfont
+    from mtk.corpus.styles import STYLE_KIT_FAMILIES
+
+    font = bundled_soundfont()
+    assert font is not None and font.stem == "TimGM6mb"
+    names = ["FontA Standard", "FontA Electronic", "FontA Jazz", "TimGM6mb Electronic", "TimGM6mb Standard"]
+    _export_index(tmp_path / "kits", names)
+    opts = dict(
+        count=40,
+        seed=3,
+        sources=("oneills", "aird"),
+        styles=("electronic", "swing", "rock"),
+        soundfonts=(str(font),),
+        test_soundfonts=(str(font),),
+        soundfont_drums=0.0,
+        kits=tuple(names),
+        kit_dirs=(str(tmp_path / "kits"),),
+    )
+    plan = plan_corpus(CorpusOptions(**opts, kit_affinity=1.0))
+    assert plan.test_kits == ["TimGM6mb Electronic", "TimGM6mb Standard"]
+    assert plan.train_kits == ["FontA Electronic", "FontA Jazz", "FontA Standard"]
+    for song in plan.songs:
+        assert song.kit is not None and song.kit.name in (plan.test_kits if song.split == "test" else plan.train_kits)
+        if song.split != "test" or song.style != "swing":  # no jazz kit is held out: swing takes any test kit
+            assert kit_family(song.kit.name) in STYLE_KIT_FAMILIES[song.style], (song.style, song.kit.name)
+    assert all(s.kit.instruments[0].layers[0].path.is_relative_to(tmp_path / "kits") for s in plan.songs)
+    loose = plan_corpus(CorpusOptions(**opts))  # affinity 0: kits regardless of style
+    assert any(kit_family(s.kit.name) not in STYLE_KIT_FAMILIES[s.style] for s in loose.songs)

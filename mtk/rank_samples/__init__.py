@@ -1,0 +1,1 @@
+"""mtk rank-samples: drum samples ranked by how well they fit a musical context (SampleMatch)."""
