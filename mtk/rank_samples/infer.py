@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from mtk.embed.index import unit  # rows to unit length, shared with mtk embed's index
 from mtk.errors import BadModelError, InputError, MtkError
 from mtk.rank_samples.classify import ShotClassifier, class_from_name
 from mtk.rank_samples.frontend import SAMPLE_RATE, SAMPLES, SHOT_SAMPLES
@@ -29,11 +30,6 @@ SILENT_PEAK = 1e-3  # -60 dBFS
 ONSET = 0.01  # a sample starts where it first reaches 1 % of its peak (-40 dB)
 MIN_SAMPLE_SECONDS = 0.02  # a shorter sound is a click, not a drum
 MAX_SAMPLE_SECONDS = 60.0  # longer "samples" are loops or songs, not one-shots
-
-
-def unit(vectors: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
-    return (vectors / np.where(norms > 0, norms, 1.0)).astype(np.float32)
 
 
 def context_windows(y: np.ndarray) -> np.ndarray:
