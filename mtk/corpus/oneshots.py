@@ -249,31 +249,46 @@ def drum_kit_presets(soundfont: Path) -> dict[int, str]:
     raise InputError(f"{soundfont}: no preset headers (not a SoundFont 2)")
 
 
-@lru_cache(maxsize=8)
-def load_export_kits(folder: Path) -> tuple[Kit, ...]:
-    """The kits of an export folder (its ``index.jsonl``), each instrument's layers with their
-    velocity ranges and restoring gains, sorted by kit name."""
-    index = folder / INDEX
+def read_index(folder: str | Path) -> list[dict[str, Any]]:
+    """The records of an export's ``index.jsonl``, each checked for what its readers use (file,
+    kit, class and instrument as text, a velocity range of two numbers)."""
+    index = Path(folder) / INDEX
     try:
         lines = index.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(
             f"{index}: cannot read the one-shot index ({exc})", hint="build it with `mtk corpus oneshots`"
         ) from None
-    kits: dict[str, Kit] = {}
-    instruments: dict[tuple[str, str], KitInstrument] = {}
+    records = []
     for n, line in enumerate(lines, 1):
         try:
             r = json.loads(line)
-            kit = kits.setdefault(r["kit"], Kit(r["kit"], f"oneshots:{folder}", str(r.get("licence", ""))))
-            key = (r["kit"], r["instrument"])
-            if key not in instruments:
-                instruments[key] = KitInstrument(r["instrument"], r["class"], [])
-                kit.instruments.append(instruments[key])
-            vmin, vmax = (float(v) for v in r["velocity"])
-            instruments[key].layers.append(Layer(folder / r["file"], vmin, vmax, float(r.get("gain", 1.0))))
-        except (ValueError, KeyError, TypeError) as exc:
+            if not all(isinstance(r.get(k), str) for k in ("file", "kit", "class", "instrument")):
+                raise ValueError("file, kit, class and instrument are text")
+            r["velocity"] = [float(v) for v in r["velocity"]]
+            if len(r["velocity"]) != 2:
+                raise ValueError("velocity is a range of two numbers")
+            r["gain"] = float(r.get("gain", 1.0))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise InputError(f"{index}, line {n}: not a one-shot record ({exc})") from None
+        records.append(r)
+    return records
+
+
+@lru_cache(maxsize=8)
+def load_export_kits(folder: Path) -> tuple[Kit, ...]:
+    """The kits of an export folder (its ``index.jsonl``), each instrument's layers with their
+    velocity ranges and restoring gains, sorted by kit name."""
+    kits: dict[str, Kit] = {}
+    instruments: dict[tuple[str, str], KitInstrument] = {}
+    for r in read_index(folder):
+        kit = kits.setdefault(r["kit"], Kit(r["kit"], f"oneshots:{folder}", str(r.get("licence", ""))))
+        key = (r["kit"], r["instrument"])
+        if key not in instruments:
+            instruments[key] = KitInstrument(r["instrument"], r["class"], [])
+            kit.instruments.append(instruments[key])
+        vmin, vmax = r["velocity"]
+        instruments[key].layers.append(Layer(folder / r["file"], vmin, vmax, r["gain"]))
     for inst in instruments.values():
         inst.layers.sort(key=lambda lay: (lay.vmin, lay.vmax))
     return tuple(sorted(kits.values(), key=lambda k: k.name))

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from mtk.corpus.styles import STEM_CLASSES
+from mtk.corpus.styles import STEM_CLASSES, stem_class
 from mtk.errors import BadModelError
 
 CLASSES = STEM_CLASSES  # kick, snare, hihat, toms, crash, ride, other
@@ -157,11 +157,12 @@ def fit(feats: np.ndarray, labels: list[str], *, c: float = 1.0, seed: int = 0) 
 
 def labelled_shots(oneshots: str | Path) -> list[tuple[Path, str, str]]:
     """``(file, class, kit)`` of every sound of a ``mtk corpus oneshots`` export, each file once."""
-    from mtk.rank_samples.data import export_records
+    from mtk.corpus.oneshots import read_index
 
     seen: dict[Path, tuple[Path, str, str]] = {}
-    for path, klass, r in export_records(oneshots):
-        seen.setdefault(path, (path, klass, str(r["kit"])))
+    for r in read_index(oneshots):
+        path = Path(oneshots) / r["file"]
+        seen.setdefault(path, (path, stem_class(r["class"]), r["kit"]))
     return list(seen.values())
 
 

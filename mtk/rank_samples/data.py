@@ -16,7 +16,6 @@ time shift (up to 800 ms later or 200 ms earlier).
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -52,11 +51,14 @@ class Pool:
 
     @classmethod
     def load(cls, folder: str | Path) -> Pool:
+        from mtk.corpus.oneshots import INDEX, read_index
+
         pool = cls([])
-        for path, klass, r in export_records(folder):
+        for r in read_index(folder):
+            path, klass = (Path(folder) / r["file"]).resolve(), stem_class(r["class"])
             if klass not in CLASSES:
                 continue
-            shot = pool.by_path.get(path) or Shot(path, klass, str(r["kit"]), str(r["instrument"]))
+            shot = pool.by_path.get(path) or Shot(path, klass, r["kit"], r["instrument"])
             if path not in pool.by_path:
                 pool.shots.append(shot)
                 pool.by_path[path] = shot
@@ -64,33 +66,12 @@ class Pool:
             if source and not source.startswith("soundfont:"):
                 pool.by_path.setdefault(Path(source).resolve(), shot)
         if not pool.shots:
-            raise InputError(f"{Path(folder) / 'index.jsonl'}: no kick, snare, hi-hat, tom, crash or ride one-shots")
+            raise InputError(f"{Path(folder) / INDEX}: no kick, snare, hi-hat, tom, crash or ride one-shots")
         return pool
 
     def of(self, kits: set[str] | None = None) -> list[Shot]:
         """The shots of these kits (all when None)."""
         return [s for s in self.shots if kits is None or s.kit in kits]
-
-
-def export_records(folder: str | Path) -> list[tuple[Path, str, dict]]:
-    """``(file, stem class, record)`` of every line of a ``mtk corpus oneshots`` export's
-    ``index.jsonl`` (the file resolved; records of one file share it)."""
-    folder = Path(folder)
-    index = folder / "index.jsonl"
-    try:
-        lines = index.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{index}: cannot read ({exc})", hint="build it with `mtk corpus oneshots`") from None
-    out = []
-    for n, line in enumerate(lines, 1):
-        try:
-            r = json.loads(line)
-            if not all(isinstance(r.get(k), str) for k in ("file", "class", "kit", "instrument")):
-                raise ValueError("file, class, kit and instrument are strings")
-            out.append(((folder / r["file"]).resolve(), stem_class(r["class"]), r))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise InputError(f"{index}, line {n}: not a one-shot record ({exc})") from None
-    return out
 
 
 @dataclass(frozen=True)

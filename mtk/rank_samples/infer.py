@@ -51,16 +51,6 @@ def shot_wave(y: np.ndarray) -> np.ndarray:
     return np.pad(y, (0, SHOT_SAMPLES - len(y))).astype(np.float32)
 
 
-def read_context(source: str | os.PathLike[str] | bytes, *, name: str | None = None) -> np.ndarray:
-    """A context as 44.1 kHz mono; a silent one (peak below -60 dBFS) is an input error."""
-    from mtk.io.audio import read_audio
-
-    y, _ = read_audio(source, sr=SAMPLE_RATE, mono=True, min_duration=0.5, name=name)
-    if float(np.abs(y).max(initial=0.0)) < SILENT_PEAK:
-        raise InputError(f"{name or source}: silent (peak below -60 dBFS): no musical context to fit")
-    return y
-
-
 def read_sample(path: str | os.PathLike[str]) -> tuple[np.ndarray, float]:
     """A one-shot as :func:`shot_wave` and its duration; silent, too long or not audio: an
     input error."""
@@ -110,10 +100,14 @@ class Ranker:
 
     def context_from_file(self, source: str | os.PathLike[str] | bytes, *, name: str | None = None) -> np.ndarray:
         """A context file (or its bytes) -> its unit vector."""
-        return self.encode_context(read_context(source, name=name))
+        from mtk.io.audio import read_audio
+
+        y, _ = read_audio(source, sr=SAMPLE_RATE, mono=True, min_duration=0.5, name=name)
+        return self.context_from_audio(y, SAMPLE_RATE, name=name or str(source))
 
     def context_from_audio(self, y: np.ndarray, sr: int, *, name: str = "context") -> np.ndarray:
-        """A context as audio (``(channels, samples)`` or ``(samples,)``) -> its unit vector."""
+        """A context as audio (``(channels, samples)`` or ``(samples,)``) -> its unit vector; a
+        silent one (peak below -60 dBFS) is an input error."""
         from mtk.io.audio import resample
 
         y = np.asarray(y, np.float32)

@@ -58,9 +58,9 @@ def rank_queries(
 ) -> dict[str, Any]:
     """Normalised ranks of every query's ground truth against the pool (cosine scores), over all
     classes and within the query's class; mean and median per mixture kind and class."""
-    q = query_vectors / np.maximum(np.linalg.norm(query_vectors, axis=1, keepdims=True), 1e-12)
-    s = shot_vectors / np.maximum(np.linalg.norm(shot_vectors, axis=1, keepdims=True), 1e-12)
-    return rank_scores(q @ s.T, qs, shots)
+    from mtk.embed.index import unit
+
+    return rank_scores(unit(query_vectors) @ unit(shot_vectors).T, qs, shots)
 
 
 def rank_scores(scores: np.ndarray, qs: Sequence[Query], shots: Sequence[Shot]) -> dict[str, Any]:

@@ -37,7 +37,15 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
             path = shots / kit.lower() / cls / f"{cls}-v1.wav"
             path.parent.mkdir(parents=True)
             sf.write(path, _shot(base * (1 + 0.3 * k), rng), SR)
-            records.append({"file": str(path.relative_to(shots)), "kit": kit, "class": cls, "instrument": cls})
+            records.append(
+                {
+                    "file": str(path.relative_to(shots)),
+                    "kit": kit,
+                    "class": cls,
+                    "instrument": cls,
+                    "velocity": [0.0, 1.0],
+                }
+            )
     (shots / "index.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     songs = root / "songs"
     splits = ["train"] * 8 + ["valid"] * 3 + ["test"] * 3
