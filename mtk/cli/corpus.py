@@ -217,13 +217,14 @@ def oneshots(
     velocity layers, and with --soundfonts the drum kits of General MIDI soundfonts rendered note by note."""
     from mtk.corpus.oneshots import export_oneshots
     from mtk.corpus.render import choose_synth
-    from mtk.corpus.soundfonts import bundled_soundfont, installed_soundfonts
+    from mtk.corpus.soundfonts import bundled_soundfont, general_midi_soundfonts, installed_soundfonts
     from mtk.errors import UsageError
     from mtk.io.records import JsonLinesWriter
 
     fonts = _csv(soundfonts) or ()
     if fonts == ("all",):  # the system's soundfonts (pretty-midi's copy of TimGM6mb is a duplicate)
-        fonts = tuple(str(p) for p in installed_soundfonts(sf3=True) if p != bundled_soundfont())
+        found = [p for p in installed_soundfonts(sf3=True) if p != bundled_soundfont()]
+        fonts = tuple(str(p) for p in general_midi_soundfonts(found, (), drums=True))  # those with drum kits
     if fonts:
         choose_synth("fluidsynth")  # one clear line when FluidSynth is missing
     if not recorded and not fonts:

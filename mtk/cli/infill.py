@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -12,6 +11,7 @@ import typer
 from mtk.cli import common
 from mtk.cli.options import Device, Force, Model, Output, Quiet, Seed, Verbose
 from mtk.errors import UsageError
+from mtk.io.records import dumps
 
 app = typer.Typer(add_completion=False)
 
@@ -175,6 +175,6 @@ def infill(
         record["kept"] = kept
     if target == STDIO:
         if not quiet:
-            print(json.dumps(record), file=sys.stderr)
+            print(dumps(record), file=sys.stderr)
     else:
-        print(json.dumps(record))
+        print(dumps(record))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
 
@@ -12,6 +11,7 @@ from mtk.cli import common
 from mtk.cli.options import Device, FailFast, Force, Inputs, Model, Output, Quiet, SkipExisting, Verbose
 from mtk.errors import UsageError
 from mtk.io.inputs import AUDIO_EXTENSIONS
+from mtk.io.records import dumps
 
 STEMS = ("drums", "bass", "lead", "other")  # the shipped model's (checked against the loaded one)
 
@@ -105,7 +105,7 @@ def separate(
             targets = targets_for(Path(output), names)  # type: ignore[arg-type]
         record = run_one(items[0], targets)
         if STDIO in targets.values():
-            common.info(json.dumps(record))
+            common.info(dumps(record))
         else:
             JsonLinesWriter().write(record)
         return

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -24,6 +23,7 @@ from mtk.cli.options import (
     TuneSources,
     Verbose,
 )
+from mtk.io.records import dumps
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Train mtk's models on corpora built by `mtk corpus`."
@@ -102,7 +102,7 @@ def detect_cover(
             )
         ]
         opts = ProjectionOptions(steps=projection_steps, seed=seed)
-        projection = train_projection(list(groups.values()), unrelated, opts, log=lambda r: common.info(json.dumps(r)))
+        projection = train_projection(list(groups.values()), unrelated, opts, log=lambda r: common.info(dumps(r)))
         record = {"projection": {**opts.__dict__, "training_works": len(groups), "negative_excerpts": len(unrelated)}}
     pairs_from = features(calibrate_on, calibrate_split) if calibrate_on else items
     table, labels = pair_table(pairs_from, candidates=candidates, projection=projection, jobs=jobs)
@@ -124,7 +124,7 @@ def detect_cover(
     if projection is not None:
         save_model(output, projection, payload, force=force)
     else:
-        atomic_write(output, (json.dumps(payload, indent=1, sort_keys=True) + "\n").encode(), force=force)
+        atomic_write(output, (dumps(payload, indent=1, sort_keys=True) + "\n").encode(), force=force)
     JsonLinesWriter().write({"output": output, **scores})
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
 
@@ -14,6 +13,7 @@ from mtk.cli import common
 from mtk.cli.options import Device, FailFast, Force, Inputs, Model, Output, Quiet, SkipExisting, Verbose
 from mtk.errors import UsageError
 from mtk.io.inputs import AUDIO_EXTENSIONS
+from mtk.io.records import dumps
 
 FORMATS = {"mid": ".mid", "json": ".jsonl", "csv": ".csv"}
 SUFFIXES = {".mid": "mid", ".midi": "mid", ".json": "json", ".jsonl": "json", ".csv": "csv"}
@@ -73,7 +73,7 @@ def encode(transcription: Any, fmt: str) -> bytes:
         return midi_to_bytes(transcription.to_midi())
     rows = [e.to_dict() for e in transcription.events]
     if fmt == "json":
-        return "".join(json.dumps(r) + "\n" for r in rows).encode()
+        return "".join(dumps(r) + "\n" for r in rows).encode()
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator="\n")
     writer.writeheader()
@@ -183,7 +183,7 @@ def transcribe(
         target = common.binary_target(output, kind="MIDI") if fmt == "mid" else (output or STDIO)
         record = run_one(items[0], target)
         if record.get("skipped") or target != STDIO:
-            common.info(json.dumps(record))
+            common.info(dumps(record))
         return
     folder = common.batch_folder(output)
     template = name or "{stem}" + FORMATS[fmt]

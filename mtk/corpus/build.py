@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
+import logging
 import re
 import subprocess
 import sys
@@ -30,13 +31,21 @@ from mtk.corpus.kits import Kit, installed_kits, kit_family
 from mtk.corpus.oneshots import load_export_kits
 from mtk.corpus.render import fluidsynth_executable
 from mtk.corpus.songs import Band, SongPlan, build_song, index_record
-from mtk.corpus.soundfonts import check_soundfont, installed_soundfonts
+from mtk.corpus.soundfonts import (
+    GM_PROGRAMS,
+    check_soundfont,
+    general_midi_soundfonts,
+    installed_soundfonts,
+    missing_presets,
+)
 from mtk.corpus.styles import STYLE_KIT_FAMILIES, STYLES
 from mtk.corpus.works import DEFAULT_SOURCES, Work, WorkRef, WorkSkipped, list_works, parse_work
 from mtk.errors import MtkError, OutputExistsError, UsageError
 from mtk.io.files import atomic_write
+from mtk.io.records import dumps
 from mtk.parallel import worker_pool
 
+logger = logging.getLogger(__name__)
 SPLITS = (("test", 10), ("valid", 10), ("train", 80))  # percent of works
 DEFAULT_TEST_KITS = ("The Black Pearl 1.0", "ForzeeStereo")
 COMPOUND_STYLES = ("folk", "ballad", "swing", "country", "rock")
@@ -116,8 +125,8 @@ def plan_corpus(opts: CorpusOptions, *, jobs: int = 1) -> CorpusPlan:
     test_fonts = (
         list(opts.test_soundfonts) if opts.test_soundfonts is not None else (fonts[-1:] if len(fonts) > 1 else [])
     )
-    for f in test_fonts:
-        check_soundfont(f)
+    if opts.test_soundfonts:
+        _soundfonts(test_fonts)
     train_fonts = [f for f in fonts if f not in test_fonts] or fonts
     kits = {k.name: k for k in installed_kits()}
     exported = set()
@@ -174,18 +183,59 @@ def plan_corpus(opts: CorpusOptions, *, jobs: int = 1) -> CorpusPlan:
 
 def _harmonized(songs: list[SongPlan], bach: list[WorkRef], jobs: int) -> list[SongPlan]:
     """Version ``v`` of a Bach tune that Bach harmonized ``n`` times takes harmonization
-    ``v % n`` (by BWV reference order); every chorale is parsed to find them."""
+    ``v % n`` (by BWV reference order). Which chorales share a tune is indexed once per
+    music21 and mtk version (:func:`bach_tunes`); a tune with one harmonization is named in a
+    warning, since its versions then share it."""
     from dataclasses import replace
 
-    tunes: dict[str, list[Work]] = {}
+    tunes = bach_tunes(bach, jobs)
+    by_ref = {r.ref_id: r for r in bach}
+    parsed: dict[str, Work] = {}
+    out, alone = [], set()
+    for song in songs:
+        refs = sorted(tunes.get(song.work.work_id, []))
+        if len(refs) < 2:
+            if song.work.ref.source == "bach" and song.version > 0:
+                alone.add(song.work.ref.ref_id)
+            out.append(song)
+            continue
+        ref = refs[song.version % len(refs)]
+        if ref not in parsed:
+            parsed[ref] = parse_work(by_ref[ref])
+        out.append(replace(song, work=parsed[ref]))
+    if alone:
+        logger.warning(
+            "%d tune(s) have one harmonization by Bach, so their versions share it: %s",
+            len(alone),
+            ", ".join(sorted(alone)[:5]) + (", ..." if len(alone) > 5 else ""),
+        )
+    return out
+
+
+def bach_tunes(bach: list[WorkRef], jobs: int) -> dict[str, list[str]]:
+    """Tune id (:attr:`Work.work_id`) -> references of the chorales that harmonize it. Finding
+    them parses every chorale (about 2 minutes on 2 cores), so the answer is kept in
+    ``<cache>/corpus/`` per music21 and mtk version and read from there afterwards."""
+    from mtk.weights.store import cache_dir
+
+    key = hashlib.sha1("\n".join(sorted(r.ref_id for r in bach)).encode()).hexdigest()[:10]
+    m21 = importlib.metadata.version("music21")
+    path = cache_dir() / "corpus" / f"bach-tunes-music21-{m21}-mtk-{__version__}-{key}.json"
+    try:
+        return {k: list(v) for k, v in json.loads(path.read_text()).items()}
+    except (OSError, ValueError, AttributeError):
+        pass  # not yet indexed, or a damaged file: index again
+    logger.warning("indexing which of %d Bach chorales share a tune (once; cached in %s)", len(bach), path.parent)
+    tunes: dict[str, list[str]] = {}
     for work in _parse_in_order(bach, jobs):
         if not isinstance(work, WorkSkipped):
-            tunes.setdefault(work.work_id, []).append(work)
-    out = []
-    for song in songs:
-        options = sorted(tunes.get(song.work.work_id, []), key=lambda w: w.ref.ref_id)
-        out.append(replace(song, work=options[song.version % len(options)]) if len(options) > 1 else song)
-    return out
+            tunes.setdefault(work.work_id, []).append(work.ref.ref_id)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, json.dumps(tunes, sort_keys=True).encode(), force=True)
+    except OSError as exc:  # a read-only cache only costs time
+        logger.info("could not cache the chorale index (%s)", exc)
+    return tunes
 
 
 def _parse_or_skip(ref: WorkRef) -> Work | WorkSkipped:
@@ -330,13 +380,22 @@ def _draw_kit(names: list[str], style: str, opts: CorpusOptions, kits: dict[str,
 
 def _soundfonts(named: Sequence[str]) -> list[str]:
     if named:
-        return [str(check_soundfont(f)) for f in named]
-    unique: dict[str, str] = {}
+        for f in named:
+            lacking = missing_presets(check_soundfont(f), GM_PROGRAMS)
+            if lacking:  # FluidSynth would play the missing parts on a substitute and meta.json would lie
+                raise UsageError(f"{f}: not a General MIDI soundfont: it {lacking}", hint="name a GM soundfont")
+        return [str(f) for f in named]
+    unique: dict[str, Path] = {}
     for path in installed_soundfonts():
-        unique.setdefault(path.resolve().name.lower(), str(path))
-    if not unique:
-        raise UsageError("no soundfont installed", hint="apt-get install fluid-soundfont-gm (or `make corpus-deps`)")
-    return list(unique.values())
+        unique.setdefault(path.resolve().name.lower(), path)
+    # Any groove may call any GM program, so a song's font must hold all 128 and a drum kit.
+    fonts = [str(p) for p in general_midi_soundfonts(list(unique.values()))]
+    if not fonts:
+        raise UsageError(
+            "no General MIDI soundfont installed" + (f" ({len(unique)} skipped: see the warnings)" if unique else ""),
+            hint="apt-get install fluid-soundfont-gm (or `make corpus-deps`)",
+        )
+    return fonts
 
 
 @lru_cache(maxsize=1)
@@ -428,6 +487,6 @@ def write_summary(
     rows = sorted(
         (r for r in records if "error" not in r), key=lambda r: r["id"]
     )  # song folders are named by id: no paths, so corpora can move
-    index = "".join(json.dumps({k: r[k] for k in sorted(r) if k not in ("path", "skipped")}) + "\n" for r in rows)
+    index = "".join(dumps({k: r[k] for k in sorted(r) if k not in ("path", "skipped")}) + "\n" for r in rows)
     atomic_write(out / "index.jsonl", index.encode(), force=True)
     return summary

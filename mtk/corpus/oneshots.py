@@ -16,7 +16,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import struct
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from mtk.corpus.kits import Kit, KitInstrument, Layer, installed_kits, load_one_shot
+from mtk.corpus.soundfonts import DRUM_BANK, preset_headers
 from mtk.corpus.styles import GM_DRUM_CLASSES
 from mtk.errors import InputError, UsageError
 from mtk.io.audio import encode_wav
@@ -226,27 +226,8 @@ def _trimmed(y: np.ndarray) -> np.ndarray | None:
 
 
 def drum_kit_presets(soundfont: Path) -> dict[int, str]:
-    """Program -> name of the soundfont's bank-128 (drum kit) presets, read from its ``phdr``
-    chunk (the SF2 spec's 38-byte preset headers; SF3 shares the layout)."""
-    data = soundfont.read_bytes()
-
-    def chunks(start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
-        while start + 8 <= end:
-            cid, size = data[start : start + 4], struct.unpack("<I", data[start + 4 : start + 8])[0]
-            yield cid, start + 8, size
-            start += 8 + size + (size & 1)
-
-    for cid, start, size in chunks(12, len(data)):
-        if cid == b"LIST" and data[start : start + 4] == b"pdta":
-            for sub, s2, n2 in chunks(start + 4, start + size):
-                if sub == b"phdr":
-                    out = {}
-                    for i in range(n2 // 38 - 1):  # the last record is the terminal "EOP"
-                        name, preset, bank = struct.unpack("<20sHH", data[s2 + 38 * i : s2 + 38 * i + 24])
-                        if bank == 128:
-                            out.setdefault(preset, name.split(b"\0")[0].decode("latin-1").strip())
-                    return out
-    raise InputError(f"{soundfont}: no preset headers (not a SoundFont 2)")
+    """Program -> name of the soundfont's bank-128 (drum kit) presets."""
+    return {p: name for (bank, p), name in sorted(preset_headers(soundfont).items()) if bank == DRUM_BANK}
 
 
 def read_index(folder: str | Path) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ examples/ode_to_joy.mid with FluidR3_GM: builtin is 6.5 dB quieter at equal sett
 from __future__ import annotations
 
 import io
+import logging
 import os
 import re
 import shutil
@@ -25,7 +26,7 @@ from typing import Literal
 
 import numpy as np
 
-from mtk.corpus.soundfonts import check_soundfont, default_soundfont
+from mtk.corpus.soundfonts import check_soundfont, default_soundfont, missing_presets
 from mtk.errors import InputError, MtkError, UsageError
 from mtk.io.audio import decode_audio, resample
 from mtk.io.midi import checked_smf, midi_seconds, parse_midi
@@ -36,6 +37,7 @@ BUILTIN_RATE = 48_000
 BUILTIN_LEVEL = 2.1  # linear factor matching midirenderer's level to FluidSynth's (see above)
 PEAK_LIMIT = 0.989  # -0.1 dBFS: louder renders are scaled down as a whole (mix and stems)
 DRUM_CHANNEL = 9
+logger = logging.getLogger(__name__)
 MAX_SECONDS = 3 * 3600  # longer renders are refused: 3 h of stereo float32 at 44.1 kHz is 3.8 GB
 
 
@@ -116,7 +118,10 @@ def render_midi(
         UsageError: bad soundfont, unknown or missing synth, bad rate or gain.
     """
     midi_bytes = checked_smf(midi_bytes, name=name)
-    parse_midi(midi_bytes, name=name, require_notes=True)
+    midi = parse_midi(midi_bytes, name=name, require_notes=True)
+    played = [inst for inst in midi.instruments if inst.notes]
+    programs = {int(inst.program) for inst in played if not inst.is_drum}
+    drums = any(inst.is_drum for inst in played)
     seconds = midi_seconds(midi_bytes)
     if seconds > MAX_SECONDS:
         raise InputError(
@@ -128,7 +133,13 @@ def render_midi(
     if not 0.0 < gain <= 10.0:
         raise UsageError(f"gain {gain:g} out of range", hint="use a value in (0, 10]")
     engine = choose_synth(synth)
-    sf = check_soundfont(soundfont) if soundfont is not None else default_soundfont(sf3=engine != "builtin")
+    if soundfont is not None:
+        sf = check_soundfont(soundfont)
+        lacking = missing_presets(sf, programs, drums=drums)
+        if lacking:  # the user's choice stands, but FluidSynth will substitute its first preset
+            logger.warning("%s: soundfont %s %s: those parts play on a substitute", name, sf.name, lacking)
+    else:
+        sf = default_soundfont(sf3=engine != "builtin", programs=programs, drums=drums)
     if engine == "builtin" and sf.resolve().suffix.lower() == ".sf3":
         raise UsageError(f"{sf}: the builtin synth reads SF2 only", hint="use --synth fluidsynth or an .sf2")
 

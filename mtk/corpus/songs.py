@@ -111,7 +111,7 @@ def build_song(plan: SongPlan, out_dir: Path, *, versions: dict[str, str]) -> di
     else:
         drum_classes, played = _sample_drums(hits, plan.kit, sr, length, rng)
         stems["drums"] = sum(drum_classes.values(), np.zeros((2, length), np.float32))
-    levels = {}
+    levels: dict[str, float | None] = {}
     for part, audio in stems.items():
         rms = active_rms(audio, sr)
         if band is None:
@@ -123,7 +123,7 @@ def build_song(plan: SongPlan, out_dir: Path, *, versions: dict[str, str]) -> di
             if part == "drums":
                 for cls_audio in drum_classes.values():
                     cls_audio *= np.float32(10 ** (target / 20) / rms)
-        levels[part] = round(target, 2)
+        levels[part] = round(target, 2) if rms > 0 else None  # a silent part has no level
     mix = sum(stems.values())
     peak = float(np.abs(mix).max(initial=0.0))
     scale = PEAK / peak if peak > PEAK else 1.0
@@ -145,7 +145,7 @@ def build_song(plan: SongPlan, out_dir: Path, *, versions: dict[str, str]) -> di
         (tmp / "mix.wav").write_bytes(encode_wav(mix, sr))
         (tmp / "drumless.wav").write_bytes(encode_wav(drumless, sr))
         _link_or_copy(tmp / "stems" / "drums.wav", tmp / "drums.wav")
-        (tmp / "song.mid").write_bytes(midi_to_bytes(arr.midi()))
+        (tmp / "song.mid").write_bytes(midi_to_bytes(_song_midi(arr, played)))
         (tmp / "drums.mid").write_bytes(midi_to_bytes(_drums_midi(arr, played)))
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
         shutil.rmtree(final, ignore_errors=True)
@@ -279,6 +279,24 @@ def _sample_drums(
     return {cls: out[cls] for cls in STEM_CLASSES if cls in out}, played
 
 
+def _song_midi(arr: Arrangement, played: list[DrumHit]) -> Any:
+    """The arrangement as MIDI, its drum part reduced to the hits that sound (a sampled kit
+    plays no GM percussion beyond the kit, e.g. tambourines), so song.mid, drums.mid,
+    drum_hits and the audio agree; no drum track when nothing sounds."""
+    midi = arr.midi()
+    sounding = {(h.time, h.note) for h in played}
+    keep = []
+    for inst in midi.instruments:
+        if inst.is_drum:
+            notes = [n for n in inst.notes if (round(_seconds(n.start, arr), 6), int(n.pitch)) in sounding]
+            if not notes:
+                continue
+            inst = Instrument(inst.program, inst.is_drum, inst.name, notes=notes)
+        keep.append(inst)
+    midi.instruments = keep
+    return midi
+
+
 def _drums_midi(arr: Arrangement, played: list[DrumHit]) -> Any:
     midi = arr.midi(())
     inst = Instrument(program=0, is_drum=True, name="drums")
@@ -296,6 +314,15 @@ def _link_or_copy(src: Path, dst: Path) -> None:
         shutil.copyfile(src, dst)
 
 
+def _drums_meta(plan: SongPlan, played: list[DrumHit]) -> dict[str, Any]:
+    """Who drums: the soundfont's kit, a sampled kit, or (no hit sounds) nobody."""
+    if not played:
+        return {"mode": "none", "kit": None, "licence": None}
+    if plan.kit is None:
+        return {"mode": "soundfont", "kit": f"soundfont:{Path(plan.soundfont).name}", "licence": "soundfont"}
+    return {"mode": "sampler", "kit": plan.kit.name, "licence": plan.kit.licence}
+
+
 def _credits(plan: SongPlan) -> dict[str, Any]:
     """Who plays the song, on which release, for which label (songs of a band only)."""
     if plan.band is None:
@@ -311,7 +338,7 @@ def _meta(
     plan: SongPlan,
     arr: Arrangement,
     played: list[DrumHit],
-    levels: dict[str, float],
+    levels: dict[str, float | None],
     scale: float,
     versions: dict[str, str],
 ) -> dict[str, Any]:
@@ -358,11 +385,7 @@ def _meta(
         "programs": arr.programs,
         "parts": list(PARTS),
         "soundfont": {"name": Path(plan.soundfont).name, "path": plan.soundfont},
-        "drums": {
-            "mode": "soundfont" if plan.kit is None else "sampler",
-            "kit": f"soundfont:{Path(plan.soundfont).name}" if plan.kit is None else plan.kit.name,
-            "licence": "soundfont" if plan.kit is None else plan.kit.licence,
-        },
+        "drums": _drums_meta(plan, played),
         "drum_hits": [
             {"time": h.time, "class": h.cls, "velocity": h.velocity, "note": h.note, "sample": h.sample} for h in played
         ],

@@ -22,7 +22,7 @@ def corpus_stats(out: Path) -> dict[str, Any]:
         counts["splits"][meta["split"]] += 1
         counts["styles"][meta["style"]] += 1
         counts["meters"][meta["meter"]] += 1
-        counts["kits"][meta["drums"]["kit"]] += 1
+        counts["kits"][meta["drums"]["kit"] or "none"] += 1
         counts["soundfonts"][meta["soundfont"]["name"]] += 1
         counts["hits"].update(h["class"] for h in meta["drum_hits"])
     return {

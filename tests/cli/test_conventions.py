@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import pty
+import shutil
 import signal
 import subprocess
 import sys
@@ -203,6 +204,19 @@ def test_examples_are_valid_and_current() -> None:
 
     assert (ROOT / "examples" / "ode_to_joy.mid").read_bytes() == midi_to_bytes(example["build"]())
     assert (ROOT / "examples" / "ode_to_joy_cover.mid").read_bytes() == midi_to_bytes(example["build_cover"]())
+
+
+@pytest.mark.skipif(not shutil.which("make"), reason="needs make")
+@pytest.mark.parametrize("slash", ["", "/"])
+def test_examples_makefile_renders_each_midi_with_or_without_a_trailing_slash(tmp_path: Path, slash: str) -> None:
+    """Issue 31: ``MIDI=midi/`` made the pattern rules match nothing and rendered silently nothing."""
+    (tmp_path / "midi" / "sub").mkdir(parents=True)
+    shutil.copy(ROOT / "examples" / "ode_to_joy.mid", tmp_path / "midi" / "sub" / "a.mid")
+    make = ["make", "-n", "-f", str(ROOT / "examples" / "Makefile"), f"MIDI=midi{slash}", f"WAV=wav{slash}"]
+    proc = subprocess.run(make, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0 and "mtk render midi/sub/a.mid -o wav/sub/a.wav" in proc.stdout, proc.stdout
+    proc = subprocess.run([*make[:-2], "MIDI=nothing/"], cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert "no .mid files under nothing" in proc.stderr
 
 
 def test_one_input_into_a_folder(song: Path, tmp_path: Path) -> None:

@@ -319,3 +319,31 @@ def test_soundfont_kits_export_note_by_note(tmp_path: Path) -> None:
     assert {p.stem for p in (folder / "stems" / "drums").glob("*.wav")} == {
         stem_class(h["class"]) for h in meta["drum_hits"]
     }
+
+
+def test_a_song_whose_drums_do_not_sound_says_so(tmp_path: Path) -> None:
+    """Issue 31: a folk song whose only drum notes are tambourines (no sampled kit plays them)
+    claimed a kit and a drums level while drums.wav was silent and song.mid held the notes.
+    Now every song's files agree: song.mid's drum notes are the listed hits, and a song with
+    none has no drum track, no kit, no drums level and silent drums."""
+    out = tmp_path / "folk"
+    args = ["-n", "3", "--seed", "1", "--styles", "folk", "--kits", "GMRockKit,TR808EmulationKit"]
+    args += ["--test-kits", "TR808EmulationKit", "--soundfonts", str(TIMGM), "--soundfont-drums", "0"]
+    proc = run_mtk("corpus", "songs", str(out), *args, "-r", "16000", "--max-seconds", "8", "-q", timeout=300)
+    assert proc.returncode == 0, proc.stderr.decode()
+    records = {r["id"]: r for r in map(json.loads, proc.stdout.decode().splitlines())}
+    import miditoolkit
+
+    silent = 0
+    for folder, meta in _songs(out):
+        song = miditoolkit.MidiFile(str(folder / "song.mid"))
+        drum_notes = sum(len(inst.notes) for inst in song.instruments if inst.is_drum)
+        assert drum_notes == len(meta["drum_hits"]) == records[meta["id"]]["hits"]
+        if not meta["drum_hits"]:
+            silent += 1
+            assert meta["drums"] == {"mode": "none", "kit": None, "licence": None}
+            assert meta["levels_dbfs"]["drums"] is None and records[meta["id"]]["kit"] is None
+            assert not _read(folder / "drums.wav").any()
+        else:
+            assert meta["drums"]["mode"] == "sampler" and meta["levels_dbfs"]["drums"] is not None
+    assert silent == 1  # 00000-capt-mackintosh-v0: tambourines only

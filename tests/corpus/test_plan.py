@@ -249,3 +249,38 @@ def test_exported_kits_join_hold_out_the_test_soundfont_and_suit_their_style(tmp
     assert all(s.kit.instruments[0].layers[0].path.is_relative_to(tmp_path / "kits") for s in plan.songs)
     loose = plan_corpus(CorpusOptions(**opts))  # affinity 0: kits regardless of style
     assert any(kit_family(s.kit.name) not in STYLE_KIT_FAMILIES[s.style] for s in loose.songs)
+
+
+def test_harmonizations_are_indexed_once_and_a_lone_one_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 31: --harmonizations parsed all 408 chorales on every run (137 s, no word) and
+    versions of a tune Bach harmonized once silently shared it. The tune index is cached;
+    versions cycle through the harmonizations; a lone one is named in a warning."""
+    from dataclasses import replace
+
+    from mtk.corpus import build
+    from mtk.corpus.songs import SongPlan
+
+    monkeypatch.setenv("MTK_CACHE_DIR", str(tmp_path))
+    wanted = {"bach:bwv277", "bach:bwv4.8", "bach:bwv10.7"}
+    refs = [r for r in list_works(("bach",)) if r.ref_id in wanted]
+    with caplog.at_level("WARNING", logger="mtk"):
+        tunes = build.bach_tunes(refs, 1)
+    assert sorted(map(sorted, tunes.values())) == [["bach:bwv10.7"], ["bach:bwv277", "bach:bwv4.8"]]
+    assert "indexing which of 3 Bach chorales share a tune" in caplog.text
+
+    def no_parsing(*args: object) -> None:
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr(build, "_parse_in_order", no_parsing)
+    assert build.bach_tunes(refs, 1) == tunes  # from the cache
+    works = {r.ref_id: parse_work(r) for r in refs}
+    plan = SongPlan("x", works["bach:bwv4.8"], 0, "train", "pop", "sf2", None, 0, 16000, None)
+    lone = replace(plan, work=works["bach:bwv10.7"])
+    songs = [replace(plan, version=v) for v in range(3)] + [replace(lone, version=v) for v in range(2)]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="mtk"):
+        out = build._harmonized(songs, refs, 1)
+    assert [s.work.ref.ref_id for s in out] == ["bach:bwv277", "bach:bwv4.8", "bach:bwv277"] + ["bach:bwv10.7"] * 2
+    assert "1 tune(s) have one harmonization by Bach, so their versions share it: bach:bwv10.7" in caplog.text

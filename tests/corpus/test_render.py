@@ -109,3 +109,58 @@ def test_soundfont_discovery(bundled_sf2: Path, monkeypatch: pytest.MonkeyPatch)
     assert check_soundfont(default_soundfont()) == default_soundfont()
     monkeypatch.setenv("MTK_SOUNDFONT", str(bundled_sf2))
     assert default_soundfont() == bundled_sf2
+
+
+def _sf2(path: Path, presets: list[tuple[int, int, str]]) -> Path:
+    """A SoundFont skeleton: RIFF sfbk with INFO, an empty sample chunk and the preset headers
+    (enough for discovery, which reads only ``pdta/phdr``)."""
+    import struct
+
+    def chunk(cid: bytes, body: bytes) -> bytes:
+        return cid + struct.pack("<I", len(body)) + body + b"\0" * (len(body) & 1)
+
+    rows = [(name.encode(), prog, bank) for bank, prog, name in presets] + [(b"EOP", 0, 0)]
+    phdr = b"".join(struct.pack("<20sHHHIII", n, p, b, 0, 0, 0, 0) for n, p, b in rows)
+    info = chunk(b"LIST", b"INFO" + chunk(b"ifil", struct.pack("<HH", 2, 1)))
+    sdta = chunk(b"LIST", b"sdta" + chunk(b"smpl", b"\0" * 64))
+    pdta = chunk(b"LIST", b"pdta" + chunk(b"phdr", phdr))
+    path.write_bytes(chunk(b"RIFF", b"sfbk" + info + sdta + pdta))
+    return path
+
+
+def test_a_drum_only_soundfont_is_never_taken_for_general_midi(
+    bundled_sf2: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 31: a font holding one drum kit on bank 0 (as drum-sampler packages install)
+    was drawn as a song's soundfont and FluidSynth played melody and bass on drums. Discovery
+    (render's default, the corpus's fonts) keeps fonts with the programs needed and says why
+    it skipped the others; a named font lacking programs is refused by the corpus."""
+    from mtk.corpus import soundfonts
+    from mtk.corpus.build import _soundfonts
+    from mtk.corpus.oneshots import drum_kit_presets
+    from mtk.corpus.soundfonts import missing_presets, preset_headers
+
+    folder = tmp_path / "sf2"
+    folder.mkdir()
+    drums = _sf2(folder / "aaa-drumkit.sf2", [(0, 0, "Kit")])  # unknown names rank before TimGM6mb
+    (folder / "TimGM6mb.sf2").symlink_to(bundled_sf2)
+    monkeypatch.setattr(soundfonts, "SYSTEM_DIRS", (folder,))
+    monkeypatch.delenv("MTK_SOUNDFONT", raising=False)
+    assert preset_headers(drums) == {(0, 0): "Kit"} and drum_kit_presets(drums) == {}
+    assert len(preset_headers(bundled_sf2)) == 136 and missing_presets(bundled_sf2) == ""
+    assert (
+        missing_presets(drums)
+        == "lacks 127 General MIDI program(s) on bank 0 (1, 2, 3, 4, 5, 6, 7, 8, ...) and a drum kit on bank 128"
+    )
+    assert missing_presets(drums, [0], drums=False) == ""
+    assert [p.name for p in soundfonts.installed_soundfonts()] == ["aaa-drumkit.sf2", "TimGM6mb.sf2"]
+    with caplog.at_level("WARNING", logger="mtk"):
+        assert default_soundfont().resolve() == bundled_sf2.resolve()
+        assert [Path(f).name for f in _soundfonts(())] == ["TimGM6mb.sf2"]
+    assert any("skipped soundfont" in r.getMessage() and "aaa-drumkit" in r.getMessage() for r in caplog.records)
+    with pytest.raises(UsageError, match="not a General MIDI soundfont"):
+        _soundfonts([str(drums)])
+    (folder / "TimGM6mb.sf2").unlink()
+    monkeypatch.setattr(soundfonts, "bundled_soundfont", lambda: None)
+    with pytest.raises(UsageError, match="none with every program needed"):
+        default_soundfont()

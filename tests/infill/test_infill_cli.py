@@ -17,6 +17,7 @@ from mtk.infill.infer import CLOSENESS, Candidate, auto_gap, load, plan, rank
 from mtk.infill.score import to_midi
 from mtk.infill.scorefile import read_score
 from mtk.infill.tokens import Melody, Note
+from mtk.io.records import dumps
 from tests.conftest import run_mtk
 
 runner = CliRunner()
@@ -113,6 +114,7 @@ def test_cli_fills_the_gap_and_leaves_the_rest_unchanged(tmp_path: Path) -> None
     result = runner.invoke(app, [*args, "-o", str(out), "-n", "3", "--keep-all", str(tmp_path / "all")])
     assert result.exit_code == 0, result.stderr
     record = json.loads(result.stdout)
+    assert result.stdout == dumps(record) + "\n"  # compact JSON Lines, as every command (issue 31)
     assert record["gap"] == [9, 12] and record["reference"] == [1, 4] and record["reference_by"] == "given"
     assert record["seed"] == 5 and record["model"] == "infill-debug" and len(record["samples"]) == 3
     assert len(record["kept"]) == 3 and all(Path(p).is_file() for p in record["kept"])

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from mtk.io.records import dumps
 from mtk.transcribe.components import ONSET_BAND_OF
 from tests.conftest import run_mtk
 
@@ -40,6 +41,7 @@ def test_formats_from_suffix_and_option(drums: Path, tmp_path: Path) -> None:
     assert rows and set(rows[0]) == {"time", "drum", "note", "velocity", "strength", "onset"}
     proc = run_mtk("transcribe", str(drums / "a.wav"), "--format", "json", *DEBUG)
     events = [json.loads(line) for line in proc.stdout.decode().splitlines()]
+    assert proc.stdout.decode() == "".join(dumps(e) + "\n" for e in events)  # compact, as every command
     assert [e["time"] for e in events] == [float(r["time"]) for r in rows]
     assert all(1 <= e["velocity"] <= 127 for e in events)
     # A raised threshold only removes events.
