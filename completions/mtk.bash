@@ -227,6 +227,7 @@ _mtk() {
         "mtk eval transcribe|--tune") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mtk eval transcribe|--tune-split") COMPREPLY=(); return ;;
         "mtk eval transcribe|--limit") COMPREPLY=(); return ;;
+        "mtk eval transcribe|--tune-limit") COMPREPLY=(); return ;;
         "mtk eval transcribe|--model") COMPREPLY=(); return ;;
         "mtk eval transcribe|--device") COMPREPLY=(); return ;;
         "mtk eval situate|--streams") COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -319,7 +320,7 @@ _mtk() {
         "mtk train shot-classes") COMPREPLY=($(compgen -W "-o --output --hold-out --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval") COMPREPLY=($(compgen -W "detect-cover transcribe situate infill embed separate rank-samples -h --help" -- "$cur")) ;;
         "mtk eval detect-cover") COMPREPLY=($(compgen -W "--data --split --distractors --excerpt-seconds --rerank --model -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;
-        "mtk eval transcribe") COMPREPLY=($(compgen -W "--data --split --tune --tune-split --limit --known-kit --model --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk eval transcribe") COMPREPLY=($(compgen -W "--data --split --tune --tune-split --limit --tune-limit --known-kit --model --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval situate") COMPREPLY=($(compgen -W "--streams --history --audio -C --classes --splits --repeats --branch --steps --tracks --streams-per-track --runs --format --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval infill") COMPREPLY=($(compgen -W "--model --split --limit --seeds --temperature --closeness --ranked --sources --format --device -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval embed") COMPREPLY=($(compgen -W "--model --stack --data --metadata --baselines --format --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;

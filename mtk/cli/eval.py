@@ -94,14 +94,20 @@ def transcribe(
         typer.Option("--tune", metavar="CORPUS", help="Choose both systems' thresholds on this corpus first."),
     ] = None,
     tune_split: Annotated[str, typer.Option("--tune-split", help="Split of --tune to use.")] = "valid",
-    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Score only the first N songs.")] = None,
+    limit: Annotated[
+        Optional[int], typer.Option("--limit", min=1, help="Score only the first N songs (of --data; --tune is whole).")
+    ] = None,
+    tune_limit: Annotated[
+        Optional[int], typer.Option("--tune-limit", min=1, help="Tune on only the first N songs of --tune.")
+    ] = None,
     known_kit: Annotated[
         bool,
         typer.Option(
             "--known-kit",
-            help="Also refit DrummerNet's hits with each song's own kit (as transcribe --kit) and score them "
-            "(known_kit); with --tune, the share of its detected mass a refitted hit must keep is chosen there. "
-            "Slow: ~2 s of CPU a second of audio.",
+            help="Also refit DrummerNet's hits with each song's own kit (as transcribe --kit) and score them: "
+            "known_kit.before scores the hits refitting starts from (DrummerNet with its own shipped thresholds, "
+            "not --tune's), known_kit.after the refitted ones; with --tune, the share of its detected mass a "
+            "refitted hit must keep is chosen there. Slow: ~2 s of CPU a second of audio.",
         ),
     ] = False,
     model: Model = None,
@@ -121,7 +127,7 @@ def transcribe(
     transcriber = load(model, resolve_device(device))
     rate = transcriber.cfg.sample_rate
     songs = load_songs(data, split=split, sample_rate=rate, limit=limit)
-    tuning = load_songs(tune, split=tune_split, sample_rate=rate, limit=limit) if tune else None
+    tuning = load_songs(tune, split=tune_split, sample_rate=rate, limit=tune_limit) if tune else None
     result = evaluate(transcriber, baseline_for(transcriber), songs, tune=tuning)
     if known_kit:
         from mtk.transcribe.eval import known_kit as score_known_kit

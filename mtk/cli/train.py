@@ -74,7 +74,13 @@ def detect_cover(
     """
     from mtk.detect_cover.eval import corpus_items, distractor_items
     from mtk.detect_cover.project import save_model
-    from mtk.detect_cover.train import ProjectionOptions, fit_calibration, pair_table, train_projection
+    from mtk.detect_cover.train import (
+        ProjectionOptions,
+        check_calibration_items,
+        fit_calibration,
+        pair_table,
+        train_projection,
+    )
     from mtk.errors import OutputExistsError, UsageError
     from mtk.io.files import atomic_write
     from mtk.io.records import JsonLinesWriter
@@ -90,6 +96,8 @@ def detect_cover(
         return corpus_items(corpus, split=which, jobs=jobs, progress=lambda xs: common.progress(xs, label="features"))
 
     items = [it for corpus in data for it in features(corpus, split)]
+    pairs_from = features(calibrate_on, calibrate_split) if calibrate_on else items
+    check_calibration_items(pairs_from, f"{calibrate_on or data[0]} ({calibrate_split if calibrate_on else split})")
     projection, record = None, {}
     if projection_steps:
         groups: dict[str, list] = {}  # type: ignore[type-arg]
@@ -104,7 +112,6 @@ def detect_cover(
         opts = ProjectionOptions(steps=projection_steps, seed=seed)
         projection = train_projection(list(groups.values()), unrelated, opts, log=lambda r: common.info(dumps(r)))
         record = {"projection": {**opts.__dict__, "training_works": len(groups), "negative_excerpts": len(unrelated)}}
-    pairs_from = features(calibrate_on, calibrate_split) if calibrate_on else items
     table, labels = pair_table(pairs_from, candidates=candidates, projection=projection, jobs=jobs)
     calibration, scores = fit_calibration(table, labels, name=name)
     payload = {
@@ -269,7 +276,10 @@ def situate(
     """Train duSP (XGBoost) and auSP (CNN + user embedding) on labelled streams; resumable.
 
     Writes RUN/dusp.ubj and RUN/ausp.pt (for mtk situate --dusp/--ausp) and RUN/scores.json
-    (the held-out part's scores). One JSON line per log step, then the scores.
+    (the held-out part's scores). One JSON line per log step, then the scores. RUN/last.pt,
+    the training state a run resumes from, is about 195 MB whatever the data: the 16.2 M
+    float32 weights and Adam's two moments of each (ausp.pt, for inference, is 17 MB); delete
+    it once the run is done.
     """
     import sys
 

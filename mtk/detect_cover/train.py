@@ -28,6 +28,7 @@ from mtk.detect_cover.features import FeatureConfig, fingerprints
 from mtk.detect_cover.index import Recording
 from mtk.detect_cover.infer import Calibration
 from mtk.detect_cover.project import Projection
+from mtk.errors import InputError
 
 VIEWS = 6  # excerpts per recording (the first is the whole recording)
 
@@ -127,10 +128,30 @@ def pair_table(
     return np.array(rows), np.array(labels)
 
 
+def check_calibration_items(items: list[Item], where: str) -> None:
+    """Calibration learns covers from non-covers: it needs a work with two recordings or more
+    (cover pairs) and two works (pairs that are not). InputError naming what is missing."""
+    from collections import Counter
+
+    per_work = Counter(str(it.work) for it in items)
+    if not any(n > 1 for n in per_work.values()):
+        raise InputError(
+            f"{where}: no work has two versions ({len(items)} recordings of {len(per_work)} works): no cover pairs "
+            "to calibrate on",
+            hint="build it with `mtk corpus songs --versions 2` or more",
+        )
+    if len(per_work) < 2:
+        raise InputError(f"{where}: one work only: no pairs of different works to calibrate on")
+
+
 def fit_calibration(features: np.ndarray, labels: np.ndarray, *, name: str) -> tuple[Calibration, dict[str, Any]]:
     """Logistic regression (scikit-learn) and the F1-maximising threshold; returns the scores too."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import f1_score, roc_auc_score
+
+    if len(set(labels.tolist())) < 2:
+        kind = "cover" if not labels.any() else "non-cover"
+        raise InputError(f"no {kind} pairs among the {len(labels)} candidate pairs: nothing to calibrate")
 
     model = LogisticRegression(C=10.0).fit(features, labels)
     w_qmax, w_dist = (float(w) for w in model.coef_[0])

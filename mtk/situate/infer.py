@@ -244,6 +244,12 @@ def load_ausp(name: str | None = None, device: str = "cpu") -> AudioBranch:
             device,
         )
     ckpt = load_checkpoint(path, arch=ARCH)
+    if "track_factors" not in ckpt:  # run/last.pt: weights and optimizer, no users nor factorization
+        from mtk.errors import BadModelError
+
+        raise BadModelError(
+            f"{path}: a training checkpoint (last.pt), not an auSP model", hint="give the run's ausp.pt"
+        )
     config = dict(ckpt["config"])
     config["channels"] = tuple(config.get("channels", (32, 64, 128, 256)))
     model = AuSP(build_module(AuSPConfig, config))

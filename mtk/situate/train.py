@@ -77,6 +77,7 @@ def load_data(
     streams = streams.take(np.flatnonzero(streams.labels(situations) >= 0))  # the tag set's streams only
     if not len(streams):
         raise InputError(f"{streams_path}: no streams of the C={n_classes} situations ({', '.join(situations)})")
+    check_situations(streams.labels(situations), situations, f"{streams_path}")
     history = read_history_file(history_path)
     track_ids = sorted(set(streams.track))
     base = Path(streams_path).parent
@@ -103,6 +104,18 @@ def load_data(
         mels=mels,
         history=history,
     )
+
+
+def check_situations(labels: np.ndarray, situations: Sequence[str], where: str) -> None:
+    """Every situation of the tag set needs streams to learn from (duSP's XGBoost refuses a
+    class it never sees, and auSP would never predict it): InputError naming those missing."""
+    counts = np.bincount(labels[labels >= 0], minlength=len(situations))
+    missing = [s for s, n in zip(situations, counts, strict=True) if n == 0]
+    if missing:
+        raise InputError(
+            f"{where}: no streams of {len(missing)} of the {len(situations)} situations ({', '.join(missing)})",
+            hint="simulate more streams (mtk corpus streams), or train a smaller tag set (-C 4 or -C 8)",
+        )
 
 
 @dataclass
@@ -312,6 +325,7 @@ def train_run(
     else:
         split = make_split(data.streams, run_opts.split, run_opts.split_seed)
         train_idx, test_idx = split.train, split.test
+        check_situations(data.labels[train_idx], data.situations, f"the training part of the {run_opts.split} split")
     embedder = fit_embedder(data, train_idx, seed=ausp_opts.seed)
     provenance = {
         "command": command,

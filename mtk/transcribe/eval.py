@@ -12,6 +12,7 @@ is how the shipped thresholds were chosen (on the validation split, never the te
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from mtk.transcribe.components import COMPONENTS, EVAL_CLASSES, drum_onsets
 from mtk.transcribe.infer import MIN_SECONDS
 from mtk.transcribe.peaks import detect, velocities
 
+logger = logging.getLogger(__name__)
 WINDOW_S = 0.05
 GRID = np.geomspace(0.01, 2.0, 40)
 ONSET_GRID = np.geomspace(0.01, 1.5, 30)
@@ -162,10 +164,22 @@ def score(
 
 
 def tune_thresholds(
-    songs: list[Song], acts: list[np.ndarray], rate: float, *, onsets: list[Onsets] | None = None, sr: int = 16_000
+    songs: list[Song],
+    acts: list[np.ndarray],
+    rate: float,
+    *,
+    onsets: list[Onsets] | None = None,
+    sr: int = 16_000,
+    fallback: tuple[dict[str, float], dict[str, float]] | None = None,
+    system: str = "DrummerNet",
 ) -> tuple[dict[str, float], dict[str, float]]:
     """Per eval class, the (threshold, onset threshold) pair of the grids with the best micro
-    F1 on ``songs``; without ``onsets``, the onset thresholds are 0 (no gate)."""
+    F1 on ``songs``; without ``onsets``, the onset thresholds are 0 (no gate).
+
+    A class the songs cannot tune (no reference onset of it, or no pair finds one of its hits)
+    would get the grid's top threshold and never fire: it keeps ``fallback``'s pair (the
+    system's own) when given; either way a warning names it, as it does a threshold tuned to
+    the grid's top (too few songs to tune on, usually)."""
     mass_grid = np.concatenate([[0.0], GRID])
     onset_grid = np.concatenate([[0.0], ONSET_GRID]) if onsets else np.zeros(1)
     best, best_onset = {}, {}
@@ -173,8 +187,32 @@ def tune_thresholds(
         table = _table(songs, acts, rate, name, onsets, sr)
         f1s = {(a, g): _micro(table, float(a), float(g)) for a in mass_grid for g in onset_grid}
         a, g = max(f1s, key=lambda k: (f1s[k], -k[1], k[0]))  # ties: the weaker gate, the higher threshold
+        refs = sum(len(ref) for ref, _ in table)
+        if not refs or f1s[(a, g)] == 0:
+            why = f"no {name} onset" if not refs else f"no threshold finds a {name} hit"
+            if fallback is not None:
+                a, g = fallback[0][name], fallback[1][name]
+                logger.warning("%s: tuning on %d song(s): %s; %s keeps its own", system, len(songs), why, name)
+            else:
+                logger.warning("%s: tuning on %d song(s): %s; %s would never fire", system, len(songs), why, name)
+        elif a >= GRID[-1]:
+            logger.warning(
+                "%s: the %s threshold tuned on %d song(s) is the grid's top (%.3g): too few songs to tune on?",
+                system,
+                name,
+                len(songs),
+                a,
+            )
         best[name], best_onset[name] = round(float(a), 4), round(float(g), 4)
     return best, best_onset
+
+
+def own_thresholds(transcriber: Any) -> tuple[dict[str, float], dict[str, float]]:
+    """A transcriber's (threshold, onset threshold) per eval class: its first component's."""
+    return (
+        {c: transcriber.thresholds[members[0]] for c, members in EVAL_CLASSES.items()},
+        {c: transcriber.onset_thresholds[members[0]] for c, members in EVAL_CLASSES.items()},
+    )
 
 
 def component_thresholds(per_class: dict[str, float]) -> dict[str, float]:
@@ -218,15 +256,19 @@ def evaluate(transcriber: Any, baseline: Any, songs: list[Song], *, tune: list[S
     }
     for name, (system, gains) in systems.items():
         rate = system.rate
+        if name == "drummernet":
+            own = own_thresholds(transcriber)
+        else:
+            own = {c: BASELINE_THRESHOLD for c in EVAL_CLASSES}, {c: 0.0 for c in EVAL_CLASSES}
+        thresholds, gates = own
         if tune:
             tune_acts = [system.activations(s.audio) for s in tune]
-            thresholds, gates = tune_thresholds(tune, tune_acts, rate, onsets=tune_onsets, sr=sr)
-            plain, _ = tune_thresholds(tune, tune_acts, rate)
-        elif name == "drummernet":
-            thresholds = {c: transcriber.thresholds[members[0]] for c, members in EVAL_CLASSES.items()}
-            gates = {c: transcriber.onset_thresholds[members[0]] for c, members in EVAL_CLASSES.items()}
-        else:
-            thresholds, gates = {c: BASELINE_THRESHOLD for c in EVAL_CLASSES}, {c: 0.0 for c in EVAL_CLASSES}
+            label = "DrummerNet" if name == "drummernet" else "the NMF baseline"
+            thresholds, gates = tune_thresholds(
+                tune, tune_acts, rate, onsets=tune_onsets, sr=sr, fallback=own, system=label
+            )
+            ungated = own[0], dict.fromkeys(own[1], 0.0)
+            plain, _ = tune_thresholds(tune, tune_acts, rate, fallback=ungated, system=label + " (no gate)")
         result = score(songs, acts[name], rate, thresholds, gains, onsets=onsets, onset_thresholds=gates, sr=sr)
         out[name] = {**result, "thresholds": thresholds, "onset_thresholds": gates}
         if tune:

@@ -309,7 +309,7 @@ def finalize(
     With ``select``, every kept checkpoint (``run/step-*.pt``) and ``last.pt`` are tuned and
     the one with the best mean F1 on those songs is written (earlier steps win ties)."""
     from mtk.transcribe.components import drum_onsets
-    from mtk.transcribe.eval import component_thresholds, load_songs, score, tune_thresholds
+    from mtk.transcribe.eval import component_thresholds, load_songs, own_thresholds, score, tune_thresholds
     from mtk.transcribe.infer import load
     from mtk.weights.checkpoint import load_checkpoint, save_checkpoint
 
@@ -327,7 +327,9 @@ def finalize(
             songs = [s for corpus in valid for s in load_songs(corpus, split=split, sample_rate=sr)]
             onsets = [drum_onsets(s.audio, sr) for s in songs]
         acts = [transcriber.activations(s.audio) for s in songs]
-        per_class, gates = tune_thresholds(songs, acts, transcriber.rate, onsets=onsets, sr=sr)
+        per_class, gates = tune_thresholds(
+            songs, acts, transcriber.rate, onsets=onsets, sr=sr, fallback=own_thresholds(transcriber)
+        )
         scores = score(
             songs, acts, transcriber.rate, per_class, transcriber.gains, onsets=onsets, onset_thresholds=gates, sr=sr
         )

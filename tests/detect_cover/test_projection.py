@@ -94,3 +94,21 @@ def test_train_command_refuses_bad_outputs_before_training(tmp_path: Path) -> No
     proc = run_mtk("train", "detect-cover", "--data", str(tmp_path), "-o", str(tmp_path / "m.npz"))
     assert proc.returncode != 0 and b"exists" in proc.stderr
     assert (tmp_path / "m.npz").read_bytes() == b"keep"
+
+
+def test_calibration_data_needs_cover_pairs_and_other_pairs() -> None:
+    """Issue 31: `mtk train detect-cover --calibrate-on` a corpus with one class of pairs ended
+    in `internal error: ValueError`; the data is checked first, with what is missing named."""
+    from types import SimpleNamespace
+
+    from mtk.detect_cover.train import check_calibration_items, fit_calibration
+    from mtk.errors import InputError
+
+    singles = [SimpleNamespace(work=w) for w in ("a", "b", "c")]
+    with pytest.raises(InputError, match="no work has two versions .3 recordings of 3 works."):
+        check_calibration_items(singles, "corpus")
+    with pytest.raises(InputError, match="one work only"):
+        check_calibration_items([SimpleNamespace(work="a")] * 2, "corpus")
+    check_calibration_items([*singles, SimpleNamespace(work="a")], "corpus")
+    with pytest.raises(InputError, match="no cover pairs among the 3 candidate pairs"):
+        fit_calibration(np.ones((3, 2)), np.zeros(3, bool), name="x")

@@ -117,6 +117,35 @@ def test_train_writes_loadable_models(tiny_run: Path, stream_files: Path, meta_c
     assert {s["situation"] for r in records for s in r["joint"]} <= {"work", "gym", "party", "sleep"}
 
 
+def test_training_state_is_lean_and_not_a_model(tiny_run: Path, stream_files: Path, meta_corpus: Path) -> None:
+    """Issue 31: last.pt is 194 MB: the 16.2 M float32 weights and Adam's two moments, nothing
+    duplicated; given as --ausp it was an internal error (KeyError: 'track_factors')."""
+    assert (tiny_run / "last.pt").stat().st_size < 3 * 4 * 16_199_558 * 1.005
+    args = ["situate", str(stream_files / "streams.jsonl"), "--audio", str(meta_corpus)]
+    proc = run_mtk(*args, "--ausp", str(tiny_run / "last.pt"), "--branch", "ausp", env=_env())
+    assert proc.returncode == 2 and proc.stdout == b""
+    assert (
+        proc.stderr.decode().count("\n") <= 2
+        and "a training checkpoint (last.pt), not an auSP model" in proc.stderr.decode()
+    )
+
+
+def test_train_refuses_streams_without_every_situation(stream_files: Path, meta_corpus: Path, tmp_path: Path) -> None:
+    """Issue 31: streams lacking a situation of the tag set ended in `internal error: ValueError`."""
+    rows = [json.loads(line) for line in (stream_files / "streams.jsonl").read_text().splitlines()]
+    kept = [r for r in rows if r["situation"] != "sleep"]
+    assert len(kept) < len(rows)
+    (tmp_path / "streams.jsonl").write_text("".join(json.dumps(r) + "\n" for r in kept))
+    proc = run_mtk(
+        "train", "situate", "--streams", str(tmp_path / "streams.jsonl"), "--history",
+        str(stream_files / "history.jsonl"), "--audio", str(meta_corpus), "-C", "4", "-o", str(tmp_path / "run"),
+        "--steps", "1", env=_env(),
+    )  # fmt: skip
+    assert proc.returncode == 2 and proc.stdout == b"", proc.stderr
+    assert "no streams of 1 of the 4 situations (sleep)" in proc.stderr.decode()
+    assert not (tmp_path / "run" / "ausp.pt").exists()
+
+
 def test_eval_dusp_protocol(stream_files: Path, meta_corpus: Path, tmp_path: Path) -> None:
     args = (
         "eval", "situate", "--streams", str(stream_files / "streams.jsonl"), "--history",

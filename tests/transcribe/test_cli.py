@@ -95,3 +95,24 @@ def test_kit_refits_and_a_bad_kit_is_one_line(drums: Path, tmp_path: Path, rock_
     err = proc.stderr.decode().strip().splitlines()
     assert proc.returncode == 2 and len(err) == 1 and "neither a Hydrogen kit folder nor an installed kit" in err[0]
     assert not missing.exists()
+
+
+def test_eval_limit_limits_the_scored_songs_not_the_tuning_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 31: `--limit 1` also cut `--tune` to one song, and thresholds tuned on it were
+    degenerate. `--limit` counts the scored songs; `--tune-limit` the tuning ones."""
+    from typer.testing import CliRunner
+
+    from mtk.cli.main import app
+    from mtk.transcribe import eval as transcribe_eval
+
+    calls = []
+    monkeypatch.setattr(transcribe_eval, "load_songs", lambda corpus, **kw: calls.append((str(corpus), kw["limit"])))
+    monkeypatch.setattr(transcribe_eval, "baseline_for", lambda transcriber: None)
+    monkeypatch.setattr(transcribe_eval, "evaluate", lambda *args, **kw: {})
+    args = ["eval", "transcribe", "--data", "scored", "--tune", "tuning", "--model", "transcribe-debug"]
+    result = CliRunner().invoke(app, [*args, "--limit", "1"])
+    assert result.exit_code == 0, result.stderr
+    assert calls == [("scored", 1), ("tuning", None)]
+    calls.clear()
+    assert CliRunner().invoke(app, [*args, "--tune-limit", "3"]).exit_code == 0
+    assert calls == [("scored", None), ("tuning", 3)]

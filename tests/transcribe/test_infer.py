@@ -112,6 +112,25 @@ def test_score_counts_and_tuning() -> None:
     assert gates == {"kick": 0.0, "snare": 0.0, "hihat": 0.0}  # no onsets given: no gate
 
 
+def test_tuning_on_songs_without_a_class_keeps_the_own_threshold(caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 31: tuned on songs without snares, a retuned model never output a snare (the grid's
+    top threshold), silently. Now the class keeps the given fallback and a warning names it."""
+    from mtk.transcribe.eval import Song, tune_thresholds
+
+    act = _spikes({0: [(0.5, 1.0), (1.5, 1.0)], 1: [(1.0, 0.3)], 2: [(2.0, 0.6)]})
+    ref = {"kick": np.array([0.5, 1.5]), "snare": np.array([]), "hihat": np.array([2.0])}
+    song = Song("s", np.zeros(1), ref, {c: np.full(len(v), 100) for c, v in ref.items()})
+    own = {"kick": 0.3, "snare": 0.25, "hihat": 0.2}, {"kick": 0.0, "snare": 0.1, "hihat": 0.0}
+    with caplog.at_level("WARNING", logger="mtk"):
+        tuned, gates = tune_thresholds([song], [act], RATE, fallback=own)
+    assert tuned["snare"] == 0.25 and gates["snare"] == 0.1 and tuned["kick"] < 1.0
+    assert "tuning on 1 song(s): no snare onset; snare keeps its own" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="mtk"):
+        tuned, _ = tune_thresholds([song], [act], RATE)
+    assert tuned["snare"] == 2.0 and "snare would never fire" in caplog.text
+
+
 def _onset_curve(peaks_at: dict[float, float], seconds: float = 3.0) -> np.ndarray:
     from mtk.transcribe.peaks import ONSET_HOP
 
