@@ -95,6 +95,7 @@ def infill(
     from mtk.device import resolve_device
     from mtk.infill.infer import auto_gap, closeness_value, load, plan
     from mtk.infill.scorefile import read_score
+    from mtk.infill.structure import analyze
     from mtk.io.files import STDIO, atomic_write, check_writable, read_bytes, write_stdout
 
     if source is None:
@@ -163,11 +164,11 @@ def infill(
         "gap": [score.bar_number(first), score.bar_number(end - 1)],
         "reference": [score.bar_number(struct.first_bar), score.bar_number(struct.end_bar - 1)] if struct else None,
         "reference_by": chosen.how,
-        "sections": [
-            [score.bar_number(s.first_bar), score.bar_number(s.end_bar - 1), s.label]
-            for s in chosen.example.melody.sections
+        "sections": [  # the input's own structure: the same whatever --gap and --struct-from
+            [score.bar_number(s.first_bar), score.bar_number(s.end_bar - 1), s.label] for s in analyze(melody)
         ],
         "score_marks": [score.bar_number(b) for b in melody.marks],
+        **({"repeats": score.repeats} if score.repeats else {}),
         "notes": len(best.melody.notes),
         "samples": [c.to_dict() for c in ranked],
     }

@@ -221,15 +221,28 @@ def section_marks(part: object, shift: float = 0.0) -> list[tuple[float, str]]:
 MAX_EXPANSION = 4  # repeats, endings and da capo at most about double a tune
 
 
-def _expanded(part: object) -> object:
+def expand_repeats(stream: object) -> tuple[object, str]:
+    """``stream`` (a part or a score) with its repeats, first and second endings and da capo
+    unrolled as played, and ``"expanded"``; or ``stream`` as written and why, when music21
+    refuses the repeat structure or unrolls it beyond :data:`MAX_EXPANSION` times its length
+    (O'Neill's no. 1046: 89 bars become 9,712: not a tune anyone plays)."""
     try:
-        expanded = part.expandRepeats()  # type: ignore[attr-defined]
-    except Exception:  # music21 refuses some repeat structures: keep the score as written
-        return part
-    written = len(part.getElementsByClass("Measure"))  # type: ignore[attr-defined]
-    if len(expanded.getElementsByClass("Measure")) > MAX_EXPANSION * max(written, 8):
-        # A malformed repeat structure that music21 unrolls into thousands of bars (O'Neill's
-        # no. 1046: 89 bars become 9,712): not a tune anyone plays.
+        expanded = stream.expandRepeats()  # type: ignore[attr-defined]
+    except Exception as exc:  # music21 refuses some repeat structures
+        return stream, f"as written (music21 cannot expand its repeats: {type(exc).__name__})"
+
+    def bars(s: object) -> int:
+        parts = list(getattr(s, "parts", [])) or [s]
+        return len(parts[0].getElementsByClass("Measure"))  # type: ignore[attr-defined]
+
+    if bars(expanded) > MAX_EXPANSION * max(bars(stream), 8):
+        return stream, f"as written (its repeats unroll beyond {MAX_EXPANSION}x its written length)"
+    return expanded, "expanded"
+
+
+def _expanded(part: object) -> object:
+    expanded, how = expand_repeats(part)
+    if "beyond" in how:
         raise WorkSkipped("repeat structure expands beyond 4x its written length")
     return expanded
 

@@ -36,7 +36,7 @@ from mtk.parallel import parallel_map
 
 CONTEXT_BARS = 6
 MAX_TARGET_BARS = 5  # a 4-bar phrase, or 5 with its pickup bar
-CACHE_VERSION = 3  # 2: sections bounded by the score's marks; 3: every meter, meter changes
+CACHE_VERSION = 4  # 2: sections bounded by the score's marks; 3: every meter, meter changes; 4: any difference primes
 
 
 def melody_of(work: Work) -> Melody:

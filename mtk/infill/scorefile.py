@@ -3,7 +3,7 @@
 A file is read into a :class:`ScoreFile`: the MIDI messages as they are (mido), its meter,
 first tempo, its melodic :class:`Line` s (one per track and channel with notes) and the bars
 its marker meta-events start (sections, as a DAW or a score writes them). MusicXML and ABC
-are converted to MIDI first (:func:`from_music21`, repeats as written, a pickup bar padded
+are converted to MIDI first (:func:`from_music21`, repeats unrolled as played, a pickup bar padded
 to a full bar so bar lines fall on the grid, double bars, repeat signs and rehearsal marks
 as markers). :meth:`ScoreFile.with_notes` replaces one line's notes with onsets in a range
 of bars and keeps every other message of the file, in every track, exactly as it was: mido
@@ -14,13 +14,14 @@ what it does not model.
 from __future__ import annotations
 
 import io
+import logging
 import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mtk.corpus.works import meter_changes, section_marks
+from mtk.corpus.works import expand_repeats, meter_changes, section_marks
 from mtk.errors import InputError
 from mtk.infill.tokens import (
     TICKS_PER_QUARTER,
@@ -37,6 +38,7 @@ from mtk.infill.tokens import (
 from mtk.io.files import sniff_format
 from mtk.io.midi import MIDI_EXTENSIONS, MIDI_PARSE_ERRORS, checked_smf, corrupt_midi
 
+logger = logging.getLogger(__name__)
 DRUM_CHANNEL = 9
 MUSIC21_SUFFIXES = (".abc", ".xml", ".musicxml", ".mxl", ".krn")
 # The key signature names mido writes, by number of sharps (negative: flats).
@@ -91,6 +93,7 @@ class ScoreFile:
     name: str
     marks: tuple[int, ...] = ()  # 0-based bars that markers start (at the nearest bar line)
     changes: Changes = ()  # (bar, meter) where the time signature changes
+    repeats: str = ""  # MusicXML/ABC: "expanded" or "as written (why)"; MIDI has no repeat signs
 
     def bar_start(self, bar: int) -> int:
         """The MIDI tick of bar line ``bar`` (0-based)."""
@@ -250,7 +253,8 @@ def _meta_times(midi: Any, kind: str) -> list[tuple[int, Any]]:
 
 
 def from_music21(path: str, *, name: str) -> ScoreFile:
-    """A MusicXML, ABC or Humdrum file (repeats as written) as MIDI: one track per part, the
+    """A MusicXML, ABC or Humdrum file (repeats and endings unrolled as played, when music21
+    can: ``ScoreFile.repeats`` says) as MIDI: one track per part, the
     first meter, tempo and key in a conductor track with the first part's section marks
     (:func:`mtk.corpus.works.section_marks`) as markers. A pickup is padded to a full bar
     with a leading rest and numbered bar 0, as a musician counts it."""
@@ -267,6 +271,7 @@ def from_music21(path: str, *, name: str) -> ScoreFile:
             score = reader.stream
     except Exception as exc:  # music21 raises many kinds on malformed files
         raise InputError(f"{name}: cannot read the score ({type(exc).__name__}: {exc})") from None
+    score, repeats = expand_repeats(score)
     parts = list(getattr(score, "parts", [])) or [score]
     measures = list(parts[0].getElementsByClass("Measure"))
     sigs = list(score.recurse().getElementsByClass(meter.TimeSignature))
@@ -321,7 +326,11 @@ def from_music21(path: str, *, name: str) -> ScoreFile:
         midi.tracks.append(track)
     buf = io.BytesIO()
     midi.save(file=buf)
-    return parse_midi_file(buf.getvalue(), name=name, first_number=0 if shift > 0 else 1)
+    out = parse_midi_file(buf.getvalue(), name=name, first_number=0 if shift > 0 else 1)
+    out.repeats = repeats
+    if repeats != "expanded":
+        logger.warning("%s: repeats %s", name, repeats)
+    return out
 
 
 def read_score(data: bytes, *, name: str, suffix: str = "") -> ScoreFile:

@@ -10,8 +10,10 @@ has it.
 :func:`analyze` labels a melody's phrases A, B, ...: the score's sections where it marks
 them (``Melody.marks``: double bars, repeat signs, rehearsal marks, MIDI markers), cut into
 phrases of :func:`phrase_length` bars (:func:`phrase_bounds`), else phrases of that length
-over the whole melody; each phrase takes the label of the most similar earlier phrase when
-the similarity of pitches and onsets reaches :data:`SAME`, else a new letter. It is what
+over the whole melody; a phrase note for note the same as an earlier one (pitches, onsets
+from the phrase's end, durations) takes its letter; else one whose similarity of pitches and
+onsets to the most similar earlier phrase reaches :data:`SAME` takes that letter with a
+prime (A'), whatever differs; else a new letter. It is what
 ``mtk infill`` uses when the user names no reference, and what the training data uses for
 every tune (repeats are expanded, so a repeated section is found as an exact repeat).
 """
@@ -97,11 +99,14 @@ def analyze(melody: Melody, *, bars: int | None = None) -> list[Section]:
     labels: list[str] = []
     letters = 0
     for i, notes in enumerate(contents):
+        exact = next((j for j in range(i) if contents[j] == notes), None)  # same pitches, onsets, durations
+        if exact is not None:
+            labels.append(labels[exact][0])
+            continue
         scores = [phrase_similarity(contents[j], notes) for j in range(i)]
         best = int(np.argmax(scores)) if scores else -1
         if best >= 0 and scores[best] >= SAME:
-            base = labels[best][0]
-            labels.append(base if scores[best] >= 1.0 - 1e-9 else base + "'")
+            labels.append(labels[best][0] + "'")  # any difference, even an octave or a length, is a variation
         else:
             labels.append(LABELS[min(letters, len(LABELS) - 1)])
             letters += 1

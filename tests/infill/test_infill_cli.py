@@ -142,6 +142,30 @@ def test_cli_fills_the_gap_and_leaves_the_rest_unchanged(tmp_path: Path) -> None
     assert (tmp_path / "again.mid").read_bytes() == out.read_bytes()
 
 
+def test_the_records_sections_are_the_inputs_whatever_the_gap(tmp_path: Path) -> None:
+    """Issue 31: the record's labels came from the melody with the gap blanked and its
+    reference's letter, so a section repeating bars 5-8 got another label by --gap."""
+    src = aaba_file(tmp_path)
+    sections = []
+    for gap in ("5-8", "9-12", "13-16"):
+        args = [
+            "infill",
+            str(src),
+            "--model",
+            "infill-debug",
+            "--gap",
+            gap,
+            "--seed",
+            "1",
+            "-o",
+            str(tmp_path / "o.mid"),
+        ]
+        result = runner.invoke(app, [*args, "--force"])
+        assert result.exit_code == 0, result.stderr
+        sections.append(json.loads(result.stdout)["sections"])
+    assert sections[0] == sections[1] == sections[2] == [[1, 4, "A"], [5, 8, "A"], [9, 12, "B"], [13, 16, "A"]]
+
+
 def test_cli_reads_stdin_and_reports_an_automatic_gap(tmp_path: Path) -> None:
     proc = run_mtk("infill", "--model", "infill-debug", "--seed", "1", input=aaba_file(tmp_path).read_bytes())
     assert proc.returncode == 0, proc.stderr

@@ -179,12 +179,41 @@ CDEF|GABc|cBAG||EEEE|GGGG|:AAAA|GGGG:|
 
 
 def test_double_bars_and_repeat_signs_become_markers_and_section_marks() -> None:
+    """Bars as played: the repeat of bars 5-6 is unrolled (9 bars), each pass marked."""
     score = read_score(MARKED_ABC.encode(), name="-")
-    assert score.first_number == 1 and score.marks == (3, 5)
+    assert score.first_number == 1 and score.marks == (3, 5, 7) and score.repeats == "expanded"
     markers = [(m.text, m.time) for m in score.midi.tracks[0] if m.type == "marker"]
-    assert [text for text, _ in markers] == ["||", "|:"]  # the final repeat sign ends the tune: no marker
+    assert markers == [("||", 3 * 4 * 480), ("||", 2 * 4 * 480), ("||", 2 * 4 * 480)]  # delta times
     melody = score.melody(score.line())
-    assert melody.n_bars == 7 and melody.marks == (3, 5)
+    assert melody.n_bars == 9 and melody.marks == (3, 5, 7)
+    assert [n.pitch for n in melody.bar_notes(7, 9)] == [n.pitch for n in melody.bar_notes(5, 7)]
+
+
+VOLTA_ABC = """X:1
+T:Sections
+M:4/4
+L:1/4
+K:C
+|:CDEF|GABc|cBAG|FEDC:|
+|:EEGG|AAGG|FFEE|D2C2|
+EEGG|AAGG|FFEE|[1 D2C2:|[2 D2c2|]
+"""
+
+
+def test_repeats_and_endings_are_unrolled_so_the_analysis_finds_the_repeats() -> None:
+    """Issue 31: `|: ... :|` was kept as written, so "no section repeats an earlier one". Now
+    repeats and first and second endings are played out, and the labels follow the rules: an
+    exact repeat keeps the letter, a second ending that changes one note gets a prime."""
+    from mtk.infill.infer import auto_gap
+    from mtk.infill.structure import analyze
+
+    score = read_score(VOLTA_ABC.encode(), name="-")
+    melody = score.melody(score.line())
+    assert score.repeats == "expanded" and melody.n_bars == 24 and score.marks == (4, 8, 16)
+    labels = [(s.first_bar, s.end_bar, s.label) for s in analyze(melody)]
+    assert labels == [(0, 4, "A"), (4, 8, "A"), (8, 12, "B"), (12, 16, "B"), (16, 20, "B"), (20, 24, "B'")]
+    assert auto_gap(melody) == (4, 8)
+    assert [n.pitch for n in melody.bar_notes(23, 24)] == [62, 72]  # the second ending: D2c2
 
 
 def test_midi_markers_mark_sections_at_the_nearest_bar_line() -> None:

@@ -148,6 +148,17 @@ def test_structure_analysis_finds_a_planted_aaba() -> None:
     assert [(s.first_bar, s.end_bar) for s in analyze(_tune([a, b]))] == [(0, 4), (4, 8)]
 
 
+def test_any_difference_from_an_earlier_phrase_is_a_variation() -> None:
+    """Issue 31: a repeat with one note an octave up, or one note longer, counted as exact."""
+    rng = np.random.default_rng(3)
+    a, b = [int(x) for x in rng.integers(60, 80, 16)], [int(x) for x in rng.integers(60, 80, 16)]
+    octave = a[:7] + [a[7] + 12] + a[8:]
+    assert [s.label for s in analyze(_tune([a, b, octave, a]))] == ["A", "B", "A'", "A"]
+    tune = _tune([a, b, a])
+    longer = [*tune.notes[:-1], Note(tune.notes[-1].pitch, tune.notes[-1].start, 6)]  # the last note shorter
+    assert [s.label for s in analyze(Melody((4, 4), 120.0, longer, 12))] == ["A", "B", "A'"]
+
+
 def test_structure_analysis_lines_phrases_up_after_a_pickup() -> None:
     rng = np.random.default_rng(4)
     a, b = [int(x) for x in rng.integers(60, 80, 16)], [int(x) for x in rng.integers(60, 80, 16)]
