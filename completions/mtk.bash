@@ -174,6 +174,7 @@ _mtk() {
         "mtk train situate|--tracks") COMPREPLY=(); return ;;
         "mtk train situate|--streams-per-track") COMPREPLY=(); return ;;
         "mtk train situate|--lr") COMPREPLY=(); return ;;
+        "mtk train situate|--content-embed") COMPREPLY=(); return ;;
         "mtk train situate|--seed") COMPREPLY=(); return ;;
         "mtk train situate|--device") COMPREPLY=(); return ;;
         "mtk train embed|--metadata") COMPREPLY=(); return ;;
@@ -313,7 +314,7 @@ _mtk() {
         "mtk train detect-cover") COMPREPLY=($(compgen -W "--data -o --output --split --projection-steps --negatives --calibrate-on --calibrate-split --candidates --name --seed -j --jobs --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train transcribe") COMPREPLY=($(compgen -W "--data -o --output --valid --steps --batch-size --seconds --lr --init --keep-every --random-hits --loss-windows --select --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train infill") COMPREPLY=($(compgen -W "-o --output --steps --batch-size --lr --init --sources --seed --device -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;
-        "mtk train situate") COMPREPLY=($(compgen -W "--streams --history -o --output --audio -C --classes --split --split-seed --steps --tracks --streams-per-track --lr --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk train situate") COMPREPLY=($(compgen -W "--streams --history -o --output --audio -C --classes --split --split-seed --steps --tracks --streams-per-track --lr --content-embed --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train embed") COMPREPLY=($(compgen -W "--metadata -o --output --association --backbone --init --steps --batch-pairs --lr --checkpoint-every --tagger --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train separate") COMPREPLY=($(compgen -W "--data -o --output --arch --hidden --width --steps --batch --seconds --lr --remix --checkpoint-every --valid-songs --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train rank-samples") COMPREPLY=($(compgen -W "--oneshots -o --output --backbone --init --steps --batch-pairs --lr --augment --checkpoint-every --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;

@@ -57,7 +57,9 @@ History = Annotated[
     typer.Option(
         "--history",
         metavar="FILE",
-        help="Listening history (user, track, plays; CSV or JSON Lines) embedding users the model does not know.",
+        help="Listening history (user, track, plays; CSV or JSON Lines) embedding its users in place of the model's "
+        "own of the same id: plays of tracks the model was trained on and, with a model that has a content map, "
+        "of any audio (a path, relative to the file, or a song id of --audio).",
     ),
 ]
 TopK = Annotated[int, typer.Option("-k", "--top", min=1, help="Situations listed per branch.")]
@@ -81,10 +83,57 @@ def _histories(path: str | None) -> dict[str, dict[str, float]]:
     return read_history_file(path) if path else {}
 
 
-def _warn_unknown(users: list[str]) -> None:
+def _shown(items: list[str]) -> str:
+    return ", ".join(items[:5]) + (f" and {len(items) - 5} more" if len(items) > 5 else "")
+
+
+def _fold_in(
+    branch: Any, histories: dict[str, dict[str, float]], history: str | None, corpora: list[Path]
+) -> dict[str, Any]:
+    """Factor rows of the history's tracks the model was not trained on, heard from their audio
+    (a path, relative to the history file, or a song id of --audio) when the model has a
+    content map; what cannot be folded in is named in a warning."""
+    from mtk.situate.train import resolve_track
+
+    unknown = branch.unknown_tracks(histories)
+    if not unknown:
+        return {}
+    total = len({t for plays in histories.values() for t in plays})
+    if branch.content_map is None:
+        common.warn(
+            f"{len(unknown)} of the {total} tracks of --history ({_shown(unknown)}) are not among those {branch.name} "
+            "was trained on, and it cannot hear others (no content map; models trained by `mtk train situate` "
+            "have one): they are left out"
+        )
+        return {}
+    base = Path(history).parent if history and history != "-" else Path(".")
+    paths, missing = {}, []
+    for track in unknown:
+        path = resolve_track(track, base=base, corpora=corpora)
+        if path is None:
+            missing.append(track)
+        else:
+            paths[track] = str(path)
+    if missing:
+        common.warn(f"{len(missing)} tracks of --history have no audio ({_shown(missing)}): they are left out")
+    heard, failed = branch.hear(paths, progress=lambda xs: common.progress(xs, label="history"))
+    if failed:
+        common.warn(f"{len(failed)} tracks of --history cannot be read ({_shown(list(failed.values()))}): left out")
+    return heard
+
+
+def _warn_unknown(users: list[str], histories: dict[str, dict[str, float]]) -> None:
+    unusable = [u for u in users if u in histories]
+    if unusable:
+        common.warn(
+            f"the --history of {len(unusable)} user(s) ({_shown(unusable)}) has no track auSP knows or could hear: "
+            "it reads their tracks' audio alone"
+        )
+    users = [u for u in users if u not in histories]
     if users:
-        shown = ", ".join(users[:5]) + (f" and {len(users) - 5} more" if len(users) > 5 else "")
-        common.warn(f"auSP knows no history of {len(users)} user(s) ({shown}); it reads their tracks' audio alone")
+        common.warn(
+            f"auSP knows no history of {len(users)} user(s) ({_shown(users)}); it reads their tracks' audio alone"
+        )
 
 
 PREDICT_HELP = (
@@ -146,8 +195,11 @@ def predict(
                 embeddings[track] = situator.audio.audio_embeddings(cache.get(path)[None])[0]
             except InputError as exc:
                 raise InputError(f"{where}: {exc}") from None
-    records, unknown = situator.predict(table, k=top, audio=embeddings, histories=histories)
-    _warn_unknown(unknown)
+    streamed = set(table.user)
+    histories = {u: plays for u, plays in histories.items() if u in streamed}  # fold in only who is asked about
+    heard = _fold_in(situator.audio, histories, history, audio or []) if situator.audio is not None else {}
+    records, unknown = situator.predict(table, k=top, audio=embeddings, histories=histories, heard=heard)
+    _warn_unknown(unknown, histories)
     _emit(records, output, force=force)
 
 
@@ -158,7 +210,12 @@ NOW_OPTIONS = {"timestamp": "time"}  # stream columns that `situate now` spells 
 def now(
     device_type: Annotated[str, typer.Option("--device", help="mobile, desktop or tablet.")],
     network: Annotated[str, typer.Option("--network", help="mobile, wifi, LAN or plane.")],
-    user: Annotated[str, typer.Option("--user", help="User id (echoed).")] = "",
+    user: Annotated[
+        str,
+        typer.Option(
+            "--user", help="User id, echoed in the record: duSP reads the context and demographics, not who it is."
+        ),
+    ] = "",
     age: Annotated[Optional[float], typer.Option("--age", help="Years.")] = None,
     country: Annotated[str, typer.Option("--country", help="ISO 3166 alpha-2 code, e.g. FR.")] = "",
     gender: Annotated[str, typer.Option("--gender", help="female, male or other.")] = "",
@@ -245,9 +302,15 @@ def session(
     if failed and (fail_fast or not kept):
         _emit(failed, None, force=False)
         raise typer.Exit(1)
-    ranked, known = situator.session(user, situation, kept, np.stack(embeddings), n=count, history=histories.get(user))
+    mine = {user: histories[user]} if user in histories else {}
+    if histories and not mine:
+        common.warn(f"--history has no plays of user {user!r}")
+    heard = _fold_in(situator.audio, mine, history, [])
+    ranked, known = situator.session(
+        user, situation, kept, np.stack(embeddings), n=count, history=mine.get(user), heard=heard
+    )
     if not known:
-        _warn_unknown([user])
+        _warn_unknown([user], mine)
     _emit(ranked, output, force=force)
     if failed:  # after the ranking, on stdout (the ranking may have gone to -o FILE)
         _emit(failed, None, force=False)

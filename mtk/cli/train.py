@@ -268,6 +268,15 @@ def situate(
     tracks: Annotated[int, typer.Option("--tracks", min=1, help="Tracks per auSP batch.")] = 16,
     streams_per_track: Annotated[int, typer.Option("--streams-per-track", min=1, help="Streams per track.")] = 8,
     lr: Annotated[float, typer.Option("--lr", min=0.0, help="Adam learning rate.")] = 1e-3,
+    content_embed: Annotated[
+        Optional[str],
+        typer.Option(
+            "--content-embed",
+            metavar="NAME|none",
+            help="mtk embed model whose vectors of the training tracks learn their history factors, so the model "
+            "folds in histories of any audio (default: the shipped one; none: only tracks it was trained on).",
+        ),
+    ] = None,
     seed: Seed = None,
     device: Device = "auto",
     quiet: Quiet = False,
@@ -303,7 +312,12 @@ def situate(
         seed=seed or 0,
         device=resolve_device(device),
     )
-    run_opts = RunOptions(split=split, split_seed=split_seed)
+    run_opts = RunOptions(
+        split=split,
+        split_seed=split_seed,
+        content_embed=None if content_embed in (None, "none") else content_embed,
+        content_map=content_embed != "none",
+    )
     scores = train_run(data, Path(output), run_opts, ausp_opts, command=["mtk", *sys.argv[1:]], on_log=writer.write)
     writer.write(scores)
 

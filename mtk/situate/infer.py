@@ -5,7 +5,9 @@
 - duSP (``situate-dusp-v1``): ``P(c | device context, demographics)``;
 - auSP (``situate-ausp-v1``): ``P(c | track audio, user)``; the user is an embedding of their
   listening history, from the model's table of the users it was trained with, or folded in
-  from a history given at run time (``--history``); a user with neither gets the zero
+  from a history given at run time (``--history``: plays of the tracks the model was trained
+  on, and, with a model that has a content map, of any audio, its factor row predicted from
+  how it sounds); a user with neither (or whose history has no usable track) gets the zero
   embedding (the model then reads the audio alone), with a warning from the CLI;
 - joint: ``P(c | all) ∝ P_auSP(c | a, u) · P_duSP(c | d, g)``. auSP is trained with
   class-balanced weights, so its output carries a flat prior, and the product is the naive
@@ -39,16 +41,48 @@ class AudioBranch:
     embedder: Any  # mtk.situate.users.UserEmbedder
     name: str
     device: str = "cpu"
+    content_map: Any = None  # mtk.situate.users.ContentMap: factor rows of tracks heard, not known
 
-    def user_vector(self, user: str, history: Mapping[str, float] | None = None) -> np.ndarray | None:
-        """From ``history`` when given, else the model's table; None when neither knows the user."""
-        if history:
-            vector = self.embedder.embed({user: history})[0]
-            if vector.any():  # else no track of the history is known to the factorization
-                return vector
+    def user_vector(
+        self, user: str, history: Mapping[str, float] | None = None, heard: Mapping[str, np.ndarray] | None = None
+    ) -> np.ndarray | None:
+        """From ``history`` when given (its tracks the factorization knows, and those of
+        ``heard``: rows :meth:`hear` predicted), else the model's table. None when the history
+        has no usable track (the model's own user of that id is someone else) or, without a
+        history, the model does not know the user."""
+        if history is not None:
+            vector = self.embedder.embed({user: history}, heard)[0]
+            return vector if vector.any() else None
         if user in self.users:
             return self.user_vectors[self.users[user]]
         return None
+
+    def unknown_tracks(self, histories: Mapping[str, Mapping[str, float]]) -> list[str]:
+        """The histories' tracks the factorization does not know, sorted."""
+        return sorted({t for plays in histories.values() for t in plays if not self.embedder.knows(t)})
+
+    def hear(
+        self, paths: Mapping[str, str], *, progress: Any = lambda xs: xs
+    ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+        """Factor rows of tracks the model was not trained on, from their audio (``track ->
+        audio path``) through the content map, each file embedded by its ``mtk embed`` model;
+        and the tracks whose audio could not be read, with why."""
+        if self.content_map is None:
+            raise UsageError(f"{self.name} has no content map: it folds in only tracks it was trained on")
+        from mtk.embed.infer import load as load_embedder
+        from mtk.errors import InputError
+
+        embed = load_embedder(self.content_map.embed_model, self.device)
+        heard, failed = {}, {}
+        for track in progress(list(paths)):
+            try:
+                heard[track] = embed.from_file(paths[track]).vectors
+            except InputError as exc:
+                failed[track] = str(exc)
+        if not heard:
+            return {}, failed
+        rows = self.content_map.predict(np.stack(list(heard.values())))
+        return dict(zip(heard, rows, strict=True)), failed
 
     def audio_embeddings(self, mels: np.ndarray, *, batch: int | None = None) -> np.ndarray:
         """``(n, 96, 646)`` dB mels -> ``(n, 256)``; one mel at a time on a CPU (batches of 8 cost
@@ -103,14 +137,18 @@ class Situator:
         return self.dusp.predict_proba(streams)
 
     def user_matrix(
-        self, users: Sequence[str], histories: Mapping[str, Mapping[str, float]] | None = None
+        self,
+        users: Sequence[str],
+        histories: Mapping[str, Mapping[str, float]] | None = None,
+        heard: Mapping[str, np.ndarray] | None = None,
     ) -> tuple[np.ndarray, list[str]]:
-        """``(len(users), 128)`` embeddings and the users neither the model nor a history knows."""
+        """``(len(users), 128)`` embeddings and the users auSP cannot embed (no usable history
+        given, and, without one, not a user of the model's)."""
         assert self.audio is not None
         histories = histories or {}
         rows, unknown = [], []
         for user in users:
-            vector = self.audio.user_vector(user, histories.get(user))
+            vector = self.audio.user_vector(user, histories.get(user), heard)
             if vector is None:
                 unknown.append(user)
                 vector = np.zeros(self.audio.model.config.user_dim)
@@ -124,6 +162,7 @@ class Situator:
         k: int = 3,
         audio: Mapping[str, np.ndarray] | None = None,
         histories: Mapping[str, Mapping[str, float]] | None = None,
+        heard: Mapping[str, np.ndarray] | None = None,
     ) -> tuple[list[dict[str, Any]], list[str]]:
         """One record per stream with the top ``k`` situations of each loaded branch and, with
         both, the joint; ``audio`` maps each stream's track to its audio embedding
@@ -134,7 +173,7 @@ class Situator:
             if audio is None:
                 raise UsageError("auSP needs the tracks' audio")
             users = sorted(set(streams.user))
-            vectors, unknown = self.user_matrix(users, histories)
+            vectors, unknown = self.user_matrix(users, histories, heard)
             row = {u: i for i, u in enumerate(users)}
             p_audio = self.audio.proba(
                 np.stack([audio[t] for t in streams.track]), vectors[[row[u] for u in streams.user]]
@@ -184,6 +223,7 @@ class Situator:
         *,
         n: int = 20,
         history: Mapping[str, float] | None = None,
+        heard: Mapping[str, np.ndarray] | None = None,
     ) -> tuple[list[dict[str, Any]], bool]:
         """``tracks`` (with their audio embeddings ``(n, 256)``) ranked by auSP's probability of
         ``situation`` for ``user``, best ``n``; and whether the user was known (from the model
@@ -192,7 +232,7 @@ class Situator:
             raise UsageError("a session needs the auSP model")
         if situation not in self.situations:
             raise UsageError(f"unknown situation {situation!r} (expected {', '.join(self.situations)})")
-        vectors, unknown = self.user_matrix([user], {user: history} if history else None)
+        vectors, unknown = self.user_matrix([user], {user: history} if history is not None else None, heard)
         p = self.audio.proba(audio, np.repeat(vectors, len(tracks), axis=0))[:, self.situations.index(situation)]
         order = np.argsort(-p, kind="stable")[:n]
         ranked = [
@@ -222,7 +262,7 @@ def load_ausp(name: str | None = None, device: str = "cpu") -> AudioBranch:
     from mtk.situate.model import AuSP, AuSPConfig
     from mtk.situate.schema import tag_set
     from mtk.situate.train import ARCH
-    from mtk.situate.users import DIM, UserEmbedder
+    from mtk.situate.users import DIM, ContentMap, UserEmbedder
     from mtk.weights.checkpoint import build_module, dequantize_rows, load_checkpoint
 
     label, path, entry = _resolve(name, DEFAULT_AUSP, AUSP_TASK)
@@ -260,8 +300,16 @@ def load_ausp(name: str | None = None, device: str = "cpu") -> AudioBranch:
     vectors = ckpt["user_vectors"].float().numpy() if "user_vectors" in ckpt else np.zeros((0, DIM), np.float32)
     embedder = UserEmbedder(ckpt.get("tracks", []), ckpt["track_factors"].float().numpy())
     situations = tuple(ckpt["meta"]["situations"])
+    content = ContentMap.from_checkpoint(ckpt["content_map"]) if "content_map" in ckpt else None
     return AudioBranch(
-        model.to(device, memory_format=torch.channels_last).eval(), situations, users, vectors, embedder, label, device
+        model.to(device, memory_format=torch.channels_last).eval(),
+        situations,
+        users,
+        vectors,
+        embedder,
+        label,
+        device,
+        content,
     )
 
 

@@ -152,7 +152,8 @@ class Users:
     activity: np.ndarray  # share of all streams
 
 
-def make_users(n: int, styles: list[str], rng: np.random.Generator) -> Users:
+def make_users(n: int, styles: list[str], rng: np.random.Generator, *, prefix: str = "u") -> Users:
+    """``n`` simulated users; ids are ``prefix`` and a 5-digit number."""
     age = np.clip(np.round(16 + rng.gamma(2.2, 8.0, n)), 16, 80)
     names = list(COUNTRIES)
     country = [names[i] for i in rng.choice(len(names), n, p=[COUNTRIES[c][0] for c in names])]
@@ -169,7 +170,7 @@ def make_users(n: int, styles: list[str], rng: np.random.Generator) -> Users:
         mix[u] = rng.dirichlet(MIX_CONCENTRATION * base * shift / (base * shift).sum())
     owns = np.stack([np.ones(n, bool), rng.random(n) < 0.6, rng.random(n) < 0.35], axis=1)
     return Users(
-        ids=[f"u{u:05d}" for u in range(n)],
+        ids=[f"{prefix}{u:05d}" for u in range(n)],
         age=age,
         country=country,
         gender=gender,
@@ -218,7 +219,9 @@ def simulate(
     """Users, labelled streams, and unlabelled listening history (user, track, plays)."""
     rng = np.random.default_rng(seed)
     styles = sorted({t.style for t in tracks})
-    users = make_users(n_users, styles, rng)
+    # Ids carry the seed (s7-u00042), so two simulations' users, or a simulation's and the
+    # shipped model's (u00000-u01999, simulated before ids did), never share an id.
+    users = make_users(n_users, styles, rng, prefix=f"s{seed}-u")
     choice = track_choice(users, tracks, styles)
     share = users.activity / users.activity.sum()
     streams = []

@@ -16,8 +16,9 @@ per track, and the streams are still drawn as the data has them. Checkpoints
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,10 @@ import numpy as np
 
 from mtk.errors import InputError
 from mtk.situate.schema import SITUATIONS, Streams, read_streams, tag_set
-from mtk.situate.users import UserEmbedder, read_history_file
+from mtk.situate.users import ContentMap, UserEmbedder, read_history_file
 from mtk.trainlog import StepLog
+
+logger = logging.getLogger(__name__)
 
 ARCH = "ausp"
 INT8_KEYS = ("audio_fc.weight",)
@@ -41,6 +44,7 @@ class SituateData:
     track_of: np.ndarray  # (streams,) index into track_ids
     mels: np.ndarray  # (tracks, 96, 646) float16 dB
     history: dict[str, dict[str, float]]
+    paths: list[str] = field(default_factory=list)  # each track's audio (empty without need_audio)
 
 
 def resolve_track(track: str, *, base: Path, corpora: Sequence[Path]) -> Path | None:
@@ -103,6 +107,7 @@ def load_data(
         track_of=np.array([index[t] for t in streams.track]),
         mels=mels,
         history=history,
+        paths=paths,
     )
 
 
@@ -270,9 +275,54 @@ class RunOptions:
     split: str = "warm"  # or "none": train on every stream
     split_seed: int = 0
     dusp_threads: int = 1
+    content_embed: str | None = None  # mtk embed model of the content map (None: the shipped default)
+    content_map: bool = True  # fit one (needs the tracks' audio)
 
 
-def export_ausp(model: Any, data: SituateData, embedder: UserEmbedder, path: Path, **meta: Any) -> Path:
+def fit_content_map(
+    data: SituateData,
+    embedder: UserEmbedder,
+    *,
+    embed_model: str | None = None,
+    device: str = "cpu",
+    progress: Callable[[list[tuple[str, str]]], Any] = lambda xs: xs,
+) -> ContentMap | None:
+    """What the training tracks sound like (their ``mtk embed`` vectors) mapped to their
+    factor rows (:class:`ContentMap`), so the model folds in histories of any audio; None
+    (with a warning) when fewer than 10 tracks have both."""
+    from mtk.embed.infer import load as load_embedder
+
+    known = [(t, p) for t, p in zip(data.track_ids, data.paths, strict=False) if embedder.knows(t)]
+    if len(known) < 10:
+        logger.warning("%d tracks with audio and history: the model will fold in only tracks it knows", len(known))
+        return None
+    embed = load_embedder(embed_model, device)
+    vectors, tracks, failed = [], [], []
+    for track, path in progress(known):
+        try:
+            vectors.append(embed.from_file(path).vectors)
+            tracks.append(track)
+        except InputError as exc:  # too short or silent for the embedding: the map learns without it
+            failed.append(str(exc))
+    if failed:
+        logger.warning("content map: %d tracks left out (%s)", len(failed), failed[0])
+    if len(tracks) < 10:
+        logger.warning(
+            "%d tracks heard: too few for a content map; the model folds in only tracks it knows", len(tracks)
+        )
+        return None
+    return ContentMap.fit(np.stack(vectors), embedder.rows(tracks), embed_model=embed.name)
+
+
+def export_ausp(
+    model: Any,
+    data: SituateData,
+    embedder: UserEmbedder,
+    path: Path,
+    *,
+    content_map: ContentMap | None = None,
+    **meta: Any,
+) -> Path:
     """The inference file: auSP weights, situations, the history factorization and the
     embeddings of the users it was trained with. Weights are float16 except the flatten -> FC 256
     layer (15.7 M of the 16.2 M weights), stored as int8 per output row (:data:`INT8_KEYS`), so
@@ -295,6 +345,7 @@ def export_ausp(model: Any, data: SituateData, embedder: UserEmbedder, path: Pat
         user_vectors=torch.from_numpy(vectors).half(),
         tracks=embedder.tracks,
         track_factors=torch.from_numpy(embedder.factors),
+        **({"content_map": content_map.to_checkpoint()} if content_map is not None else {}),
         meta={"situations": list(data.situations), **meta},
     )
     return atomic_write(path, data_bytes, force=True)
@@ -339,7 +390,12 @@ def train_run(
     dusp.meta = provenance
     dusp.save(run / "dusp.ubj")
     model = train_ausp(data, train_idx, embedder, ausp_opts, run=run, on_log=on_log)
-    export_ausp(model, data, embedder, run / "ausp.pt", **provenance, steps=ausp_opts.steps)
+    content = None
+    if run_opts.content_map and data.paths:
+        content = fit_content_map(data, embedder, embed_model=run_opts.content_embed, device=ausp_opts.device)
+    if content is not None:
+        provenance["content"] = {"embed_model": content.embed_model, "cv_r2": round(content.cv_r2, 4)}
+    export_ausp(model, data, embedder, run / "ausp.pt", content_map=content, **provenance, steps=ausp_opts.steps)
     scores: dict[str, Any] = {"situations": list(data.situations), **provenance}
     if len(test_idx):
         y = data.labels[test_idx]

@@ -25,8 +25,8 @@ def write_meta_corpus(folder: Path, n: int = 48, seed: int = 0, audio: bool = Tr
         (folder / song).mkdir()
         meta = {"style": style, "tempo": tempo, "drum_hits": hits, "duration": 30.0}
         (folder / song / "meta.json").write_text(json.dumps(meta))
-        if audio:  # 1.5 s of a tone whose pitch follows the tempo: enough for the mel front end
-            t = np.arange(int(1.5 * 22050)) / 22050
+        if audio:  # 2.5 s of a tone whose pitch follows the tempo: enough for the mel front end and mtk embed
+            t = np.arange(int(2.5 * 22050)) / 22050
             sf.write(folder / song / "mix.wav", (0.3 * np.sin(2 * np.pi * 2 * tempo * t)).astype(np.float32), 22050)
         index.append({"id": song, "style": style})
     (folder / "index.jsonl").write_text("".join(json.dumps(r) + "\n" for r in index))

@@ -117,6 +117,44 @@ def test_train_writes_loadable_models(tiny_run: Path, stream_files: Path, meta_c
     assert {s["situation"] for r in records for s in r["joint"]} <= {"work", "gym", "party", "sleep"}
 
 
+def test_a_history_of_any_audio_folds_in(tiny_run: Path, meta_corpus: Path, tmp_path: Path) -> None:
+    """Issue 31: a --history of tracks the model was not trained on had no effect, with only a
+    "no history" warning. A trained model now hears such tracks (its content map predicts
+    their factor rows from mtk embed vectors); one without a map, or tracks without audio,
+    are named in warnings."""
+    import shutil
+
+    assert json.loads((tiny_run / "scores.json").read_text())["content"]["embed_model"] == "embed-effnet-multi-v1"
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    for i in range(3):
+        shutil.copy(meta_corpus / f"{i:05d}-song" / "mix.wav", mine / f"{i}.wav")
+    (tmp_path / "plays.csv").write_text(
+        "user,track,plays\n" + "".join(f"newbie,mine/{i}.wav,{i + 1}\n" for i in range(3))
+    )
+    (tmp_path / "nothing.csv").write_text("user,track,plays\nnewbie,mine/gone.wav,3\n")
+    (tmp_path / "streams.csv").write_text(f"user,track\nnewbie,{meta_corpus / '00007-song' / 'mix.wav'}\n")
+    args = ["situate", str(tmp_path / "streams.csv"), "--branch", "ausp", "--ausp", str(tiny_run / "ausp.pt")]
+    alone = run_mtk(*args, env=_env())
+    assert alone.returncode == 0 and b"knows no history of 1 user(s) (newbie)" in alone.stderr
+    heard = run_mtk(*args, "--history", str(tmp_path / "plays.csv"), env=_env())
+    assert heard.returncode == 0 and heard.stderr == b"", heard.stderr
+    from mtk.situate.infer import load_ausp  # the same through the API: newbie is embedded from what is heard
+
+    branch = load_ausp(str(tiny_run / "ausp.pt"))
+    rows, failed = branch.hear({f"mine/{i}.wav": str(mine / f"{i}.wav") for i in range(3)})
+    assert not failed and branch.content_map.cv_r2 <= 1.0 and all(r.shape == (128,) for r in rows.values())
+    history = {f"mine/{i}.wav": float(i + 1) for i in range(3)}
+    vector = branch.user_vector("newbie", history, rows)
+    assert vector is not None and vector.any() and branch.user_vector("newbie", history) is None
+    gone = run_mtk(*args, "--history", str(tmp_path / "nothing.csv"), env=_env())
+    assert gone.returncode == 0 and b"1 tracks of --history have no audio (mine/gone.wav)" in gone.stderr
+    assert b"the --history of 1 user(s) (newbie) has no track auSP knows or could hear" in gone.stderr
+    args[args.index("--ausp") + 1] = "situate-ausp-v1"
+    shipped = run_mtk(*args, "--history", str(tmp_path / "plays.csv"), env=_env())
+    assert shipped.returncode == 0 and b"it cannot hear others (no content map" in shipped.stderr
+
+
 def test_training_state_is_lean_and_not_a_model(tiny_run: Path, stream_files: Path, meta_corpus: Path) -> None:
     """Issue 31: last.pt is 194 MB: the 16.2 M float32 weights and Adam's two moments, nothing
     duplicated; given as --ausp it was an internal error (KeyError: 'track_factors')."""

@@ -45,8 +45,9 @@ def test_cli_writes_and_refuses_to_overwrite(meta_corpus: Path, tmp_path: Path) 
     summary = json.loads(proc.stdout)
     assert summary["simulated"] is True and summary["streams"] == 300 and summary["tracks"] == 48
     assert len((out / "streams.jsonl").read_text().splitlines()) == 300
+    # Ids carry the seed: they never collide with another simulation's or the shipped model's (issue 31).
     assert {json.loads(line)["user"] for line in (out / "history.jsonl").read_text().splitlines()} <= {
-        f"u{u:05d}" for u in range(20)
+        f"s1-u{u:05d}" for u in range(20)
     }
     before = (out / "streams.jsonl").read_bytes()
     proc = run_mtk(*args, "--seed", "2")
