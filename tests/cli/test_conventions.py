@@ -219,6 +219,33 @@ def test_examples_makefile_renders_each_midi_with_or_without_a_trailing_slash(tm
     assert "no .mid files under nothing" in proc.stderr
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["models", "path", "nosuch"],
+        ["detect-cover", "{wav}", "{wav}", "--model", "nosuch"],
+        ["embed", "{wav}", "--model", "nosuch"],
+        ["transcribe", "{wav}", "--model", "nosuch", "-o", "{out}.mid"],
+        ["separate", "{wav}", "--model", "nosuch", "-o", "{out}"],
+        ["rank-samples", "{wav}", "{wav}", "--model", "nosuch"],
+        ["infill", "{mid}", "--gap", "1-1", "--model", "nosuch", "-o", "{out}.mid"],
+        ["situate", "now", "--device", "mobile", "--network", "wifi", "--dusp", "nosuch"],
+    ],
+)
+def test_an_unknown_model_is_a_usage_error(args: list[str], tmp_path: Path, song: Path) -> None:
+    """Issue 31: a bad --model name is a usage error (exit 2, one line), for every command."""
+    import numpy as np
+    import soundfile as sf
+
+    wav = tmp_path / "a.wav"
+    sf.write(wav, 0.3 * np.sin(2 * np.pi * 220 * np.arange(3 * 16000) / 16000), 16000)
+    filled = [a.format(wav=wav, mid=song, out=tmp_path / "out") for a in args]
+    proc = run_mtk(*filled)
+    assert proc.returncode == 2 and proc.stdout == b"", proc.stderr
+    assert "unknown model 'nosuch'" in proc.stderr.decode() and proc.stderr.decode().count("\n") == 1
+    assert not (tmp_path / "out").exists() and not (tmp_path / "out.mid").exists()
+
+
 def test_one_input_into_a_folder(song: Path, tmp_path: Path) -> None:
     out = tmp_path / "wav"
     out.mkdir()
