@@ -3,7 +3,7 @@ _mtk() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} path=mtk i
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "$path ${COMP_WORDS[i]}" in
-            "mtk render"|"mtk corpus"|"mtk corpus songs"|"mtk corpus oneshots"|"mtk corpus catalogue"|"mtk corpus streams"|"mtk corpus stats"|"mtk detect-cover"|"mtk detect-cover pair"|"mtk detect-cover index"|"mtk detect-cover query"|"mtk detect-cover cliques"|"mtk detect-cover classify"|"mtk embed"|"mtk embed vectors"|"mtk embed index"|"mtk embed similar"|"mtk rank-samples"|"mtk rank-samples rank"|"mtk rank-samples index"|"mtk separate"|"mtk transcribe"|"mtk infill"|"mtk situate"|"mtk situate predict"|"mtk situate now"|"mtk situate session"|"mtk train"|"mtk train detect-cover"|"mtk train transcribe"|"mtk train infill"|"mtk train situate"|"mtk train embed"|"mtk train separate"|"mtk train rank-samples"|"mtk train shot-classes"|"mtk eval"|"mtk eval detect-cover"|"mtk eval transcribe"|"mtk eval situate"|"mtk eval infill"|"mtk eval embed"|"mtk eval separate"|"mtk eval rank-samples"|"mtk models"|"mtk models list"|"mtk models path"|"mtk models verify") path="$path ${COMP_WORDS[i]}" ;;
+            "mtk render"|"mtk corpus"|"mtk corpus songs"|"mtk corpus oneshots"|"mtk corpus catalogue"|"mtk corpus streams"|"mtk corpus stats"|"mtk detect-cover"|"mtk detect-cover pair"|"mtk detect-cover index"|"mtk detect-cover query"|"mtk detect-cover cliques"|"mtk detect-cover classify"|"mtk embed"|"mtk embed vectors"|"mtk embed index"|"mtk embed similar"|"mtk rank-samples"|"mtk rank-samples rank"|"mtk rank-samples index"|"mtk separate"|"mtk transcribe"|"mtk infill"|"mtk situate"|"mtk situate predict"|"mtk situate now"|"mtk situate session"|"mtk train"|"mtk train detect-cover"|"mtk train transcribe"|"mtk train infill"|"mtk train situate-content"|"mtk train situate"|"mtk train embed"|"mtk train separate"|"mtk train rank-samples"|"mtk train shot-classes"|"mtk eval"|"mtk eval detect-cover"|"mtk eval transcribe"|"mtk eval situate"|"mtk eval infill"|"mtk eval embed"|"mtk eval situate-fold-in"|"mtk eval separate"|"mtk eval rank-samples"|"mtk models"|"mtk models list"|"mtk models path"|"mtk models verify") path="$path ${COMP_WORDS[i]}" ;;
         esac
     done
     case "$path|$prev" in
@@ -163,6 +163,12 @@ _mtk() {
         "mtk train infill|--seed") COMPREPLY=(); return ;;
         "mtk train infill|--device") COMPREPLY=(); return ;;
         "mtk train infill|-j"|"mtk train infill|--jobs") COMPREPLY=(); return ;;
+        "mtk train situate-content|-o"|"mtk train situate-content|--output") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk train situate-content|--audio") COMPREPLY=(); return ;;
+        "mtk train situate-content|--ausp") COMPREPLY=(); return ;;
+        "mtk train situate-content|--content-embed") COMPREPLY=(); return ;;
+        "mtk train situate-content|--seed") COMPREPLY=(); return ;;
+        "mtk train situate-content|--device") COMPREPLY=(); return ;;
         "mtk train situate|--streams") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mtk train situate|--history") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mtk train situate|-o"|"mtk train situate|--output") COMPREPLY=(); return ;;
@@ -262,6 +268,13 @@ _mtk() {
         "mtk eval embed|--baselines") COMPREPLY=(); return ;;
         "mtk eval embed|--format") COMPREPLY=(); return ;;
         "mtk eval embed|--device") COMPREPLY=(); return ;;
+        "mtk eval situate-fold-in|--streams") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk eval situate-fold-in|--history") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk eval situate-fold-in|--audio") COMPREPLY=(); return ;;
+        "mtk eval situate-fold-in|--ausp") COMPREPLY=(); return ;;
+        "mtk eval situate-fold-in|--folds") COMPREPLY=(); return ;;
+        "mtk eval situate-fold-in|--seed") COMPREPLY=(); return ;;
+        "mtk eval situate-fold-in|--device") COMPREPLY=(); return ;;
         "mtk eval separate|--data") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mtk eval separate|--split") COMPREPLY=(); return ;;
         "mtk eval separate|--limit") COMPREPLY=(); return ;;
@@ -310,21 +323,23 @@ _mtk() {
         "mtk situate predict") COMPREPLY=($(compgen -W "--audio --history --branch -k --top --ausp --dusp -o --output --device --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk situate now") COMPREPLY=($(compgen -W "--device --network --user --age --country --gender --time -k --top --dusp -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk situate session") COMPREPLY=($(compgen -W "--user --situation --tracks -n --count --history --ausp -o --output --device --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
-        "mtk train") COMPREPLY=($(compgen -W "detect-cover transcribe infill situate embed separate rank-samples shot-classes -h --help" -- "$cur")) ;;
+        "mtk train") COMPREPLY=($(compgen -W "detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes -h --help" -- "$cur")) ;;
         "mtk train detect-cover") COMPREPLY=($(compgen -W "--data -o --output --split --projection-steps --negatives --calibrate-on --calibrate-split --candidates --name --seed -j --jobs --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train transcribe") COMPREPLY=($(compgen -W "--data -o --output --valid --steps --batch-size --seconds --lr --init --keep-every --random-hits --loss-windows --select --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train infill") COMPREPLY=($(compgen -W "-o --output --steps --batch-size --lr --init --sources --seed --device -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk train situate-content") COMPREPLY=($(compgen -W "-o --output --audio --ausp --content-embed --seed --device --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train situate") COMPREPLY=($(compgen -W "--streams --history -o --output --audio -C --classes --split --split-seed --steps --tracks --streams-per-track --lr --content-embed --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train embed") COMPREPLY=($(compgen -W "--metadata -o --output --association --backbone --init --steps --batch-pairs --lr --checkpoint-every --tagger --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train separate") COMPREPLY=($(compgen -W "--data -o --output --arch --hidden --width --steps --batch --seconds --lr --remix --checkpoint-every --valid-songs --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train rank-samples") COMPREPLY=($(compgen -W "--oneshots -o --output --backbone --init --steps --batch-pairs --lr --augment --checkpoint-every --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train shot-classes") COMPREPLY=($(compgen -W "-o --output --hold-out --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
-        "mtk eval") COMPREPLY=($(compgen -W "detect-cover transcribe situate infill embed separate rank-samples -h --help" -- "$cur")) ;;
+        "mtk eval") COMPREPLY=($(compgen -W "detect-cover transcribe situate infill embed situate-fold-in separate rank-samples -h --help" -- "$cur")) ;;
         "mtk eval detect-cover") COMPREPLY=($(compgen -W "--data --split --distractors --excerpt-seconds --rerank --model -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval transcribe") COMPREPLY=($(compgen -W "--data --split --tune --tune-split --limit --tune-limit --known-kit --model --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval situate") COMPREPLY=($(compgen -W "--streams --history --audio -C --classes --splits --repeats --branch --steps --tracks --streams-per-track --runs --format --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval infill") COMPREPLY=($(compgen -W "--model --split --limit --seeds --temperature --closeness --ranked --sources --format --device -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval embed") COMPREPLY=($(compgen -W "--model --stack --data --metadata --baselines --format --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk eval situate-fold-in") COMPREPLY=($(compgen -W "--streams --history --audio --ausp --folds --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval separate") COMPREPLY=($(compgen -W "--data --split --limit --seconds --real --real-seconds --real-offset --transcribe --format --model --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval rank-samples") COMPREPLY=($(compgen -W "--data --oneshots --model --baselines --per --seed --format --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk models") COMPREPLY=($(compgen -W "list path verify -h --help" -- "$cur")) ;;

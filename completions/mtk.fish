@@ -276,19 +276,21 @@ complete -c mtk -n "__fish_seen_subcommand_from situate; and __fish_seen_subcomm
 complete -c mtk -n "__fish_seen_subcommand_from situate; and __fish_seen_subcommand_from session" -s q -l quiet -d "No progress or warnings on stderr"
 complete -c mtk -n "__fish_seen_subcommand_from situate; and __fish_seen_subcommand_from session" -s v -l verbose -d "More detail on stderr;"
 complete -c mtk -n "__fish_seen_subcommand_from situate; and __fish_seen_subcommand_from session" -s h -l help -d "Show help and exit"
-complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate embed separate rank-samples shot-classes" -a detect-cover -d "Fit the pair-score calibration (logistic model of Qmax and stage-1 distance) on version pairs,
+complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes" -a detect-cover -d "Fit the pair-score calibration (logistic model of Qmax and stage-1 distance) on version pairs,
 after training a stage-1 projection with --projection-steps"
-complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate embed separate rank-samples shot-classes" -a transcribe -d "Train DrummerNet without labels on the corpora's train-split drum stems (resumable),
+complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes" -a transcribe -d "Train DrummerNet without labels on the corpora's train-split drum stems (resumable),
 then, with --valid, tune its thresholds (hit mass and onset gate) and write RUN/model.pt
 (with --select, from the kept checkpoint that scores best on --valid)"
-complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate embed separate rank-samples shot-classes" -a infill -d "Train the structure-aware infilling Transformer on the tune books' training split (resumable)"
-complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate embed separate rank-samples shot-classes" -a situate -d "Train duSP (XGBoost) and auSP (CNN + user embedding) on labelled streams;"
-complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate embed separate rank-samples shot-classes" -a embed -d "Train the contrastive embedding on metadata associations (resumable)"
-complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate embed separate rank-samples shot-classes" -a separate -d "Train a separator on the stems of song corpora (drums, bass, melody -> lead, chords -> other);"
-complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate embed separate rank-samples shot-classes" -a rank-samples -d "Train SampleMatch's two encoders on a song corpus and its one-shots (resumable)"
-complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate embed separate rank-samples shot-classes" -a shot-classes -d "Fit the one-shot classifier that `mtk rank-samples` classes samples with (kick, snare,
+complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes" -a infill -d "Train the structure-aware infilling Transformer on the tune books' training split (resumable)"
+complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes" -a situate-content -d "Give an auSP model a content map, so it folds in histories of any audio: its known tracks
+(CORPUS/<id>/mix.wav of --audio) embedded by mtk embed, a ridge regression to their factor rows"
+complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes" -a situate -d "Train duSP (XGBoost) and auSP (CNN + user embedding) on labelled streams;"
+complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes" -a embed -d "Train the contrastive embedding on metadata associations (resumable)"
+complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes" -a separate -d "Train a separator on the stems of song corpora (drums, bass, melody -> lead, chords -> other);"
+complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes" -a rank-samples -d "Train SampleMatch's two encoders on a song corpus and its one-shots (resumable)"
+complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes" -a shot-classes -d "Fit the one-shot classifier that `mtk rank-samples` classes samples with (kick, snare,
 hihat, toms, crash, ride, other) on an export's labelled sounds;"
-complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate embed separate rank-samples shot-classes" -s h -l help -d "Show help and exit"
+complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes" -s h -l help -d "Show help and exit"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from detect-cover" -l data -x -d "Corpora built by `mtk corpus songs` (repeatable)"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from detect-cover" -s o -l output -r -F -d "Output file, or folder for several inputs;"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from detect-cover" -l split -x -d "Corpus split to train on"
@@ -333,6 +335,16 @@ complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcomman
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from infill" -s q -l quiet -d "No progress or warnings on stderr"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from infill" -s v -l verbose -d "More detail on stderr;"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from infill" -s h -l help -d "Show help and exit"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from situate-content" -s o -l output -r -F -d "The model with its content map"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from situate-content" -l audio -x -d "Song corpus resolving track ids to audio (repeatable)"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from situate-content" -l ausp -x -d "auSP model (default: the shipped one)"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from situate-content" -l content-embed -x -d "mtk embed model (default: shipped)"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from situate-content" -l seed -x -d "Random seed;"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from situate-content" -l device -x -d "Compute device"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from situate-content" -l force -d "Overwrite existing output files"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from situate-content" -s q -l quiet -d "No progress or warnings on stderr"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from situate-content" -s v -l verbose -d "More detail on stderr;"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from situate-content" -s h -l help -d "Show help and exit"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from situate" -l streams -r -F -d "Labelled streams, CSV or JSON Lines (mtk corpus streams)"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from situate" -l history -r -F -d "Listening history: user, track, plays (CSV or JSON Lines)"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from situate" -s o -l output -x -d "Run folder (created;"
@@ -402,22 +414,25 @@ complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcomman
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from shot-classes" -s q -l quiet -d "No progress or warnings on stderr"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from shot-classes" -s v -l verbose -d "More detail on stderr;"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from shot-classes" -s h -l help -d "Show help and exit"
-complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed separate rank-samples" -a detect-cover -d "MAP, MR1, P@1 and ROC-AUC for stage 1 alone (the seed method) and stages 1+2, as one JSON object"
-complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed separate rank-samples" -a transcribe -d "Onset F1 (50 ms) for kick, snare and hi-hat, DrummerNet and an NMF baseline, as one JSON object"
-complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed separate rank-samples" -a situate -d "The paper's protocol: for each tag set, split kind (cold-user, cold-track, warm) and repeat,
+complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed situate-fold-in separate rank-samples" -a detect-cover -d "MAP, MR1, P@1 and ROC-AUC for stage 1 alone (the seed method) and stages 1+2, as one JSON object"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed situate-fold-in separate rank-samples" -a transcribe -d "Onset F1 (50 ms) for kick, snare and hi-hat, DrummerNet and an NMF baseline, as one JSON object"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed situate-fold-in separate rank-samples" -a situate -d "The paper's protocol: for each tag set, split kind (cold-user, cold-track, warm) and repeat,
 train duSP and auSP on the training streams and score the test streams;"
-complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed separate rank-samples" -a infill -d "The paper's protocol on held-out tunes: repeated sections of up to 4 bars as targets, 6 bars
+complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed situate-fold-in separate rank-samples" -a infill -d "The paper's protocol on held-out tunes: repeated sections of up to 4 bars as targets, 6 bars
 of past and future context, the first occurrence as structural context"
-complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed separate rank-samples" -a embed -d "Frozen embeddings against the seed's baselines, in one run: an MLP probe (512 hidden
+complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed situate-fold-in separate rank-samples" -a embed -d "Frozen embeddings against the seed's baselines, in one run: an MLP probe (512 hidden
 units) for style, instruments, meter and tempo class (fitted on the corpus's train split,
 scored on its test split), and on the real music's test split release and artist
 identification (stratified k-fold) and same-release retrieval (MAP, P@1 by cosine)"
-complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed separate rank-samples" -a separate -d "Median BSS Eval v4 SDR per stem (museval's, SiSEC 2018 protocol) on held-out corpus songs,
+complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed situate-fold-in separate rank-samples" -a situate-fold-in -d "What folding in a history of new audio is worth: auSP's AUC and accuracy on the streams with
+users embedded from the model's own factor rows (exact), from rows its content map's method
+predicts out of fold from each track's audio (heard: every track new), and without history"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed situate-fold-in separate rank-samples" -a separate -d "Median BSS Eval v4 SDR per stem (museval's, SiSEC 2018 protocol) on held-out corpus songs,
 with the mixture, HPSS and oracle ideal-ratio-mask baselines in the same run;"
-complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed separate rank-samples" -a rank-samples -d "The paper's protocol: queries from the test songs (held-out works and kits, full and
+complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed situate-fold-in separate rank-samples" -a rank-samples -d "The paper's protocol: queries from the test songs (held-out works and kits, full and
 sparse mixtures) rank every one-shot of the held-out kits, and the best-placed ground truth's
 normalised rank is averaged (all classes, and within the true class);"
-complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed separate rank-samples" -s h -l help -d "Show help and exit"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed situate-fold-in separate rank-samples" -s h -l help -d "Show help and exit"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from detect-cover" -l data -x -d "Corpora built by `mtk corpus songs` (repeatable)"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from detect-cover" -l split -x -d "Corpus split whose songs are the queries"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from detect-cover" -l distractors -r -F -d "Folders of unrelated music (repeatable)"
@@ -480,6 +495,16 @@ complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from embed" -s q -l quiet -d "No progress or warnings on stderr"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from embed" -s v -l verbose -d "More detail on stderr;"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from embed" -s h -l help -d "Show help and exit"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from situate-fold-in" -l streams -r -F -d "Labelled streams, CSV or JSON Lines (mtk corpus streams)"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from situate-fold-in" -l history -r -F -d "Listening history: user, track, plays (CSV or JSON Lines)"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from situate-fold-in" -l audio -x -d "Song corpus resolving track ids to audio (repeatable)"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from situate-fold-in" -l ausp -x -d "auSP model with a content map"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from situate-fold-in" -l folds -x -d "Folds of tracks for the predicted rows"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from situate-fold-in" -l seed -x -d "Random seed;"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from situate-fold-in" -l device -x -d "Compute device"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from situate-fold-in" -s q -l quiet -d "No progress or warnings on stderr"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from situate-fold-in" -s v -l verbose -d "More detail on stderr;"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from situate-fold-in" -s h -l help -d "Show help and exit"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from separate" -l data -r -F -d "A corpus built by `mtk corpus songs`"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from separate" -l split -x -d "Corpus split to score"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from separate" -l limit -x -d "Score only the first N songs"

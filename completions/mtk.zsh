@@ -153,9 +153,10 @@ _mtk_train() {
     _arguments -C '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((detect-cover\:"Fit the pair-score calibration (logistic model of Qmax and stage-1 distance) on version pairs,
 after training a stage-1 projection with --projection-steps" transcribe\:"Train DrummerNet without labels on the corpora'\''s train-split drum stems (resumable),
 then, with --valid, tune its thresholds (hit mass and onset gate) and write RUN/model.pt
-(with --select, from the kept checkpoint that scores best on --valid)" infill\:"Train the structure-aware infilling Transformer on the tune books'\'' training split (resumable)" situate\:"Train duSP (XGBoost) and auSP (CNN + user embedding) on labelled streams;" embed\:"Train the contrastive embedding on metadata associations (resumable)" separate\:"Train a separator on the stems of song corpora (drums, bass, melody -> lead, chords -> other);" rank-samples\:"Train SampleMatch'\''s two encoders on a song corpus and its one-shots (resumable)" shot-classes\:"Fit the one-shot classifier that `mtk rank-samples` classes samples with (kick, snare,
+(with --select, from the kept checkpoint that scores best on --valid)" infill\:"Train the structure-aware infilling Transformer on the tune books'\'' training split (resumable)" situate-content\:"Give an auSP model a content map, so it folds in histories of any audio - its known tracks
+(CORPUS/<id>/mix.wav of --audio) embedded by mtk embed, a ridge regression to their factor rows" situate\:"Train duSP (XGBoost) and auSP (CNN + user embedding) on labelled streams;" embed\:"Train the contrastive embedding on metadata associations (resumable)" separate\:"Train a separator on the stems of song corpora (drums, bass, melody -> lead, chords -> other);" rank-samples\:"Train SampleMatch'\''s two encoders on a song corpus and its one-shots (resumable)" shot-classes\:"Fit the one-shot classifier that `mtk rank-samples` classes samples with (kick, snare,
 hihat, toms, crash, ride, other) on an export'\''s labelled sounds;"))' '*:: :->args'
-    case $state in args) case $words[1] in detect-cover) _mtk_train_detect_cover ;; transcribe) _mtk_train_transcribe ;; infill) _mtk_train_infill ;; situate) _mtk_train_situate ;; embed) _mtk_train_embed ;; separate) _mtk_train_separate ;; rank-samples) _mtk_train_rank_samples ;; shot-classes) _mtk_train_shot_classes ;; esac ;; esac
+    case $state in args) case $words[1] in detect-cover) _mtk_train_detect_cover ;; transcribe) _mtk_train_transcribe ;; infill) _mtk_train_infill ;; situate-content) _mtk_train_situate_content ;; situate) _mtk_train_situate ;; embed) _mtk_train_embed ;; separate) _mtk_train_separate ;; rank-samples) _mtk_train_rank_samples ;; shot-classes) _mtk_train_shot_classes ;; esac ;; esac
 }
 
 _mtk_train_detect_cover() {
@@ -171,6 +172,11 @@ _mtk_train_transcribe() {
 _mtk_train_infill() {
     local state line
     _arguments '-o[Run folder (created;]:run: ' '--output[Run folder (created;]:run: ' '--steps[Train until this many steps in all (the shipped model - 2,500)]:int: ' '--batch-size[Examples per step]:int: ' '--lr[AdamW peak learning rate]:float: ' '--init[Start a new run from these weights (tokens by name)]:name|path: ' '--sources[music21 corpora, comma-separated - bach, oneills, ryans, aird, miscfolk, essen (Essen - non-commercial licence)]:str: ' '--seed[Random seed;]:int: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '-j[Worker processes for batches]:n: ' '--jobs[Worker processes for batches]:n: ' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
+}
+
+_mtk_train_situate_content() {
+    local state line
+    _arguments '-o[The model with its content map]:file:_files' '--output[The model with its content map]:file:_files' '--audio[Song corpus resolving track ids to audio (repeatable)]:corpus: ' '--ausp[auSP model (default - the shipped one)]:name|path: ' '--content-embed[mtk embed model (default - shipped)]:name: ' '--seed[Random seed;]:int: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '--force[Overwrite existing output files]' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
 }
 
 _mtk_train_situate() {
@@ -205,11 +211,13 @@ train duSP and auSP on the training streams and score the test streams;" infill\
 of past and future context, the first occurrence as structural context" embed\:"Frozen embeddings against the seed'\''s baselines, in one run - an MLP probe (512 hidden
 units) for style, instruments, meter and tempo class (fitted on the corpus'\''s train split,
 scored on its test split), and on the real music'\''s test split release and artist
-identification (stratified k-fold) and same-release retrieval (MAP, P@1 by cosine)" separate\:"Median BSS Eval v4 SDR per stem (museval'\''s, SiSEC 2018 protocol) on held-out corpus songs,
+identification (stratified k-fold) and same-release retrieval (MAP, P@1 by cosine)" situate-fold-in\:"What folding in a history of new audio is worth - auSP'\''s AUC and accuracy on the streams with
+users embedded from the model'\''s own factor rows (exact), from rows its content map'\''s method
+predicts out of fold from each track'\''s audio (heard - every track new), and without history" separate\:"Median BSS Eval v4 SDR per stem (museval'\''s, SiSEC 2018 protocol) on held-out corpus songs,
 with the mixture, HPSS and oracle ideal-ratio-mask baselines in the same run;" rank-samples\:"The paper'\''s protocol - queries from the test songs (held-out works and kits, full and
 sparse mixtures) rank every one-shot of the held-out kits, and the best-placed ground truth'\''s
 normalised rank is averaged (all classes, and within the true class);"))' '*:: :->args'
-    case $state in args) case $words[1] in detect-cover) _mtk_eval_detect_cover ;; transcribe) _mtk_eval_transcribe ;; situate) _mtk_eval_situate ;; infill) _mtk_eval_infill ;; embed) _mtk_eval_embed ;; separate) _mtk_eval_separate ;; rank-samples) _mtk_eval_rank_samples ;; esac ;; esac
+    case $state in args) case $words[1] in detect-cover) _mtk_eval_detect_cover ;; transcribe) _mtk_eval_transcribe ;; situate) _mtk_eval_situate ;; infill) _mtk_eval_infill ;; embed) _mtk_eval_embed ;; situate-fold-in) _mtk_eval_situate_fold_in ;; separate) _mtk_eval_separate ;; rank-samples) _mtk_eval_rank_samples ;; esac ;; esac
 }
 
 _mtk_eval_detect_cover() {
@@ -235,6 +243,11 @@ _mtk_eval_infill() {
 _mtk_eval_embed() {
     local state line
     _arguments '--model[Embedding models to compare (repeatable;]:name|path: ' '--stack[Also score these models'\'' vectors concatenated (repeatable)]:m1,m2,...: ' '--data[A corpus built with `mtk corpus songs --artists`]:corpus:_files' '--metadata[Catalogues of real music;]:csv: ' '--baselines[Comma-separated - mfcc, chroma, random (none - '\'''\'')]:str: ' '--format[json (one object) or markdown (a table)]:str: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
+}
+
+_mtk_eval_situate_fold_in() {
+    local state line
+    _arguments '--streams[Labelled streams, CSV or JSON Lines (mtk corpus streams)]:file:_files' '--history[Listening history - user, track, plays (CSV or JSON Lines)]:file:_files' '--audio[Song corpus resolving track ids to audio (repeatable)]:corpus: ' '--ausp[auSP model with a content map]:name|path: ' '--folds[Folds of tracks for the predicted rows]:int: ' '--seed[Random seed;]:int: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
 }
 
 _mtk_eval_separate() {

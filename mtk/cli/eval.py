@@ -18,6 +18,7 @@ from mtk.cli.options import (
     Jobs,
     Model,
     Quiet,
+    Seed,
     StreamsFile,
     TuneSources,
     Verbose,
@@ -368,6 +369,52 @@ def embed(
         print(table(result))
     else:
         JsonLinesWriter().write({"task": "embed", **result})
+
+
+@app.command("situate-fold-in")
+def situate_fold_in(
+    streams: StreamsFile,
+    history: HistoryFile,
+    audio: AudioCorpora = None,
+    ausp: Annotated[
+        Optional[str], typer.Option("--ausp", metavar="NAME|PATH", help="auSP model with a content map.")
+    ] = None,
+    folds: Annotated[int, typer.Option("--folds", min=2, help="Folds of tracks for the predicted rows.")] = 5,
+    seed: Seed = None,
+    device: Device = "auto",
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    """What folding in a history of new audio is worth: auSP's AUC and accuracy on the streams with
+    users embedded from the model's own factor rows (exact), from rows its content map's method
+    predicts out of fold from each track's audio (heard: every track new), and without history.
+
+    Tracks are the streams' songs the model knows (CORPUS/<id>/mix.wav of --audio); one JSON object.
+    """
+    from mtk.device import resolve_device
+    from mtk.io.records import JsonLinesWriter
+    from mtk.situate.content import fold_in_scores
+    from mtk.situate.infer import load_ausp
+    from mtk.situate.train import load_data
+
+    branch = load_ausp(ausp, resolve_device(device))
+    data = load_data(
+        streams,
+        history,
+        audio or [],
+        n_classes=len(branch.situations),
+        progress=lambda xs: common.progress(xs, label="mels"),
+    )
+    embed_model = branch.content_map.embed_model if branch.content_map is not None else None
+    result = fold_in_scores(
+        branch,
+        data,
+        embed_model=embed_model,
+        folds=folds,
+        seed=seed or 0,
+        progress=lambda xs: common.progress(xs, label="embed"),
+    )
+    JsonLinesWriter().write({"task": "situate-fold-in", **result})
 
 
 @app.command("separate")

@@ -253,6 +253,62 @@ def infill(
     train(records, Path(output), opts, on_log=writer.write)
 
 
+@app.command("situate-content")
+def situate_content(
+    output: Annotated[str, typer.Option("-o", "--output", metavar="FILE", help="The model with its content map.")],
+    audio: AudioCorpora = None,
+    ausp: Annotated[
+        Optional[str], typer.Option("--ausp", metavar="NAME|PATH", help="auSP model (default: the shipped one).")
+    ] = None,
+    content_embed: Annotated[
+        Optional[str], typer.Option("--content-embed", metavar="NAME", help="mtk embed model (default: shipped).")
+    ] = None,
+    seed: Seed = None,
+    device: Device = "auto",
+    force: Force = False,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    """Give an auSP model a content map, so it folds in histories of any audio: its known tracks
+    (CORPUS/<id>/mix.wav of --audio) embedded by mtk embed, a ridge regression to their factor rows.
+
+    Writes FILE: the model unchanged, plus the map; one JSON line (tracks heard, held-out R2).
+    """
+    from mtk.device import resolve_device
+    from mtk.errors import UsageError
+    from mtk.io.files import atomic_write, check_writable
+    from mtk.io.records import JsonLinesWriter
+    from mtk.situate.content import fit_content_map, model_tracks, with_content_map
+    from mtk.situate.infer import AUSP_TASK, DEFAULT_AUSP
+    from mtk.situate.train import ARCH
+    from mtk.situate.users import UserEmbedder
+    from mtk.weights.checkpoint import load_checkpoint
+    from mtk.weights.store import resolve
+
+    check_writable(output, force=force)
+    resolved = resolve(ausp or DEFAULT_AUSP, task=AUSP_TASK)
+    ckpt = load_checkpoint(resolved.path, arch=ARCH)
+    if "track_factors" not in ckpt:
+        raise UsageError(f"{resolved.path}: a training checkpoint (last.pt), not an auSP model")
+    pairs = model_tracks(ckpt, audio or [])
+    if not pairs:
+        raise UsageError(f"none of the model's {len(ckpt.get('tracks', []))} tracks is in --audio", hint="give --audio")
+    embedder = UserEmbedder(ckpt["tracks"], ckpt["track_factors"].float().numpy())
+    content = fit_content_map(
+        pairs,
+        embedder,
+        embed_model=content_embed,
+        device=resolve_device(device),
+        progress=lambda xs: common.progress(xs, label="embed"),
+    )
+    if content is None:
+        raise UsageError(f"{len(pairs)} of the model's tracks found in --audio: too few to fit a content map")
+    record = {"from": resolved.name, "tracks": len(pairs), "embed_model": content.embed_model,
+              "cv_r2": round(content.cv_r2, 4), "corpora": [str(a) for a in audio or []]}  # fmt: skip
+    atomic_write(output, with_content_map(ckpt, content, **record), force=force)
+    JsonLinesWriter().write({"output": output, **record})
+
+
 @app.command("situate")
 def situate(
     streams: StreamsFile,

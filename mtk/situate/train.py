@@ -279,41 +279,6 @@ class RunOptions:
     content_map: bool = True  # fit one (needs the tracks' audio)
 
 
-def fit_content_map(
-    data: SituateData,
-    embedder: UserEmbedder,
-    *,
-    embed_model: str | None = None,
-    device: str = "cpu",
-    progress: Callable[[list[tuple[str, str]]], Any] = lambda xs: xs,
-) -> ContentMap | None:
-    """What the training tracks sound like (their ``mtk embed`` vectors) mapped to their
-    factor rows (:class:`ContentMap`), so the model folds in histories of any audio; None
-    (with a warning) when fewer than 10 tracks have both."""
-    from mtk.embed.infer import load as load_embedder
-
-    known = [(t, p) for t, p in zip(data.track_ids, data.paths, strict=False) if embedder.knows(t)]
-    if len(known) < 10:
-        logger.warning("%d tracks with audio and history: the model will fold in only tracks it knows", len(known))
-        return None
-    embed = load_embedder(embed_model, device)
-    vectors, tracks, failed = [], [], []
-    for track, path in progress(known):
-        try:
-            vectors.append(embed.from_file(path).vectors)
-            tracks.append(track)
-        except InputError as exc:  # too short or silent for the embedding: the map learns without it
-            failed.append(str(exc))
-    if failed:
-        logger.warning("content map: %d tracks left out (%s)", len(failed), failed[0])
-    if len(tracks) < 10:
-        logger.warning(
-            "%d tracks heard: too few for a content map; the model folds in only tracks it knows", len(tracks)
-        )
-        return None
-    return ContentMap.fit(np.stack(vectors), embedder.rows(tracks), embed_model=embed.name)
-
-
 def export_ausp(
     model: Any,
     data: SituateData,
@@ -366,6 +331,7 @@ def train_run(
     and ``run/log.jsonl`` (training state), and ``run/scores.json``.
     """
     from mtk.io.files import atomic_write
+    from mtk.situate.content import fit_content_map
     from mtk.situate.dusp import DuSP
     from mtk.situate.metrics import branch_scores
     from mtk.situate.splits import make_split
@@ -392,7 +358,8 @@ def train_run(
     model = train_ausp(data, train_idx, embedder, ausp_opts, run=run, on_log=on_log)
     content = None
     if run_opts.content_map and data.paths:
-        content = fit_content_map(data, embedder, embed_model=run_opts.content_embed, device=ausp_opts.device)
+        pairs = [(t, p) for t, p in zip(data.track_ids, data.paths, strict=True) if embedder.knows(t)]
+        content = fit_content_map(pairs, embedder, embed_model=run_opts.content_embed, device=ausp_opts.device)
     if content is not None:
         provenance["content"] = {"embed_model": content.embed_model, "cv_r2": round(content.cv_r2, 4)}
     export_ausp(model, data, embedder, run / "ausp.pt", content_map=content, **provenance, steps=ausp_opts.steps)

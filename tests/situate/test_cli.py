@@ -7,6 +7,7 @@ import os
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.conftest import run_mtk
@@ -153,6 +154,33 @@ def test_a_history_of_any_audio_folds_in(tiny_run: Path, meta_corpus: Path, tmp_
     args[args.index("--ausp") + 1] = "situate-ausp-v1"
     shipped = run_mtk(*args, "--history", str(tmp_path / "plays.csv"), env=_env())
     assert shipped.returncode == 0 and b"it cannot hear others (no content map" in shipped.stderr
+
+
+def test_a_content_map_for_an_existing_model_and_what_folding_in_is_worth(
+    tiny_run: Path, stream_files: Path, meta_corpus: Path, tmp_path: Path
+) -> None:
+    """`mtk train situate-content` gives a model a content map from corpora holding its tracks
+    (how situate-ausp-v2 got one); `mtk eval situate-fold-in` scores exact, heard and no history."""
+    out = tmp_path / "with-map.pt"
+    args = ["--ausp", str(tiny_run / "ausp.pt"), "--audio", str(meta_corpus), "--content-embed", "embed-debug"]
+    proc = run_mtk("train", "situate-content", *args, "-o", str(out), env=_env())
+    assert proc.returncode == 0, proc.stderr
+    (record,) = _lines(proc.stdout)
+    assert record["tracks"] == 48 and record["embed_model"] == "embed-debug" and record["cv_r2"] <= 1.0
+    from mtk.situate.infer import load_ausp
+
+    before, after = load_ausp(str(tiny_run / "ausp.pt")), load_ausp(str(out))
+    assert after.content_map.embed_model == "embed-debug" and before.content_map.embed_model != "embed-debug"
+    assert np.array_equal(before.user_vectors, after.user_vectors) and after.embedder.tracks == before.embedder.tracks
+    assert run_mtk("train", "situate-content", *args, "-o", str(out), env=_env()).returncode == 2  # exists
+    streams = ["--streams", str(stream_files / "streams.jsonl"), "--history", str(stream_files / "history.jsonl")]
+    proc = run_mtk("eval", "situate-fold-in", *streams, "--audio", str(meta_corpus), "--ausp", str(out), "--folds", "2",
+                   env=_env())  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    (result,) = _lines(proc.stdout)
+    assert 10 <= result["tracks"] <= 48 and 0 < result["streams"] <= 400 and result["embed_model"] == "embed-debug"
+    for condition in ("exact", "heard", "no_history"):
+        assert 0 <= result[condition]["auc"] <= 1 and 0 <= result[condition]["accuracy"] <= 1
 
 
 def test_training_state_is_lean_and_not_a_model(tiny_run: Path, stream_files: Path, meta_corpus: Path) -> None:
