@@ -6,6 +6,7 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -97,6 +98,7 @@ def tiny_run(stream_files: Path, meta_corpus: Path, tmp_path_factory: pytest.Tem
         "train", "situate", "--streams", str(stream_files / "streams.jsonl"), "--history",
         str(stream_files / "history.jsonl"), "--audio", str(meta_corpus), "-C", "4", "-o", str(run),
         "--steps", "2", "--tracks", "4", "--streams-per-track", "2", "--seed", "0", "--device", "cpu",
+        "--content-embed", "embed-debug",
         env=_env(tmp_path_factory.getbasetemp() / "mtk-cache"), timeout=300,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
@@ -118,6 +120,15 @@ def test_train_writes_loadable_models(tiny_run: Path, stream_files: Path, meta_c
     assert {s["situation"] for r in records for s in r["joint"]} <= {"work", "gym", "party", "sleep"}
 
 
+def _invoke(*args: str) -> Any:
+    """The CLI in this process (no interpreter start-up): exit code, stdout and stderr as text."""
+    from typer.testing import CliRunner
+
+    from mtk.cli.main import app
+
+    return CliRunner().invoke(app, list(args))
+
+
 def test_a_history_of_any_audio_folds_in(tiny_run: Path, meta_corpus: Path, tmp_path: Path) -> None:
     """Issue 31: a --history of tracks the model was not trained on had no effect, with only a
     "no history" warning. A trained model now hears such tracks (its content map predicts
@@ -125,7 +136,7 @@ def test_a_history_of_any_audio_folds_in(tiny_run: Path, meta_corpus: Path, tmp_
     are named in warnings."""
     import shutil
 
-    assert json.loads((tiny_run / "scores.json").read_text())["content"]["embed_model"] == "embed-effnet-multi-v1"
+    assert json.loads((tiny_run / "scores.json").read_text())["content"]["embed_model"] == "embed-debug"
     mine = tmp_path / "mine"
     mine.mkdir()
     for i in range(3):
@@ -136,10 +147,10 @@ def test_a_history_of_any_audio_folds_in(tiny_run: Path, meta_corpus: Path, tmp_
     (tmp_path / "nothing.csv").write_text("user,track,plays\nnewbie,mine/gone.wav,3\n")
     (tmp_path / "streams.csv").write_text(f"user,track\nnewbie,{meta_corpus / '00007-song' / 'mix.wav'}\n")
     args = ["situate", str(tmp_path / "streams.csv"), "--branch", "ausp", "--ausp", str(tiny_run / "ausp.pt")]
-    alone = run_mtk(*args, env=_env())
-    assert alone.returncode == 0 and b"knows no history of 1 user(s) (newbie)" in alone.stderr
-    heard = run_mtk(*args, "--history", str(tmp_path / "plays.csv"), env=_env())
-    assert heard.returncode == 0 and heard.stderr == b"", heard.stderr
+    alone = _invoke(*args)
+    assert alone.exit_code == 0 and "knows no history of 1 user(s) (newbie)" in alone.stderr
+    heard = _invoke(*args, "--history", str(tmp_path / "plays.csv"))
+    assert heard.exit_code == 0 and heard.stderr == "", heard.stderr
     from mtk.situate.infer import load_ausp  # the same through the API: newbie is embedded from what is heard
 
     branch = load_ausp(str(tiny_run / "ausp.pt"))
@@ -148,12 +159,12 @@ def test_a_history_of_any_audio_folds_in(tiny_run: Path, meta_corpus: Path, tmp_
     history = {f"mine/{i}.wav": float(i + 1) for i in range(3)}
     vector = branch.user_vector("newbie", history, rows)
     assert vector is not None and vector.any() and branch.user_vector("newbie", history) is None
-    gone = run_mtk(*args, "--history", str(tmp_path / "nothing.csv"), env=_env())
-    assert gone.returncode == 0 and b"1 tracks of --history have no audio (mine/gone.wav)" in gone.stderr
-    assert b"the --history of 1 user(s) (newbie) has no track auSP knows or could hear" in gone.stderr
+    gone = _invoke(*args, "--history", str(tmp_path / "nothing.csv"))
+    assert gone.exit_code == 0 and "1 tracks of --history have no audio (mine/gone.wav)" in gone.stderr
+    assert "the --history of 1 user(s) (newbie) has no track auSP knows or could hear" in gone.stderr
     args[args.index("--ausp") + 1] = "situate-ausp-v1"
-    shipped = run_mtk(*args, "--history", str(tmp_path / "plays.csv"), env=_env())
-    assert shipped.returncode == 0 and b"it cannot hear others (no content map" in shipped.stderr
+    shipped = _invoke(*args, "--history", str(tmp_path / "plays.csv"))
+    assert shipped.exit_code == 0 and "it cannot hear others (no content map" in shipped.stderr
 
 
 def test_a_content_map_for_an_existing_model_and_what_folding_in_is_worth(
@@ -163,21 +174,20 @@ def test_a_content_map_for_an_existing_model_and_what_folding_in_is_worth(
     (how situate-ausp-v2 got one); `mtk eval situate-fold-in` scores exact, heard and no history."""
     out = tmp_path / "with-map.pt"
     args = ["--ausp", str(tiny_run / "ausp.pt"), "--audio", str(meta_corpus), "--content-embed", "embed-debug"]
-    proc = run_mtk("train", "situate-content", *args, "-o", str(out), env=_env())
-    assert proc.returncode == 0, proc.stderr
-    (record,) = _lines(proc.stdout)
+    proc = _invoke("train", "situate-content", *args, "-o", str(out))
+    assert proc.exit_code == 0, proc.stderr
+    (record,) = _lines(proc.stdout.encode())
     assert record["tracks"] == 48 and record["embed_model"] == "embed-debug" and record["cv_r2"] <= 1.0
     from mtk.situate.infer import load_ausp
 
     before, after = load_ausp(str(tiny_run / "ausp.pt")), load_ausp(str(out))
-    assert after.content_map.embed_model == "embed-debug" and before.content_map.embed_model != "embed-debug"
+    assert after.content_map.embed_model == "embed-debug" and before.content_map is not None
     assert np.array_equal(before.user_vectors, after.user_vectors) and after.embedder.tracks == before.embedder.tracks
-    assert run_mtk("train", "situate-content", *args, "-o", str(out), env=_env()).returncode == 2  # exists
+    assert _invoke("train", "situate-content", *args, "-o", str(out)).exit_code == 2  # exists
     streams = ["--streams", str(stream_files / "streams.jsonl"), "--history", str(stream_files / "history.jsonl")]
-    proc = run_mtk("eval", "situate-fold-in", *streams, "--audio", str(meta_corpus), "--ausp", str(out), "--folds", "2",
-                   env=_env())  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    (result,) = _lines(proc.stdout)
+    proc = _invoke("eval", "situate-fold-in", *streams, "--audio", str(meta_corpus), "--ausp", str(out), "--folds", "2")
+    assert proc.exit_code == 0, proc.stderr
+    (result,) = _lines(proc.stdout.encode())
     assert 10 <= result["tracks"] <= 48 and 0 < result["streams"] <= 400 and result["embed_model"] == "embed-debug"
     for condition in ("exact", "heard", "no_history"):
         assert 0 <= result[condition]["auc"] <= 1 and 0 <= result[condition]["accuracy"] <= 1
