@@ -157,6 +157,22 @@ REGISTRY: tuple[ModelEntry, ...] = (
         default=True,
     ),
     ModelEntry(
+        name="embed-effnet-artist-v1",
+        task="embed",
+        version=1,
+        summary="contrastive music embedding from the artist association alone (EfficientNet-Lite0 from ImageNet, "
+        "1280-d) trained 300 steps on the recordings of embed-effnet-multi-v1; the best single association",
+        files=(
+            WeightFile(
+                "embed-effnet-artist-v1-2e681e33.pt",
+                "2e681e339cae1e5388aa221a726a98ec8975b538d2a77172dfea6a39ca983bd8",
+                8754015,
+            ),
+        ),
+        card="embed-effnet-artist-v1.md",
+        sample_rate=16_000,
+    ),
+    ModelEntry(
         name="embed-debug",
         task="embed",
         version=0,
