@@ -279,17 +279,13 @@ def situate_content(
     from mtk.io.files import atomic_write, check_writable
     from mtk.io.records import JsonLinesWriter
     from mtk.situate.content import fit_content_map, model_tracks, with_content_map
-    from mtk.situate.infer import AUSP_TASK, DEFAULT_AUSP
-    from mtk.situate.train import ARCH
+    from mtk.situate.infer import AUSP_TASK, DEFAULT_AUSP, load_ausp_file
     from mtk.situate.users import UserEmbedder
-    from mtk.weights.checkpoint import load_checkpoint
     from mtk.weights.store import resolve
 
     check_writable(output, force=force)
     resolved = resolve(ausp or DEFAULT_AUSP, task=AUSP_TASK)
-    ckpt = load_checkpoint(resolved.path, arch=ARCH)
-    if "track_factors" not in ckpt:
-        raise UsageError(f"{resolved.path}: a training checkpoint (last.pt), not an auSP model")
+    ckpt = load_ausp_file(resolved.path)
     pairs = model_tracks(ckpt, audio or [])
     if not pairs:
         raise UsageError(f"none of the model's {len(ckpt.get('tracks', []))} tracks is in --audio", hint="give --audio")

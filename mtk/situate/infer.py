@@ -256,14 +256,27 @@ def _resolve(name: str | None, default: str, task: str) -> tuple[str, Path | Non
     return resolved.name, resolved.path, None
 
 
+def load_ausp_file(path: Path) -> dict[str, Any]:
+    """An auSP inference file's contents; a training checkpoint (``run/last.pt``: weights and
+    optimizer, no users nor factorization) is a usage error."""
+    from mtk.situate.train import ARCH
+    from mtk.weights.checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(path, arch=ARCH)
+    if "track_factors" not in ckpt:
+        raise BadModelError(
+            f"{path}: a training checkpoint (last.pt), not an auSP model", hint="give the run's ausp.pt"
+        )
+    return ckpt
+
+
 def load_ausp(name: str | None = None, device: str = "cpu") -> AudioBranch:
     import torch
 
     from mtk.situate.model import AuSP, AuSPConfig
     from mtk.situate.schema import tag_set
-    from mtk.situate.train import ARCH
     from mtk.situate.users import DIM, ContentMap, UserEmbedder
-    from mtk.weights.checkpoint import build_module, dequantize_rows, load_checkpoint
+    from mtk.weights.checkpoint import build_module, dequantize_rows
 
     label, path, entry = _resolve(name, DEFAULT_AUSP, AUSP_TASK)
     if path is None:
@@ -283,13 +296,7 @@ def load_ausp(name: str | None = None, device: str = "cpu") -> AudioBranch:
             label,
             device,
         )
-    ckpt = load_checkpoint(path, arch=ARCH)
-    if "track_factors" not in ckpt:  # run/last.pt: weights and optimizer, no users nor factorization
-        from mtk.errors import BadModelError
-
-        raise BadModelError(
-            f"{path}: a training checkpoint (last.pt), not an auSP model", hint="give the run's ausp.pt"
-        )
+    ckpt = load_ausp_file(path)
     config = dict(ckpt["config"])
     config["channels"] = tuple(config.get("channels", (32, 64, 128, 256)))
     model = AuSP(build_module(AuSPConfig, config))

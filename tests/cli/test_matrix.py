@@ -65,6 +65,7 @@ DEBUG = {
     "rank": "rank-samples-debug",
 }
 SITUATE_DEBUG = ["--ausp", "situate-ausp-debug", "--dusp", "situate-dusp-debug"]
+SITUATE_AUSP_DEBUG = ["--ausp", "situate-ausp-debug"]
 
 
 def _streams(bad: str, ctx: dict[str, Path]) -> str:
@@ -126,12 +127,18 @@ STREAMS: dict[str, Case] = {
     "eval situate --streams": Case(
         lambda b, c: ["eval", "situate", "--streams", b, "--history", str(c["history"]), "--branch", "dusp"]
     ),
+    "eval situate-fold-in --streams": Case(
+        lambda b, c: ["eval", "situate-fold-in", "--streams", b, "--history", str(c["history"]), *SITUATE_AUSP_DEBUG]
+    ),
     "situate predict --branch dusp": Case(  # duSP reads no audio
         lambda b, c: ["situate", "predict", b, "--branch", "dusp", *SITUATE_DEBUG],
         valid=("missing_track", "track_not_audio"),
     ),
 }
 HISTORY: dict[str, Case] = {
+    "eval situate-fold-in --history": Case(
+        lambda b, c: ["eval", "situate-fold-in", "--streams", str(c["labelled"]), "--history", b, *SITUATE_AUSP_DEBUG]
+    ),
     "situate predict --history": Case(
         lambda b, c: ["situate", _streams(str(c["good"]), c), "--history", b, *SITUATE_DEBUG]
     ),
