@@ -186,6 +186,8 @@ ONESHOTS_EPILOG = """Examples:
 
   mtk corpus oneshots data/sfkits --no-recorded --soundfonts all
 
+  mtk corpus oneshots data/oneshots --soundfonts all --variants 3
+
   mtk corpus songs data/rank -n 300 --kits-dir data/sfkits --soundfont-drums 0
 """
 
@@ -208,6 +210,17 @@ def oneshots(
     recorded: Annotated[
         bool, typer.Option("--recorded/--no-recorded", help="Export the installed recorded kits.")
     ] = True,
+    variants: Annotated[
+        int,
+        typer.Option(
+            "--variants",
+            min=0,
+            max=20,
+            help="Also write N variant kits of every kit, 'KIT (variant N)': the kit's sounds tuned, filtered, "
+            "tightened or driven alike (mtk corpus songs keeps a held-out kit's variants out of every split).",
+        ),
+    ] = 0,
+    variant_seed: Annotated[int, typer.Option("--variant-seed", help="Seed of the variants' redesigns.")] = 0,
     sample_rate: Annotated[int, typer.Option("--sample-rate", "-r", help="Sample rate of the WAV files.")] = 44_100,
     force: Force = False,
     quiet: Quiet = False,
@@ -231,7 +244,14 @@ def oneshots(
         raise UsageError("nothing to export", hint="keep the recorded kits or name --soundfonts")
     writer = JsonLinesWriter()
     for record in export_oneshots(
-        out, sample_rate=sample_rate, kits=_csv(kits), soundfonts=fonts, recorded=recorded, force=force
+        out,
+        sample_rate=sample_rate,
+        kits=_csv(kits),
+        soundfonts=fonts,
+        recorded=recorded,
+        variants=variants,
+        variant_seed=variant_seed,
+        force=force,
     ):
         writer.write(record)
 

@@ -28,7 +28,7 @@ import numpy as np
 from mtk import __version__
 from mtk.corpus.arrange import mma_executable
 from mtk.corpus.kits import Kit, installed_kits, kit_family
-from mtk.corpus.oneshots import load_export_kits
+from mtk.corpus.oneshots import load_export_kits, variant_base
 from mtk.corpus.render import fluidsynth_executable
 from mtk.corpus.songs import Band, SongPlan, build_song, index_record
 from mtk.corpus.soundfonts import (
@@ -151,8 +151,9 @@ def plan_corpus(opts: CorpusOptions, *, jobs: int = 1) -> CorpusPlan:
     else:
         held_out_fonts = tuple(f"{Path(f).stem} " for f in test_fonts)  # exported kits of a held-out soundfont
         test_kits = [k for k in DEFAULT_TEST_KITS if k in kits] or sorted(set(kits) - exported)[-2:]
-        test_kits += [k for k in sorted(exported) if k.startswith(held_out_fonts)]
-    train_kits = [k for k in sorted(kits) if k not in test_kits]
+        test_kits += [k for k in sorted(exported) if k.startswith(held_out_fonts) and variant_base(k) == k]
+    # a held-out kit's variants (mtk corpus oneshots --variants) are in no split: they would leak it
+    train_kits = [k for k in sorted(kits) if k not in test_kits and variant_base(k) not in test_kits]
 
     refs = list(list_works(tuple(opts.sources)))
     order = np.random.default_rng(opts.seed).permutation(len(refs))

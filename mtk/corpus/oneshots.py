@@ -5,6 +5,13 @@
   Electronic, TR-808, Jazz, Brush, Orchestra), every kit note of :data:`GM_DRUM_CLASSES`
   rendered alone by FluidSynth at :data:`VELOCITIES`, one velocity layer each.
 
+With ``variants``, every kit is also written as that many *variant kits*, each one kit's sound
+redesigned as a whole (:func:`variant_params`: tuned up or down, brighter or darker, tighter
+or driven): the kits a model hears in training multiply without a new recording, as the
+SampleMatch paper's thousands of producers' kits are out of reach. A variant is named ``KIT
+(variant N)`` and records ``variant_of``; corpora keep the variants of a held-out kit out of
+every split (:func:`variant_base`).
+
 An export folder is itself a set of kits (:func:`load_export_kits`): ``mtk corpus songs
 --kits-dir`` drums songs with them, and its files are the candidate pool of ``mtk
 rank-samples``. Each record keeps a ``gain`` that restores the file's level before
@@ -57,6 +64,8 @@ def export_oneshots(
     kits: tuple[str, ...] | None = None,
     soundfonts: tuple[str, ...] = (),
     recorded: bool = True,
+    variants: int = 0,
+    variant_seed: int = 0,
     force: bool = False,
 ) -> Iterator[dict[str, Any]]:
     """Write ``out/<kit>/<class>/<instrument>-v<layer>.wav`` (trimmed, -1 dBFS peak, stereo).
@@ -64,7 +73,8 @@ def export_oneshots(
     Yields one index record per file (kit, class, instrument, velocity layer and range, gain,
     duration, source, licence) and writes them all to ``out/index.jsonl`` at the end.
     ``kits`` chooses recorded kits by name (default: all installed); ``soundfonts`` adds the
-    drum kits of these soundfonts; ``recorded=False`` leaves the recorded kits out.
+    drum kits of these soundfonts; ``recorded=False`` leaves the recorded kits out;
+    ``variants`` adds that many variant kits of each kit (drawn from ``variant_seed``).
     """
     records = []
     writer = _Writer(out, sample_rate, force)
@@ -86,6 +96,9 @@ def export_oneshots(
         for record in _soundfont_kits(Path(soundfont), writer):
             records.append(record)
             yield record
+    for record in _variant_kits(list(records), variants, variant_seed, writer):
+        records.append(record)
+        yield record
     index = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records)
     atomic_write(out / INDEX, index.encode(), force=True)
 
@@ -223,6 +236,86 @@ def _trimmed(y: np.ndarray) -> np.ndarray | None:
     fade = min(y.shape[-1], 441)
     y[:, -fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
     return y
+
+
+VARIANT = re.compile(r"^(.*) \(variant \d+\)$")
+
+
+def variant_base(kit: str) -> str:
+    """The kit a variant kit was made from (``"X (variant 2)"`` -> ``"X"``); a kit's own name
+    otherwise."""
+    match = VARIANT.match(kit)
+    return match.group(1) if match else kit
+
+
+def variant_params(kit: str, n: int, seed: int = 0) -> dict[str, float]:
+    """The redesign of variant ``n`` of ``kit``, the same for all its sounds: a tuning in
+    semitones (-4 to +4, as a sampler's pitch knob: the sound gets shorter as it gets higher),
+    a 2nd-order low-pass (2-14 kHz) or high-pass (40-400 Hz) or neither, a tighter decay (an
+    exponential envelope after the first 10 ms, time constant 0.06-0.6 s) half the time, and
+    tanh drive (gain 1.5-4) a third of the time; 0 means off."""
+    import zlib
+
+    rng = np.random.default_rng([seed, n, zlib.crc32(kit.encode())])
+    tone = rng.choice(["low-pass", "high-pass", "none"])
+    draws = rng.uniform(size=6)
+    return {
+        "semitones": round(float(-4 + 8 * draws[0]), 3),
+        "lowpass_hz": round(float(2000 * 7 ** draws[1]), 1) if tone == "low-pass" else 0.0,
+        "highpass_hz": round(float(40 * 10 ** draws[2]), 1) if tone == "high-pass" else 0.0,
+        "decay_s": round(float(0.06 * 10 ** draws[3]), 4) if draws[4] < 0.5 else 0.0,
+        "drive": round(float(1.5 + 2.5 * rng.uniform()), 3) if draws[5] < 1 / 3 else 0.0,
+    }
+
+
+def redesign(y: np.ndarray, sr: int, params: dict[str, float]) -> np.ndarray:
+    """``y`` (channels, samples) through :func:`variant_params`' chain, trimmed like a rendered note."""
+    import librosa
+    from scipy.signal import butter, sosfilt
+
+    y = librosa.resample(np.asarray(y, np.float32), orig_sr=sr * 2 ** (params["semitones"] / 12), target_sr=sr)
+    for key, kind in (("lowpass_hz", "lowpass"), ("highpass_hz", "highpass")):
+        if params[key]:
+            y = sosfilt(butter(2, params[key], btype=kind, fs=sr, output="sos"), y, axis=-1)
+    if params["decay_s"]:
+        t = np.arange(y.shape[-1]) / sr
+        y = y * np.exp(-np.maximum(t - 0.01, 0.0) / params["decay_s"])
+    if params["drive"]:
+        y = np.tanh(params["drive"] * y) / np.tanh(params["drive"])
+    return _trimmed(np.asarray(y, np.float32))  # type: ignore[return-value]
+
+
+def _variant_kits(records: list[dict[str, Any]], count: int, seed: int, writer: _Writer) -> Iterator[dict[str, Any]]:
+    """:data:`variants` of every kit of ``records``: each file redesigned once per variant, its
+    records repeated with the new file, kit and gain."""
+    from mtk.io.audio import read_audio
+
+    kits: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        kits.setdefault(r["kit"], []).append(r)
+    for kit, rows in kits.items():
+        for n in range(1, count + 1):
+            name, params = f"{kit} (variant {n})", variant_params(kit, n, seed)
+            done: dict[str, tuple[Path, float, float] | None] = {}
+            for r in rows:
+                if r["file"] not in done:
+                    y, _ = read_audio(writer.out / r["file"], sr=writer.sample_rate)
+                    y = redesign(y, writer.sample_rate, params)
+                    # the file's place under the variant's folder (a shared file: under its first kit's)
+                    rel = Path(_slug(name), *Path(r["file"]).parts[1:])
+                    done[r["file"]] = None if y is None else (*writer.write(rel, y), y.shape[-1] / writer.sample_rate)
+                if done[r["file"]] is None:
+                    continue
+                rel, gain, duration = done[r["file"]]  # type: ignore[misc]
+                yield {
+                    **r,
+                    "file": str(rel),
+                    "kit": name,
+                    "gain": round(r["gain"] * gain, 6),
+                    "duration": round(duration, 4),
+                    "variant_of": kit,
+                    "variant": params,
+                }
 
 
 def drum_kit_presets(soundfont: Path) -> dict[int, str]:

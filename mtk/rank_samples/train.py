@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from mtk.corpus.oneshots import variant_base
 from mtk.errors import UsageError
 from mtk.rank_samples.data import Pair, Pool, Shot, draw_batch, find_songs, load_pair, read_shot
 from mtk.rank_samples.model import ARCH, SampleMatchConfig
@@ -112,8 +113,11 @@ def train(
 
     pool = Pool.load(oneshots)
     train_songs = find_songs(corpus, pool, splits=("train",))
-    valid_songs = find_songs(corpus, pool, splits=("valid",))
-    valid_pool = pool_of(pool, split_kits(corpus, "valid"))
+    # validation ranks among the train kits as recorded, as the test ranks among held-out kits
+    # as recorded: variant kits (mtk corpus oneshots --variants) train, but do not validate
+    valid_kits = {k for k in split_kits(corpus, "valid") if variant_base(k) == k}
+    valid_songs = [s for s in find_songs(corpus, pool, splits=("valid",)) if s.kit in valid_kits]
+    valid_pool = pool_of(pool, valid_kits)
     valid_queries = queries(valid_songs, per=opts.valid_per, seed=opts.seed)
     if len(train_songs) < 2 * opts.batch_pairs:
         raise UsageError(

@@ -227,7 +227,8 @@ def test_exported_kits_join_hold_out_the_test_soundfont_and_suit_their_style(tmp
     font = bundled_soundfont()
     assert font is not None and font.stem == "TimGM6mb"
     names = ["FontA Standard", "FontA Electronic", "FontA Jazz", "TimGM6mb Electronic", "TimGM6mb Standard"]
-    _export_index(tmp_path / "kits", names)
+    variants = ["FontA Jazz (variant 1)", "TimGM6mb Standard (variant 1)"]  # mtk corpus oneshots --variants
+    _export_index(tmp_path / "kits", names + variants)
     opts = dict(
         count=40,
         seed=3,
@@ -236,18 +237,21 @@ def test_exported_kits_join_hold_out_the_test_soundfont_and_suit_their_style(tmp
         soundfonts=(str(font),),
         test_soundfonts=(str(font),),
         soundfont_drums=0.0,
-        kits=tuple(names),
         kit_dirs=(str(tmp_path / "kits"),),
     )
-    plan = plan_corpus(CorpusOptions(**opts, kit_affinity=1.0))
+    plan = plan_corpus(CorpusOptions(**opts, kits=tuple(names), kit_affinity=1.0))
     assert plan.test_kits == ["TimGM6mb Electronic", "TimGM6mb Standard"]
     assert plan.train_kits == ["FontA Electronic", "FontA Jazz", "FontA Standard"]
+    # a train kit's variant trains; a held-out kit's variant is in no split
+    with_variants = plan_corpus(CorpusOptions(**opts, kits=tuple(names + variants), kit_affinity=1.0))
+    assert with_variants.test_kits == ["TimGM6mb Electronic", "TimGM6mb Standard"]
+    assert with_variants.train_kits == ["FontA Electronic", "FontA Jazz", "FontA Jazz (variant 1)", "FontA Standard"]
     for song in plan.songs:
         assert song.kit is not None and song.kit.name in (plan.test_kits if song.split == "test" else plan.train_kits)
         if song.split != "test" or song.style != "swing":  # no jazz kit is held out: swing takes any test kit
             assert kit_family(song.kit.name) in STYLE_KIT_FAMILIES[song.style], (song.style, song.kit.name)
     assert all(s.kit.instruments[0].layers[0].path.is_relative_to(tmp_path / "kits") for s in plan.songs)
-    loose = plan_corpus(CorpusOptions(**opts))  # affinity 0: kits regardless of style
+    loose = plan_corpus(CorpusOptions(**opts, kits=tuple(names)))  # affinity 0: kits regardless of style
     assert any(kit_family(s.kit.name) not in STYLE_KIT_FAMILIES[s.style] for s in loose.songs)
 
 
