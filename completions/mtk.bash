@@ -36,6 +36,8 @@ _mtk() {
         "mtk corpus songs|-j"|"mtk corpus songs|--jobs") COMPREPLY=(); return ;;
         "mtk corpus oneshots|--kits") COMPREPLY=(); return ;;
         "mtk corpus oneshots|--soundfonts") COMPREPLY=(); return ;;
+        "mtk corpus oneshots|--variants") COMPREPLY=(); return ;;
+        "mtk corpus oneshots|--variant-seed") COMPREPLY=(); return ;;
         "mtk corpus oneshots|--sample-rate"|"mtk corpus oneshots|-r") COMPREPLY=(); return ;;
         "mtk corpus catalogue|-o"|"mtk corpus catalogue|--output") COMPREPLY=(); return ;;
         "mtk corpus streams|--audio") COMPREPLY=(); return ;;
@@ -299,7 +301,7 @@ _mtk() {
         "mtk render") COMPREPLY=($(compgen -W "-o --output --soundfont --synth --sample-rate -r --gain --bits --stems --name -j --jobs --skip-existing --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk corpus") COMPREPLY=($(compgen -W "songs oneshots catalogue streams stats -h --help" -- "$cur")) ;;
         "mtk corpus songs") COMPREPLY=($(compgen -W "--count -n --versions --harmonizations --seed --sources --styles --splits --soundfonts --test-soundfonts --kits --test-kits --kits-dir --soundfont-drums --kit-affinity --artists --labels --sample-rate -r --max-seconds -j --jobs --skip-existing --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
-        "mtk corpus oneshots") COMPREPLY=($(compgen -W "--kits --soundfonts --recorded --sample-rate -r --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk corpus oneshots") COMPREPLY=($(compgen -W "--kits --soundfonts --recorded --variants --variant-seed --sample-rate -r --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk corpus catalogue") COMPREPLY=($(compgen -W "-o --output --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk corpus streams") COMPREPLY=($(compgen -W "--audio --users --streams --seed --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk corpus stats") COMPREPLY=($(compgen -W "-q --quiet -v --verbose -h --help" -- "$cur")) ;;

@@ -64,6 +64,8 @@ complete -c mtk -n "__fish_seen_subcommand_from corpus; and __fish_seen_subcomma
 complete -c mtk -n "__fish_seen_subcommand_from corpus; and __fish_seen_subcommand_from oneshots" -l kits -x -d "Recorded kits to export (default: all installed)"
 complete -c mtk -n "__fish_seen_subcommand_from corpus; and __fish_seen_subcommand_from oneshots" -l soundfonts -x -d "Also export these soundfonts' drum kits (Standard, Room, Power, Electronic, TR-808, Jazz, Brush, Orchestra;"
 complete -c mtk -n "__fish_seen_subcommand_from corpus; and __fish_seen_subcommand_from oneshots" -l recorded -d "Export the installed recorded kits"
+complete -c mtk -n "__fish_seen_subcommand_from corpus; and __fish_seen_subcommand_from oneshots" -l variants -x -d "Also write N variant kits of every kit, 'KIT (variant N)': the kit's sounds tuned, filtered, tightened or driven alike (mtk corpus songs keeps a held-out kit's variants out of every split)"
+complete -c mtk -n "__fish_seen_subcommand_from corpus; and __fish_seen_subcommand_from oneshots" -l variant-seed -x -d "Seed of the variants' redesigns"
 complete -c mtk -n "__fish_seen_subcommand_from corpus; and __fish_seen_subcommand_from oneshots" -l sample-rate -s r -x -d "Sample rate of the WAV files"
 complete -c mtk -n "__fish_seen_subcommand_from corpus; and __fish_seen_subcommand_from oneshots" -l force -d "Overwrite existing output files"
 complete -c mtk -n "__fish_seen_subcommand_from corpus; and __fish_seen_subcommand_from oneshots" -s q -l quiet -d "No progress or warnings on stderr"

@@ -26,7 +26,7 @@ _mtk_corpus_songs() {
 
 _mtk_corpus_oneshots() {
     local state line
-    _arguments '--kits[Recorded kits to export (default - all installed)]:str: ' '--soundfonts[Also export these soundfonts'\'' drum kits (Standard, Room, Power, Electronic, TR-808, Jazz, Brush, Orchestra;]:sf2,...|all: ' '--recorded[Export the installed recorded kits]' '--sample-rate[Sample rate of the WAV files]:int: ' '-r[Sample rate of the WAV files]:int: ' '--force[Overwrite existing output files]' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
+    _arguments '--kits[Recorded kits to export (default - all installed)]:str: ' '--soundfonts[Also export these soundfonts'\'' drum kits (Standard, Room, Power, Electronic, TR-808, Jazz, Brush, Orchestra;]:sf2,...|all: ' '--recorded[Export the installed recorded kits]' '--variants[Also write N variant kits of every kit, '\''KIT (variant N)'\'' - the kit'\''s sounds tuned, filtered, tightened or driven alike (mtk corpus songs keeps a held-out kit'\''s variants out of every split)]:int: ' '--variant-seed[Seed of the variants'\'' redesigns]:int: ' '--sample-rate[Sample rate of the WAV files]:int: ' '-r[Sample rate of the WAV files]:int: ' '--force[Overwrite existing output files]' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
 }
 
 _mtk_corpus_catalogue() {

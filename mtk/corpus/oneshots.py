@@ -297,12 +297,14 @@ def _variant_kits(records: list[dict[str, Any]], count: int, seed: int, writer: 
         for n in range(1, count + 1):
             name, params = f"{kit} (variant {n})", variant_params(kit, n, seed)
             done: dict[str, tuple[Path, float, float] | None] = {}
+            taken: set[Path] = set()
             for r in rows:
                 if r["file"] not in done:
                     y, _ = read_audio(writer.out / r["file"], sr=writer.sample_rate)
                     y = redesign(y, writer.sample_rate, params)
                     # the file's place under the variant's folder (a shared file: under its first kit's)
-                    rel = Path(_slug(name), *Path(r["file"]).parts[1:])
+                    rel = _unused(Path(_slug(name), *Path(r["file"]).parts[1:]), taken)
+                    taken.add(rel)
                     done[r["file"]] = None if y is None else (*writer.write(rel, y), y.shape[-1] / writer.sample_rate)
                 if done[r["file"]] is None:
                     continue
@@ -316,6 +318,16 @@ def _variant_kits(records: list[dict[str, Any]], count: int, seed: int, writer: 
                     "variant_of": kit,
                     "variant": params,
                 }
+
+
+def _unused(rel: Path, taken: set[Path]) -> Path:
+    """``rel``, or ``rel`` with ``-2``, ``-3``... before its suffix when taken (two files of one
+    kit with one name: a kit's records may name other kits' files, see :class:`_Writer`)."""
+    n, out = 1, rel
+    while out in taken:
+        n += 1
+        out = rel.with_name(f"{rel.stem}-{n}{rel.suffix}")
+    return out
 
 
 def drum_kit_presets(soundfont: Path) -> dict[int, str]:

@@ -49,12 +49,14 @@ def test_variants_are_whole_kits_reproducible_and_named_after_their_kit(tmp_path
     writer = _Writer(tmp_path, SR, force=False)
     rel, gain = writer.write(Path("kit-a/toms/tom-v1.wav"), _tom())
     base = {"file": str(rel), "kit": "Kit A", "class": "toms", "instrument": "Tom", "velocity": [0, 1], "gain": gain}
-    records = [base, {**base, "instrument": "Tom 2"}]  # two records share one file
+    other, _ = writer.write(Path("kit-b/toms/tom-v1.wav"), _tom(300.0))  # Kit A plays Kit B's file too
+    records = [base, {**base, "instrument": "Tom 2"}, {**base, "file": str(other), "instrument": "Tom 3"}]
     out = list(_variant_kits(records, 2, 7, writer))
-    assert [r["kit"] for r in out] == ["Kit A (variant 1)"] * 2 + ["Kit A (variant 2)"] * 2
+    assert [r["kit"] for r in out] == ["Kit A (variant 1)"] * 3 + ["Kit A (variant 2)"] * 3
+    assert out[2]["file"] == "kit-a-variant-1/toms/tom-v1-2.wav"  # the same name in the variant's folder
     assert {variant_base(r["kit"]) for r in out} == {"Kit A"} and variant_base("Kit A") == "Kit A"
     assert out[0]["file"] == out[1]["file"] == "kit-a-variant-1/toms/tom-v1.wav"  # one file per sound
-    for record, n in zip(out, [1, 1, 2, 2], strict=True):
+    for record, n in zip(out, [1, 1, 1, 2, 2, 2], strict=True):
         assert record["variant_of"] == "Kit A" and record["variant"] == variant_params("Kit A", n, 7)
     assert variant_params("Kit A", 1, 7) != variant_params("Kit A", 2, 7) != variant_params("Kit B", 2, 7)
     y, _ = read_audio(tmp_path / out[0]["file"])
