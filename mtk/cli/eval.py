@@ -393,7 +393,7 @@ def situate_fold_in(
     """
     from mtk.device import resolve_device
     from mtk.io.records import JsonLinesWriter
-    from mtk.situate.content import fold_in_scores
+    from mtk.situate.content import AUSP, fold_in_scores
     from mtk.situate.infer import load_ausp
     from mtk.situate.train import load_data
 
@@ -405,14 +405,13 @@ def situate_fold_in(
         n_classes=len(branch.situations),
         progress=lambda xs: common.progress(xs, label="mels"),
     )
-    embed_model = branch.content_map.embed_model if branch.content_map is not None else None
     result = fold_in_scores(
         branch,
         data,
-        embed_model=embed_model,
+        source=branch.content_map.embed_model if branch.content_map is not None else AUSP,
         folds=folds,
         seed=seed or 0,
-        progress=lambda xs: common.progress(xs, label="embed"),
+        progress=lambda xs: common.progress(xs, label="hear"),
     )
     JsonLinesWriter().write({"task": "situate-fold-in", **result})
 

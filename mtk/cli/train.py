@@ -261,8 +261,13 @@ def situate_content(
         Optional[str], typer.Option("--ausp", metavar="NAME|PATH", help="auSP model (default: the shipped one).")
     ] = None,
     content_embed: Annotated[
-        Optional[str], typer.Option("--content-embed", metavar="NAME", help="mtk embed model (default: shipped).")
-    ] = None,
+        str,
+        typer.Option(
+            "--content-embed",
+            metavar="ausp|NAME",
+            help="What hears the tracks: ausp (the model's own audio branch) or an mtk embed model.",
+        ),
+    ] = "ausp",
     seed: Seed = None,
     device: Device = "auto",
     force: Force = False,
@@ -279,7 +284,7 @@ def situate_content(
     from mtk.io.files import atomic_write, check_writable
     from mtk.io.records import JsonLinesWriter
     from mtk.situate.content import fit_content_map, model_tracks, with_content_map
-    from mtk.situate.infer import AUSP_TASK, DEFAULT_AUSP, load_ausp_file
+    from mtk.situate.infer import AUSP_TASK, DEFAULT_AUSP, load_ausp, load_ausp_file
     from mtk.situate.users import UserEmbedder
     from mtk.weights.store import resolve
 
@@ -290,12 +295,9 @@ def situate_content(
     if not pairs:
         raise UsageError(f"none of the model's {len(ckpt.get('tracks', []))} tracks is in --audio", hint="give --audio")
     embedder = UserEmbedder(ckpt["tracks"], ckpt["track_factors"].float().numpy())
+    branch = load_ausp(ausp, resolve_device(device))
     content = fit_content_map(
-        pairs,
-        embedder,
-        embed_model=content_embed,
-        device=resolve_device(device),
-        progress=lambda xs: common.progress(xs, label="embed"),
+        pairs, embedder, source=content_embed, branch=branch, progress=lambda xs: common.progress(xs, label="hear")
     )
     if content is None:
         raise UsageError(f"{len(pairs)} of the model's tracks found in --audio: too few to fit a content map")
@@ -321,14 +323,15 @@ def situate(
     streams_per_track: Annotated[int, typer.Option("--streams-per-track", min=1, help="Streams per track.")] = 8,
     lr: Annotated[float, typer.Option("--lr", min=0.0, help="Adam learning rate.")] = 1e-3,
     content_embed: Annotated[
-        Optional[str],
+        str,
         typer.Option(
             "--content-embed",
-            metavar="NAME|none",
-            help="mtk embed model whose vectors of the training tracks learn their history factors, so the model "
-            "folds in histories of any audio (default: the shipped one; none: only tracks it was trained on).",
+            metavar="ausp|NAME|none",
+            help="What hears the training tracks to learn their history factors, so the model folds in histories "
+            "of any audio: ausp (the trained model's own audio branch), an mtk embed model, or none (only tracks "
+            "it was trained on).",
         ),
-    ] = None,
+    ] = "ausp",
     seed: Seed = None,
     device: Device = "auto",
     quiet: Quiet = False,
@@ -367,7 +370,7 @@ def situate(
     run_opts = RunOptions(
         split=split,
         split_seed=split_seed,
-        content_embed=None if content_embed in (None, "none") else content_embed,
+        content_embed=None if content_embed == "none" else content_embed,
         content_map=content_embed != "none",
     )
     scores = train_run(data, Path(output), run_opts, ausp_opts, command=["mtk", *sys.argv[1:]], on_log=writer.write)

@@ -2,8 +2,9 @@
 
 A user's embedding is their normalised play row times the history factorization's track
 factors, so a track the factorization does not know counts for nothing. A content map
-(:class:`mtk.situate.users.ContentMap`) predicts a track's factor row from its ``mtk embed``
-vector, fitted on the tracks the model knows. Here: fitting one for a run's tracks
+(:class:`mtk.situate.users.ContentMap`) predicts a track's factor row from what the model's own
+audio branch hears in it (:data:`AUSP`, the default) or from its ``mtk embed`` vector, fitted on
+the tracks the model knows. Here: fitting one for a run's tracks
 (``mtk train situate``) or for an existing model from corpora holding its tracks (``mtk train
 situate-content``), and measuring what folding in by ear is worth (``mtk eval
 situate-fold-in``): auSP's scores on streams with user embeddings from the exact factor rows,
@@ -14,51 +15,69 @@ audio), and with no history.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from mtk.errors import InputError
+from mtk.errors import InputError, UsageError
 from mtk.situate.users import ContentMap, UserEmbedder
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[list[tuple[str, str]]], Any]
 
 
-def embed_tracks(
-    pairs: Sequence[tuple[str, str]], *, embed_model: str | None, device: str, progress: Progress = lambda xs: xs
-) -> tuple[list[str], np.ndarray, str]:
-    """The ``mtk embed`` vectors of ``(track, audio path)`` pairs: the tracks embedded, their
-    ``(n, dims)`` vectors and the embedding's name. A file too short or silent to embed is
-    left out (one warning)."""
+AUSP = "ausp"  # a content map's source: the auSP model's own audio branch (else an mtk embed model)
+
+
+def content_vectors(
+    paths: Mapping[str, str], source: str | None, *, branch: Any = None, progress: Progress = lambda xs: xs
+) -> tuple[dict[str, np.ndarray], dict[str, str], str]:
+    """What ``source`` hears in each file (``track -> audio path``): the auSP ``branch``'s own
+    audio embedding (:data:`AUSP`), or the vectors of an ``mtk embed`` model (None: the shipped
+    default); the tracks whose audio could not be read, with why; the source's name."""
+    if source == AUSP:
+        if branch is None:
+            raise UsageError("a content map from the model's own ears needs the model")
+        return (*branch.audio_of(paths, progress=progress), AUSP)
     from mtk.embed.infer import load as load_embedder
 
-    embed = load_embedder(embed_model, device)
-    vectors, tracks, failed = [], [], []
-    for track, path in progress(list(pairs)):
+    embed = load_embedder(source, branch.device if branch is not None else "cpu")
+    heard, failed = {}, {}
+    for track in progress(list(paths)):
         try:
-            vectors.append(embed.from_file(path).vectors)
-            tracks.append(track)
+            heard[track] = embed.from_file(paths[track]).vectors
         except InputError as exc:
-            failed.append(str(exc))
+            failed[track] = str(exc)
+    return heard, failed, embed.name
+
+
+def embed_tracks(
+    pairs: Sequence[tuple[str, str]], *, source: str | None, branch: Any = None, progress: Progress = lambda xs: xs
+) -> tuple[list[str], np.ndarray, str]:
+    """:func:`content_vectors` of ``(track, audio path)`` pairs as the tracks heard, their
+    ``(n, dims)`` vectors and the source's name. A file too short or silent to hear is left
+    out (one warning)."""
+    heard, failed, name = content_vectors(dict(pairs), source, branch=branch, progress=progress)
     if failed:
-        logger.warning("content map: %d tracks left out (%s)", len(failed), failed[0])
-    return tracks, (np.stack(vectors) if vectors else np.zeros((0, 0), np.float32)), embed.name
+        logger.warning("content map: %d tracks left out (%s)", len(failed), next(iter(failed.values())))
+    vectors = np.stack(list(heard.values())) if heard else np.zeros((0, 0), np.float32)
+    return list(heard), vectors, name
 
 
 def fit_content_map(
     pairs: Sequence[tuple[str, str]],
     embedder: UserEmbedder,
     *,
-    embed_model: str | None = None,
-    device: str = "cpu",
+    source: str | None = AUSP,
+    branch: Any = None,
     progress: Progress = lambda xs: xs,
 ) -> ContentMap | None:
     """A content map from the tracks of ``pairs`` (``(track, audio path)``, tracks the
-    factorization knows); None, with a warning, when fewer than 10 could be embedded."""
-    tracks, vectors, name = embed_tracks(pairs, embed_model=embed_model, device=device, progress=progress)
+    factorization knows) heard by ``source`` (:data:`AUSP`: ``branch``'s audio branch, or an
+    ``mtk embed`` model); None, with a warning, when fewer than 10 could be heard."""
+    tracks, vectors, name = embed_tracks(pairs, source=source, branch=branch, progress=progress)
     if len(tracks) < 10:
         logger.warning("%d tracks heard: too few for a content map (the model folds in known tracks only)", len(tracks))
         return None
@@ -96,7 +115,7 @@ def fold_in_scores(
     branch: Any,
     data: Any,
     *,
-    embed_model: str | None = None,
+    source: str | None = AUSP,
     folds: int = 5,
     seed: int = 0,
     progress: Progress = lambda xs: xs,
@@ -113,7 +132,7 @@ def fold_in_scores(
     known = [(t, p) for t, p in zip(data.track_ids, data.paths, strict=True) if branch.embedder.knows(t)]
     if len(known) < 2 * folds:
         raise InputError(f"{len(known)} of the streams' tracks are known to {branch.name}: too few to measure")
-    tracks, vectors, name = embed_tracks(known, embed_model=embed_model, device=branch.device, progress=progress)
+    tracks, vectors, name = embed_tracks(known, source=source, branch=branch, progress=progress)
     rows = branch.embedder.rows(tracks)
     predicted = np.zeros_like(rows)
     for train, test in KFold(folds, shuffle=True, random_state=seed).split(vectors):

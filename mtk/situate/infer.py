@@ -65,24 +65,36 @@ class AudioBranch:
         self, paths: Mapping[str, str], *, progress: Any = lambda xs: xs
     ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
         """Factor rows of tracks the model was not trained on, from their audio (``track ->
-        audio path``) through the content map, each file embedded by its ``mtk embed`` model;
-        and the tracks whose audio could not be read, with why."""
+        audio path``) through the content map, each file heard as the map was fitted (the
+        model's own audio branch, or an ``mtk embed`` model); and the tracks whose audio could
+        not be read, with why."""
         if self.content_map is None:
             raise UsageError(f"{self.name} has no content map: it folds in only tracks it was trained on")
-        from mtk.embed.infer import load as load_embedder
-        from mtk.errors import InputError
+        from mtk.situate.content import content_vectors
 
-        embed = load_embedder(self.content_map.embed_model, self.device)
-        heard, failed = {}, {}
-        for track in progress(list(paths)):
-            try:
-                heard[track] = embed.from_file(paths[track]).vectors
-            except InputError as exc:
-                failed[track] = str(exc)
+        heard, failed, _ = content_vectors(paths, self.content_map.embed_model, branch=self, progress=progress)
         if not heard:
             return {}, failed
         rows = self.content_map.predict(np.stack(list(heard.values())))
         return dict(zip(heard, rows, strict=True)), failed
+
+    def audio_of(
+        self, paths: Mapping[str, str], *, progress: Any = lambda xs: xs
+    ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+        """The audio branch's ``(256,)`` embedding of each file (``track -> path``), and the
+        tracks whose audio could not be read, with why."""
+        from mtk.errors import InputError
+        from mtk.situate.audio import read_log_mel
+
+        mels, failed = {}, {}
+        for track in progress(list(paths)):
+            try:
+                mels[track] = read_log_mel(paths[track])
+            except InputError as exc:
+                failed[track] = str(exc)
+        if not mels:
+            return {}, failed
+        return dict(zip(mels, self.audio_embeddings(np.stack(list(mels.values()))), strict=True)), failed
 
     def audio_embeddings(self, mels: np.ndarray, *, batch: int | None = None) -> np.ndarray:
         """``(n, 96, 646)`` dB mels -> ``(n, 256)``; one mel at a time on a CPU (batches of 8 cost

@@ -275,7 +275,7 @@ class RunOptions:
     split: str = "warm"  # or "none": train on every stream
     split_seed: int = 0
     dusp_threads: int = 1
-    content_embed: str | None = None  # mtk embed model of the content map (None: the shipped default)
+    content_embed: str | None = "ausp"  # the content map's ears: the model's audio branch, or an mtk embed model
     content_map: bool = True  # fit one (needs the tracks' audio)
 
 
@@ -356,13 +356,18 @@ def train_run(
     dusp.meta = provenance
     dusp.save(run / "dusp.ubj")
     model = train_ausp(data, train_idx, embedder, ausp_opts, run=run, on_log=on_log)
-    content = None
+    export_ausp(model, data, embedder, run / "ausp.pt", **provenance, steps=ausp_opts.steps)
     if run_opts.content_map and data.paths:
+        from mtk.situate.infer import load_ausp
+
         pairs = [(t, p) for t, p in zip(data.track_ids, data.paths, strict=True) if embedder.knows(t)]
-        content = fit_content_map(pairs, embedder, embed_model=run_opts.content_embed, device=ausp_opts.device)
-    if content is not None:
-        provenance["content"] = {"embed_model": content.embed_model, "cv_r2": round(content.cv_r2, 4)}
-    export_ausp(model, data, embedder, run / "ausp.pt", content_map=content, **provenance, steps=ausp_opts.steps)
+        branch = load_ausp(str(run / "ausp.pt"), ausp_opts.device)  # heard as inference will hear
+        content = fit_content_map(pairs, embedder, source=run_opts.content_embed, branch=branch)
+        if content is not None:
+            provenance["content"] = {"embed_model": content.embed_model, "cv_r2": round(content.cv_r2, 4)}
+            export_ausp(
+                model, data, embedder, run / "ausp.pt", content_map=content, **provenance, steps=ausp_opts.steps
+            )
     scores: dict[str, Any] = {"situations": list(data.situations), **provenance}
     if len(test_idx):
         y = data.labels[test_idx]

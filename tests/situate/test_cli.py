@@ -98,7 +98,6 @@ def tiny_run(stream_files: Path, meta_corpus: Path, tmp_path_factory: pytest.Tem
         "train", "situate", "--streams", str(stream_files / "streams.jsonl"), "--history",
         str(stream_files / "history.jsonl"), "--audio", str(meta_corpus), "-C", "4", "-o", str(run),
         "--steps", "2", "--tracks", "4", "--streams-per-track", "2", "--seed", "0", "--device", "cpu",
-        "--content-embed", "embed-debug",
         env=_env(tmp_path_factory.getbasetemp() / "mtk-cache"), timeout=300,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
@@ -132,11 +131,11 @@ def _invoke(*args: str) -> Any:
 def test_a_history_of_any_audio_folds_in(tiny_run: Path, meta_corpus: Path, tmp_path: Path) -> None:
     """Issue 31: a --history of tracks the model was not trained on had no effect, with only a
     "no history" warning. A trained model now hears such tracks (its content map predicts
-    their factor rows from mtk embed vectors); one without a map, or tracks without audio,
-    are named in warnings."""
+    their factor rows from what its own audio branch hears, by default); one without a map,
+    or tracks without audio, are named in warnings."""
     import shutil
 
-    assert json.loads((tiny_run / "scores.json").read_text())["content"]["embed_model"] == "embed-debug"
+    assert json.loads((tiny_run / "scores.json").read_text())["content"]["embed_model"] == "ausp"
     mine = tmp_path / "mine"
     mine.mkdir()
     for i in range(3):
@@ -156,6 +155,10 @@ def test_a_history_of_any_audio_folds_in(tiny_run: Path, meta_corpus: Path, tmp_
     branch = load_ausp(str(tiny_run / "ausp.pt"))
     rows, failed = branch.hear({f"mine/{i}.wav": str(mine / f"{i}.wav") for i in range(3)})
     assert not failed and branch.content_map.cv_r2 <= 1.0 and all(r.shape == (128,) for r in rows.values())
+    # what it hears is its audio branch's embedding of the file, through the map (one file alone
+    # rather than in a batch of three: float32 sums in another order)
+    (heard_vector,) = branch.audio_of({"x": str(mine / "0.wav")})[0].values()
+    assert np.allclose(rows["mine/0.wav"], branch.content_map.predict(heard_vector[None])[0], rtol=1e-3, atol=1e-3)
     history = {f"mine/{i}.wav": float(i + 1) for i in range(3)}
     vector = branch.user_vector("newbie", history, rows)
     assert vector is not None and vector.any() and branch.user_vector("newbie", history) is None
@@ -182,6 +185,7 @@ def test_a_content_map_for_an_existing_model_and_what_folding_in_is_worth(
 
     before, after = load_ausp(str(tiny_run / "ausp.pt")), load_ausp(str(out))
     assert after.content_map.embed_model == "embed-debug" and before.content_map is not None
+    assert before.content_map.embed_model == "ausp"
     assert np.array_equal(before.user_vectors, after.user_vectors) and after.embedder.tracks == before.embedder.tracks
     assert _invoke("train", "situate-content", *args, "-o", str(out)).exit_code == 2  # exists
     streams = ["--streams", str(stream_files / "streams.jsonl"), "--history", str(stream_files / "history.jsonl")]
