@@ -169,22 +169,24 @@ def labelled_shots(oneshots: str | Path) -> list[tuple[Path, str, str]]:
 def train_classifier(
     oneshots: str | Path, *, exclude_kits: set[str] = frozenset(), folds: int = 5, progress: Any = None
 ) -> tuple[ShotClassifier, dict[str, Any]]:
-    """Fit the classifier on an export's sounds (but ``exclude_kits``) and measure it by
-    ``folds``-fold cross-validation grouped by kit (every kit unseen when it is scored)."""
+    """Fit the classifier on an export's sounds (but ``exclude_kits`` and their variant kits)
+    and measure it by ``folds``-fold cross-validation grouped by kit (every kit unseen when it
+    is scored; a variant kit, ``mtk corpus oneshots --variants``, in its kit's group)."""
     import soundfile as sf
     from sklearn.model_selection import GroupKFold
 
+    from mtk.corpus.oneshots import variant_base
     from mtk.errors import InputError
     from mtk.rank_samples.infer import shot_wave
 
-    shots = [s for s in labelled_shots(oneshots) if s[2] not in exclude_kits]
-    if len({kit for *_, kit in shots}) < folds:
+    shots = [s for s in labelled_shots(oneshots) if variant_base(s[2]) not in exclude_kits]
+    if len({variant_base(kit) for *_, kit in shots}) < folds:
         raise InputError(f"{oneshots}: fewer than {folds} kits to learn the classes from")
     feats = []
     for path, _, _ in progress(shots) if progress else shots:
         y, sr = sf.read(str(path), dtype="float32", always_2d=True)
         feats.append(features(shot_wave(y.mean(axis=1)), sr))
-    x, labels, kits = np.stack(feats), [c for _, c, _ in shots], [k for *_, k in shots]
+    x, labels, kits = np.stack(feats), [c for _, c, _ in shots], [variant_base(k) for *_, k in shots]
     right: dict[str, list[bool]] = {}
     for train, test in GroupKFold(folds).split(x, labels, kits):
         model = fit(x[train], [labels[i] for i in train])
