@@ -46,7 +46,7 @@ app = typer.Typer(
 
 AuspModel = Annotated[
     Optional[str],
-    typer.Option("--ausp", metavar="NAME|PATH", help="auSP model (default: situate-ausp-v1)."),
+    typer.Option("--ausp", metavar="NAME|PATH", help="auSP model (default: situate-ausp-v2)."),
 ]
 DuspModel = Annotated[
     Optional[str],

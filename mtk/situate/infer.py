@@ -3,7 +3,7 @@
 ``load(ausp=..., dusp=...)`` gives a :class:`Situator` holding either branch or both:
 
 - duSP (``situate-dusp-v1``): ``P(c | device context, demographics)``;
-- auSP (``situate-ausp-v1``): ``P(c | track audio, user)``; the user is an embedding of their
+- auSP (``situate-ausp-v2``): ``P(c | track audio, user)``; the user is an embedding of their
   listening history, from the model's table of the users it was trained with, or folded in
   from a history given at run time (``--history``: plays of the tracks the model was trained
   on, and, with a model that has a content map, of any audio, its factor row predicted from
@@ -27,7 +27,7 @@ from mtk.device import is_cpu
 from mtk.errors import BadModelError, UsageError
 from mtk.situate.schema import Streams
 
-DEFAULT_AUSP = "situate-ausp-v1"
+DEFAULT_AUSP = "situate-ausp-v2"
 DEFAULT_DUSP = "situate-dusp-v1"
 AUSP_TASK, DUSP_TASK = "situate-ausp", "situate-dusp"
 

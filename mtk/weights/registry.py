@@ -225,6 +225,23 @@ REGISTRY: tuple[ModelEntry, ...] = (
         ),
         card="situate-ausp-v1.md",
         sample_rate=22_050,
+    ),
+    ModelEntry(
+        name="situate-ausp-v2",
+        task="situate-ausp",
+        version=2,
+        summary="auSP (mel CNN + history-based user embedding, 16.2 M parameters, int8 FC) for 12 situations, "
+        "trained 2,500 steps on 79,981 simulated streams over 599 mtk corpus songs, with a content map that folds "
+        "in histories of any audio; warm test AUC 0.895, accuracy 48.5%",
+        files=(
+            WeightFile(
+                "situate-ausp-v2-a8622e50.pt",
+                "a8622e50aee5409cfed1b96e2c6311e5269b7485b9d7a5a56be44bceda1cd880",
+                17628687,
+            ),
+        ),
+        card="situate-ausp-v2.md",
+        sample_rate=22_050,
         default=True,
     ),
     ModelEntry(
