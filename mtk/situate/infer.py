@@ -82,19 +82,20 @@ class AudioBranch:
         self, paths: Mapping[str, str], *, progress: Any = lambda xs: xs
     ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
         """The audio branch's ``(256,)`` embedding of each file (``track -> path``), and the
-        tracks whose audio could not be read, with why."""
+        tracks whose audio could not be read, with why. One file's mel at a time, so a history
+        of any size holds one mel in memory."""
         from mtk.errors import InputError
         from mtk.situate.audio import read_log_mel
 
-        mels, failed = {}, {}
+        heard, failed = {}, {}
         for track in progress(list(paths)):
             try:
-                mels[track] = read_log_mel(paths[track])
+                mel = read_log_mel(paths[track])
             except InputError as exc:
                 failed[track] = str(exc)
-        if not mels:
-            return {}, failed
-        return dict(zip(mels, self.audio_embeddings(np.stack(list(mels.values()))), strict=True)), failed
+                continue
+            heard[track] = self.audio_embeddings(mel[None])[0]
+        return heard, failed
 
     def audio_embeddings(self, mels: np.ndarray, *, batch: int | None = None) -> np.ndarray:
         """``(n, 96, 646)`` dB mels -> ``(n, 256)``; one mel at a time on a CPU (batches of 8 cost

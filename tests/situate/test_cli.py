@@ -155,8 +155,8 @@ def test_a_history_of_any_audio_folds_in(tiny_run: Path, meta_corpus: Path, tmp_
     branch = load_ausp(str(tiny_run / "ausp.pt"))
     rows, failed = branch.hear({f"mine/{i}.wav": str(mine / f"{i}.wav") for i in range(3)})
     assert not failed and branch.content_map.cv_r2 <= 1.0 and all(r.shape == (128,) for r in rows.values())
-    # what it hears is its audio branch's embedding of the file, through the map (one file alone
-    # rather than in a batch of three: float32 sums in another order)
+    # what it hears is its audio branch's embedding of the file, through the map (predicted alone
+    # rather than in a batch of three: float32 sums in another order, over large ridge weights)
     (heard_vector,) = branch.audio_of({"x": str(mine / "0.wav")})[0].values()
     assert np.allclose(rows["mine/0.wav"], branch.content_map.predict(heard_vector[None])[0], rtol=1e-3, atol=1e-3)
     history = {f"mine/{i}.wav": float(i + 1) for i in range(3)}
