@@ -29,7 +29,7 @@ demo: install
 	$(MTK) separate $(OUT)/ode_to_joy.wav -o $(OUT)/ode_to_joy_separated --force | tee $(OUT)/separate.jsonl
 	$(MTK) separate $(OUT)/ode_to_joy.wav --stem drums | $(MTK) transcribe - -o $(OUT)/ode_to_joy_separated_drums.mid --force
 	$(MTK) situate now --user demo --age 30 --country FR --gender female --device mobile --network plane --time 2019-08-13T08:05 | tee $(OUT)/situate-now.jsonl
-	$(MTK) situate session --user u00001 --situation relax --tracks $(OUT)/ode_to_joy.wav --tracks $(OUT)/ode_to_joy_cover.wav -n 2 -o $(OUT)/situate-session.jsonl --force
+	$(MTK) situate session --user s7-u00001 --situation relax --tracks $(OUT)/ode_to_joy.wav --tracks $(OUT)/ode_to_joy_cover.wav -n 2 -o $(OUT)/situate-session.jsonl --force
 	$(MTK) infill examples/ode_to_joy.mid --gap 13-16 --struct-from 1-4 -n 4 --seed 1 -o $(OUT)/ode_to_joy_infill.mid --force | tee $(OUT)/infill.jsonl
 	$(MTK) embed index $(OUT)/ode_to_joy.wav $(OUT)/ode_to_joy_cover.wav $(OUT)/ode_to_joy_stems/ -o $(OUT)/embed.idx --force > $(OUT)/embed-index.jsonl
 	$(MTK) render $(OUT)/ode_to_joy_infill.mid | $(MTK) embed similar - --index $(OUT)/embed.idx -k 3 | tee $(OUT)/embed-similar.jsonl
