@@ -285,7 +285,6 @@ def situate_content(
     from mtk.io.records import JsonLinesWriter
     from mtk.situate.content import fit_content_map, model_tracks, with_content_map
     from mtk.situate.infer import AUSP_TASK, DEFAULT_AUSP, load_ausp, load_ausp_file
-    from mtk.situate.users import UserEmbedder
     from mtk.weights.store import resolve
 
     check_writable(output, force=force)
@@ -294,10 +293,13 @@ def situate_content(
     pairs = model_tracks(ckpt, audio or [])
     if not pairs:
         raise UsageError(f"none of the model's {len(ckpt.get('tracks', []))} tracks is in --audio", hint="give --audio")
-    embedder = UserEmbedder(ckpt["tracks"], ckpt["track_factors"].float().numpy())
-    branch = load_ausp(ausp, resolve_device(device))
+    branch = load_ausp(ausp, resolve_device(device))  # its ears, and the factorization it knows
     content = fit_content_map(
-        pairs, embedder, source=content_embed, branch=branch, progress=lambda xs: common.progress(xs, label="hear")
+        pairs,
+        branch.embedder,
+        source=content_embed,
+        branch=branch,
+        progress=lambda xs: common.progress(xs, label="hear"),
     )
     if content is None:
         raise UsageError(f"{len(pairs)} of the model's tracks found in --audio: too few to fit a content map")
