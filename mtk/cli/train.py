@@ -632,3 +632,97 @@ def shot_classes(
     )
     atomic_write(output, classifier.to_bytes(), force=force)
     JsonLinesWriter().write({"output": output, "held_out_kits": sorted(exclude), **report})
+
+
+@app.command("accompany")
+def accompany(
+    data: CorpusDataList,
+    output: Annotated[str, typer.Option("-o", "--output", metavar="RUN", help="Run folder (created; resumed).")],
+    stage: Annotated[
+        str,
+        typer.Option(
+            "--stage",
+            metavar="tracker|vq-drums|vq-drumless",
+            help="Which part: the beat tracker, or the VQ-VAE of the drum or the drumless log-mels.",
+        ),
+    ] = "tracker",
+    width: Annotated[
+        Optional[int],
+        typer.Option(
+            "--width", min=4, help="Channels: tracker TCN (the low-level feature; 50), VQ-VAE convolutions (256)."
+        ),
+    ] = None,
+    layers: Annotated[int, typer.Option("--layers", min=1, help="tracker: TCN layers (dilations 1..2^(N-1)).")] = 10,
+    codes: Annotated[int, typer.Option("--codes", min=2, help="VQ-VAE: codebook size.")] = 32,
+    downs: Annotated[int, typer.Option("--downs", min=1, help="VQ-VAE: x2 downsamplings (2: x4, the seed's vq1).")] = 2,
+    steps: Annotated[Optional[int], typer.Option("--steps", min=0, help="Train until this many steps in all.")] = None,
+    batch: Annotated[
+        Optional[int], typer.Option("--batch", min=1, help="Excerpts per step (tracker 8, VQ-VAE 16).")
+    ] = None,
+    seconds: Annotated[
+        Optional[float], typer.Option("--seconds", min=1.0, help="Excerpt length (tracker 12, VQ-VAE 6).")
+    ] = None,
+    lr: Annotated[
+        Optional[float], typer.Option("--lr", min=0.0, help="Adam learning rate (tracker 2e-3, VQ-VAE 3e-4).")
+    ] = None,
+    checkpoint_every: Annotated[
+        int, typer.Option("--checkpoint-every", min=1, help="Validate and checkpoint every N steps.")
+    ] = 250,
+    valid_songs: Annotated[int, typer.Option("--valid-songs", min=1, help="Validation songs scored.")] = 40,
+    seed: Seed = None,
+    device: Device = "auto",
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    """Train a part of the drum accompanist on song corpora; resumable.
+
+    tracker: a beat and downbeat tracker on the drumless mixes (drumless.wav) of split `train`,
+    whose beats and downbeats meta.json knows exactly (tempo, gain and EQ augmentation); the first
+    --valid-songs of split `valid`, tracked whole and scored with mir_eval, pick RUN/best.pt.
+    vq-drums, vq-drumless: a VQ-VAE of the log-mels of drums.wav or drumless.wav; the validation
+    songs' reconstruction error picks RUN/best.pt. One JSON line per log step.
+    """
+    from mtk.accompany.data import MelStore, find_songs
+    from mtk.device import resolve_device
+    from mtk.errors import InputError, UsageError
+    from mtk.io.records import JsonLinesWriter
+
+    stages = ("tracker", "vq-drums", "vq-drumless")
+    if stage not in stages:
+        raise UsageError(f"unknown --stage {stage!r} (expected {', '.join(stages)})")
+    songs = [s for corpus in data for s in find_songs(corpus, splits=("train", "valid"))]
+    sets = {split: [s for s in songs if s.split == split] for split in ("train", "valid")}
+    for split, chosen in sets.items():
+        if not chosen:
+            raise InputError(f"no {split} songs with drums in {', '.join(map(str, data))}")
+    sets["valid"] = sets["valid"][:valid_songs]
+    part = "drumless" if stage in ("tracker", "vq-drumless") else "drums"
+    store = MelStore()
+    mels = {k: store.load(v, (part,), progress=lambda s: common.progress(s, label="mels")) for k, v in sets.items()}
+    common.info(f"{len(sets['train'])} train songs, {len(sets['valid'])} valid songs")
+    run, dev, log = Path(output), str(resolve_device(device)), JsonLinesWriter().write
+    if stage == "tracker":
+        from mtk.accompany.data import TrackerAugment
+        from mtk.accompany.tracker import TrackerConfig
+        from mtk.accompany.train_tracker import TrackerOptions, train_tracker
+
+        opts = TrackerOptions(
+            steps=steps or 3_000, batch=batch or 8, seconds=seconds or 12.0, lr=lr or 2e-3, seed=seed or 0,
+            device=dev, checkpoint_every=checkpoint_every,
+        )  # fmt: skip
+        cfg = TrackerConfig(width=width or 50, layers=layers)
+        train_tracker(
+            sets["train"], mels["train"], sets["valid"], mels["valid"], run, cfg, opts,
+            augment=TrackerAugment(), on_log=log,
+        )  # fmt: skip
+        return
+    from mtk.accompany.features import MEL
+    from mtk.accompany.train_vq import VQOptions, train_vq
+    from mtk.accompany.vqvae import VQConfig
+
+    vq_opts = VQOptions(
+        part=part, steps=steps or 4_000, batch=batch or 16, frames=int(round((seconds or 6.0) * MEL.fps)),
+        lr=lr or 3e-4, seed=seed or 0, device=dev, checkpoint_every=checkpoint_every,
+    )  # fmt: skip
+    vq_cfg = VQConfig(width=width or 256, codes=codes, downs=downs)
+    train_vq([m[part] for m in mels["train"]], [m[part] for m in mels["valid"]], run, vq_cfg, vq_opts, on_log=log)
