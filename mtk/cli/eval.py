@@ -548,3 +548,40 @@ def rank_samples(
         print(table(result))
     else:
         JsonLinesWriter().write({"task": "rank-samples", "seed": seed, "per": per, **result})
+
+
+@app.command("accompany")
+def accompany(
+    data: CorpusDataList,
+    tracker: Annotated[
+        str, typer.Option("--tracker", metavar="PATH", help="A beat tracker (mtk train accompany --stage tracker).")
+    ],
+    split: Annotated[str, typer.Option("--split", help="Corpus split scored.")] = "test",
+    limit: Annotated[int, typer.Option("--limit", min=0, help="Score at most this many songs (0: all).")] = 0,
+    fmt: Annotated[str, typer.Option("--format", help="json (one object) or markdown (a table).")] = "json",
+    device: Device = "auto",
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    """The beat tracker on held-out drumless mixes beside librosa's, with mir_eval's beat and
+    downbeat F-measure (overall and per meter) and the share of songs whose tempo is right."""
+    from mtk.accompany.data import find_songs
+    from mtk.accompany.evaluate import evaluate_trackers, librosa_method, table
+    from mtk.accompany.infer import load_tracker
+    from mtk.device import resolve_device
+    from mtk.errors import InputError, UsageError
+    from mtk.io.records import JsonLinesWriter
+
+    if fmt not in ("json", "markdown"):
+        raise UsageError("--format is json or markdown")
+    songs = [s for corpus in data for s in find_songs(corpus, splits=(split,))]
+    if not songs:
+        raise InputError(f"no {split} songs with drums in {', '.join(map(str, data))}")
+    songs = songs[:limit] if limit else songs
+    model = load_tracker(tracker, resolve_device(device))
+    methods = {"mtk tracker": model.from_audio, "librosa": librosa_method}
+    result = evaluate_trackers(methods, songs, progress=lambda xs: common.progress(xs, label="songs"))
+    if fmt == "markdown":
+        print(table(result))
+    else:
+        JsonLinesWriter().write({"task": "accompany", "part": "tracker", "split": split, "tracker": tracker, **result})

@@ -642,8 +642,8 @@ def accompany(
         str,
         typer.Option(
             "--stage",
-            metavar="tracker|vq-drums|vq-drumless",
-            help="Which part: the beat tracker, or the VQ-VAE of the drum or the drumless log-mels.",
+            metavar="tracker|vq-drums|vq-drumless|vocoder",
+            help="Which part: the beat tracker, the VQ-VAE of the drum or the drumless log-mels, the drum vocoder.",
         ),
     ] = "tracker",
     width: Annotated[
@@ -657,13 +657,14 @@ def accompany(
     downs: Annotated[int, typer.Option("--downs", min=1, help="VQ-VAE: x2 downsamplings (2: x4, the seed's vq1).")] = 2,
     steps: Annotated[Optional[int], typer.Option("--steps", min=0, help="Train until this many steps in all.")] = None,
     batch: Annotated[
-        Optional[int], typer.Option("--batch", min=1, help="Excerpts per step (tracker 8, VQ-VAE 16).")
+        Optional[int], typer.Option("--batch", min=1, help="Excerpts per step (tracker 8, VQ-VAE and vocoder 16).")
     ] = None,
     seconds: Annotated[
-        Optional[float], typer.Option("--seconds", min=1.0, help="Excerpt length (tracker 12, VQ-VAE 6).")
+        Optional[float],
+        typer.Option("--seconds", min=0.1, help="Excerpt length (tracker 12, VQ-VAE 6, vocoder 1)."),
     ] = None,
     lr: Annotated[
-        Optional[float], typer.Option("--lr", min=0.0, help="Adam learning rate (tracker 2e-3, VQ-VAE 3e-4).")
+        Optional[float], typer.Option("--lr", min=0.0, help="Learning rate (tracker 2e-3, VQ-VAE 3e-4, vocoder 5e-4).")
     ] = None,
     checkpoint_every: Annotated[
         int, typer.Option("--checkpoint-every", min=1, help="Validate and checkpoint every N steps.")
@@ -680,14 +681,16 @@ def accompany(
     whose beats and downbeats meta.json knows exactly (tempo, gain and EQ augmentation); the first
     --valid-songs of split `valid`, tracked whole and scored with mir_eval, pick RUN/best.pt.
     vq-drums, vq-drumless: a VQ-VAE of the log-mels of drums.wav or drumless.wav; the validation
-    songs' reconstruction error picks RUN/best.pt. One JSON line per log step.
+    songs' reconstruction error picks RUN/best.pt. vocoder: log-mel to waveform on drums.wav
+    (multi-resolution STFT and mel losses); the validation songs' STFT distance picks RUN/best.pt.
+    One JSON line per log step.
     """
     from mtk.accompany.data import MelStore, find_songs
     from mtk.device import resolve_device
     from mtk.errors import InputError, UsageError
     from mtk.io.records import JsonLinesWriter
 
-    stages = ("tracker", "vq-drums", "vq-drumless")
+    stages = ("tracker", "vq-drums", "vq-drumless", "vocoder")
     if stage not in stages:
         raise UsageError(f"unknown --stage {stage!r} (expected {', '.join(stages)})")
     songs = [s for corpus in data for s in find_songs(corpus, splits=("train", "valid"))]
@@ -696,6 +699,18 @@ def accompany(
         if not chosen:
             raise InputError(f"no {split} songs with drums in {', '.join(map(str, data))}")
     sets["valid"] = sets["valid"][:valid_songs]
+    if stage == "vocoder":
+        from mtk.accompany.train_vocoder import VocoderOptions, read_mono, train_vocoder
+        from mtk.accompany.vocoder import VocoderConfig
+
+        waves = {k: [read_mono(s.audio("drums")) for s in common.progress(v, label="drums")] for k, v in sets.items()}
+        voc_opts = VocoderOptions(
+            steps=steps or 6_000, batch=batch or 16, seconds=seconds or 1.0, lr=lr or 5e-4, seed=seed or 0,
+            device=str(resolve_device(device)), checkpoint_every=checkpoint_every,
+        )  # fmt: skip
+        voc_cfg = VocoderConfig(dim=width or 256)
+        train_vocoder(waves["train"], waves["valid"], Path(output), voc_cfg, voc_opts, on_log=JsonLinesWriter().write)
+        return
     part = "drumless" if stage in ("tracker", "vq-drumless") else "drums"
     store = MelStore()
     mels = {k: store.load(v, (part,), progress=lambda s: common.progress(s, label="mels")) for k, v in sets.items()}

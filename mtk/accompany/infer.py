@@ -1,0 +1,65 @@
+"""Inference for the parts of ``accompany`` (no training code): the beat tracker.
+
+``load_tracker(path)`` gives a :class:`Tracker` whose ``from_audio(y, sr)`` returns the
+beats and downbeats (:class:`mtk.accompany.beats.Beats`); ``analyse(mel)`` also returns the
+activations and the low-level features that the language model is conditioned on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from mtk.accompany.beats import Beats, decode
+from mtk.accompany.features import MEL, log_mel
+
+
+@dataclass
+class BeatAnalysis:
+    """The tracker's three levels: ``features`` ``(width, T)``, ``activations`` ``(2, T)``
+    (beat, downbeat) and the decoded ``beats``."""
+
+    features: np.ndarray
+    activations: np.ndarray
+    beats: Beats
+
+
+class Tracker:
+    def __init__(self, net: Any, device: Any = "cpu", name: str = "") -> None:
+        self.net, self.device, self.name = net.eval(), device, name
+
+    @property
+    def fps(self) -> float:
+        return MEL.fps
+
+    def analyse(self, mel: np.ndarray) -> BeatAnalysis:
+        """All three levels for a peak-normalised log-mel ``(n_mels, T)``."""
+        import torch
+
+        with torch.inference_mode():
+            x = torch.from_numpy(np.asarray(mel, dtype=np.float32))[None].to(self.device)
+            feats, logits = self.net.features(x)
+        act = torch.sigmoid(logits[0]).float().cpu().numpy()
+        return BeatAnalysis(feats[0].float().cpu().numpy(), act, decode(act, self.fps))
+
+    def from_audio(self, y: np.ndarray, sr: int) -> Beats:
+        """Beats and downbeats of a mono signal ``y`` at rate ``sr``."""
+        from mtk.io.audio import resample
+
+        if sr != MEL.sample_rate:
+            y = resample(y, sr, MEL.sample_rate)
+        peak = float(np.abs(y).max()) if y.size else 0.0
+        return self.analyse(log_mel(y / peak if peak > 0 else y)).beats
+
+
+def load_tracker(path: str, device: Any = "cpu") -> Tracker:
+    """A tracker from a ``mtk train accompany --stage tracker`` checkpoint."""
+    from mtk.accompany.tracker import ARCH, BeatTracker
+    from mtk.weights.checkpoint import build_module, load_checkpoint
+
+    ckpt = load_checkpoint(path, arch=ARCH)
+    net = build_module(BeatTracker, ckpt["config"])
+    net.load_state_dict({k: v.float() for k, v in ckpt["state_dict"].items()})
+    return Tracker(net.to(device), device, name=str(path))

@@ -1,0 +1,66 @@
+"""`mtk train accompany` on the tiny corpus: each stage trains, validates, checkpoints and resumes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from mtk.cli.main import app
+from mtk.weights.checkpoint import load_checkpoint
+
+
+def train(corpus: Path, run: Path, *args: str, cache: Path) -> list[dict]:
+    result = CliRunner().invoke(
+        app,
+        ["train", "accompany", "--data", str(corpus), "-o", str(run), "--device", "cpu", "--seed", "0", *args],
+        env={"MTK_CACHE_DIR": str(cache)},
+    )
+    assert result.exit_code == 0, result.output
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+@pytest.mark.parametrize(
+    ("stage", "extra", "score"),
+    [
+        ("tracker", ["--width", "8", "--layers", "3", "--batch", "2", "--seconds", "3"], "valid_f"),
+        ("vq-drums", ["--width", "16", "--codes", "8", "--batch", "2", "--seconds", "2"], "valid_mae"),
+        ("vq-drumless", ["--width", "16", "--codes", "8", "--batch", "2", "--seconds", "2"], "valid_mae"),
+        ("vocoder", ["--width", "16", "--batch", "2", "--seconds", "0.5"], "valid_stft"),
+    ],
+)
+def test_stage_trains_checkpoints_and_resumes(
+    beat_corpus: Path, tmp_path: Path, stage: str, extra: list[str], score: str
+) -> None:
+    run = tmp_path / stage
+    records = train(
+        beat_corpus, run, "--stage", stage, "--steps", "2", "--checkpoint-every", "2", *extra, cache=tmp_path
+    )
+    assert any(score in r for r in records)
+    assert (run / "best.pt").is_file() and (run / "last.pt").is_file()
+    assert load_checkpoint(run / "last.pt")["step"] == 2
+    train(beat_corpus, run, "--stage", stage, "--steps", "3", "--checkpoint-every", "3", *extra, cache=tmp_path)
+    assert load_checkpoint(run / "last.pt")["step"] == 3
+
+
+def test_other_settings_in_a_run_are_refused(beat_corpus: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    args = ["--stage", "tracker", "--width", "8", "--layers", "2", "--steps", "1", "--batch", "1", "--seconds", "2"]
+    train(beat_corpus, run, *args, cache=tmp_path)
+    result = CliRunner().invoke(
+        app,
+        ["train", "accompany", "--data", str(beat_corpus), "-o", str(run), *args[:-6], "--layers", "3"],
+        env={"MTK_CACHE_DIR": str(tmp_path)},
+    )
+    assert result.exit_code == 2
+    assert "other settings" in result.output
+
+
+def test_unknown_stage_is_a_usage_error(beat_corpus: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["train", "accompany", "--data", str(beat_corpus), "-o", str(tmp_path / "r"), "--stage", "vocoder"]
+    )
+    assert result.exit_code == 2
+    assert "unknown --stage" in result.output
