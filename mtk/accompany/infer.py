@@ -54,12 +54,27 @@ class Tracker:
         return self.analyse(log_mel(y / peak if peak > 0 else y)).beats
 
 
-def load_tracker(path: str, device: Any = "cpu") -> Tracker:
-    """A tracker from a ``mtk train accompany --stage tracker`` checkpoint."""
-    from mtk.accompany.tracker import ARCH, BeatTracker
+def load_part(path: str, arch: str, device: Any = "cpu") -> Any:
+    """A part's module (in eval mode) from a ``mtk train accompany`` checkpoint."""
+    from mtk.accompany.lm import ARCH as LM
+    from mtk.accompany.lm import DrumLM
+    from mtk.accompany.tracker import ARCH as TRACKER
+    from mtk.accompany.tracker import BeatTracker
+    from mtk.accompany.vocoder import ARCH as VOCODER
+    from mtk.accompany.vocoder import Vocoder
+    from mtk.accompany.vqvae import ARCH as VQ
+    from mtk.accompany.vqvae import VQVAE
     from mtk.weights.checkpoint import build_module, load_checkpoint
 
-    ckpt = load_checkpoint(path, arch=ARCH)
-    net = build_module(BeatTracker, ckpt["config"])
-    net.load_state_dict({k: v.float() for k, v in ckpt["state_dict"].items()})
-    return Tracker(net.to(device), device, name=str(path))
+    classes = {TRACKER: BeatTracker, VQ: VQVAE, LM: DrumLM, VOCODER: Vocoder}
+    ckpt = load_checkpoint(path, arch=arch)
+    net = build_module(classes[arch], ckpt["config"])
+    net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in ckpt["state_dict"].items()})
+    return net.to(device).eval()
+
+
+def load_tracker(path: str, device: Any = "cpu") -> Tracker:
+    """A tracker from a ``mtk train accompany --stage tracker`` checkpoint."""
+    from mtk.accompany.tracker import ARCH
+
+    return Tracker(load_part(path, ARCH, device), device, name=str(path))

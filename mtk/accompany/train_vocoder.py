@@ -20,11 +20,10 @@ from typing import Any
 import numpy as np
 
 from mtk.accompany.features import MEL
+from mtk.accompany.soundpath import stft_distance
 from mtk.accompany.vocoder import ARCH, VocoderConfig
 from mtk.errors import UsageError
 from mtk.trainlog import StepLog
-
-RESOLUTIONS = ((512, 128), (1024, 256), (2048, 512))
 
 
 @dataclass
@@ -64,21 +63,6 @@ def excerpts(waves: Sequence[np.ndarray], *, batch: int, samples: int, seed: int
         yield np.stack(out)
 
 
-def stft_loss(est: Any, ref: Any) -> Any:
-    """Multi-resolution STFT loss: spectral convergence + log-magnitude L1, averaged."""
-    import torch
-
-    total = est.new_zeros(())
-    for n_fft, hop in RESOLUTIONS:
-        window = torch.hann_window(n_fft, device=est.device)
-        s_est = torch.stft(est, n_fft, hop, window=window, return_complex=True).abs().clamp(min=1e-7)
-        s_ref = torch.stft(ref, n_fft, hop, window=window, return_complex=True).abs().clamp(min=1e-7)
-        sc = torch.linalg.norm(s_ref - s_est) / torch.linalg.norm(s_ref).clamp(min=1e-7)
-        mag = (torch.log(s_ref) - torch.log(s_est)).abs().mean()
-        total = total + sc + mag
-    return total / len(RESOLUTIONS)
-
-
 def validate(net: Any, waves: Sequence[np.ndarray], frames: int, device: Any) -> dict[str, Any]:
     import torch
 
@@ -91,7 +75,7 @@ def validate(net: Any, waves: Sequence[np.ndarray], frames: int, device: Any) ->
         for y in waves:
             ref = torch.from_numpy(y[:frames])[None].to(device)
             est = net(logmel(ref))
-            dists.append(float(stft_loss(est, ref[..., : est.shape[-1]])))
+            dists.append(float(stft_distance(est, ref[..., : est.shape[-1]])))
     return {"valid_stft": round(float(np.mean(dists)), 5)}
 
 
@@ -149,7 +133,7 @@ def train_vocoder(
             mel = logmel(ref)
             est = net(mel)
             ref = ref[..., : est.shape[-1]]
-            loss = stft_loss(est, ref) + (logmel(est) - mel).abs().mean()  # est has mel's frames
+            loss = stft_distance(est, ref) + (logmel(est) - mel).abs().mean()  # est has mel's frames
             optim.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)

@@ -642,10 +642,28 @@ def accompany(
         str,
         typer.Option(
             "--stage",
-            metavar="tracker|vq-drums|vq-drumless|vocoder",
-            help="Which part: the beat tracker, the VQ-VAE of the drum or the drumless log-mels, the drum vocoder.",
+            metavar="tracker|vq-drums|vq-drumless|vocoder|lm",
+            help="Which part: the beat tracker, the VQ-VAE of the drum or the drumless log-mels, the drum vocoder, "
+            "the language model.",
         ),
     ] = "tracker",
+    tracker: Annotated[
+        Optional[str], typer.Option("--tracker", metavar="PATH", help="lm: the trained beat tracker.")
+    ] = None,
+    vq_drums: Annotated[
+        Optional[str], typer.Option("--vq-drums", metavar="PATH", help="lm: the trained drum VQ-VAE.")
+    ] = None,
+    vq_drumless: Annotated[
+        Optional[str], typer.Option("--vq-drumless", metavar="PATH", help="lm: the trained drumless VQ-VAE.")
+    ] = None,
+    beat: Annotated[
+        str, typer.Option("--beat", metavar="low|mid|high|none", help="lm: the beat information it reads.")
+    ] = "low",
+    encoder: Annotated[
+        bool, typer.Option("--encoder/--no-encoder", help="lm: cross-attend to the drumless codes.")
+    ] = True,
+    depth: Annotated[int, typer.Option("--depth", min=1, help="lm: decoder layers.")] = 4,
+    context: Annotated[int, typer.Option("--context", min=8, help="lm: codes per window (256: 11.9 s).")] = 256,
     width: Annotated[
         Optional[int],
         typer.Option(
@@ -690,7 +708,7 @@ def accompany(
     from mtk.errors import InputError, UsageError
     from mtk.io.records import JsonLinesWriter
 
-    stages = ("tracker", "vq-drums", "vq-drumless", "vocoder")
+    stages = ("tracker", "vq-drums", "vq-drumless", "vocoder", "lm")
     if stage not in stages:
         raise UsageError(f"unknown --stage {stage!r} (expected {', '.join(stages)})")
     songs = [s for corpus in data for s in find_songs(corpus, splits=("train", "valid"))]
@@ -710,6 +728,10 @@ def accompany(
         )  # fmt: skip
         voc_cfg = VocoderConfig(dim=width or 256)
         train_vocoder(waves["train"], waves["valid"], Path(output), voc_cfg, voc_opts, on_log=JsonLinesWriter().write)
+        return
+    if stage == "lm":
+        _train_lm(sets, output, tracker, vq_drums, vq_drumless, beat, encoder, width, depth, context, steps, batch,
+                  lr, seed, str(resolve_device(device)), checkpoint_every)  # fmt: skip
         return
     part = "drumless" if stage in ("tracker", "vq-drumless") else "drums"
     store = MelStore()
@@ -741,3 +763,41 @@ def accompany(
     )  # fmt: skip
     vq_cfg = VQConfig(width=width or 256, codes=codes, downs=downs)
     train_vq([m[part] for m in mels["train"]], [m[part] for m in mels["valid"]], run, vq_cfg, vq_opts, on_log=log)
+
+
+def _train_lm(
+    sets: dict, output: str, tracker: Optional[str], vq_drums: Optional[str], vq_drumless: Optional[str],
+    beat: str, encoder: bool, width: Optional[int], depth: int, context: int, steps: Optional[int],
+    batch: Optional[int], lr: Optional[float], seed: Optional[int], device: str, checkpoint_every: int,
+) -> None:  # fmt: skip
+    from mtk.accompany.data import MelStore
+    from mtk.accompany.infer import load_part, load_tracker
+    from mtk.accompany.lm import BEAT_LEVELS, LMConfig
+    from mtk.accompany.lmdata import code_song
+    from mtk.accompany.train_lm import LMOptions, train_lm
+    from mtk.accompany.vqvae import ARCH as VQ
+    from mtk.errors import UsageError
+    from mtk.io.records import JsonLinesWriter
+
+    if not (tracker and vq_drums and vq_drumless):
+        raise UsageError("--stage lm needs --tracker, --vq-drums and --vq-drumless")
+    if beat not in (*BEAT_LEVELS, "none"):
+        raise UsageError(f"unknown --beat {beat!r} (expected low, mid, high or none)")
+    parts = {"tracker": load_tracker(tracker), "drums": load_part(vq_drums, VQ), "drumless": load_part(vq_drumless, VQ)}
+    store = MelStore()
+    coded = {
+        k: [
+            code_song(s, store.load([s])[0], parts["drums"], parts["drumless"], parts["tracker"])
+            for s in common.progress(v, label="coding")
+        ]
+        for k, v in sets.items()
+    }
+    cfg = LMConfig(
+        codes=parts["drums"].cfg.codes, prime_codes=parts["drumless"].cfg.codes, width=width or 192, depth=depth,
+        context=context, encoder=encoder, beat=None if beat == "none" else beat,
+        beat_features=parts["tracker"].net.cfg.width,
+    )  # fmt: skip
+    opts = LMOptions(steps=steps or 4_000, batch=batch or 8, lr=lr or 3e-4, seed=seed or 0, device=device,
+                     checkpoint_every=checkpoint_every)  # fmt: skip
+    meta = {"parts": {"tracker": tracker, "vq_drums": vq_drums, "vq_drumless": vq_drumless}}
+    train_lm(coded["train"], coded["valid"], Path(output), cfg, opts, extra_meta=meta, on_log=JsonLinesWriter().write)

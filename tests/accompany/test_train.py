@@ -64,3 +64,57 @@ def test_unknown_stage_is_a_usage_error(beat_corpus: Path, tmp_path: Path) -> No
     )
     assert result.exit_code == 2
     assert "unknown --stage" in result.output
+
+
+@pytest.fixture(scope="module")
+def parts(beat_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A tiny tracker and two tiny VQ-VAEs, trained one step each."""
+    root = tmp_path_factory.mktemp("parts")
+    small = {"tracker": ["--width", "8", "--layers", "2"], "vq-drums": ["--width", "16", "--codes", "8"]}
+    small["vq-drumless"] = ["--width", "16", "--codes", "6"]
+    for stage, extra in small.items():
+        train(
+            beat_corpus,
+            root / stage,
+            "--stage",
+            stage,
+            "--steps",
+            "1",
+            "--batch",
+            "1",
+            "--seconds",
+            "2",
+            *extra,
+            cache=root,
+        )
+    return {stage: root / stage / "best.pt" for stage in small}
+
+
+@pytest.mark.parametrize(("beat", "encoder"), [("low", "--encoder"), ("high", "--no-encoder"), ("none", "--encoder")])
+def test_lm_stage_reads_the_parts(
+    beat_corpus: Path, parts: dict[str, Path], tmp_path: Path, beat: str, encoder: str
+) -> None:
+    run = tmp_path / "lm"
+    given = ["--tracker", str(parts["tracker"]), "--vq-drums", str(parts["vq-drums"])]
+    given += ["--vq-drumless", str(parts["vq-drumless"])]
+    small = ["--width", "16", "--depth", "1", "--context", "16", "--batch", "2", "--steps", "2"]
+    records = train(
+        beat_corpus, run, "--stage", "lm", *given, "--beat", beat, encoder, *small, "--checkpoint-every", "2",
+        cache=tmp_path,
+    )  # fmt: skip
+    assert any("valid_nll" in r for r in records)
+    ckpt = load_checkpoint(run / "best.pt")
+    assert ckpt["config"]["codes"] == 8 and ckpt["config"]["prime_codes"] == 6
+    assert ckpt["config"]["beat"] == (None if beat == "none" else beat)
+    assert ckpt["config"]["encoder"] == (encoder == "--encoder")
+    assert ckpt["config"]["beat_features"] == 8
+
+
+def test_lm_stage_needs_its_parts(beat_corpus: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["train", "accompany", "--data", str(beat_corpus), "-o", str(tmp_path / "r"), "--stage", "lm"],
+        env={"MTK_CACHE_DIR": str(tmp_path)},
+    )
+    assert result.exit_code == 2
+    assert "needs --tracker" in result.output
