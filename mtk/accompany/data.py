@@ -74,11 +74,16 @@ def find_songs(corpus: str | Path, *, splits: Sequence[str] | None = None) -> li
 
 def read_mel(path: str, spec: MelSpec = MEL) -> np.ndarray:
     """``(n_mels, frames)`` log-mel of an audio file, mono, resampled, peak-normalised."""
+    return log_mel(read_mono(path, spec), spec)
+
+
+def read_mono(path: str | Path, spec: MelSpec = MEL) -> np.ndarray:
+    """A file's samples at the mel rate, mono, peak-normalised."""
     from mtk.io.audio import read_audio
 
     y, _ = read_audio(path, sr=spec.sample_rate, mono=True)
     peak = float(np.abs(y).max())
-    return log_mel(y / peak if peak > 0 else y, spec)
+    return (y / peak if peak > 0 else y).astype(np.float32)
 
 
 class MelStore:

@@ -39,15 +39,6 @@ class VocoderOptions:
     valid_seconds: float = 10.0
 
 
-def read_mono(path: str | Path) -> np.ndarray:
-    """A file's samples at the mel rate, mono, peak-normalised."""
-    from mtk.io.audio import read_audio
-
-    y, _ = read_audio(path, sr=MEL.sample_rate, mono=True)
-    peak = float(np.abs(y).max())
-    return (y / peak if peak > 0 else y).astype(np.float32)
-
-
 def excerpts(waves: Sequence[np.ndarray], *, batch: int, samples: int, seed: int) -> Iterator[np.ndarray]:
     """Endless ``(B, samples)`` excerpts with a random gain (-12..0 dB), skipping near-silence."""
     rng = np.random.default_rng(seed)

@@ -554,19 +554,46 @@ def rank_samples(
 def accompany(
     data: CorpusDataList,
     tracker: Annotated[
-        str, typer.Option("--tracker", metavar="PATH", help="A beat tracker (mtk train accompany --stage tracker).")
-    ],
+        Optional[str],
+        typer.Option("--tracker", metavar="PATH", help="A beat tracker to compare with librosa's."),
+    ] = None,
+    lms: Annotated[
+        Optional[list[str]],
+        typer.Option("--lm", metavar="PATH", help="Language models whose drums are scored (repeatable)."),
+    ] = None,
+    vocoder: Annotated[
+        Optional[str], typer.Option("--vocoder", metavar="PATH", help="The drum vocoder (default: Griffin-Lim).")
+    ] = None,
+    kit: Annotated[str, typer.Option("--kit", help="The drum machine's recorded kit.")] = "The Black Pearl 1.0",
     split: Annotated[str, typer.Option("--split", help="Corpus split scored.")] = "test",
     limit: Annotated[int, typer.Option("--limit", min=0, help="Score at most this many songs (0: all).")] = 0,
-    fmt: Annotated[str, typer.Option("--format", help="json (one object) or markdown (a table).")] = "json",
+    seconds: Annotated[
+        float, typer.Option("--seconds", min=5.0, help="Generate and score each song's first N s.")
+    ] = 20.0,
+    sound_songs: Annotated[
+        int, typer.Option("--sound-songs", min=0, help="Drum stems for the sound-path comparison (0: none).")
+    ] = 20,
+    style_songs: Annotated[
+        int, typer.Option("--style-songs", min=2, help="Training songs whose drums fit the style space.")
+    ] = 150,
+    seed: Annotated[int, typer.Option("--seed", help="Sampling seed of the generated drums.")] = 0,
+    fmt: Annotated[str, typer.Option("--format", help="json (one object) or markdown (tables).")] = "json",
     device: Device = "auto",
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
-    """The beat tracker on held-out drumless mixes beside librosa's, with mir_eval's beat and
-    downbeat F-measure (overall and per meter) and the share of songs whose tempo is right."""
+    """The drum accompanist's parts on held-out songs, as one JSON object.
+
+    --tracker: beat and downbeat F-measure (mir_eval) of the tracker and of librosa's on the
+    drumless mixes, overall and per meter. --lm: each model's drums for each song's first --seconds
+    (vocoder or Griffin-Lim audio), beside the real drums, another song's drums and a drum machine
+    on the tracked beats: beats tracked on the drums alone, tempo error, onsets on the sixteenth
+    grid, Fréchet distance of mtk embed vectors to the real drums and a style classifier's
+    agreement. With --lm or --vocoder, the sound path: real drum stems through the vocoder and
+    Griffin-Lim, with and without the drum VQ-VAE, scored by STFT distance and transcription F1.
+    """
     from mtk.accompany.data import find_songs
-    from mtk.accompany.evaluate import evaluate_trackers, librosa_method, table
+    from mtk.accompany.evaluate import evaluate_trackers, generation_table, librosa_method, sound_table, table
     from mtk.accompany.infer import load_tracker
     from mtk.device import resolve_device
     from mtk.errors import InputError, UsageError
@@ -574,14 +601,85 @@ def accompany(
 
     if fmt not in ("json", "markdown"):
         raise UsageError("--format is json or markdown")
+    if not (tracker or lms or vocoder):
+        raise UsageError("nothing to evaluate: give --tracker, --lm or --vocoder")
     songs = [s for corpus in data for s in find_songs(corpus, splits=(split,))]
     if not songs:
         raise InputError(f"no {split} songs with drums in {', '.join(map(str, data))}")
     songs = songs[:limit] if limit else songs
-    model = load_tracker(tracker, resolve_device(device))
-    methods = {"mtk tracker": model.from_audio, "librosa": librosa_method}
-    result = evaluate_trackers(methods, songs, progress=lambda xs: common.progress(xs, label="songs"))
+    dev = resolve_device(device)
+    out: dict = {"task": "accompany", "split": split}
+    if tracker:
+        model = load_tracker(tracker, dev)
+        out["tracker"] = evaluate_trackers(
+            {"mtk tracker": model.from_audio, "librosa": librosa_method},
+            songs,
+            progress=lambda xs: common.progress(xs, label="tracking"),
+        )
+    if lms:
+        train_songs = [s for corpus in data for s in find_songs(corpus, splits=("train",))][:style_songs]
+        out["generation"] = _generation(lms, vocoder, kit, songs, train_songs, seconds, seed, dev)
+    if (lms or vocoder) and sound_songs:
+        out["sound_path"] = _sound_path(lms, vocoder, songs[:sound_songs], dev)
     if fmt == "markdown":
-        print(table(result))
+        parts = [table(out["tracker"])] if "tracker" in out else []
+        parts += [generation_table(out["generation"])] if "generation" in out else []
+        parts += [sound_table(out["sound_path"])] if "sound_path" in out else []
+        print("\n\n".join(parts))
     else:
-        JsonLinesWriter().write({"task": "accompany", "part": "tracker", "split": split, "tracker": tracker, **result})
+        JsonLinesWriter().write(out)
+
+
+def _generation(lms: list[str], vocoder: Optional[str], kit: str, songs: list, train_songs: list,
+                seconds: float, seed: int, device: object) -> dict:  # fmt: skip
+    from pathlib import Path
+
+    from mtk.accompany.data import read_mono
+    from mtk.accompany.drummachine import play
+    from mtk.accompany.evaluate import evaluate_generation
+    from mtk.accompany.features import MEL
+    from mtk.accompany.pipeline import from_runs
+    from mtk.corpus.kits import installed_kits
+    from mtk.embed.infer import load as load_embed
+    from mtk.errors import UsageError
+
+    kits = {k.name: k for k in installed_kits()}
+    if kit not in kits:
+        raise UsageError(f"unknown --kit {kit!r} (installed: {', '.join(sorted(kits))})")
+    sr = MEL.sample_rate
+    accompanists = {Path(p).parent.name or p: from_runs(p, vocoder, device) for p in lms}
+    tracker = next(iter(accompanists.values())).tracker
+    n = len(songs)
+    systems = {
+        "real drums": lambda i, y: read_mono(songs[i].audio("drums")),
+        "another song's drums": lambda i, y: read_mono(songs[(i + 1) % n].audio("drums")),
+        "drum machine": lambda i, y: play(tracker.from_audio(y, sr), kits[kit], len(y) / sr, sr),
+    }
+    for name, acc in accompanists.items():
+        systems[name] = lambda i, y, a=acc: a.from_audio(y, sr, seed=seed).drums
+    return evaluate_generation(
+        systems, songs, train_songs, load_embed(device=device), seconds=seconds,
+        progress=lambda xs: common.progress(xs, label="songs"),
+    )  # fmt: skip
+
+
+def _sound_path(lms: Optional[list[str]], vocoder: Optional[str], songs: list, device: object) -> dict:
+    from mtk.accompany.data import read_mono
+    from mtk.accompany.infer import load_part
+    from mtk.accompany.soundpath import evaluate_sound_path, griffin_lim, through_codes, vocoder_inverter
+    from mtk.accompany.vocoder import ARCH as VOCODER
+    from mtk.accompany.vqvae import ARCH as VQ
+    from mtk.transcribe.infer import load as load_transcriber
+    from mtk.weights.checkpoint import load_checkpoint
+
+    methods: dict = {"Griffin-Lim": griffin_lim}
+    if vocoder:
+        methods["vocoder"] = vocoder_inverter(load_part(vocoder, VOCODER, device), device)
+    if lms:
+        vq = load_part(load_checkpoint(lms[0])["meta"]["parts"]["vq_drums"], VQ, device)
+        for name in list(methods):
+            methods[f"VQ-VAE + {name}"] = through_codes(vq, methods[name], device)
+    waves = [read_mono(s.audio("drums"))[: 10 * 22_050] for s in songs]
+    return evaluate_sound_path(
+        methods, waves, load_transcriber(device=device), progress=lambda xs: common.progress(xs, label="stems")
+    )

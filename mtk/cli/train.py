@@ -718,7 +718,8 @@ def accompany(
             raise InputError(f"no {split} songs with drums in {', '.join(map(str, data))}")
     sets["valid"] = sets["valid"][:valid_songs]
     if stage == "vocoder":
-        from mtk.accompany.train_vocoder import VocoderOptions, read_mono, train_vocoder
+        from mtk.accompany.data import read_mono
+        from mtk.accompany.train_vocoder import VocoderOptions, train_vocoder
         from mtk.accompany.vocoder import VocoderConfig
 
         waves = {k: [read_mono(s.audio("drums")) for s in common.progress(v, label="drums")] for k, v in sets.items()}

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from mtk.accompany.beats import Beats
@@ -44,8 +45,41 @@ def test_eval_cli_scores_a_trained_tracker(beat_corpus: Path, tmp_path: Path) ->
     result = CliRunner().invoke(app, base, env=env)
     assert result.exit_code == 0, result.output
     record = json.loads(result.stdout)
-    assert record["songs"] == 1 and set(record["methods"]) == {"mtk tracker", "librosa"}
+    assert record["tracker"]["songs"] == 1 and set(record["tracker"]["methods"]) == {"mtk tracker", "librosa"}
     markdown = CliRunner().invoke(app, [*base, "--format", "markdown", "--split", "train"], env=env)
     assert markdown.exit_code == 0 and "| librosa |" in markdown.stdout
     missing = CliRunner().invoke(app, [*base, "--split", "nosuch"], env=env)
     assert missing.exit_code == 2
+
+
+def test_eval_cli_scores_generated_drums_and_the_sound_path(beat_corpus: Path, tmp_path: Path) -> None:
+    from mtk.corpus.kits import installed_kits
+    from tests.accompany.test_train import train
+
+    kits = installed_kits()
+    if not kits:
+        pytest.skip("no recorded kit installed (make test-deps)")
+    small = {"tracker": ["--width", "8", "--layers", "2"], "vq-drums": ["--width", "16", "--codes", "8"]}
+    small |= {"vq-drumless": ["--width", "16", "--codes", "6"], "vocoder": ["--width", "16"]}
+    for stage, extra in small.items():
+        train(beat_corpus, tmp_path / stage, "--stage", stage, "--steps", "1", "--batch", "1", "--seconds", "1", *extra,
+              cache=tmp_path)  # fmt: skip
+    given = ["--tracker", str(tmp_path / "tracker/best.pt"), "--vq-drums", str(tmp_path / "vq-drums/best.pt")]
+    given += ["--vq-drumless", str(tmp_path / "vq-drumless/best.pt")]
+    lm_args = ["--width", "16", "--depth", "1", "--context", "16", "--batch", "1", "--steps", "1"]
+    train(beat_corpus, tmp_path / "exp1", "--stage", "lm", *given, *lm_args, cache=tmp_path)
+    args = ["eval", "accompany", "--data", str(beat_corpus), "--lm", str(tmp_path / "exp1/best.pt"), "--device", "cpu"]
+    args += ["--vocoder", str(tmp_path / "vocoder/best.pt"), "--kit", kits[0].name, "--seconds", "8"]
+    args += ["--sound-songs", "1", "--style-songs", "3", "--split", "train"]
+    result = CliRunner().invoke(app, args, env={"MTK_CACHE_DIR": str(tmp_path)})
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    systems = record["generation"]["systems"]
+    assert set(systems) == {"real drums", "another song's drums", "drum machine", "exp1"}
+    assert systems["real drums"]["beat_f"] > 0.5  # the synthetic loop plays the song's own beat
+    assert systems["real drums"]["style_distance"] == pytest.approx(0.0, abs=1e-6)
+    assert set(record["sound_path"]["methods"]) == {
+        "Griffin-Lim", "vocoder", "VQ-VAE + Griffin-Lim", "VQ-VAE + vocoder"
+    }  # fmt: skip
+    nothing = CliRunner().invoke(app, ["eval", "accompany", "--data", str(beat_corpus)])
+    assert nothing.exit_code == 2 and "nothing to evaluate" in nothing.output
