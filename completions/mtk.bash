@@ -3,7 +3,7 @@ _mtk() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} path=mtk i
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "$path ${COMP_WORDS[i]}" in
-            "mtk render"|"mtk corpus"|"mtk corpus songs"|"mtk corpus oneshots"|"mtk corpus catalogue"|"mtk corpus streams"|"mtk corpus stats"|"mtk detect-cover"|"mtk detect-cover pair"|"mtk detect-cover index"|"mtk detect-cover query"|"mtk detect-cover cliques"|"mtk detect-cover classify"|"mtk embed"|"mtk embed vectors"|"mtk embed index"|"mtk embed similar"|"mtk rank-samples"|"mtk rank-samples rank"|"mtk rank-samples index"|"mtk separate"|"mtk transcribe"|"mtk infill"|"mtk situate"|"mtk situate predict"|"mtk situate now"|"mtk situate session"|"mtk train"|"mtk train detect-cover"|"mtk train transcribe"|"mtk train infill"|"mtk train situate-content"|"mtk train situate"|"mtk train embed"|"mtk train separate"|"mtk train rank-samples"|"mtk train shot-classes"|"mtk eval"|"mtk eval detect-cover"|"mtk eval transcribe"|"mtk eval situate"|"mtk eval infill"|"mtk eval embed"|"mtk eval situate-fold-in"|"mtk eval separate"|"mtk eval rank-samples"|"mtk models"|"mtk models list"|"mtk models path"|"mtk models verify") path="$path ${COMP_WORDS[i]}" ;;
+            "mtk render"|"mtk corpus"|"mtk corpus songs"|"mtk corpus oneshots"|"mtk corpus catalogue"|"mtk corpus streams"|"mtk corpus stats"|"mtk detect-cover"|"mtk detect-cover pair"|"mtk detect-cover index"|"mtk detect-cover query"|"mtk detect-cover cliques"|"mtk detect-cover classify"|"mtk embed"|"mtk embed vectors"|"mtk embed index"|"mtk embed similar"|"mtk rank-samples"|"mtk rank-samples rank"|"mtk rank-samples index"|"mtk separate"|"mtk transcribe"|"mtk infill"|"mtk situate"|"mtk situate predict"|"mtk situate now"|"mtk situate session"|"mtk train"|"mtk train detect-cover"|"mtk train transcribe"|"mtk train infill"|"mtk train situate-content"|"mtk train situate"|"mtk train embed"|"mtk train separate"|"mtk train rank-samples"|"mtk train shot-classes"|"mtk train accompany"|"mtk eval"|"mtk eval detect-cover"|"mtk eval transcribe"|"mtk eval situate"|"mtk eval infill"|"mtk eval embed"|"mtk eval situate-fold-in"|"mtk eval separate"|"mtk eval rank-samples"|"mtk eval accompany"|"mtk models"|"mtk models list"|"mtk models path"|"mtk models verify") path="$path ${COMP_WORDS[i]}" ;;
         esac
     done
     case "$path|$prev" in
@@ -224,6 +224,27 @@ _mtk() {
         "mtk train rank-samples|--device") COMPREPLY=(); return ;;
         "mtk train shot-classes|-o"|"mtk train shot-classes|--output") COMPREPLY=(); return ;;
         "mtk train shot-classes|--hold-out") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk train accompany|--data") COMPREPLY=(); return ;;
+        "mtk train accompany|-o"|"mtk train accompany|--output") COMPREPLY=(); return ;;
+        "mtk train accompany|--stage") COMPREPLY=(); return ;;
+        "mtk train accompany|--tracker") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk train accompany|--vq-drums") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk train accompany|--vq-drumless") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk train accompany|--beat") COMPREPLY=(); return ;;
+        "mtk train accompany|--depth") COMPREPLY=(); return ;;
+        "mtk train accompany|--context") COMPREPLY=(); return ;;
+        "mtk train accompany|--width") COMPREPLY=(); return ;;
+        "mtk train accompany|--layers") COMPREPLY=(); return ;;
+        "mtk train accompany|--codes") COMPREPLY=(); return ;;
+        "mtk train accompany|--downs") COMPREPLY=(); return ;;
+        "mtk train accompany|--steps") COMPREPLY=(); return ;;
+        "mtk train accompany|--batch") COMPREPLY=(); return ;;
+        "mtk train accompany|--seconds") COMPREPLY=(); return ;;
+        "mtk train accompany|--lr") COMPREPLY=(); return ;;
+        "mtk train accompany|--checkpoint-every") COMPREPLY=(); return ;;
+        "mtk train accompany|--valid-songs") COMPREPLY=(); return ;;
+        "mtk train accompany|--seed") COMPREPLY=(); return ;;
+        "mtk train accompany|--device") COMPREPLY=(); return ;;
         "mtk eval detect-cover|--data") COMPREPLY=(); return ;;
         "mtk eval detect-cover|--split") COMPREPLY=(); return ;;
         "mtk eval detect-cover|--distractors") COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -294,6 +315,19 @@ _mtk() {
         "mtk eval rank-samples|--seed") COMPREPLY=(); return ;;
         "mtk eval rank-samples|--format") COMPREPLY=(); return ;;
         "mtk eval rank-samples|--device") COMPREPLY=(); return ;;
+        "mtk eval accompany|--data") COMPREPLY=(); return ;;
+        "mtk eval accompany|--tracker") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk eval accompany|--lm") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk eval accompany|--vocoder") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk eval accompany|--kit") COMPREPLY=(); return ;;
+        "mtk eval accompany|--split") COMPREPLY=(); return ;;
+        "mtk eval accompany|--limit") COMPREPLY=(); return ;;
+        "mtk eval accompany|--seconds") COMPREPLY=(); return ;;
+        "mtk eval accompany|--sound-songs") COMPREPLY=(); return ;;
+        "mtk eval accompany|--style-songs") COMPREPLY=(); return ;;
+        "mtk eval accompany|--seed") COMPREPLY=(); return ;;
+        "mtk eval accompany|--format") COMPREPLY=(); return ;;
+        "mtk eval accompany|--device") COMPREPLY=(); return ;;
         "mtk models list|--task") COMPREPLY=(); return ;;
     esac
     case "$path" in
@@ -325,7 +359,7 @@ _mtk() {
         "mtk situate predict") COMPREPLY=($(compgen -W "--audio --history --branch -k --top --ausp --dusp -o --output --device --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk situate now") COMPREPLY=($(compgen -W "--device --network --user --age --country --gender --time -k --top --dusp -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk situate session") COMPREPLY=($(compgen -W "--user --situation --tracks -n --count --history --ausp -o --output --device --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
-        "mtk train") COMPREPLY=($(compgen -W "detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes -h --help" -- "$cur")) ;;
+        "mtk train") COMPREPLY=($(compgen -W "detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes accompany -h --help" -- "$cur")) ;;
         "mtk train detect-cover") COMPREPLY=($(compgen -W "--data -o --output --split --projection-steps --negatives --calibrate-on --calibrate-split --candidates --name --seed -j --jobs --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train transcribe") COMPREPLY=($(compgen -W "--data -o --output --valid --steps --batch-size --seconds --lr --init --keep-every --random-hits --loss-windows --select --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train infill") COMPREPLY=($(compgen -W "-o --output --steps --batch-size --lr --init --sources --seed --device -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;
@@ -335,7 +369,8 @@ _mtk() {
         "mtk train separate") COMPREPLY=($(compgen -W "--data -o --output --arch --hidden --width --steps --batch --seconds --lr --remix --checkpoint-every --valid-songs --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train rank-samples") COMPREPLY=($(compgen -W "--oneshots -o --output --backbone --init --steps --batch-pairs --lr --augment --checkpoint-every --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train shot-classes") COMPREPLY=($(compgen -W "-o --output --hold-out --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
-        "mtk eval") COMPREPLY=($(compgen -W "detect-cover transcribe situate infill embed situate-fold-in separate rank-samples -h --help" -- "$cur")) ;;
+        "mtk train accompany") COMPREPLY=($(compgen -W "--data -o --output --stage --tracker --vq-drums --vq-drumless --beat --encoder --depth --context --width --layers --codes --downs --steps --batch --seconds --lr --checkpoint-every --valid-songs --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk eval") COMPREPLY=($(compgen -W "detect-cover transcribe situate infill embed situate-fold-in separate rank-samples accompany -h --help" -- "$cur")) ;;
         "mtk eval detect-cover") COMPREPLY=($(compgen -W "--data --split --distractors --excerpt-seconds --rerank --model -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval transcribe") COMPREPLY=($(compgen -W "--data --split --tune --tune-split --limit --tune-limit --known-kit --model --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval situate") COMPREPLY=($(compgen -W "--streams --history --audio -C --classes --splits --repeats --branch --steps --tracks --streams-per-track --runs --format --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
@@ -344,6 +379,7 @@ _mtk() {
         "mtk eval situate-fold-in") COMPREPLY=($(compgen -W "--streams --history --audio --ausp --folds --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval separate") COMPREPLY=($(compgen -W "--data --split --limit --seconds --real --real-seconds --real-offset --transcribe --format --model --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval rank-samples") COMPREPLY=($(compgen -W "--data --oneshots --model --baselines --per --seed --format --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk eval accompany") COMPREPLY=($(compgen -W "--data --tracker --lm --vocoder --kit --split --limit --seconds --sound-songs --style-songs --seed --format --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk models") COMPREPLY=($(compgen -W "list path verify -h --help" -- "$cur")) ;;
         "mtk models list") COMPREPLY=($(compgen -W "--task --all -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk models path") COMPREPLY=($(compgen -W "-q --quiet -v --verbose -h --help" -- "$cur")) ;;

@@ -278,21 +278,22 @@ complete -c mtk -n "__fish_seen_subcommand_from situate; and __fish_seen_subcomm
 complete -c mtk -n "__fish_seen_subcommand_from situate; and __fish_seen_subcommand_from session" -s q -l quiet -d "No progress or warnings on stderr"
 complete -c mtk -n "__fish_seen_subcommand_from situate; and __fish_seen_subcommand_from session" -s v -l verbose -d "More detail on stderr;"
 complete -c mtk -n "__fish_seen_subcommand_from situate; and __fish_seen_subcommand_from session" -s h -l help -d "Show help and exit"
-complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes" -a detect-cover -d "Fit the pair-score calibration (logistic model of Qmax and stage-1 distance) on version pairs,
+complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes accompany" -a detect-cover -d "Fit the pair-score calibration (logistic model of Qmax and stage-1 distance) on version pairs,
 after training a stage-1 projection with --projection-steps"
-complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes" -a transcribe -d "Train DrummerNet without labels on the corpora's train-split drum stems (resumable),
+complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes accompany" -a transcribe -d "Train DrummerNet without labels on the corpora's train-split drum stems (resumable),
 then, with --valid, tune its thresholds (hit mass and onset gate) and write RUN/model.pt
 (with --select, from the kept checkpoint that scores best on --valid)"
-complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes" -a infill -d "Train the structure-aware infilling Transformer on the tune books' training split (resumable)"
-complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes" -a situate-content -d "Give an auSP model a content map, so it folds in histories of any audio: its known tracks
+complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes accompany" -a infill -d "Train the structure-aware infilling Transformer on the tune books' training split (resumable)"
+complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes accompany" -a situate-content -d "Give an auSP model a content map, so it folds in histories of any audio: its known tracks
 (CORPUS/<id>/mix.wav of --audio) embedded by mtk embed, a ridge regression to their factor rows"
-complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes" -a situate -d "Train duSP (XGBoost) and auSP (CNN + user embedding) on labelled streams;"
-complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes" -a embed -d "Train the contrastive embedding on metadata associations (resumable)"
-complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes" -a separate -d "Train a separator on the stems of song corpora (drums, bass, melody -> lead, chords -> other);"
-complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes" -a rank-samples -d "Train SampleMatch's two encoders on a song corpus and its one-shots (resumable)"
-complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes" -a shot-classes -d "Fit the one-shot classifier that `mtk rank-samples` classes samples with (kick, snare,
+complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes accompany" -a situate -d "Train duSP (XGBoost) and auSP (CNN + user embedding) on labelled streams;"
+complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes accompany" -a embed -d "Train the contrastive embedding on metadata associations (resumable)"
+complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes accompany" -a separate -d "Train a separator on the stems of song corpora (drums, bass, melody -> lead, chords -> other);"
+complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes accompany" -a rank-samples -d "Train SampleMatch's two encoders on a song corpus and its one-shots (resumable)"
+complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes accompany" -a shot-classes -d "Fit the one-shot classifier that `mtk rank-samples` classes samples with (kick, snare,
 hihat, toms, crash, ride, other) on an export's labelled sounds;"
-complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes" -s h -l help -d "Show help and exit"
+complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes accompany" -a accompany -d "Train a part of the drum accompanist on song corpora;"
+complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes accompany" -s h -l help -d "Show help and exit"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from detect-cover" -l data -x -d "Corpora built by `mtk corpus songs` (repeatable)"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from detect-cover" -s o -l output -r -F -d "Output file, or folder for several inputs;"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from detect-cover" -l split -x -d "Corpus split to train on"
@@ -416,25 +417,51 @@ complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcomman
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from shot-classes" -s q -l quiet -d "No progress or warnings on stderr"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from shot-classes" -s v -l verbose -d "More detail on stderr;"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from shot-classes" -s h -l help -d "Show help and exit"
-complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed situate-fold-in separate rank-samples" -a detect-cover -d "MAP, MR1, P@1 and ROC-AUC for stage 1 alone (the seed method) and stages 1+2, as one JSON object"
-complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed situate-fold-in separate rank-samples" -a transcribe -d "Onset F1 (50 ms) for kick, snare and hi-hat, DrummerNet and an NMF baseline, as one JSON object"
-complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed situate-fold-in separate rank-samples" -a situate -d "The paper's protocol: for each tag set, split kind (cold-user, cold-track, warm) and repeat,
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from accompany" -l data -x -d "Corpora built by `mtk corpus songs` (repeatable)"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from accompany" -s o -l output -x -d "Run folder (created;"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from accompany" -l stage -x -d "Which part: the beat tracker, the VQ-VAE of the drum or the drumless log-mels, the drum vocoder, the language model"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from accompany" -l tracker -r -F -d "lm: the trained beat tracker"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from accompany" -l vq-drums -r -F -d "lm: the trained drum VQ-VAE"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from accompany" -l vq-drumless -r -F -d "lm: the trained drumless VQ-VAE"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from accompany" -l beat -x -d "lm: the beat information it reads"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from accompany" -l encoder -d "lm: cross-attend to the drumless codes"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from accompany" -l depth -x -d "lm: decoder layers"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from accompany" -l context -x -d "lm: codes per window (256: 11.9 s)"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from accompany" -l width -x -d "Channels: tracker TCN (the low-level feature;"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from accompany" -l layers -x -d "tracker: TCN layers (dilations 1..2^(N-1))"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from accompany" -l codes -x -d "VQ-VAE: codebook size"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from accompany" -l downs -x -d "VQ-VAE: x2 downsamplings (2: x4, the seed's vq1)"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from accompany" -l steps -x -d "Train until this many steps in all"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from accompany" -l batch -x -d "Excerpts per step (tracker 8, VQ-VAE and vocoder 16)"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from accompany" -l seconds -x -d "Excerpt length (tracker 12, VQ-VAE 6, vocoder 1)"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from accompany" -l lr -x -d "Learning rate (tracker 2e-3, VQ-VAE 3e-4, vocoder 5e-4)"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from accompany" -l checkpoint-every -x -d "Validate and checkpoint every N steps"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from accompany" -l valid-songs -x -d "Validation songs scored"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from accompany" -l seed -x -d "Random seed;"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from accompany" -l device -x -d "Compute device"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from accompany" -s q -l quiet -d "No progress or warnings on stderr"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from accompany" -s v -l verbose -d "More detail on stderr;"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from accompany" -s h -l help -d "Show help and exit"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed situate-fold-in separate rank-samples accompany" -a detect-cover -d "MAP, MR1, P@1 and ROC-AUC for stage 1 alone (the seed method) and stages 1+2, as one JSON object"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed situate-fold-in separate rank-samples accompany" -a transcribe -d "Onset F1 (50 ms) for kick, snare and hi-hat, DrummerNet and an NMF baseline, as one JSON object"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed situate-fold-in separate rank-samples accompany" -a situate -d "The paper's protocol: for each tag set, split kind (cold-user, cold-track, warm) and repeat,
 train duSP and auSP on the training streams and score the test streams;"
-complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed situate-fold-in separate rank-samples" -a infill -d "The paper's protocol on held-out tunes: repeated sections of up to 4 bars as targets, 6 bars
+complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed situate-fold-in separate rank-samples accompany" -a infill -d "The paper's protocol on held-out tunes: repeated sections of up to 4 bars as targets, 6 bars
 of past and future context, the first occurrence as structural context"
-complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed situate-fold-in separate rank-samples" -a embed -d "Frozen embeddings against the seed's baselines, in one run: an MLP probe (512 hidden
+complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed situate-fold-in separate rank-samples accompany" -a embed -d "Frozen embeddings against the seed's baselines, in one run: an MLP probe (512 hidden
 units) for style, instruments, meter and tempo class (fitted on the corpus's train split,
 scored on its test split), and on the real music's test split release and artist
 identification (stratified k-fold) and same-release retrieval (MAP, P@1 by cosine)"
-complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed situate-fold-in separate rank-samples" -a situate-fold-in -d "What folding in a history of new audio is worth: auSP's AUC and accuracy on the streams with
+complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed situate-fold-in separate rank-samples accompany" -a situate-fold-in -d "What folding in a history of new audio is worth: auSP's AUC and accuracy on the streams with
 users embedded from the model's own factor rows (exact), from rows its content map's method
 predicts out of fold from each track's audio (heard: every track new), and without history"
-complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed situate-fold-in separate rank-samples" -a separate -d "Median BSS Eval v4 SDR per stem (museval's, SiSEC 2018 protocol) on held-out corpus songs,
+complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed situate-fold-in separate rank-samples accompany" -a separate -d "Median BSS Eval v4 SDR per stem (museval's, SiSEC 2018 protocol) on held-out corpus songs,
 with the mixture, HPSS and oracle ideal-ratio-mask baselines in the same run;"
-complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed situate-fold-in separate rank-samples" -a rank-samples -d "The paper's protocol: queries from the test songs (held-out works and kits, full and
+complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed situate-fold-in separate rank-samples accompany" -a rank-samples -d "The paper's protocol: queries from the test songs (held-out works and kits, full and
 sparse mixtures) rank every one-shot of the held-out kits, and the best-placed ground truth's
 normalised rank is averaged (all classes, and within the true class);"
-complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed situate-fold-in separate rank-samples" -s h -l help -d "Show help and exit"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed situate-fold-in separate rank-samples accompany" -a accompany -d "The drum accompanist's parts on held-out songs, as one JSON object"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed situate-fold-in separate rank-samples accompany" -s h -l help -d "Show help and exit"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from detect-cover" -l data -x -d "Corpora built by `mtk corpus songs` (repeatable)"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from detect-cover" -l split -x -d "Corpus split whose songs are the queries"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from detect-cover" -l distractors -r -F -d "Folders of unrelated music (repeatable)"
@@ -532,6 +559,22 @@ complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from rank-samples" -s q -l quiet -d "No progress or warnings on stderr"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from rank-samples" -s v -l verbose -d "More detail on stderr;"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from rank-samples" -s h -l help -d "Show help and exit"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from accompany" -l data -x -d "Corpora built by `mtk corpus songs` (repeatable)"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from accompany" -l tracker -r -F -d "A beat tracker to compare with librosa's"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from accompany" -l lm -r -F -d "Language models whose drums are scored (repeatable)"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from accompany" -l vocoder -r -F -d "The drum vocoder (default: Griffin-Lim)"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from accompany" -l kit -x -d "The drum machine's recorded kit"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from accompany" -l split -x -d "Corpus split scored"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from accompany" -l limit -x -d "Score at most this many songs (0: all)"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from accompany" -l seconds -x -d "Generate and score each song's first N s"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from accompany" -l sound-songs -x -d "Drum stems for the sound-path comparison (0: none)"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from accompany" -l style-songs -x -d "Training songs whose drums fit the style space"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from accompany" -l seed -x -d "Sampling seed of the generated drums"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from accompany" -l format -x -d "json (one object) or markdown (tables)"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from accompany" -l device -x -d "Compute device"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from accompany" -s q -l quiet -d "No progress or warnings on stderr"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from accompany" -s v -l verbose -d "More detail on stderr;"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from accompany" -s h -l help -d "Show help and exit"
 complete -c mtk -n "__fish_seen_subcommand_from models; and not __fish_seen_subcommand_from list path verify" -a list -d "One JSON line per model: name, task, version, size, card summary"
 complete -c mtk -n "__fish_seen_subcommand_from models; and not __fish_seen_subcommand_from list path verify" -a path -d "Print the verified path of each file of model NAME (and of its card), one per line"
 complete -c mtk -n "__fish_seen_subcommand_from models; and not __fish_seen_subcommand_from list path verify" -a verify -d "Check every file's sha256 against the registry;"

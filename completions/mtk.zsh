@@ -155,8 +155,8 @@ after training a stage-1 projection with --projection-steps" transcribe\:"Train 
 then, with --valid, tune its thresholds (hit mass and onset gate) and write RUN/model.pt
 (with --select, from the kept checkpoint that scores best on --valid)" infill\:"Train the structure-aware infilling Transformer on the tune books'\'' training split (resumable)" situate-content\:"Give an auSP model a content map, so it folds in histories of any audio - its known tracks
 (CORPUS/<id>/mix.wav of --audio) embedded by mtk embed, a ridge regression to their factor rows" situate\:"Train duSP (XGBoost) and auSP (CNN + user embedding) on labelled streams;" embed\:"Train the contrastive embedding on metadata associations (resumable)" separate\:"Train a separator on the stems of song corpora (drums, bass, melody -> lead, chords -> other);" rank-samples\:"Train SampleMatch'\''s two encoders on a song corpus and its one-shots (resumable)" shot-classes\:"Fit the one-shot classifier that `mtk rank-samples` classes samples with (kick, snare,
-hihat, toms, crash, ride, other) on an export'\''s labelled sounds;"))' '*:: :->args'
-    case $state in args) case $words[1] in detect-cover) _mtk_train_detect_cover ;; transcribe) _mtk_train_transcribe ;; infill) _mtk_train_infill ;; situate-content) _mtk_train_situate_content ;; situate) _mtk_train_situate ;; embed) _mtk_train_embed ;; separate) _mtk_train_separate ;; rank-samples) _mtk_train_rank_samples ;; shot-classes) _mtk_train_shot_classes ;; esac ;; esac
+hihat, toms, crash, ride, other) on an export'\''s labelled sounds;" accompany\:"Train a part of the drum accompanist on song corpora;"))' '*:: :->args'
+    case $state in args) case $words[1] in detect-cover) _mtk_train_detect_cover ;; transcribe) _mtk_train_transcribe ;; infill) _mtk_train_infill ;; situate-content) _mtk_train_situate_content ;; situate) _mtk_train_situate ;; embed) _mtk_train_embed ;; separate) _mtk_train_separate ;; rank-samples) _mtk_train_rank_samples ;; shot-classes) _mtk_train_shot_classes ;; accompany) _mtk_train_accompany ;; esac ;; esac
 }
 
 _mtk_train_detect_cover() {
@@ -204,6 +204,11 @@ _mtk_train_shot_classes() {
     _arguments '-o[The classifier file]:file.npz: ' '--output[The classifier file]:file.npz: ' '--hold-out[Leave out this corpus'\''s test kits (its corpus.json)]:corpus:_files' '--force[Overwrite existing output files]' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
 }
 
+_mtk_train_accompany() {
+    local state line
+    _arguments '--data[Corpora built by `mtk corpus songs` (repeatable)]:corpus: ' '-o[Run folder (created;]:run: ' '--output[Run folder (created;]:run: ' '--stage[Which part - the beat tracker, the VQ-VAE of the drum or the drumless log-mels, the drum vocoder, the language model]:tracker|vq-drums|vq-drumless|vocoder|lm: ' '--tracker[lm - the trained beat tracker]:path:_files' '--vq-drums[lm - the trained drum VQ-VAE]:path:_files' '--vq-drumless[lm - the trained drumless VQ-VAE]:path:_files' '--beat[lm - the beat information it reads]:low|mid|high|none: ' '--encoder[lm - cross-attend to the drumless codes]' '--depth[lm - decoder layers]:int: ' '--context[lm - codes per window (256 - 11.9 s)]:int: ' '--width[Channels - tracker TCN (the low-level feature;]:int: ' '--layers[tracker - TCN layers (dilations 1..2^(N-1))]:int: ' '--codes[VQ-VAE - codebook size]:int: ' '--downs[VQ-VAE - x2 downsamplings (2 - x4, the seed'\''s vq1)]:int: ' '--steps[Train until this many steps in all]:int: ' '--batch[Excerpts per step (tracker 8, VQ-VAE and vocoder 16)]:int: ' '--seconds[Excerpt length (tracker 12, VQ-VAE 6, vocoder 1)]:float: ' '--lr[Learning rate (tracker 2e-3, VQ-VAE 3e-4, vocoder 5e-4)]:float: ' '--checkpoint-every[Validate and checkpoint every N steps]:int: ' '--valid-songs[Validation songs scored]:int: ' '--seed[Random seed;]:int: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
+}
+
 _mtk_eval() {
     local state line
     _arguments -C '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((detect-cover\:"MAP, MR1, P@1 and ROC-AUC for stage 1 alone (the seed method) and stages 1+2, as one JSON object" transcribe\:"Onset F1 (50 ms) for kick, snare and hi-hat, DrummerNet and an NMF baseline, as one JSON object" situate\:"The paper'\''s protocol - for each tag set, split kind (cold-user, cold-track, warm) and repeat,
@@ -216,8 +221,8 @@ users embedded from the model'\''s own factor rows (exact), from rows its conten
 predicts out of fold from each track'\''s audio (heard - every track new), and without history" separate\:"Median BSS Eval v4 SDR per stem (museval'\''s, SiSEC 2018 protocol) on held-out corpus songs,
 with the mixture, HPSS and oracle ideal-ratio-mask baselines in the same run;" rank-samples\:"The paper'\''s protocol - queries from the test songs (held-out works and kits, full and
 sparse mixtures) rank every one-shot of the held-out kits, and the best-placed ground truth'\''s
-normalised rank is averaged (all classes, and within the true class);"))' '*:: :->args'
-    case $state in args) case $words[1] in detect-cover) _mtk_eval_detect_cover ;; transcribe) _mtk_eval_transcribe ;; situate) _mtk_eval_situate ;; infill) _mtk_eval_infill ;; embed) _mtk_eval_embed ;; situate-fold-in) _mtk_eval_situate_fold_in ;; separate) _mtk_eval_separate ;; rank-samples) _mtk_eval_rank_samples ;; esac ;; esac
+normalised rank is averaged (all classes, and within the true class);" accompany\:"The drum accompanist'\''s parts on held-out songs, as one JSON object"))' '*:: :->args'
+    case $state in args) case $words[1] in detect-cover) _mtk_eval_detect_cover ;; transcribe) _mtk_eval_transcribe ;; situate) _mtk_eval_situate ;; infill) _mtk_eval_infill ;; embed) _mtk_eval_embed ;; situate-fold-in) _mtk_eval_situate_fold_in ;; separate) _mtk_eval_separate ;; rank-samples) _mtk_eval_rank_samples ;; accompany) _mtk_eval_accompany ;; esac ;; esac
 }
 
 _mtk_eval_detect_cover() {
@@ -258,6 +263,11 @@ _mtk_eval_separate() {
 _mtk_eval_rank_samples() {
     local state line
     _arguments '--data[A corpus built by `mtk corpus songs`]:corpus:_files' '--oneshots[The one-shot export of the corpus'\''s kits]:dir:_files' '--model[SampleMatch models to compare (repeatable;]:name|path: ' '--baselines[Comma-separated - random, embed, timbre (none - '\'''\'')]:str: ' '--per[Queries per test song, class played and mixture kind]:int: ' '--seed[Seed of the queries (and of the random baseline)]:int: ' '--format[json (one object) or markdown (a table)]:str: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
+}
+
+_mtk_eval_accompany() {
+    local state line
+    _arguments '--data[Corpora built by `mtk corpus songs` (repeatable)]:corpus: ' '--tracker[A beat tracker to compare with librosa'\''s]:path:_files' '--lm[Language models whose drums are scored (repeatable)]:path:_files' '--vocoder[The drum vocoder (default - Griffin-Lim)]:path:_files' '--kit[The drum machine'\''s recorded kit]:str: ' '--split[Corpus split scored]:str: ' '--limit[Score at most this many songs (0 - all)]:int: ' '--seconds[Generate and score each song'\''s first N s]:float: ' '--sound-songs[Drum stems for the sound-path comparison (0 - none)]:int: ' '--style-songs[Training songs whose drums fit the style space]:int: ' '--seed[Sampling seed of the generated drums]:int: ' '--format[json (one object) or markdown (tables)]:str: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
 }
 
 _mtk_models() {
