@@ -1,7 +1,9 @@
 """How a drum track fits its song, as ``mtk eval accompany`` measures generated drums.
 
 - rhythm: librosa's tracker on the drums alone against the song's true beats (mir_eval
-  F-measure, beats and downbeats), the relative tempo error, and the share of drum onsets
+  F-measure), and downbeats: the drums' bar in the song's number of beats a bar, starting on
+  the beat phase with the strongest kick-band onsets (:func:`bar_downbeats`); the relative
+  tempo error, and the share of drum onsets
   within 30 ms of the song's sixteenth-note grid (a beat divided in 4, or in 6 in compound
   meters, whose beat is a dotted quarter);
 - style and sound: mtk embed vectors of the drums, compared as sets by the Fréchet distance
@@ -20,6 +22,7 @@ from mtk.accompany.beats import f_measures, librosa_beats
 from mtk.accompany.data import Song
 
 GRID_WINDOW = 0.03
+KICK_HZ = 150.0
 COMPOUND = {"6/8", "9/8", "12/8"}
 
 
@@ -34,10 +37,35 @@ def grid(song: Song) -> np.ndarray:
     return np.concatenate([a + (b - a) * np.arange(div) / div for a, b in zip(ext[:-1], ext[1:], strict=True)])
 
 
+def kick_flux(y: np.ndarray, sr: int, hop: int = 512) -> np.ndarray:
+    """Onset strength below 150 Hz (the kick's band): positive log-magnitude flux per frame."""
+    import librosa
+
+    mag = np.abs(librosa.stft(y, n_fft=2048, hop_length=hop))
+    low = mag[librosa.fft_frequencies(sr=sr, n_fft=2048) <= KICK_HZ].sum(0)
+    return np.maximum(0.0, np.diff(np.log(low + 1e-6), prepend=np.log(low[0] + 1e-6)))
+
+
+def bar_downbeats(y: np.ndarray, sr: int, beats: np.ndarray, beats_per_bar: int) -> np.ndarray:
+    """Downbeats of a drum track in bars of the song's ``beats_per_bar``: the phase of its
+    beats whose kick-band onsets are strongest (a drum part's bar starts with its kick)."""
+    hop = 512
+    if beats.size < beats_per_bar:
+        return beats[:0]
+    flux = kick_flux(y, sr, hop)
+    frames = np.clip(np.round(beats * sr / hop).astype(int), 0, flux.size - 1)
+    at = np.array([flux[max(0, f - 2) : f + 3].max() for f in frames])
+    phase = int(np.argmax([at[p::beats_per_bar].mean() for p in range(beats_per_bar)]))
+    return beats[phase::beats_per_bar]
+
+
 def rhythm(y: np.ndarray, sr: int, song: Song) -> dict[str, float]:
     import librosa
 
     est = librosa_beats(y, sr)
+    if song.downbeats:  # the bar is the song's: is the drums' bar aligned with it?
+        per_bar = max(1, int(round(len(song.beats) / len(song.downbeats))))
+        est.downbeats = bar_downbeats(y, sr, est.beats, per_bar)
     scores = f_measures(np.asarray(song.beats), np.asarray(song.downbeats), est)
     # hop 128 (6 ms) with backtracking to the energy minimum before each peak: the onset
     # itself, not the flux peak a frame later (on a click-exact loop, hop 512 puts a fifth of
@@ -68,7 +96,9 @@ class StyleSpace:
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
-        self.pca = PCA(n_components=max(1, min(dims, len(vectors) - 1, vectors.shape[1])), random_state=seed).fit(vectors)
+        self.pca = PCA(n_components=max(1, min(dims, len(vectors) - 1, vectors.shape[1])), random_state=seed).fit(
+            vectors
+        )
         self.classifier = None
         if len(set(styles)) > 1:
             self.classifier = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, C=0.5))

@@ -56,3 +56,18 @@ def test_style_space_classifies_separable_styles() -> None:
     space = StyleSpace(vectors, styles, dims=4)
     assert space.agreement(vectors, styles) == 1.0
     assert StyleSpace(vectors, ["rock"] * 40).agreement(vectors, styles) is None
+
+
+def test_bar_downbeats_start_where_the_kick_plays() -> None:
+    from mtk.accompany.drumscores import bar_downbeats
+
+    sr, beat = SR, 0.5
+    y = np.zeros(int(8.0 * sr), np.float32)
+    t = np.arange(int(0.2 * sr)) / sr
+    kick = (np.sin(2 * np.pi * 60 * t) * np.exp(-t * 20)).astype(np.float32)
+    tick = (np.random.default_rng(0).standard_normal(t.size) * np.exp(-t * 60) * 0.3).astype(np.float32)
+    beats = np.arange(16) * beat
+    for i, b in enumerate(beats):
+        s = int(b * sr)
+        y[s : s + t.size] += tick + (kick if i % 4 == 1 else 0)  # the bar starts on the second beat
+    assert np.allclose(bar_downbeats(y, sr, beats, 4), beats[1::4])
