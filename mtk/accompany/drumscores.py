@@ -38,12 +38,14 @@ def grid(song: Song) -> np.ndarray:
 
 
 def kick_flux(y: np.ndarray, sr: int, hop: int = 512) -> np.ndarray:
-    """Onset strength below 150 Hz (the kick's band): positive log-magnitude flux per frame."""
+    """Onset strength below 150 Hz (the kick's band): positive log-magnitude flux per frame,
+    with a floor 40 dB under the loudest frame."""
     import librosa
 
     mag = np.abs(librosa.stft(y, n_fft=2048, hop_length=hop))
     low = mag[librosa.fft_frequencies(sr=sr, n_fft=2048) <= KICK_HZ].sum(0)
-    return np.maximum(0.0, np.diff(np.log(low + 1e-6), prepend=np.log(low[0] + 1e-6)))
+    level = np.log(low + 1e-2 * float(low.max()) + 1e-9)  # 40 dB below the loudest: no flux out of silence
+    return np.maximum(0.0, np.diff(level, prepend=level[0]))
 
 
 def bar_downbeats(y: np.ndarray, sr: int, beats: np.ndarray, beats_per_bar: int) -> np.ndarray:
