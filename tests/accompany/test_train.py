@@ -60,7 +60,7 @@ def test_other_settings_in_a_run_are_refused(beat_corpus: Path, tmp_path: Path) 
 
 def test_unknown_stage_is_a_usage_error(beat_corpus: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(
-        app, ["train", "accompany", "--data", str(beat_corpus), "-o", str(tmp_path / "r"), "--stage", "vocoder"]
+        app, ["train", "accompany", "--data", str(beat_corpus), "-o", str(tmp_path / "r"), "--stage", "nosuch"]
     )
     assert result.exit_code == 2
     assert "unknown --stage" in result.output
