@@ -9,7 +9,6 @@ trackers: 1 on the beat's frame, 0.5 on its two neighbours.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from mtk.errors import InputError, UsageError
 
 CACHE_VERSION = "mel-v1"
 PARTS = ("drumless", "drums")
+NEED = ("split", "style", "meter", "tempo", "drums", "soundfont", "beats", "downbeats")  # of meta.json
 
 
 @dataclass(frozen=True)
@@ -43,14 +43,14 @@ class Song:
 
 def find_songs(corpus: str | Path, *, splits: Sequence[str] | None = None) -> list[Song]:
     """Every song of a corpus that has drums and a drumless mix, in folder order."""
+    from mtk.corpus.reader import song_metas
+
     root = Path(corpus)
     if not root.is_dir():
         raise InputError(f"{root}: no such corpus folder")
     songs = []
-    for meta_path in sorted(root.glob("*/meta.json")):
-        meta = json.loads(meta_path.read_text())
-        folder = meta_path.parent
-        if (splits and meta["split"] not in splits) or meta.get("drums", {}).get("mode") == "none":
+    for folder, meta in song_metas(root, need=NEED):
+        if (splits and meta["split"] not in splits) or meta["drums"]["mode"] == "none":
             continue
         if not all((folder / f"{p}.wav").is_file() for p in PARTS):
             continue
@@ -63,8 +63,8 @@ def find_songs(corpus: str | Path, *, splits: Sequence[str] | None = None) -> li
                 tempo=float(meta["tempo"]),
                 beats=tuple(meta["beats"]),
                 downbeats=tuple(meta["downbeats"]),
-                kit=str(meta.get("drums", {}).get("kit") or ""),
-                soundfont=str(meta.get("soundfont", {}).get("name", "")),
+                kit=str(meta["drums"]["kit"] or ""),
+                soundfont=str(meta["soundfont"]["name"]),
             )
         )
     if not songs:

@@ -1,8 +1,10 @@
-"""``mtk eval accompany``: the beat tracker on held-out drumless mixes, beside librosa's.
+"""``mtk eval accompany``: the tracker, the generated drums and the tables that report them.
 
-Each test song's ``drumless.wav`` is tracked whole by each method and scored against the
-song's exact beats and downbeats with mir_eval (F-measure, 70 ms, first 5 s skipped); the
-result gives the mean over songs, per method and per meter.
+Tracker: each test song's ``drumless.wav`` is tracked whole by each method and scored against
+the song's exact beats and downbeats with mir_eval (F-measure, 70 ms, first 5 s skipped), as
+the mean over songs, per method and per meter. Generation: each system's drums for each
+song's first seconds, scored by :mod:`mtk.accompany.drumscores`. The sound path's scores are
+in :mod:`mtk.accompany.soundpath`.
 """
 
 from __future__ import annotations

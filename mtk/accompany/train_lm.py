@@ -8,8 +8,6 @@ cross-entropy (nats per code) is measured; ``run/best.pt`` keeps the lowest.
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -19,8 +17,7 @@ import numpy as np
 
 from mtk.accompany.lm import ARCH, LMConfig
 from mtk.accompany.lmdata import CodedSong, lm_batches, valid_windows
-from mtk.errors import UsageError
-from mtk.trainlog import StepLog
+from mtk.accompany.loop import Run, Schedule, cosine, fit
 
 
 @dataclass
@@ -67,65 +64,25 @@ def train_lm(
     import torch
 
     from mtk.accompany.lm import DrumLM
-    from mtk.weights.checkpoint import build_module, load_checkpoint, save_checkpoint
+    from mtk.weights.checkpoint import build_module
 
-    run.mkdir(parents=True, exist_ok=True)
-    last, best = run / "last.pt", run / "best.pt"
-    state = load_checkpoint(last, arch=ARCH) if last.exists() else None
-    if state and state["config"] != cfg.to_dict():
-        raise UsageError(f"{run}: a run of other settings ({state['config']}); use another -o")
     torch.manual_seed(opts.seed)
     net = build_module(DrumLM, cfg.to_dict()).to(opts.device)
     optim = torch.optim.AdamW(net.parameters(), lr=opts.lr, weight_decay=0.01)
-
-    def rate(s: int) -> float:
-        return min(1.0, (s + 1) / opts.warmup) * 0.5 * (1 + math.cos(math.pi * min(s, opts.steps) / opts.steps))
-
-    sched = torch.optim.lr_scheduler.LambdaLR(optim, rate)
-    step, best_nll = 0, float("inf")
-    if state:
-        net.load_state_dict(state["state_dict"])
-        optim.load_state_dict(state["optimizer"])
-        step, best_nll = int(state["step"]), float(state["best_nll"])
-        sched.last_epoch = step
-    stream = lm_batches(train, batch=opts.batch, context=cfg.context, level=cfg.beat, seed=opts.seed * 100_003 + step)
+    sched = torch.optim.lr_scheduler.LambdaLR(optim, lambda s: min(1.0, (s + 1) / opts.warmup) * cosine(s, opts.steps))
     windows = valid_windows(valid, context=cfg.context, level=cfg.beat)
 
-    def save(path: Path) -> None:
-        save_checkpoint(
-            path, arch=ARCH, config=cfg.to_dict(), state_dict=net.state_dict(), optimizer=optim.state_dict(),
-            step=step, best_nll=best_nll,
-            meta={"train": len(train), "valid": len(valid), "options": asdict(opts), **(extra_meta or {})},
-        )  # fmt: skip
+    def loss(batch: tuple) -> tuple[Any, dict[str, Any]]:
+        return net.loss(*(_tensor(a, opts.device) for a in batch)), {}
 
-    log_file = (run / "log.jsonl").open("a")
-    log = StepLog(log_file, on_log)
-    record: dict[str, Any] = {}
-    try:
-        while step < opts.steps:
-            net.train()
-            drums, prime, beat = next(stream)
-            loss = net.loss(_tensor(drums, opts.device), _tensor(prime, opts.device), _tensor(beat, opts.device))
-            optim.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-            optim.step()
-            sched.step()
-            step += 1
-            log.add(loss.item())
-            if step % opts.log_every == 0 or step == opts.steps:
-                record = log.record(step)
-            if step % opts.checkpoint_every == 0 or step == opts.steps:
-                scores = validate(net, windows, opts.device)
-                record = {**record, **scores}
-                log_file.write(json.dumps({"step": step, **scores}) + "\n")
-                log_file.flush()
-                if on_log:
-                    on_log({"step": step, **scores})
-                if scores["valid_nll"] < best_nll:
-                    best_nll = scores["valid_nll"]
-                    save(best)
-                save(last)
-    finally:
-        log_file.close()
-    return record
+    meta = {"train": len(train), "valid": len(valid), "options": asdict(opts), **(extra_meta or {})}
+    return fit(
+        Run(run, ARCH, cfg.to_dict(), "valid_nll", lower=True, meta=meta),
+        net, optim, sched, Schedule(opts.steps, opts.checkpoint_every, opts.log_every, clip=1.0),
+        batches=lambda step: lm_batches(
+            train, batch=opts.batch, context=cfg.context, level=cfg.beat, seed=opts.seed * 100_003 + step
+        ),
+        loss=loss,
+        validate=lambda: validate(net, windows, opts.device),
+        on_log=on_log,
+    )  # fmt: skip

@@ -9,8 +9,6 @@ beat and downbeat F-measure, ``run/last.pt`` the latest, ``run/log.jsonl`` the l
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,9 +19,8 @@ import numpy as np
 from mtk.accompany.beats import decode, f_measures
 from mtk.accompany.data import Song, TrackerAugment, tracker_batches
 from mtk.accompany.features import MEL
+from mtk.accompany.loop import Run, Schedule, cosine, fit
 from mtk.accompany.tracker import ARCH, TrackerConfig
-from mtk.errors import UsageError
-from mtk.trainlog import StepLog
 
 
 @dataclass
@@ -76,70 +73,27 @@ def train_tracker(
     import torch
 
     from mtk.accompany.tracker import BeatTracker
-    from mtk.weights.checkpoint import build_module, load_checkpoint, save_checkpoint
+    from mtk.weights.checkpoint import build_module
 
-    run.mkdir(parents=True, exist_ok=True)
-    last, best = run / "last.pt", run / "best.pt"
-    state = load_checkpoint(last, arch=ARCH) if last.exists() else None
-    if state and state["config"] != cfg.to_dict():
-        raise UsageError(f"{run}: a run of other settings ({state['config']}); use another -o")
     torch.manual_seed(opts.seed)
     net = build_module(BeatTracker, cfg.to_dict()).to(opts.device)
     optim = torch.optim.Adam(net.parameters(), lr=opts.lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        optim, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, opts.steps) / opts.steps))
-    )
-    step, best_f = 0, -1.0
-    if state:
-        net.load_state_dict(state["state_dict"])
-        optim.load_state_dict(state["optimizer"])
-        step, best_f = int(state["step"]), float(state["best_f"])
-        sched.last_epoch = step
+    sched = torch.optim.lr_scheduler.LambdaLR(optim, lambda s: cosine(s, opts.steps))
     frames = int(round(opts.seconds * MEL.fps))
-    stream = tracker_batches(
-        train_songs, train_mels, batch=opts.batch, frames=frames, seed=opts.seed * 100_003 + step, augment=augment
-    )
-    loss_fn = torch.nn.BCEWithLogitsLoss()
+    bce = torch.nn.BCEWithLogitsLoss()
 
-    def save(path: Path) -> None:
-        save_checkpoint(
-            path,
-            arch=ARCH,
-            config=cfg.to_dict(),
-            state_dict=net.state_dict(),
-            optimizer=optim.state_dict(),
-            step=step,
-            best_f=best_f,
-            meta={"train": len(train_songs), "valid": len(valid_songs), "options": asdict(opts)},
-        )
+    def loss(batch: tuple[np.ndarray, np.ndarray]) -> tuple[Any, dict[str, Any]]:
+        x, y = (torch.from_numpy(a).to(opts.device) for a in batch)
+        return bce(net(x), y), {}
 
-    log_file = (run / "log.jsonl").open("a")
-    log = StepLog(log_file, on_log)
-    record: dict[str, Any] = {}
-    try:
-        while step < opts.steps:
-            net.train()
-            x, y = (torch.from_numpy(a).to(opts.device) for a in next(stream))
-            loss = loss_fn(net(x), y)
-            optim.zero_grad()
-            loss.backward()
-            optim.step()
-            sched.step()
-            step += 1
-            log.add(loss.item())
-            if step % opts.log_every == 0 or step == opts.steps:
-                record = log.record(step)
-            if step % opts.checkpoint_every == 0 or step == opts.steps:
-                scores = validate(net, valid_songs, valid_mels, opts.device)
-                record = {**record, **scores}
-                log_file.write(json.dumps({"step": step, **scores}) + "\n")
-                log_file.flush()
-                if on_log:
-                    on_log({"step": step, **scores})
-                if scores["valid_f"] > best_f:
-                    best_f = scores["valid_f"]
-                    save(best)
-                save(last)
-    finally:
-        log_file.close()
-    return record
+    meta = {"train": len(train_songs), "valid": len(valid_songs), "options": asdict(opts)}
+    return fit(
+        Run(run, ARCH, cfg.to_dict(), "valid_f", lower=False, meta=meta),
+        net, optim, sched, Schedule(opts.steps, opts.checkpoint_every, opts.log_every),
+        batches=lambda step: tracker_batches(
+            train_songs, train_mels, batch=opts.batch, frames=frames, seed=opts.seed * 100_003 + step, augment=augment
+        ),
+        loss=loss,
+        validate=lambda: validate(net, valid_songs, valid_mels, opts.device),
+        on_log=on_log,
+    )  # fmt: skip

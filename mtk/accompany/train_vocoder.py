@@ -10,8 +10,6 @@ compares it with Griffin-Lim.
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,10 +18,9 @@ from typing import Any
 import numpy as np
 
 from mtk.accompany.features import MEL
+from mtk.accompany.loop import Run, Schedule, cosine, fit
 from mtk.accompany.soundpath import stft_distance
 from mtk.accompany.vocoder import ARCH, VocoderConfig
-from mtk.errors import UsageError
-from mtk.trainlog import StepLog
 
 
 @dataclass
@@ -79,72 +76,34 @@ def train_vocoder(
     *,
     on_log: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
+    """Train (or resume) a vocoder in ``run`` on mono waveforms; returns the last record."""
     import torch
 
     from mtk.accompany.features import LogMel
     from mtk.accompany.vocoder import Vocoder
-    from mtk.weights.checkpoint import build_module, load_checkpoint, save_checkpoint
+    from mtk.weights.checkpoint import build_module
 
-    run.mkdir(parents=True, exist_ok=True)
-    last, best = run / "last.pt", run / "best.pt"
-    state = load_checkpoint(last, arch=ARCH) if last.exists() else None
-    if state and state["config"] != cfg.to_dict():
-        raise UsageError(f"{run}: a run of other settings ({state['config']}); use another -o")
     torch.manual_seed(opts.seed)
     net = build_module(Vocoder, cfg.to_dict()).to(opts.device)
     optim = torch.optim.AdamW(net.parameters(), lr=opts.lr, betas=(0.8, 0.9))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        optim, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, opts.steps) / opts.steps))
-    )
-    step, best_d = 0, float("inf")
-    if state:
-        net.load_state_dict(state["state_dict"])
-        optim.load_state_dict(state["optimizer"])
-        step, best_d = int(state["step"]), float(state["best_stft"])
-        sched.last_epoch = step
+    sched = torch.optim.lr_scheduler.LambdaLR(optim, lambda s: cosine(s, opts.steps))
     logmel = LogMel()
     samples = int(opts.seconds * MEL.sample_rate) // MEL.hop * MEL.hop
-    stream = excerpts(train_waves, batch=opts.batch, samples=samples, seed=opts.seed * 100_003 + step)
-    valid_frames = int(opts.valid_seconds * MEL.sample_rate)
 
-    def save(path: Path) -> None:
-        save_checkpoint(
-            path, arch=ARCH, config=cfg.to_dict(), state_dict=net.state_dict(), optimizer=optim.state_dict(),
-            step=step, best_stft=best_d,
-            meta={"train": len(train_waves), "valid": len(valid_waves), "options": asdict(opts)},
-        )  # fmt: skip
+    def loss(batch: np.ndarray) -> tuple[Any, dict[str, Any]]:
+        ref = torch.from_numpy(batch).to(opts.device)
+        mel = logmel(ref)
+        est = net(mel)
+        return stft_distance(est, ref[..., : est.shape[-1]]) + (
+            logmel(est) - mel
+        ).abs().mean(), {}  # est has mel's frames
 
-    log_file = (run / "log.jsonl").open("a")
-    log = StepLog(log_file, on_log)
-    record: dict[str, Any] = {}
-    try:
-        while step < opts.steps:
-            net.train()
-            ref = torch.from_numpy(next(stream)).to(opts.device)
-            mel = logmel(ref)
-            est = net(mel)
-            ref = ref[..., : est.shape[-1]]
-            loss = stft_distance(est, ref) + (logmel(est) - mel).abs().mean()  # est has mel's frames
-            optim.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
-            optim.step()
-            sched.step()
-            step += 1
-            log.add(loss.item())
-            if step % opts.log_every == 0 or step == opts.steps:
-                record = log.record(step)
-            if step % opts.checkpoint_every == 0 or step == opts.steps:
-                scores = validate(net, valid_waves, valid_frames, opts.device)
-                record = {**record, **scores}
-                log_file.write(json.dumps({"step": step, **scores}) + "\n")
-                log_file.flush()
-                if on_log:
-                    on_log({"step": step, **scores})
-                if scores["valid_stft"] < best_d:
-                    best_d = scores["valid_stft"]
-                    save(best)
-                save(last)
-    finally:
-        log_file.close()
-    return record
+    meta = {"train": len(train_waves), "valid": len(valid_waves), "options": asdict(opts)}
+    return fit(
+        Run(run, ARCH, cfg.to_dict(), "valid_stft", lower=True, meta=meta),
+        net, optim, sched, Schedule(opts.steps, opts.checkpoint_every, opts.log_every, clip=10.0),
+        batches=lambda step: excerpts(train_waves, batch=opts.batch, samples=samples, seed=opts.seed * 100_003 + step),
+        loss=loss,
+        validate=lambda: validate(net, valid_waves, int(opts.valid_seconds * MEL.sample_rate), opts.device),
+        on_log=on_log,
+    )  # fmt: skip

@@ -10,7 +10,6 @@ absolute error in log10 mel units), ``run/last.pt`` the latest.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -18,9 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from mtk.accompany.loop import Run, Schedule, fit
 from mtk.accompany.vqvae import ARCH, VQConfig
-from mtk.errors import UsageError
-from mtk.trainlog import StepLog
 
 COMMIT = 0.02
 
@@ -86,71 +84,30 @@ def train_vq(
     import torch.nn.functional as F
 
     from mtk.accompany.vqvae import VQVAE
-    from mtk.weights.checkpoint import build_module, load_checkpoint, save_checkpoint
+    from mtk.weights.checkpoint import build_module
 
-    run.mkdir(parents=True, exist_ok=True)
-    last, best = run / "last.pt", run / "best.pt"
-    state = load_checkpoint(last, arch=ARCH) if last.exists() else None
-    if state and (state["config"] != cfg.to_dict() or state["meta"]["part"] != opts.part):
-        raise UsageError(f"{run}: a run of other settings ({state['config']}, {state['meta']['part']}); use another -o")
     torch.manual_seed(opts.seed)
     net = build_module(VQVAE, cfg.to_dict()).to(opts.device)
     optim = torch.optim.Adam(net.parameters(), lr=opts.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(optim, lambda s: min(1.0, (s + 1) / opts.warmup))
-    step, best_mae = 0, float("inf")
-    if state:
-        net.load_state_dict(state["state_dict"])
-        optim.load_state_dict(state["optimizer"])
-        step, best_mae = int(state["step"]), float(state["best_mae"])
-        sched.last_epoch = step
-    else:
+
+    def statistics() -> None:
         every = np.concatenate([m.astype(np.float32) for m in train_mels], axis=1)
         net.set_statistics(torch.from_numpy(every.mean(1)), torch.from_numpy(every.std(1)))
-    stream = crops(
-        train_mels, batch=opts.batch, frames=opts.frames, gain_db=opts.gain_db, seed=opts.seed * 100_003 + step
-    )
 
-    def save(path: Path) -> None:
-        save_checkpoint(
-            path,
-            arch=ARCH,
-            config=cfg.to_dict(),
-            state_dict=net.state_dict(),
-            optimizer=optim.state_dict(),
-            step=step,
-            best_mae=best_mae,
-            meta={"part": opts.part, "train": len(train_mels), "valid": len(valid_mels), "options": asdict(opts)},
-        )
+    def loss(batch: np.ndarray) -> tuple[Any, dict[str, Any]]:
+        rec, target, commit, stats = net(torch.from_numpy(batch).to(opts.device))
+        return F.mse_loss(rec, target) + COMMIT * commit, {"perplexity": round(stats.get("perplexity", 0.0), 2)}
 
-    log_file = (run / "log.jsonl").open("a")
-    log = StepLog(log_file, on_log)
-    record: dict[str, Any] = {}
-    stats: dict[str, float] = {}
-    try:
-        while step < opts.steps:
-            net.train()
-            x = torch.from_numpy(next(stream)).to(opts.device)
-            rec, target, commit, stats = net(x)
-            loss = F.mse_loss(rec, target) + COMMIT * commit
-            optim.zero_grad()
-            loss.backward()
-            optim.step()
-            sched.step()
-            step += 1
-            log.add(loss.item())
-            if step % opts.log_every == 0 or step == opts.steps:
-                record = log.record(step, perplexity=round(stats.get("perplexity", 0.0), 2))
-            if step % opts.checkpoint_every == 0 or step == opts.steps:
-                scores = validate(net, valid_mels, opts.device)
-                record = {**record, **scores}
-                log_file.write(json.dumps({"step": step, **scores}) + "\n")
-                log_file.flush()
-                if on_log:
-                    on_log({"step": step, **scores})
-                if scores["valid_mae"] < best_mae:
-                    best_mae = scores["valid_mae"]
-                    save(best)
-                save(last)
-    finally:
-        log_file.close()
-    return record
+    meta = {"part": opts.part, "train": len(train_mels), "valid": len(valid_mels), "options": asdict(opts)}
+    return fit(
+        Run(run, ARCH, cfg.to_dict(), "valid_mae", lower=True, meta=meta, match=("part",)),
+        net, optim, sched, Schedule(opts.steps, opts.checkpoint_every, opts.log_every),
+        batches=lambda step: crops(
+            train_mels, batch=opts.batch, frames=opts.frames, gain_db=opts.gain_db, seed=opts.seed * 100_003 + step
+        ),
+        loss=loss,
+        validate=lambda: validate(net, valid_mels, opts.device),
+        fresh=statistics,
+        on_log=on_log,
+    )  # fmt: skip

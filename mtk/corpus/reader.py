@@ -24,6 +24,8 @@ REQUIRED: dict[str, tuple[type | tuple[type, ...], tuple[str, ...]]] = {
     "drums": (dict, ("mode", "kit")),
     "soundfont": (dict, ("name",)),
     "drum_hits": (list, ()),
+    "beats": (list, ()),
+    "downbeats": (list, ()),
 }
 HIT_KEYS = ("time", "class", "velocity")
 

@@ -226,6 +226,12 @@ CORPUS: dict[str, Case] = {
     "train separate": Case(
         lambda d, c: ["train", "separate", "--data", d, "-o", str(c["out"] / "run"), "--steps", "1"]
     ),
+    "train accompany": Case(
+        lambda d, c: ["train", "accompany", "--data", d, "-o", str(c["out"] / "run"), "--steps", "1"]
+    ),
+    "eval accompany": Case(
+        lambda d, c: ["eval", "accompany", "--data", d, "--tracker", str(c["out"] / "no-tracker.pt")]
+    ),
 }
 
 LISTS: dict[str, Case] = {  # @list.txt: every command that takes INPUT arguments
