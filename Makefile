@@ -28,6 +28,8 @@ demo: install
 	$(MTK) transcribe $(OUT)/ode_to_joy_stems/ch10-drums.wav -o $(OUT)/ode_to_joy_drums.mid --force
 	$(MTK) separate $(OUT)/ode_to_joy.wav -o $(OUT)/ode_to_joy_separated --force | tee $(OUT)/separate.jsonl
 	$(MTK) separate $(OUT)/ode_to_joy.wav --stem drums | $(MTK) transcribe - -o $(OUT)/ode_to_joy_separated_drums.mid --force
+	$(MTK) accompany $(OUT)/ode_to_joy.wav --remove-drums -n 2 --seed 1 -o $(OUT)/ode_to_joy_new_drums.wav --mix $(OUT)/ode_to_joy_new_mix.wav --midi $(OUT)/ode_to_joy_new_drums.mid --force | tee $(OUT)/accompany.jsonl
+	$(MTK) separate $(OUT)/ode_to_joy.wav --stem other | $(MTK) accompany - --seed 2 | $(MTK) transcribe - -o $(OUT)/ode_to_joy_other_drums.mid --force
 	$(MTK) situate now --user demo --age 30 --country FR --gender female --device mobile --network plane --time 2019-08-13T08:05 | tee $(OUT)/situate-now.jsonl
 	$(MTK) situate session --user s7-u00001 --situation relax --tracks $(OUT)/ode_to_joy.wav --tracks $(OUT)/ode_to_joy_cover.wav -n 2 -o $(OUT)/situate-session.jsonl --force
 	$(MTK) infill examples/ode_to_joy.mid --gap 13-16 --struct-from 1-4 -n 4 --seed 1 -o $(OUT)/ode_to_joy_infill.mid --force | tee $(OUT)/infill.jsonl
@@ -42,6 +44,9 @@ demo: install
 	@echo "      mtk transcribe turned its drum stem back into MIDI -> $(OUT)/ode_to_joy_drums.mid;"
 	@echo "      mtk separate split the mix into drums, bass, lead and other -> $(OUT)/ode_to_joy_separated/,"
 	@echo "      and its separated drums, piped, were transcribed too -> $(OUT)/ode_to_joy_separated_drums.mid;"
+	@echo "      mtk accompany took its drums out and played new ones along (the better of 2 takes) -> $(OUT)/ode_to_joy_new_drums.wav,"
+	@echo "      under the rest -> $(OUT)/ode_to_joy_new_mix.wav, as MIDI -> $(OUT)/ode_to_joy_new_drums.mid; and drums for its"
+	@echo "      separated chords alone, piped from mtk separate into mtk transcribe -> $(OUT)/ode_to_joy_other_drums.mid"
 	@echo "      mtk situate guessed a situation from a device context and ranked both recordings for one"
 	@echo "      (simulated) user relaxing -> $(OUT)/situate-now.jsonl, $(OUT)/situate-session.jsonl"
 	@echo "      mtk infill rewrote its last phrase (bars 13-16) in the image of bars 1-4 -> $(OUT)/ode_to_joy_infill.mid"

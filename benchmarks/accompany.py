@@ -7,11 +7,12 @@ On one CPU thread (issue 27's goals):
   vocoder);
 - with ``--long``: peak memory (max RSS) for a 10-minute input (goal < 2 GB), in a
   subprocess so nothing else counts.
-The parts come from training runs (``--lm``, whose checkpoint names its tracker and VQ-VAEs,
-and ``--vocoder``) or, without them, are the default sizes randomly initialised (the cost is
-the same). The input is a synthetic drumless signal (chords struck on each beat).
-Prints one JSON object.
-Usage: python benchmarks/accompany.py [--lm RUN/best.pt --vocoder RUN/best.pt] [--threads 1] [--long]
+The parts are the shipped accompanist (``--model``, default), training runs (``--lm``, whose
+checkpoint names its tracker and VQ-VAEs, and ``--vocoder``) or, with ``--model random``, the
+default sizes randomly initialised (the cost is the same). The input is a synthetic drumless
+signal (chords struck on each beat). Prints one JSON object.
+Usage: python benchmarks/accompany.py [--model NAME|PATH|random | --lm RUN/best.pt --vocoder RUN/best.pt]
+       [--threads 1] [--long]
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def drumless(seconds: float, bpm: float = 110.0) -> np.ndarray:
     return 0.5 * y
 
 
-def accompanist(lm: str | None, vocoder: str | None):  # type: ignore[no-untyped-def]
+def accompanist(lm: str | None, vocoder: str | None, model: str | None = None):  # type: ignore[no-untyped-def]
     from mtk.accompany.infer import Tracker
     from mtk.accompany.lm import DrumLM
     from mtk.accompany.pipeline import Accompanist, from_runs
@@ -50,6 +51,10 @@ def accompanist(lm: str | None, vocoder: str | None):  # type: ignore[no-untyped
 
     if lm:
         return from_runs(lm, vocoder)
+    if model != "random":
+        from mtk.accompany.pipeline import load
+
+        return load(model)
     import torch
 
     torch.manual_seed(0)
@@ -86,7 +91,7 @@ def timed(acc, y: np.ndarray) -> dict[str, float]:  # type: ignore[no-untyped-de
 def long_memory(args: argparse.Namespace) -> float:
     code = (
         "import sys, resource; sys.argv = sys.argv[:1]; import benchmarks.accompany as b, torch; "
-        f"torch.set_num_threads({args.threads}); acc = b.accompanist({args.lm!r}, {args.vocoder!r}); "
+        f"torch.set_num_threads({args.threads}); acc = b.accompanist({args.lm!r}, {args.vocoder!r}, {args.model!r}); "
         "acc.from_audio(b.drumless(600.0), b.SR, seed=0); "
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
     )
@@ -96,6 +101,7 @@ def long_memory(args: argparse.Namespace) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", help="registry name or release file (default: the shipped model); random")
     parser.add_argument("--lm")
     parser.add_argument("--vocoder")
     parser.add_argument("--threads", type=int, default=1)
@@ -107,7 +113,7 @@ def main() -> None:
     from mtk.corpus.kits import installed_kits
 
     torch.set_num_threads(args.threads)
-    acc = accompanist(args.lm, args.vocoder)
+    acc = accompanist(args.lm, args.vocoder, args.model)
     y = drumless(30.0)
     acc.from_audio(y[: 5 * SR], SR, seed=0)  # warm-up
     stages = timed(acc, y)
@@ -119,7 +125,7 @@ def main() -> None:
         baseline = round(time.perf_counter() - tic, 3)
     result = {
         "threads": args.threads,
-        "parts": "runs" if args.lm else "default sizes, random weights",
+        "parts": args.lm or ("default sizes, random weights" if args.model == "random" else acc.name),
         "seconds_for_30s": round(stages["total"], 3),
         "language_model_seconds": round(stages["language model"], 3),
         "goal_seconds": GOAL_SECONDS,

@@ -3,7 +3,7 @@ _mtk() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} path=mtk i
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "$path ${COMP_WORDS[i]}" in
-            "mtk render"|"mtk corpus"|"mtk corpus songs"|"mtk corpus oneshots"|"mtk corpus catalogue"|"mtk corpus streams"|"mtk corpus stats"|"mtk detect-cover"|"mtk detect-cover pair"|"mtk detect-cover index"|"mtk detect-cover query"|"mtk detect-cover cliques"|"mtk detect-cover classify"|"mtk embed"|"mtk embed vectors"|"mtk embed index"|"mtk embed similar"|"mtk rank-samples"|"mtk rank-samples rank"|"mtk rank-samples index"|"mtk separate"|"mtk transcribe"|"mtk infill"|"mtk situate"|"mtk situate predict"|"mtk situate now"|"mtk situate session"|"mtk train"|"mtk train detect-cover"|"mtk train transcribe"|"mtk train infill"|"mtk train situate-content"|"mtk train situate"|"mtk train embed"|"mtk train separate"|"mtk train rank-samples"|"mtk train shot-classes"|"mtk train accompany"|"mtk eval"|"mtk eval detect-cover"|"mtk eval transcribe"|"mtk eval situate"|"mtk eval infill"|"mtk eval embed"|"mtk eval situate-fold-in"|"mtk eval separate"|"mtk eval rank-samples"|"mtk eval accompany"|"mtk models"|"mtk models list"|"mtk models path"|"mtk models verify") path="$path ${COMP_WORDS[i]}" ;;
+            "mtk render"|"mtk corpus"|"mtk corpus songs"|"mtk corpus oneshots"|"mtk corpus catalogue"|"mtk corpus streams"|"mtk corpus stats"|"mtk detect-cover"|"mtk detect-cover pair"|"mtk detect-cover index"|"mtk detect-cover query"|"mtk detect-cover cliques"|"mtk detect-cover classify"|"mtk embed"|"mtk embed vectors"|"mtk embed index"|"mtk embed similar"|"mtk rank-samples"|"mtk rank-samples rank"|"mtk rank-samples index"|"mtk separate"|"mtk transcribe"|"mtk accompany"|"mtk infill"|"mtk situate"|"mtk situate predict"|"mtk situate now"|"mtk situate session"|"mtk train"|"mtk train detect-cover"|"mtk train transcribe"|"mtk train infill"|"mtk train situate-content"|"mtk train situate"|"mtk train embed"|"mtk train separate"|"mtk train rank-samples"|"mtk train shot-classes"|"mtk train accompany"|"mtk eval"|"mtk eval detect-cover"|"mtk eval transcribe"|"mtk eval situate"|"mtk eval infill"|"mtk eval embed"|"mtk eval situate-fold-in"|"mtk eval separate"|"mtk eval rank-samples"|"mtk eval accompany"|"mtk models"|"mtk models list"|"mtk models path"|"mtk models verify") path="$path ${COMP_WORDS[i]}" ;;
         esac
     done
     case "$path|$prev" in
@@ -94,6 +94,19 @@ _mtk() {
         "mtk transcribe|--model") COMPREPLY=(); return ;;
         "mtk transcribe|--device") COMPREPLY=(); return ;;
         "mtk transcribe|--name") COMPREPLY=(); return ;;
+        "mtk accompany|-o"|"mtk accompany|--output") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk accompany|--mix") COMPREPLY=(); return ;;
+        "mtk accompany|--midi") COMPREPLY=(); return ;;
+        "mtk accompany|--kit") COMPREPLY=(); return ;;
+        "mtk accompany|-n"|"mtk accompany|--takes") COMPREPLY=(); return ;;
+        "mtk accompany|--keep-all") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk accompany|--seed") COMPREPLY=(); return ;;
+        "mtk accompany|--temperature") COMPREPLY=(); return ;;
+        "mtk accompany|--top-p") COMPREPLY=(); return ;;
+        "mtk accompany|--drums-db") COMPREPLY=(); return ;;
+        "mtk accompany|--model") COMPREPLY=(); return ;;
+        "mtk accompany|--device") COMPREPLY=(); return ;;
+        "mtk accompany|--name") COMPREPLY=(); return ;;
         "mtk infill|-o"|"mtk infill|--output") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mtk infill|--gap") COMPREPLY=(); return ;;
         "mtk infill|--struct-from") COMPREPLY=(); return ;;
@@ -317,7 +330,7 @@ _mtk() {
         "mtk eval rank-samples|--device") COMPREPLY=(); return ;;
         "mtk eval accompany|--data") COMPREPLY=(); return ;;
         "mtk eval accompany|--tracker") COMPREPLY=($(compgen -f -- "$cur")); return ;;
-        "mtk eval accompany|--lm") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk eval accompany|--lm") COMPREPLY=(); return ;;
         "mtk eval accompany|--vocoder") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mtk eval accompany|--kit") COMPREPLY=(); return ;;
         "mtk eval accompany|--split") COMPREPLY=(); return ;;
@@ -326,12 +339,13 @@ _mtk() {
         "mtk eval accompany|--sound-songs") COMPREPLY=(); return ;;
         "mtk eval accompany|--style-songs") COMPREPLY=(); return ;;
         "mtk eval accompany|--seed") COMPREPLY=(); return ;;
+        "mtk eval accompany|--takes") COMPREPLY=(); return ;;
         "mtk eval accompany|--format") COMPREPLY=(); return ;;
         "mtk eval accompany|--device") COMPREPLY=(); return ;;
         "mtk models list|--task") COMPREPLY=(); return ;;
     esac
     case "$path" in
-        "mtk") COMPREPLY=($(compgen -W "render corpus detect-cover embed rank-samples separate transcribe infill situate train eval models --version -h --help" -- "$cur")) ;;
+        "mtk") COMPREPLY=($(compgen -W "render corpus detect-cover embed rank-samples separate transcribe accompany infill situate train eval models --version -h --help" -- "$cur")) ;;
         "mtk render") COMPREPLY=($(compgen -W "-o --output --soundfont --synth --sample-rate -r --gain --bits --stems --name -j --jobs --skip-existing --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk corpus") COMPREPLY=($(compgen -W "songs oneshots catalogue streams stats -h --help" -- "$cur")) ;;
         "mtk corpus songs") COMPREPLY=($(compgen -W "--count -n --versions --harmonizations --seed --sources --styles --splits --soundfonts --test-soundfonts --kits --test-kits --kits-dir --soundfont-drums --kit-affinity --artists --labels --sample-rate -r --max-seconds -j --jobs --skip-existing --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
@@ -354,6 +368,7 @@ _mtk() {
         "mtk rank-samples index") COMPREPLY=($(compgen -W "-o --output --model --device --skip-existing --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk separate") COMPREPLY=($(compgen -W "-o --output --stem --two-stems --bits --chunk --model --device --name --skip-existing --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk transcribe") COMPREPLY=($(compgen -W "-o --output --format -f --threshold --onset-threshold --kit --separate --model --device --name --skip-existing --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
+        "mtk accompany") COMPREPLY=($(compgen -W "-o --output --mix --midi --kit -n --takes --keep-all --seed --temperature --top-p --drums-db --remove-drums --model --device --name --skip-existing --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk infill") COMPREPLY=($(compgen -W "-o --output --gap --struct-from --track -n --samples --temperature --top-k --top-p --closeness --keep-all --seed --model --device --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk situate") COMPREPLY=($(compgen -W "predict now session -h --help" -- "$cur")) ;;
         "mtk situate predict") COMPREPLY=($(compgen -W "--audio --history --branch -k --top --ausp --dusp -o --output --device --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
@@ -379,7 +394,7 @@ _mtk() {
         "mtk eval situate-fold-in") COMPREPLY=($(compgen -W "--streams --history --audio --ausp --folds --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval separate") COMPREPLY=($(compgen -W "--data --split --limit --seconds --real --real-seconds --real-offset --transcribe --format --model --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval rank-samples") COMPREPLY=($(compgen -W "--data --oneshots --model --baselines --per --seed --format --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
-        "mtk eval accompany") COMPREPLY=($(compgen -W "--data --tracker --lm --vocoder --kit --split --limit --seconds --sound-songs --style-songs --seed --format --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk eval accompany") COMPREPLY=($(compgen -W "--data --tracker --lm --vocoder --kit --split --limit --seconds --sound-songs --style-songs --seed --takes --format --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk models") COMPREPLY=($(compgen -W "list path verify -h --help" -- "$cur")) ;;
         "mtk models list") COMPREPLY=($(compgen -W "--task --all -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk models path") COMPREPLY=($(compgen -W "-q --quiet -v --verbose -h --help" -- "$cur")) ;;

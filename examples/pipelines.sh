@@ -26,4 +26,13 @@ mtk detect-cover "$out/ode_to_joy.wav" "$out/ode_to_joy_cover.wav" | tee "$out/d
 mtk infill examples/ode_to_joy.mid --gap 13-16 --struct-from 1-4 -n 4 --seed 7 --keep-all "$out/infills" --force \
   | mtk render - > "$out/ode_to_joy_infill.wav"
 
+# 7. Drums for the recording with its own drums taken out: four takes kept, the best written with
+#    the mix and its MIDI; then the first take's groove played on a recorded kit instead
+#    (GMRockKit, from make corpus-deps).
+mtk accompany "$out/ode_to_joy.wav" --remove-drums -n 4 --keep-all "$out/takes" --seed 3 --force \
+  -o "$out/new_drums.wav" --mix "$out/new_mix.wav" --midi "$out/new_drums.mid" | tee "$out/accompany.jsonl"
+if [ -d /usr/share/hydrogen/data/drumkits/GMRockKit ]; then
+  mtk accompany "$out/ode_to_joy.wav" --remove-drums --seed 3 --kit GMRockKit --force -o "$out/new_drums_kit.wav"
+fi
+
 echo "pipelines: outputs in $out/" >&2

@@ -11,7 +11,10 @@ The parts, each trained by ``mtk train accompany --stage ...`` and measured by
 - :mod:`~mtk.accompany.lm` and :mod:`~mtk.accompany.generate`: the drum language model and
   windowed sampling of any length;
 - :mod:`~mtk.accompany.vocoder`: the Vocos-style vocoder (Griffin-Lim is the baseline);
-- :mod:`~mtk.accompany.pipeline`: all of them in a row; :mod:`~mtk.accompany.infer` loads parts;
+- :mod:`~mtk.accompany.pipeline`: all of them in a row (``load()``: the shipped accompanist);
+  :mod:`~mtk.accompany.infer` loads parts; :mod:`~mtk.accompany.release`: the parts in one
+  release file; :mod:`~mtk.accompany.api`: what ``mtk accompany`` does (takes, the best by beat
+  agreement, loudness, the mix, MIDI and a kit);
 - :mod:`~mtk.accompany.data`, :mod:`~mtk.accompany.lmdata` and the ``train_*`` modules:
   training material from ``mtk corpus songs`` and the training loops;
 - :mod:`~mtk.accompany.evaluate`, :mod:`~mtk.accompany.drumscores`,

@@ -54,8 +54,9 @@ class Tracker:
         return self.analyse(log_mel(y / peak if peak > 0 else y)).beats
 
 
-def load_part(path: str, arch: str, device: Any = "cpu") -> Any:
-    """A part's module (in eval mode) from a ``mtk train accompany`` checkpoint."""
+def build_part(arch: str, config: dict[str, Any], state: dict[str, Any], device: Any = "cpu", *, skip: str = "") -> Any:
+    """A part's module (in eval mode) of ``arch`` from its config and state dict; ``skip``: a
+    prefix of weights the state may lack (the half of a VQ-VAE a release leaves out)."""
     from mtk.accompany.lm import ARCH as LM
     from mtk.accompany.lm import DrumLM
     from mtk.accompany.tracker import ARCH as TRACKER
@@ -64,13 +65,27 @@ def load_part(path: str, arch: str, device: Any = "cpu") -> Any:
     from mtk.accompany.vocoder import Vocoder
     from mtk.accompany.vqvae import ARCH as VQ
     from mtk.accompany.vqvae import VQVAE
-    from mtk.weights.checkpoint import build_module, load_checkpoint
+    from mtk.errors import BadModelError
+    from mtk.weights.checkpoint import build_module
 
     classes = {TRACKER: BeatTracker, VQ: VQVAE, LM: DrumLM, VOCODER: Vocoder}
-    ckpt = load_checkpoint(path, arch=arch)
-    net = build_module(classes[arch], ckpt["config"])
-    net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in ckpt["state_dict"].items()})
+    if arch not in classes:
+        raise BadModelError(f"not a part of the accompanist: {arch!r}")
+    net = build_module(classes[arch], config)
+    state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+    missing, unexpected = net.load_state_dict(state, strict=False)
+    lacking = [k for k in missing if not (skip and k.startswith(skip))]
+    if unexpected or lacking:
+        raise BadModelError(f"not a {arch} of this mtk ({(unexpected or lacking)[0]})")
     return net.to(device).eval()
+
+
+def load_part(path: str, arch: str, device: Any = "cpu") -> Any:
+    """A part's module (in eval mode) from a ``mtk train accompany`` checkpoint."""
+    from mtk.weights.checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(path, arch=arch)
+    return build_part(arch, ckpt["config"], ckpt["state_dict"], device)
 
 
 def load_tracker(path: str, device: Any = "cpu") -> Tracker:

@@ -41,6 +41,16 @@ class Schedule:
     clip: float | None = None  # gradient norm clipping
 
 
+def _logged_best(run: Run, default: float) -> float:
+    """The best validation score in the run's log (checkpoints written before they stored it)."""
+    import json
+
+    path = run.folder / "log.jsonl"
+    lines = path.read_text().splitlines() if path.exists() else []
+    scores = [r[run.score] for r in map(json.loads, filter(None, lines)) if run.score in r]
+    return (min if run.lower else max)(scores, default=default)
+
+
 def cosine(step: int, steps: int) -> float:
     """A cosine decay of the learning rate from 1 to 0 over ``steps``."""
     return 0.5 * (1 + math.cos(math.pi * min(step, steps) / max(steps, 1)))
@@ -78,7 +88,8 @@ def fit(
     if state:
         net.load_state_dict(state["state_dict"])
         optim.load_state_dict(state["optimizer"])
-        step, best = int(state["step"]), float(state["best"])
+        step = int(state["step"])
+        best = float(state["best"]) if "best" in state else _logged_best(run, best)
         sched.last_epoch = step
     elif fresh is not None:
         fresh()

@@ -52,13 +52,25 @@ def griffin_lim(mel: np.ndarray, *, n_iter: int = 32, seed: int = 0) -> np.ndarr
     return y.astype(np.float32)
 
 
-def vocoder_inverter(net: Any, device: Any = "cpu") -> Inverter:
+CHUNK_FRAMES = 4096  # 47.6 s of mel a vocoder pass (memory stays flat for any length)
+CONTEXT_FRAMES = 32  # each side: more than the vocoder's reach (27 frames of convolutions, 2 of the iSTFT)
+
+
+def vocoder_inverter(net: Any, device: Any = "cpu", *, chunk: int = CHUNK_FRAMES) -> Inverter:
+    """The vocoder as an inverter, ``chunk`` frames at a time with :data:`CONTEXT_FRAMES` of
+    context either side; the chunks' samples are those of one pass over the whole mel."""
     import torch
 
     def invert(mel: np.ndarray) -> np.ndarray:
+        mel = np.asarray(mel, dtype=np.float32)
+        frames, hop = mel.shape[-1], net.cfg.hop
+        out = []
         with torch.inference_mode():
-            x = torch.from_numpy(np.asarray(mel, dtype=np.float32))[None].to(device)
-            return net.eval()(x)[0].float().cpu().numpy()
+            for start in range(0, max(frames - 1, 1), chunk):
+                a, b = max(0, start - CONTEXT_FRAMES), min(frames, start + chunk + CONTEXT_FRAMES)
+                y = net.eval()(torch.from_numpy(mel[None, :, a:b]).to(device))[0].float().cpu().numpy()
+                out.append(y[(start - a) * hop : (start - a + chunk) * hop])
+        return np.concatenate(out)[: (frames - 1) * hop]
 
     return invert
 

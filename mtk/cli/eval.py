@@ -559,7 +559,12 @@ def accompany(
     ] = None,
     lms: Annotated[
         Optional[list[str]],
-        typer.Option("--lm", metavar="PATH", help="Language models whose drums are scored (repeatable)."),
+        typer.Option(
+            "--lm",
+            metavar="NAME|PATH",
+            help="Language models (training checkpoints, with --vocoder) or released accompanists whose drums are "
+            "scored (repeatable).",
+        ),
     ] = None,
     vocoder: Annotated[
         Optional[str], typer.Option("--vocoder", metavar="PATH", help="The drum vocoder (default: Griffin-Lim).")
@@ -577,6 +582,12 @@ def accompany(
         int, typer.Option("--style-songs", min=2, help="Training songs whose drums fit the style space.")
     ] = 150,
     seed: Annotated[int, typer.Option("--seed", help="Sampling seed of the generated drums.")] = 0,
+    takes: Annotated[
+        int,
+        typer.Option(
+            "--takes", min=1, help="Also score each model's best of N takes, as `mtk accompany -n N` keeps it (1: no)."
+        ),
+    ] = 1,
     fmt: Annotated[str, typer.Option("--format", help="json (one object) or markdown (tables).")] = "json",
     device: Device = "auto",
     quiet: Quiet = False,
@@ -618,7 +629,7 @@ def accompany(
         )
     if lms:
         train_songs = [s for corpus in data for s in find_songs(corpus, splits=("train",))][:style_songs]
-        out["generation"] = _generation(lms, vocoder, kit, songs, train_songs, seconds, seed, dev)
+        out["generation"] = _generation(lms, vocoder, kit, songs, train_songs, seconds, seed, takes, dev)
     if (lms or vocoder) and sound_songs:
         out["sound_path"] = _sound_path(lms, vocoder, songs[:sound_songs], dev)
     if fmt == "markdown":
@@ -631,14 +642,15 @@ def accompany(
 
 
 def _generation(lms: list[str], vocoder: Optional[str], kit: str, songs: list, train_songs: list,
-                seconds: float, seed: int, device: object) -> dict:  # fmt: skip
+                seconds: float, seed: int, takes: int, device: object) -> dict:  # fmt: skip
     from pathlib import Path
 
+    from mtk.accompany.api import accompany
     from mtk.accompany.data import read_mono
     from mtk.accompany.drummachine import play
     from mtk.accompany.evaluate import evaluate_generation
     from mtk.accompany.features import MEL
-    from mtk.accompany.pipeline import from_runs
+    from mtk.accompany.pipeline import load
     from mtk.corpus.kits import installed_kits
     from mtk.embed.infer import load as load_embed
     from mtk.errors import UsageError
@@ -647,7 +659,7 @@ def _generation(lms: list[str], vocoder: Optional[str], kit: str, songs: list, t
     if kit not in kits:
         raise UsageError(f"unknown --kit {kit!r} (installed: {', '.join(sorted(kits))})")
     sr = MEL.sample_rate
-    accompanists = {Path(p).parent.name or p: from_runs(p, vocoder, device) for p in lms}
+    accompanists = {(Path(p).parent.name if "/" in p else p): load(p, device, vocoder=vocoder) for p in lms}
     tracker = next(iter(accompanists.values())).tracker
     n = len(songs)
     systems = {
@@ -657,6 +669,10 @@ def _generation(lms: list[str], vocoder: Optional[str], kit: str, songs: list, t
     }
     for name, acc in accompanists.items():
         systems[name] = lambda i, y, a=acc: a.from_audio(y, sr, seed=seed).drums
+        if takes > 1:
+            systems[f"{name}, best of {takes}"] = lambda i, y, a=acc: (
+                accompany(a, y, sr, takes=takes, seed=seed).best.drums
+            )
     return evaluate_generation(
         systems, songs, train_songs, load_embed(device=device), seconds=seconds,
         progress=lambda xs: common.progress(xs, label="songs"),
@@ -664,8 +680,12 @@ def _generation(lms: list[str], vocoder: Optional[str], kit: str, songs: list, t
 
 
 def _sound_path(lms: Optional[list[str]], vocoder: Optional[str], songs: list, device: object) -> dict:
+    from pathlib import Path
+
     from mtk.accompany.data import read_mono
     from mtk.accompany.infer import load_part
+    from mtk.accompany.lm import ARCH as LM
+    from mtk.accompany.pipeline import part_path
     from mtk.accompany.soundpath import evaluate_sound_path, griffin_lim, through_codes, vocoder_inverter
     from mtk.accompany.vocoder import ARCH as VOCODER
     from mtk.accompany.vqvae import ARCH as VQ
@@ -675,8 +695,9 @@ def _sound_path(lms: Optional[list[str]], vocoder: Optional[str], songs: list, d
     methods: dict = {"Griffin-Lim": griffin_lim}
     if vocoder:
         methods["vocoder"] = vocoder_inverter(load_part(vocoder, VOCODER, device), device)
-    if lms:
-        vq = load_part(load_checkpoint(lms[0])["meta"]["parts"]["vq_drums"], VQ, device)
+    runs = [p for p in lms or [] if Path(p).is_file() and load_checkpoint(p)["arch"] == LM]
+    if runs:  # a language model's training run names its drum VQ-VAE
+        vq = load_part(part_path(load_checkpoint(runs[0])["meta"]["parts"]["vq_drums"], runs[0]), VQ, device)
         for name in list(methods):
             methods[f"VQ-VAE + {name}"] = through_codes(vq, methods[name], device)
     waves = [read_mono(s.audio("drums"))[: 10 * 22_050] for s in songs]

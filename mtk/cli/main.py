@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rank-samples": ("rank_samples", "Rank drum samples by how well they fit a musical context (SampleMatch)."),
     "separate": ("separate", "Separate a mix into drums, bass, lead and other stems."),
     "transcribe": ("transcribe", "Transcribe drum audio to MIDI or events (DrummerNet)."),
+    "accompany": ("accompany", "Play drums along to a drumless recording (JukeDrummer)."),
     "infill": ("infill", "Fill a gap in a melody, shaped by a reference section (structure-aware Transformer)."),
     "situate": ("situate", "Which listening situation fits a track, a user and a device context?"),
     "train": ("train", "Train mtk's models on corpora built by `mtk corpus`."),

@@ -800,5 +800,11 @@ def _train_lm(
     )  # fmt: skip
     opts = LMOptions(steps=steps or 4_000, batch=batch or 8, lr=lr or 3e-4, seed=seed or 0, device=device,
                      checkpoint_every=checkpoint_every)  # fmt: skip
-    meta = {"parts": {"tracker": tracker, "vq_drums": vq_drums, "vq_drumless": vq_drumless}}
+    # absolute paths: the accompanist finds its parts from any working directory
+    meta = {
+        "parts": {
+            k: str(Path(v).resolve())
+            for k, v in (("tracker", tracker), ("vq_drums", vq_drums), ("vq_drumless", vq_drumless))
+        }
+    }
     train_lm(coded["train"], coded["valid"], Path(output), cfg, opts, extra_meta=meta, on_log=JsonLinesWriter().write)

@@ -121,11 +121,15 @@ class Separator:
         the tools that want a drumless mix (``no_drums``) call."""
         from mtk.io.audio import read_audio
 
-        stem_names(self.stems, stem=name[len(NO_PREFIX) :] if name.startswith(NO_PREFIX) else name)
         y, sr = read_audio(source, min_duration=MIN_SECONDS)
+        return self.output_of(y, sr, name), sr
+
+    def output_of(self, y: np.ndarray, sr: int, name: str) -> np.ndarray:
+        """One output (a stem, or ``no_STEM``) of ``y`` ``(channels, samples)`` at ``sr``,
+        ``(channels, samples)``, holding only that output in memory."""
+        stem_names(self.stems, stem=name[len(NO_PREFIX) :] if name.startswith(NO_PREFIX) else name)
         index = {s: i for i, s in enumerate(self.stems)}
-        parts = [_output(span, name, index) for span in self.spans(y, sr)]
-        return np.concatenate(parts, axis=-1), sr
+        return np.concatenate([_output(span, name, index) for span in self.spans(y, sr)], axis=-1)
 
     def to_files(
         self,

@@ -55,6 +55,20 @@ class KitShots:
     shots: np.ndarray  # (rows, samples) float32, onset at sample 0, peak 1
     sample_rate: int
 
+    def play(self, events: Any, samples: int) -> np.ndarray:
+        """``events`` (with ``time``, ``drum`` and ``velocity``, as a transcription's) played
+        by the kit: a mono signal of ``samples`` at :attr:`sample_rate`, each hit the drum's
+        first one-shot at ``velocity / 127``; drums the kit lacks are silent."""
+        y = np.zeros(samples, dtype=np.float32)
+        row = {d: i for i, d in reversed(list(enumerate(self.drums)))}
+        for e in events:
+            start = int(round(e.time * self.sample_rate))
+            if e.drum not in row or not 0 <= start < samples:
+                continue
+            shot = self.shots[row[e.drum], : samples - start]
+            y[start : start + shot.size] += (e.velocity / 127) * shot
+        return y
+
 
 def kit_shots(spec: str, sample_rate: int, *, velocity: float = 0.8) -> KitShots:
     """The one-shots of ``spec``: a Hydrogen kit folder (with ``drumkit.xml``) or the name of

@@ -353,6 +353,39 @@ REGISTRY: tuple[ModelEntry, ...] = (
         seed=0,
         config={"backbone": "lite0", "width": 0.25, "depth": 0.34},
     ),
+    ModelEntry(
+        name="accompany-jukedrummer-v1",
+        task="accompany",
+        version=1,
+        summary="JukeDrummer on a CPU: beat tracker, two 32-code VQ-VAEs, a 192-wide 4-layer drum Transformer with "
+        "the drumless encoder and low-level beat features, a Vocos-style vocoder; trained on 408 mtk corpus songs",
+        files=(
+            WeightFile(
+                "accompany-jukedrummer-v1-8d58742f.pt",
+                "8d58742f06e949b261445c5949167f433c9c4ebd64c1a6aa45d4e6494285158a",
+                20896895,
+            ),
+        ),
+        card="accompany-jukedrummer-v1.md",
+        sample_rate=22_050,
+        default=True,
+    ),
+    ModelEntry(
+        name="accompany-debug",
+        task="accompany",
+        version=0,
+        summary="tiny accompanist (tracker 8 wide, 8-code VQ-VAEs, 32-d one-layer language model, 16-d vocoder), "
+        "random from seed 0, for tests",
+        sample_rate=22_050,
+        debug=True,
+        seed=0,
+        config={
+            "tracker": {"width": 8, "layers": 2},
+            "vq": {"width": 16, "dim": 8, "codes": 8},
+            "lm": {"width": 32, "depth": 1, "encoder_depth": 1, "heads": 2, "context": 32},
+            "vocoder": {"dim": 16, "layers": 1},
+        },
+    ),
 )
 
 

@@ -11,6 +11,7 @@ import pytest
 import soundfile as sf
 
 from tests.separate.conftest import drum_loop
+from tests.transcribe.conftest import rock_kit  # noqa: F401  (a fixture: GMRockKit, or skip)
 
 SR = 22_050
 

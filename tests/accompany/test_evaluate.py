@@ -70,12 +70,12 @@ def test_eval_cli_scores_generated_drums_and_the_sound_path(beat_corpus: Path, t
     train(beat_corpus, tmp_path / "exp1", "--stage", "lm", *given, *lm_args, cache=tmp_path)
     args = ["eval", "accompany", "--data", str(beat_corpus), "--lm", str(tmp_path / "exp1/best.pt"), "--device", "cpu"]
     args += ["--vocoder", str(tmp_path / "vocoder/best.pt"), "--kit", kits[0].name, "--seconds", "8"]
-    args += ["--sound-songs", "1", "--style-songs", "3", "--split", "train"]
+    args += ["--sound-songs", "1", "--style-songs", "3", "--split", "train", "--takes", "2"]
     result = CliRunner().invoke(app, args, env={"MTK_CACHE_DIR": str(tmp_path)})
     assert result.exit_code == 0, result.output
     record = json.loads(result.stdout)
     systems = record["generation"]["systems"]
-    assert set(systems) == {"real drums", "another song's drums", "drum machine", "exp1"}
+    assert set(systems) == {"real drums", "another song's drums", "drum machine", "exp1", "exp1, best of 2"}
     assert systems["real drums"]["beat_f"] > 0.5  # the synthetic loop plays the song's own beat
     assert systems["real drums"]["style_distance"] == pytest.approx(0.0, abs=1e-6)
     assert set(record["sound_path"]["methods"]) == {

@@ -63,6 +63,7 @@ DEBUG = {
     "embed": "embed-debug",
     "separate": "separate-debug",
     "rank": "rank-samples-debug",
+    "accompany": "accompany-debug",
 }
 SITUATE_DEBUG = ["--ausp", "situate-ausp-debug", "--dusp", "situate-dusp-debug"]
 SITUATE_AUSP_DEBUG = ["--ausp", "situate-ausp-debug"]
@@ -99,6 +100,13 @@ AUDIO: dict[str, Case] = {
     "embed similar": Case(lambda b, c: ["embed", "similar", b, "--index", str(c["embed_index"])]),
     "separate": Case(lambda b, c: ["separate", b, "-o", str(c["out"] / "stems"), "--model", DEBUG["separate"]]),
     "separate --stem": Case(lambda b, c: ["separate", b, "--stem", "drums", "--model", DEBUG["separate"]]),
+    "accompany": Case(lambda b, c: ["accompany", b, "-o", str(c["out"] / "x.wav"), "--model", DEBUG["accompany"]]),
+    "accompany --mix --midi": Case(
+        lambda b, c: (
+            ["accompany", b, "-o", str(c["out"] / "x.wav"), "--mix", str(c["out"] / "m.wav")]
+            + ["--midi", str(c["out"] / "x.mid"), "--model", DEBUG["accompany"]]
+        )
+    ),
     "rank-samples (context)": Case(lambda b, c: ["rank-samples", b, str(c["good"]), "--model", DEBUG["rank"]]),
     "rank-samples (sample)": Case(lambda b, c: ["rank-samples", str(c["good"]), b, "--model", DEBUG["rank"]]),
     "rank-samples index": Case(
@@ -198,6 +206,7 @@ MODEL: dict[str, Case] = {
     ),
     "embed --model": Case(lambda m, c: ["embed", str(c["good"]), "--model", m]),
     "separate --model": Case(lambda m, c: ["separate", str(c["good"]), "-o", str(c["out"] / "stems"), "--model", m]),
+    "accompany --model": Case(lambda m, c: ["accompany", str(c["good"]), "-o", str(c["out"] / "x.wav"), "--model", m]),
     "rank-samples --model": Case(lambda m, c: ["rank-samples", str(c["good"]), str(c["good"]), "--model", m]),
     "models path": Case(  # a file path is printed as it is
         lambda m, c: ["models", "path", m],
