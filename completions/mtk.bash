@@ -332,6 +332,7 @@ _mtk() {
         "mtk eval accompany|--tracker") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mtk eval accompany|--lm") COMPREPLY=(); return ;;
         "mtk eval accompany|--vocoder") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk eval accompany|--vq-drums") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mtk eval accompany|--kit") COMPREPLY=(); return ;;
         "mtk eval accompany|--split") COMPREPLY=(); return ;;
         "mtk eval accompany|--limit") COMPREPLY=(); return ;;
@@ -394,7 +395,7 @@ _mtk() {
         "mtk eval situate-fold-in") COMPREPLY=($(compgen -W "--streams --history --audio --ausp --folds --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval separate") COMPREPLY=($(compgen -W "--data --split --limit --seconds --real --real-seconds --real-offset --transcribe --format --model --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval rank-samples") COMPREPLY=($(compgen -W "--data --oneshots --model --baselines --per --seed --format --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
-        "mtk eval accompany") COMPREPLY=($(compgen -W "--data --tracker --lm --vocoder --kit --split --limit --seconds --sound-songs --style-songs --seed --takes --format --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk eval accompany") COMPREPLY=($(compgen -W "--data --tracker --lm --vocoder --vq-drums --kit --split --limit --seconds --sound-songs --style-songs --seed --takes --format --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk models") COMPREPLY=($(compgen -W "list path verify -h --help" -- "$cur")) ;;
         "mtk models list") COMPREPLY=($(compgen -W "--task --all -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk models path") COMPREPLY=($(compgen -W "-q --quiet -v --verbose -h --help" -- "$cur")) ;;

@@ -585,6 +585,7 @@ complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from accompany" -l tracker -r -F -d "A beat tracker to compare with librosa's"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from accompany" -l lm -x -d "Language models (training checkpoints, with --vocoder) or released accompanists whose drums are scored (repeatable)"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from accompany" -l vocoder -r -F -d "The drum vocoder (default: Griffin-Lim)"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from accompany" -l vq-drums -r -F -d "Sound path: this drum VQ-VAE (default: the first --lm run's)"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from accompany" -l kit -x -d "The drum machine's recorded kit"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from accompany" -l split -x -d "Corpus split scored"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from accompany" -l limit -x -d "Score at most this many songs (0: all)"

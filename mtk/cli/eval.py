@@ -569,6 +569,12 @@ def accompany(
     vocoder: Annotated[
         Optional[str], typer.Option("--vocoder", metavar="PATH", help="The drum vocoder (default: Griffin-Lim).")
     ] = None,
+    vq_drums: Annotated[
+        Optional[str],
+        typer.Option(
+            "--vq-drums", metavar="PATH", help="Sound path: this drum VQ-VAE (default: the first --lm run's)."
+        ),
+    ] = None,
     kit: Annotated[str, typer.Option("--kit", help="The drum machine's recorded kit.")] = "The Black Pearl 1.0",
     split: Annotated[str, typer.Option("--split", help="Corpus split scored.")] = "test",
     limit: Annotated[int, typer.Option("--limit", min=0, help="Score at most this many songs (0: all).")] = 0,
@@ -600,8 +606,9 @@ def accompany(
     (vocoder or Griffin-Lim audio), beside the real drums, another song's drums and a drum machine
     on the tracked beats: beats tracked on the drums alone, tempo error, onsets on the sixteenth
     grid, Fréchet distance of mtk embed vectors to the real drums and a style classifier's
-    agreement. With --lm or --vocoder, the sound path: real drum stems through the vocoder and
-    Griffin-Lim, with and without the drum VQ-VAE, scored by STFT distance and transcription F1.
+    agreement (--takes N: also each model's best of N takes). With --lm, --vocoder or --vq-drums,
+    the sound path: real drum stems through the vocoder and Griffin-Lim, with and without the drum
+    VQ-VAE (--vq-drums, or the first --lm run's), scored by STFT distance and transcription F1.
     """
     from mtk.accompany.data import find_songs
     from mtk.accompany.evaluate import evaluate_trackers, generation_table, librosa_method, sound_table, table
@@ -612,8 +619,8 @@ def accompany(
 
     if fmt not in ("json", "markdown"):
         raise UsageError("--format is json or markdown")
-    if not (tracker or lms or vocoder):
-        raise UsageError("nothing to evaluate: give --tracker, --lm or --vocoder")
+    if not (tracker or lms or vocoder or vq_drums):
+        raise UsageError("nothing to evaluate: give --tracker, --lm, --vocoder or --vq-drums")
     songs = [s for corpus in data for s in find_songs(corpus, splits=(split,))]
     if not songs:
         raise InputError(f"no {split} songs with drums in {', '.join(map(str, data))}")
@@ -630,8 +637,8 @@ def accompany(
     if lms:
         train_songs = [s for corpus in data for s in find_songs(corpus, splits=("train",))][:style_songs]
         out["generation"] = _generation(lms, vocoder, kit, songs, train_songs, seconds, seed, takes, dev)
-    if (lms or vocoder) and sound_songs:
-        out["sound_path"] = _sound_path(lms, vocoder, songs[:sound_songs], dev)
+    if (lms or vocoder or vq_drums) and sound_songs:
+        out["sound_path"] = _sound_path(lms, vocoder, vq_drums, songs[:sound_songs], dev)
     if fmt == "markdown":
         parts = [table(out["tracker"])] if "tracker" in out else []
         parts += [generation_table(out["generation"])] if "generation" in out else []
@@ -679,7 +686,9 @@ def _generation(lms: list[str], vocoder: Optional[str], kit: str, songs: list, t
     )  # fmt: skip
 
 
-def _sound_path(lms: Optional[list[str]], vocoder: Optional[str], songs: list, device: object) -> dict:
+def _sound_path(
+    lms: Optional[list[str]], vocoder: Optional[str], vq_drums: Optional[str], songs: list, device: object
+) -> dict:
     from pathlib import Path
 
     from mtk.accompany.data import read_mono
@@ -696,8 +705,10 @@ def _sound_path(lms: Optional[list[str]], vocoder: Optional[str], songs: list, d
     if vocoder:
         methods["vocoder"] = vocoder_inverter(load_part(vocoder, VOCODER, device), device)
     runs = [p for p in lms or [] if Path(p).is_file() and load_checkpoint(p)["arch"] == LM]
-    if runs:  # a language model's training run names its drum VQ-VAE
-        vq = load_part(part_path(load_checkpoint(runs[0])["meta"]["parts"]["vq_drums"], runs[0]), VQ, device)
+    if runs and not vq_drums:  # a language model's training run names its drum VQ-VAE
+        vq_drums = part_path(load_checkpoint(runs[0])["meta"]["parts"]["vq_drums"], runs[0])
+    if vq_drums:
+        vq = load_part(vq_drums, VQ, device)
         for name in list(methods):
             methods[f"VQ-VAE + {name}"] = through_codes(vq, methods[name], device)
     waves = [read_mono(s.audio("drums"))[: 10 * 22_050] for s in songs]

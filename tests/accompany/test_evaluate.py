@@ -81,5 +81,11 @@ def test_eval_cli_scores_generated_drums_and_the_sound_path(beat_corpus: Path, t
     assert set(record["sound_path"]["methods"]) == {
         "Griffin-Lim", "vocoder", "VQ-VAE + Griffin-Lim", "VQ-VAE + vocoder"
     }  # fmt: skip
+    # The sound path alone, through a VQ-VAE named directly.
+    args = ["eval", "accompany", "--data", str(beat_corpus), "--vq-drums", str(tmp_path / "vq-drums/best.pt")]
+    args += ["--sound-songs", "1", "--split", "train", "--device", "cpu"]
+    result = CliRunner().invoke(app, args, env={"MTK_CACHE_DIR": str(tmp_path)})
+    assert result.exit_code == 0, result.output
+    assert set(json.loads(result.stdout)["sound_path"]["methods"]) == {"Griffin-Lim", "VQ-VAE + Griffin-Lim"}
     nothing = CliRunner().invoke(app, ["eval", "accompany", "--data", str(beat_corpus)])
     assert nothing.exit_code == 2 and "nothing to evaluate" in nothing.output
