@@ -216,7 +216,7 @@ def _run_one(
     if extras.kit_spec is not None:
         reference = api.loudness(result.drumless, sr)
         kit = extras.kit(sr)
-        for t in result.takes:
+        for t in result.takes if keep_all is not None else [result.best]:  # only the takes written
             hits = transcription if t is result.best else api.transcribe(t, sr, extras.transcriber)
             rendered[t.take] = api.play_kit(hits, kit, t.drums.size, reference, offset_db=options["offset_db"])
     # everything is computed: now write (each file atomically; stdout last)
