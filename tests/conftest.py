@@ -35,6 +35,20 @@ def run_mtk(
     )
 
 
+def invoke_mtk(
+    *args: str, input: bytes | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """`mtk ARGS` in this process (typer's CliRunner), as :func:`run_mtk` reports it: no
+    interpreter and torch start-up per run, for tests of what a command writes rather than of
+    the process (pipes, signals, import cost)."""
+    from typer.testing import CliRunner
+
+    from mtk.cli.main import app
+
+    result = CliRunner().invoke(app, list(args), input=input, env={"NO_COLOR": "1", **(env or {})})
+    return subprocess.CompletedProcess(list(args), result.exit_code, result.stdout_bytes, result.stderr_bytes)
+
+
 def make_midi(
     notes: list[tuple[int, float, float, int]],
     *,

@@ -13,7 +13,7 @@ import soundfile as sf
 
 from mtk.io.records import dumps
 from mtk.transcribe.components import ONSET_BAND_OF
-from tests.conftest import run_mtk
+from tests.conftest import invoke_mtk, run_mtk
 
 DEBUG = ["--model", "transcribe-debug"]
 
@@ -36,21 +36,21 @@ def test_midi_to_stdout_from_stdin(drums: Path) -> None:
 
 def test_formats_from_suffix_and_option(drums: Path, tmp_path: Path) -> None:
     out = tmp_path / "a.csv"
-    assert run_mtk("transcribe", str(drums / "a.wav"), "-o", str(out), *DEBUG).returncode == 0
+    assert invoke_mtk("transcribe", str(drums / "a.wav"), "-o", str(out), *DEBUG).returncode == 0
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
     assert rows and set(rows[0]) == {"time", "drum", "note", "velocity", "strength", "onset"}
-    proc = run_mtk("transcribe", str(drums / "a.wav"), "--format", "json", *DEBUG)
+    proc = invoke_mtk("transcribe", str(drums / "a.wav"), "--format", "json", *DEBUG)
     events = [json.loads(line) for line in proc.stdout.decode().splitlines()]
     assert proc.stdout.decode() == "".join(dumps(e) + "\n" for e in events)  # compact, as every command
     assert [e["time"] for e in events] == [float(r["time"]) for r in rows]
     assert all(1 <= e["velocity"] <= 127 for e in events)
     # A raised threshold only removes events.
-    proc = run_mtk("transcribe", str(drums / "a.wav"), "-f", "json", "--threshold", "tom_mid=100", *DEBUG)
+    proc = invoke_mtk("transcribe", str(drums / "a.wav"), "-f", "json", "--threshold", "tom_mid=100", *DEBUG)
     assert all(json.loads(line)["drum"] != "tom_mid" for line in proc.stdout.decode().splitlines())
     # Gated drums report their onset strength; raising the hi-hats' gate removes only hi-hats.
     assert all((e["onset"] is None) == (e["drum"] not in ONSET_BAND_OF) for e in events)
     assert {"kick", "hihat_closed"} <= {e["drum"] for e in events}
-    proc = run_mtk("transcribe", str(drums / "a.wav"), "-f", "json", "--onset-threshold", "hihat=1000", *DEBUG)
+    proc = invoke_mtk("transcribe", str(drums / "a.wav"), "-f", "json", "--onset-threshold", "hihat=1000", *DEBUG)
     gated = [json.loads(line) for line in proc.stdout.decode().splitlines()]
     kept = [(e["time"], e["drum"]) for e in events if not e["drum"].startswith("hihat")]
     assert [(e["time"], e["drum"]) for e in gated] == kept  # (velocities are shares of the loudest hit kept)
@@ -58,12 +58,12 @@ def test_formats_from_suffix_and_option(drums: Path, tmp_path: Path) -> None:
 
 def test_batch_folder_and_skip_existing(drums: Path, tmp_path: Path) -> None:
     out = tmp_path / "midi"
-    proc = run_mtk("transcribe", str(drums), "-o", str(out), *DEBUG)
+    proc = invoke_mtk("transcribe", str(drums), "-o", str(out), *DEBUG)
     assert proc.returncode == 0, proc.stderr.decode()
     records = [json.loads(line) for line in proc.stdout.decode().splitlines()]
     assert sorted(Path(r["output"]).name for r in records) == ["a.mid", "b.mid"]
     assert (out / "a.mid").read_bytes()[:4] == b"MThd"
-    again = run_mtk("transcribe", str(drums), "-o", str(out), "--skip-existing", *DEBUG)
+    again = invoke_mtk("transcribe", str(drums), "-o", str(out), "--skip-existing", *DEBUG)
     assert all(json.loads(line)["skipped"] for line in again.stdout.decode().splitlines())
 
 
@@ -71,27 +71,27 @@ def test_bad_input_and_options(drums: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"not audio at all")
     out = tmp_path / "x.mid"
-    proc = run_mtk("transcribe", str(bad), "-o", str(out), *DEBUG)
+    proc = invoke_mtk("transcribe", str(bad), "-o", str(out), *DEBUG)
     assert proc.returncode == 2 and len(proc.stderr.decode().strip().splitlines()) == 1 and not out.exists()
-    proc = run_mtk("transcribe", str(drums / "a.wav"), "--threshold", "cowbell=1", *DEBUG)
+    proc = invoke_mtk("transcribe", str(drums / "a.wav"), "--threshold", "cowbell=1", *DEBUG)
     assert proc.returncode == 2 and b"unknown drum" in proc.stderr
-    proc = run_mtk("transcribe", str(drums / "a.wav"), "--onset-threshold", "ride=1", *DEBUG)  # no gate on rides
+    proc = invoke_mtk("transcribe", str(drums / "a.wav"), "--onset-threshold", "ride=1", *DEBUG)  # no gate on rides
     assert proc.returncode == 2 and b"unknown drum 'ride'" in proc.stderr
-    proc = run_mtk("transcribe", str(drums / "a.wav"), "--onset-threshold", "hihat=-1", *DEBUG)
+    proc = invoke_mtk("transcribe", str(drums / "a.wav"), "--onset-threshold", "hihat=-1", *DEBUG)
     assert proc.returncode == 2 and b"must be >= 0" in proc.stderr
     out.write_bytes(b"keep")
-    proc = run_mtk("transcribe", str(drums / "a.wav"), "-o", str(out), *DEBUG)
+    proc = invoke_mtk("transcribe", str(drums / "a.wav"), "-o", str(out), *DEBUG)
     assert proc.returncode == 2 and out.read_bytes() == b"keep"
 
 
 def test_kit_refits_and_a_bad_kit_is_one_line(drums: Path, tmp_path: Path, rock_kit) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "k.jsonl"
-    proc = run_mtk("transcribe", str(drums / "a.wav"), "-o", str(out), "--kit", "GMRockKit", "-v", *DEBUG)
+    proc = invoke_mtk("transcribe", str(drums / "a.wav"), "-o", str(out), "--kit", "GMRockKit", "-v", *DEBUG)
     assert proc.returncode == 0, proc.stderr
     record = json.loads(proc.stderr.decode().strip().splitlines()[-1].partition(": ")[2])
     assert record["kit"] == "GMRockKit" and record["events"] == len(out.read_text().splitlines())
     missing = tmp_path / "m.mid"
-    proc = run_mtk("transcribe", str(drums / "a.wav"), "-o", str(missing), "--kit", "no-such-kit", *DEBUG)
+    proc = invoke_mtk("transcribe", str(drums / "a.wav"), "-o", str(missing), "--kit", "no-such-kit", *DEBUG)
     err = proc.stderr.decode().strip().splitlines()
     assert proc.returncode == 2 and len(err) == 1 and "neither a Hydrogen kit folder nor an installed kit" in err[0]
     assert not missing.exists()
