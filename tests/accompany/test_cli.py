@@ -10,12 +10,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import soundfile as sf
-from typer.testing import CliRunner
 
-from mtk.cli.main import app
 from mtk.transcribe.refine import KitShots
 from tests.accompany.conftest import pulse_chords
-from tests.conftest import run_mtk
+from tests.conftest import invoke_mtk, run_mtk
 
 DEBUG = ["--model", "accompany-debug"]
 SR = 44_100
@@ -30,12 +28,6 @@ def song(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def mtk(*args: str, input: bytes | None = None) -> SimpleNamespace:
-    """The CLI in-process (librosa's beat tracker compiles once per process, not per run)."""
-    result = CliRunner().invoke(app, list(args), input=input)
-    return SimpleNamespace(returncode=result.exit_code, stdout=result.stdout_bytes, stderr=result.stderr_bytes)
-
-
 def _record(stdout: bytes) -> dict:
     (line,) = stdout.decode().splitlines()
     return json.loads(line)
@@ -44,7 +36,7 @@ def _record(stdout: bytes) -> dict:
 def test_takes_mix_and_seeds(song: Path, tmp_path: Path) -> None:
     out, mix, takes = tmp_path / "drums.wav", tmp_path / "mix.wav", tmp_path / "takes"
     args = ["accompany", str(song), "-o", str(out), "--mix", str(mix), "-n", "2", "--keep-all", str(takes)]
-    proc = mtk(*args, "--seed", "5", *DEBUG)
+    proc = invoke_mtk(*args, "--seed", "5", *DEBUG)
     assert proc.returncode == 0 and proc.stderr == b"", proc.stderr.decode()
     record = _record(proc.stdout)
     assert [t["seed"] for t in record["takes"]] == [5, 6]
@@ -76,7 +68,7 @@ def test_kit_plays_the_hits_of_the_midi(song: Path, tmp_path: Path, rock_kit) ->
     from mtk.transcribe.refine import kit_shots
 
     out, midi = tmp_path / "kit.wav", tmp_path / "kit.mid"
-    proc = mtk("accompany", str(song), "-o", str(out), "--midi", str(midi), "--kit", "GMRockKit", *DEBUG)
+    proc = invoke_mtk("accompany", str(song), "-o", str(out), "--midi", str(midi), "--kit", "GMRockKit", *DEBUG)
     assert proc.returncode == 0, proc.stderr.decode()
     record = _record(proc.stdout)
     notes = miditoolkit.MidiFile(str(midi)).instruments[0].notes
@@ -114,7 +106,7 @@ def test_batch_writes_drums_mixes_and_midi_into_folders(song: Path, tmp_path: Pa
         (folder / f"{name}.wav").write_bytes(song.read_bytes())
     (folder / "c.wav").write_bytes(b"not audio")
     out = tmp_path / "out"
-    proc = mtk("accompany", str(folder), "-o", str(out), "--mix", str(tmp_path / "mix"), "--seed", "1", *DEBUG)
+    proc = invoke_mtk("accompany", str(folder), "-o", str(out), "--mix", str(tmp_path / "mix"), "--seed", "1", *DEBUG)
     assert proc.returncode == 1  # c.wav failed; a and b were written
     records = [json.loads(line) for line in proc.stdout.decode().splitlines()]
     assert sorted(r["input"].rsplit("/", 1)[1] for r in records) == ["a.wav", "b.wav", "c.wav"]
@@ -133,7 +125,9 @@ def test_remove_drums_accompanies_the_mix_without_its_drums(tmp_path: Path) -> N
     song = tmp_path / "full.wav"
     sf.write(song, np.stack([y, y], axis=1), SR)
     out, mix = tmp_path / "drums.wav", tmp_path / "mix.wav"
-    proc = mtk("accompany", str(song), "--remove-drums", "-o", str(out), "--mix", str(mix), "--seed", "2", *DEBUG)
+    proc = invoke_mtk(
+        "accompany", str(song), "--remove-drums", "-o", str(out), "--mix", str(mix), "--seed", "2", *DEBUG
+    )
     assert proc.returncode == 0, proc.stderr.decode()
     x, _ = sf.read(song, dtype="float32")
     rest = load_separator().output_of(x.T, SR, "no_drums").T
