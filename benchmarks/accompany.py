@@ -44,17 +44,13 @@ def drumless(seconds: float, bpm: float = 110.0) -> np.ndarray:
 def accompanist(lm: str | None, vocoder: str | None, model: str | None = None):  # type: ignore[no-untyped-def]
     from mtk.accompany.infer import Tracker
     from mtk.accompany.lm import DrumLM
-    from mtk.accompany.pipeline import Accompanist, from_runs
+    from mtk.accompany.pipeline import Accompanist, load
     from mtk.accompany.tracker import BeatTracker
     from mtk.accompany.vocoder import Vocoder
     from mtk.accompany.vqvae import VQVAE
 
-    if lm:
-        return from_runs(lm, vocoder)
-    if model != "random":
-        from mtk.accompany.pipeline import load
-
-        return load(model)
+    if lm or model != "random":
+        return load(lm or model, vocoder=vocoder)  # a run's language model, or a released one
     import torch
 
     torch.manual_seed(0)

@@ -4,9 +4,8 @@
 ``takes`` drum tracks with seeds ``seed, seed + 1, ...`` and scores each by how well its own
 beats (librosa's tracker on the drums alone) agree with the input's (mir_eval F-measure); the
 best take is the result. Every take is returned at the input's sample rate and length, mono,
-loudness-matched to the input. :func:`transcribe` gives a take's hits (``mtk transcribe``),
-:func:`play_kit` plays them on a recorded or soundfont kit, :func:`mix` lays drums under the
-input.
+loudness-matched to the input. :func:`play_kit` plays a take's transcription (``mtk
+transcribe``) on a recorded or soundfont kit, :func:`mix` lays drums under the input.
 """
 
 from __future__ import annotations
@@ -42,11 +41,12 @@ class Take:
 
 
 @dataclass
-class Accompaniment:
+class AccompanyResult:
     takes: list[Take]  # best first
     beats: Beats  # of the input
     sample_rate: int  # the input's
     model: str
+    loudness: float  # of the input (LUFS): what the takes are matched to
     drumless: np.ndarray = field(repr=False)  # what was accompanied, (channels, samples)
 
     @property
@@ -101,7 +101,7 @@ def accompany(
     top_p: float = 0.8,
     offset_db: float = 0.0,
     name: str = "-",
-) -> Accompaniment:
+) -> AccompanyResult:
     """Drum takes for the drumless ``y`` (``(channels, samples)`` or ``(samples,)``) at ``sr``,
     each ``offset_db`` louder than the input (LUFS), the take whose beats agree best first."""
     from mtk.io.audio import resample
@@ -122,16 +122,11 @@ def accompany(
         drums = _fit(resample(got.drums, MEL.sample_rate, sr), mono.size)
         out.append(Take(k, seed + k, _below_peak(match_loudness(drums, reference, sr, offset_db=offset_db)), score))
     out.sort(key=lambda t: -t.beat_f if np.isfinite(t.beat_f) else np.inf)
-    return Accompaniment(out, beats, sr, accompanist.name, x)
+    return AccompanyResult(out, beats, sr, accompanist.name, reference, x)
 
 
 def _fit(y: np.ndarray, n: int) -> np.ndarray:
     return y[:n] if y.size >= n else np.pad(y, (0, n - y.size))
-
-
-def transcribe(take: Take, sr: int, transcriber: Any) -> Any:
-    """The take's hits (a :class:`mtk.transcribe.infer.Transcription`) by ``mtk transcribe``."""
-    return transcriber.from_audio(take.drums, sr)
 
 
 def play_kit(transcription: Any, kit: Any, samples: int, reference: float, *, offset_db: float = 0.0) -> np.ndarray:

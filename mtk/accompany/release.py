@@ -57,11 +57,12 @@ def export_bundle(
     """Write the release of a trained language model (its checkpoint names the tracker and
     VQ-VAEs it was trained with) and a trained vocoder, float16, as ``out_dir/<name>-<sha8>.pt``;
     return its path and sha256."""
+    from mtk.accompany.pipeline import part_path
     from mtk.io.files import atomic_write
     from mtk.weights.checkpoint import checkpoint_bytes, load_checkpoint, release_name
 
-    head = load_checkpoint(lm)
-    paths = dict(head["meta"]["parts"]) | {"lm": str(lm), "vocoder": str(vocoder)}
+    named = load_checkpoint(lm)["meta"]["parts"]
+    paths = {k: part_path(v, str(lm)) for k, v in named.items()} | {"lm": str(lm), "vocoder": str(vocoder)}
     parts = {p: load_checkpoint(paths[p]) for p in PARTS}
     config, state = pack(parts)
     meta = {p: {"step": parts[p].get("step"), "best": parts[p].get("best")} for p in PARTS}

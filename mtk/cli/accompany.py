@@ -35,7 +35,7 @@ HELP = (
     "--keep-all writes them all. --midi transcribes the drums (mtk transcribe) with the input's tempo; --kit plays "
     "that transcription on a kit instead of the vocoder's audio. One input writes to -o FILE or stdout; several "
     "inputs (or a folder) need -o DIR, and --mix/--midi then name folders too. One JSON line per input on stdout (on "
-    "stderr with -v when the drums go to stdout) reports the tempo, meter, bars and each take's beat agreement."
+    "stderr with -v when an output goes to stdout) reports the tempo, meter, bars and each take's beat agreement."
 )
 
 
@@ -211,14 +211,13 @@ def _run_one(
     result = api.accompany(accompanist, y, sr, name=source, **options)
     transcription = None
     if extras.transcriber is not None:
-        transcription = api.transcribe(result.best, sr, extras.transcriber)
+        transcription = extras.transcriber.from_audio(result.best.drums, sr)
     rendered = {t.take: t.drums for t in result.takes}
     if extras.kit_spec is not None:
-        reference = api.loudness(result.drumless, sr)
         kit = extras.kit(sr)
         for t in result.takes if keep_all is not None else [result.best]:  # only the takes written
-            hits = transcription if t is result.best else api.transcribe(t, sr, extras.transcriber)
-            rendered[t.take] = api.play_kit(hits, kit, t.drums.size, reference, offset_db=options["offset_db"])
+            hits = transcription if t is result.best else extras.transcriber.from_audio(t.drums, sr)
+            rendered[t.take] = api.play_kit(hits, kit, t.drums.size, result.loudness, offset_db=options["offset_db"])
     # everything is computed: now write (each file atomically; stdout last)
     outputs: dict[str, str] = {}
     if keep_all is not None:

@@ -704,9 +704,10 @@ def _sound_path(
     methods: dict = {"Griffin-Lim": griffin_lim}
     if vocoder:
         methods["vocoder"] = vocoder_inverter(load_part(vocoder, VOCODER, device), device)
-    runs = [p for p in lms or [] if Path(p).is_file() and load_checkpoint(p)["arch"] == LM]
-    if runs and not vq_drums:  # a language model's training run names its drum VQ-VAE
-        vq_drums = part_path(load_checkpoint(runs[0])["meta"]["parts"]["vq_drums"], runs[0])
+    if not vq_drums:  # the first language model's training run names its drum VQ-VAE
+        ckpts = (load_checkpoint(p) | {"path": p} for p in lms or [] if Path(p).is_file())
+        run = next((c for c in ckpts if c["arch"] == LM), None)
+        vq_drums = run and part_path(run["meta"]["parts"]["vq_drums"], run["path"])
     if vq_drums:
         vq = load_part(vq_drums, VQ, device)
         for name in list(methods):
