@@ -17,7 +17,7 @@ import numpy as np
 
 from mtk.accompany.lm import ARCH, LMConfig
 from mtk.accompany.lmdata import CodedSong, lm_batches, valid_windows
-from mtk.accompany.loop import Run, Schedule, cosine, fit
+from mtk.trainloop import Run, Schedule, cosine, fit
 
 
 @dataclass

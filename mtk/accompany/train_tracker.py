@@ -19,8 +19,8 @@ import numpy as np
 from mtk.accompany.beats import decode, f_measures
 from mtk.accompany.data import Song, TrackerAugment, tracker_batches
 from mtk.accompany.features import MEL
-from mtk.accompany.loop import Run, Schedule, cosine, fit
 from mtk.accompany.tracker import ARCH, TrackerConfig
+from mtk.trainloop import Run, Schedule, cosine, fit
 
 
 @dataclass

@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 
 from mtk.accompany.features import MEL
-from mtk.accompany.loop import Run, Schedule, cosine, fit
 from mtk.accompany.soundpath import stft_distance
 from mtk.accompany.vocoder import ARCH, VocoderConfig
+from mtk.trainloop import Run, Schedule, cosine, fit
 
 
 @dataclass

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from mtk.accompany.loop import Run, Schedule, fit
 from mtk.accompany.vqvae import ARCH, VQConfig
+from mtk.trainloop import Run, Schedule, fit
 
 COMMIT = 0.02
 

@@ -108,6 +108,16 @@ def songs(
     labels: Annotated[
         int, typer.Option("--labels", min=0, help="Labels publishing the bands (0: one for every four bands).")
     ] = 0,
+    drum_parts: Annotated[
+        str,
+        typer.Option(
+            "--drum-parts",
+            help="Where drum parts come from, comma-separated, one drawn per song: groove (the style's MMA groove), "
+            "fills (with MMA's intros, fills and endings), hydrogen (Hydrogen's demo songs, written by people; "
+            "two held out for the test split), generated (fills, tom runs, crashes, ghost notes, open hi-hats, "
+            "flams, half and double time, ride and shuffle phrases, tempos 55-210). Labelled in meta.json.",
+        ),
+    ] = "groove",
     sample_rate: Annotated[int, typer.Option("--sample-rate", "-r", help="Sample rate of the WAV files.")] = 44_100,
     max_seconds: Annotated[
         float, typer.Option("--max-seconds", help="Cut songs at the last whole bar before this (0: whole tunes).")
@@ -120,9 +130,14 @@ def songs(
 ) -> None:
     """Arrange real melodies in many styles and render them to multitrack songs with exact ground truth."""
     from mtk.corpus.build import CorpusOptions, build_songs, check_tools, plan_corpus, write_summary
+    from mtk.corpus.drumparts import parse_sources
     from mtk.errors import UsageError
     from mtk.io.records import JsonLinesWriter
 
+    try:
+        parts = parse_sources(drum_parts)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     check_tools()
     if seed is None:
         import random
@@ -148,6 +163,7 @@ def songs(
         splits=_csv(splits) or (),
         artists=artists,
         labels=labels,
+        drum_parts=parts,
     )
     try:
         plan = plan_corpus(opts, jobs=jobs)

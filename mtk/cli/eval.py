@@ -88,11 +88,16 @@ def detect_cover(
 
 @app.command("transcribe")
 def transcribe(
-    data: CorpusData,
+    data: Annotated[
+        list[Path],
+        typer.Option(
+            "--data", metavar="CORPUS", help="Corpora built by `mtk corpus songs` (repeatable: one line each)."
+        ),
+    ],
     split: Annotated[str, typer.Option("--split", help="Corpus split to score.")] = "test",
     tune: Annotated[
         Optional[Path],
-        typer.Option("--tune", metavar="CORPUS", help="Choose both systems' thresholds on this corpus first."),
+        typer.Option("--tune", metavar="CORPUS", help="Choose every system's thresholds on this corpus first."),
     ] = None,
     tune_split: Annotated[str, typer.Option("--tune-split", help="Split of --tune to use.")] = "valid",
     limit: Annotated[
@@ -111,30 +116,52 @@ def transcribe(
             "refitted hit must keep is chosen there. Slow: ~2 s of CPU a second of audio.",
         ),
     ] = False,
-    model: Model = None,
+    models: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--model",
+            metavar="NAME|PATH",
+            help="Transcribers to score (repeatable; default: the shipped ones); one of each kind (drummernet, crnn).",
+        ),
+    ] = None,
+    baseline: Annotated[bool, typer.Option("--baseline/--no-baseline", help="Also score the NMF baseline.")] = True,
     device: Device = "auto",
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
-    """Onset F1 (50 ms) for kick, snare and hi-hat, DrummerNet and an NMF baseline, as one JSON object.
+    """Onset F1 (50 ms) for kick, snare and hi-hat (and toms, crash, ride) of each transcriber and
+    an NMF baseline: one JSON object per corpus.
 
-    Both systems' hits pass the onset gate; with --tune, each system's thresholds are chosen on
+    Every system's hits pass the onset gate; with --tune, each system's thresholds are chosen on
     that corpus with the gate and without it, and both are scored (without_onset_gate)."""
     from mtk.device import resolve_device
+    from mtk.errors import UsageError
     from mtk.io.records import JsonLinesWriter
     from mtk.transcribe.eval import baseline_for, evaluate, load_songs
-    from mtk.transcribe.infer import load
+    from mtk.transcribe.infer import load, shipped_models
 
-    transcriber = load(model, resolve_device(device))
-    rate = transcriber.cfg.sample_rate
-    songs = load_songs(data, split=split, sample_rate=rate, limit=limit)
-    tuning = load_songs(tune, split=tune_split, sample_rate=rate, limit=tune_limit) if tune else None
-    result = evaluate(transcriber, baseline_for(transcriber), songs, tune=tuning)
-    if known_kit:
-        from mtk.transcribe.eval import known_kit as score_known_kit
+    dev = resolve_device(device)
+    transcribers = [load(m, dev) for m in (models or shipped_models())]
+    kinds = ["crnn" if t.gains is None else "drummernet" for t in transcribers]
+    if len(set(kinds)) < len(kinds):
+        raise UsageError("--model: name at most one DrummerNet and one CRNN (each is one key of the output)")
+    drummernet = next((t for t, k in zip(transcribers, kinds, strict=True) if k == "drummernet"), None)
+    if known_kit and drummernet is None:
+        raise UsageError("--known-kit refits DrummerNet's hits: name a DrummerNet model")
+    writer = JsonLinesWriter()
+    for corpus in data:
+        record: dict = {"task": "transcribe", "data": str(corpus), "split": split}
+        for transcriber in transcribers:
+            rate = transcriber.cfg.sample_rate
+            songs = load_songs(corpus, split=split, sample_rate=rate, limit=limit)
+            tuning = load_songs(tune, split=tune_split, sample_rate=rate, limit=tune_limit) if tune else None
+            nmf = baseline_for(transcriber) if baseline and transcriber is (drummernet or transcribers[0]) else None
+            record |= evaluate(transcriber, nmf, songs, tune=tuning)
+            if known_kit and transcriber is drummernet:
+                from mtk.transcribe.eval import known_kit as score_known_kit
 
-        result["known_kit"] = score_known_kit(transcriber, songs, tune=tuning)
-    JsonLinesWriter().write({"task": "transcribe", "data": str(data), "split": split, **result})
+                record["known_kit"] = score_known_kit(transcriber, songs, tune=tuning)
+        writer.write(record)
 
 
 @app.command("situate")

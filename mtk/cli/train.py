@@ -218,6 +218,56 @@ def transcribe(
         writer.write({"output": str(path), "tuned_on": scores})
 
 
+@app.command("transcribe-crnn")
+def transcribe_crnn(
+    data: Annotated[
+        list[Path], typer.Option("--data", metavar="CORPUS", help="Corpora built by `mtk corpus songs` (repeatable).")
+    ],
+    output: Annotated[str, typer.Option("-o", "--output", metavar="RUN", help="Run folder (created; resumed).")],
+    valid: Annotated[
+        list[Path],
+        typer.Option(
+            "--valid",
+            metavar="CORPUS",
+            help="Corpora whose valid split (recorded kits) picks the best step and tunes the thresholds (repeatable).",
+        ),
+    ],
+    steps: Annotated[int, typer.Option("--steps", min=1, help="Train until this many steps in all.")] = 6000,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Excerpts per step.")] = 16,
+    seconds: Annotated[float, typer.Option("--seconds", min=0.5, help="Excerpt length.")] = 4.0,
+    lr: Annotated[float, typer.Option("--lr", min=0.0, help="Adam learning rate (cosine decay to 0).")] = 1e-3,
+    bleed: Annotated[
+        float,
+        typer.Option(
+            "--bleed", min=0.0, max=1.0, help="Share of excerpts with the song's drumless mix added 6-24 dB down."
+        ),
+    ] = 0.3,
+    checkpoint_every: Annotated[
+        int, typer.Option("--checkpoint-every", min=1, help="Validate and checkpoint every N steps.")
+    ] = 250,
+    seed: Seed = None,
+    device: Device = "auto",
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    """Train the supervised drum transcriber (a CRNN on log-mel) on the corpora's train-split drum
+    stems and their hit lists (resumable), then tune its thresholds on --valid and write
+    RUN/model.pt. One JSON line per log step."""
+    from mtk.device import resolve_device
+    from mtk.io.records import JsonLinesWriter
+    from mtk.transcribe.train_crnn import CrnnTrainOptions, finalize, train
+
+    writer = JsonLinesWriter()
+    dev = resolve_device(device)
+    opts = CrnnTrainOptions(
+        steps=steps, batch=batch_size, seconds=seconds, lr=lr, bleed=bleed, seed=seed or 0, device=dev,
+        checkpoint_every=checkpoint_every,
+    )  # fmt: skip
+    train(data, valid, Path(output), opts, on_log=writer.write)
+    path, scores = finalize(Path(output), valid, device=dev)
+    writer.write({"output": str(path), "tuned_on": scores})
+
+
 @app.command("infill")
 def infill(
     output: Annotated[str, typer.Option("-o", "--output", metavar="RUN", help="Run folder (created; resumed).")],

@@ -145,8 +145,14 @@ def transcribe(
         fmt = SUFFIXES.get(suffix, "mid")
     transcriber = load(model, resolve_device(device), thresholds=thresholds, onset_thresholds=gates)
     if kit is not None:
+        from mtk.transcribe.infer import DEFAULT_DRUMMERNET
         from mtk.transcribe.refine import kit_shots
 
+        if not transcriber.refits:
+            raise UsageError(
+                f"{transcriber.name} cannot refit with a known kit",
+                hint=f"--kit needs DrummerNet: --model {DEFAULT_DRUMMERNET}",
+            )
         transcriber.kit = kit_shots(kit, transcriber.cfg.sample_rate)
     separator = None
     if separate:

@@ -18,6 +18,7 @@ import miditoolkit
 import numpy as np
 from miditoolkit import Instrument, Note, TempoChange, TimeSignature
 
+from mtk.corpus import drumparts
 from mtk.corpus.harmony import NOTE_NAMES, Chord, harmonize
 from mtk.corpus.styles import CLASS_NOTES, STYLES, Style
 from mtk.corpus.works import Work
@@ -44,6 +45,7 @@ class Arrangement:
     chords: list[Chord]
     programs: dict[str, int]
     parts: dict[str, list[Instrument]] = field(default_factory=dict)
+    drum_part: dict = field(default_factory=lambda: {"source": "groove"})  # mtk.corpus.drumparts's label
 
     @property
     def seconds(self) -> float:
@@ -78,12 +80,23 @@ def arrange(
     max_seconds: float | None = None,
     programs: dict[str, int] | None = None,
     quarter_bpm: float | None = None,
+    drum_part: str = "groove",
+    part_rng: np.random.Generator | None = None,
+    split: str = "train",
 ) -> Arrangement:
     """Arrange ``work`` in ``style_name``, moved ``transpose`` semitones (then by octaves into a
     singable range); randomness (tempo, groove, programs, humanizing) from ``rng``, except the
-    ``programs`` (melody, chords, bass) and tempo a band fixes."""
+    ``programs`` (melody, chords, bass) and tempo a band fixes.
+
+    ``drum_part`` names the drum part's source (:mod:`mtk.corpus.drumparts`; the default, the
+    groove, draws nothing more); the other sources draw from ``part_rng`` alone (tempo too,
+    wider than the style's, unless a band fixes it), and ``split`` chooses the Hydrogen demo
+    songs they may play."""
     style = STYLES[style_name]
     compound = work.meter[1] == 8
+    part_rng = part_rng if part_rng is not None else np.random.default_rng(0)
+    if quarter_bpm is None and drum_part != "groove":
+        quarter_bpm = drumparts.wide_tempo(style.tempo, part_rng)
     if quarter_bpm is None:
         quarter_bpm = float(rng.integers(style.tempo[0], style.tempo[1] + 1))
     bpm = quarter_bpm / 1.5 if compound else quarter_bpm  # compound meters count dotted quarters
@@ -131,8 +144,37 @@ def arrange(
         arr.parts.update(_compound_parts(arr, work, rng))
     else:
         arr.groove = str(rng.choice(style.grooves[4 if work.beats_per_bar in (2, 4) else work.beats_per_bar]))
-        arr.parts.update(_mma_parts(arr, work, style, rng))
+        plan = drumparts.groove_plan(arr.groove, n_bars, part_rng) if drum_part == "fills" else None
+        arr.parts.update(_mma_parts(arr, work, style, rng, plan))
+        if plan is not None:
+            arr.drum_part = {"source": "fills", "grooves": plan}
+    if drum_part in ("hydrogen", "generated") or (drum_part == "fills" and compound):
+        _rewrite_drums(arr, work, drum_part, part_rng, split)
+    if "drums" in arr.parts:
+        arr.drum_part["hits"] = drumparts.describe([n for inst in arr.parts["drums"] for n in inst.notes])
     return arr
+
+
+def _rewrite_drums(arr: Arrangement, work: Work, source: str, rng: np.random.Generator, split: str) -> None:
+    """Replace the groove's drums with a Hydrogen song's part or the generator's variations;
+    a song Hydrogen's 4/4 patterns cannot play (another metre, no demo song for the split),
+    and a compound-metre song asked for MMA's fills, gets the generator's."""
+    tick = lambda ql, r=None: _tick(ql, r, arr.quarter_bpm)  # noqa: E731
+    songs = drumparts.h2songs_for(split) if source == "hydrogen" else ()
+    n_ql = arr.n_bars * work.bar_ql
+    if source == "hydrogen" and songs and work.meter[1] == 4 and work.bar_ql in (2.0, 4.0):
+        song = songs[int(rng.integers(len(songs)))]
+        notes, info = drumparts.hydrogen_part(song, n_ql, rng, tick)
+        arr.drum_part = {"source": "hydrogen", **info}
+    else:
+        grid = drumparts.Grid(work.bar_ql, work.beats_per_bar, 3 if work.meter[1] == 8 else 4)
+        groove = [n for inst in arr.parts.get("drums", []) for n in inst.notes]
+        notes, info = drumparts.generate(groove, grid, arr.n_bars, rng, tick, lambda t: t / TPB)
+        arr.drum_part = {"source": "generated", **info}
+        if source != "generated":
+            arr.drum_part["instead_of"] = source
+    notes = [n for n in notes if n.start < n_ql * TPB]
+    arr.parts["drums"] = [drumparts.drum_instrument(notes, arr.drum_part["source"])] if notes else []
 
 
 def _transposition(work: Work, shift: int) -> int:
@@ -157,7 +199,11 @@ def _tick(ql: float, rng: np.random.Generator | None, quarter_bpm: float = 120.0
     return max(0, int(round(tick)))
 
 
-def _mma_parts(arr: Arrangement, work: Work, style: Style, rng: np.random.Generator) -> dict[str, list[Instrument]]:
+def _mma_parts(
+    arr: Arrangement, work: Work, style: Style, rng: np.random.Generator, plan: list[str] | None = None
+) -> dict[str, list[Instrument]]:
+    """The song's chords, bass and drums from MMA: ``arr.groove`` throughout, or the groove of
+    each bar in ``plan`` (:func:`mtk.corpus.drumparts.groove_plan`)."""
     exe = mma_executable()
     if exe is None:
         raise UsageError("MMA is not installed", hint="apt-get install mma (or `make corpus-deps`)")
@@ -175,6 +221,8 @@ def _mma_parts(arr: Arrangement, work: Work, style: Style, rng: np.random.Genera
             t = bar * bar_beats + beat * bar_beats / beats
             chord = next(c for c in reversed(arr.chords) if c.start <= t + 1e-6)
             tokens.append(chord.name if not tokens or chord.name != _last(tokens) else "/")
+        if plan is not None and (bar == 0 or plan[bar] != plan[bar - 1]):
+            lines.append(f"Groove {plan[bar]}")
         lines.append(f"{bar + 1} " + " ".join(tokens))
     with tempfile.TemporaryDirectory(prefix="mtk-mma-") as tmp:
         src, out = Path(tmp, "song.mma"), Path(tmp, "song.mid")

@@ -71,6 +71,7 @@ class CorpusOptions:
     splits: tuple[str, ...] = ("train", "valid", "test")
     artists: int = 0  # simulated bands playing the songs (0: every song drawn on its own)
     labels: int = 0  # labels publishing the bands (0: one for every four bands)
+    drum_parts: tuple[str, ...] = ("groove",)  # drum-part sources (mtk.corpus.drumparts), one drawn per song
 
 
 @dataclass
@@ -268,6 +269,7 @@ def _versions(
     out = []
     slug = re.sub(r"[^a-z0-9]+", "-", work.title.lower()).strip("-")[:40] or "work"
     for v in range(opts.versions):
+        part = _drum_part(opts, index, v)
         use_soundfont_kit = not kit_names or rng.random() < opts.soundfont_drums
         kit = None if use_soundfont_kit else _draw_kit(kit_names, styles[v % len(styles)], opts, kits, rng)
         out.append(
@@ -283,9 +285,19 @@ def _versions(
                 sample_rate=opts.sample_rate,
                 max_seconds=opts.max_seconds,
                 transpose=shifts[v % 12],
+                drum_part=part,
             )
         )
     return out
+
+
+def _drum_part(opts: CorpusOptions, index: int, version: int) -> str:
+    """The drum-part source of a song, drawn evenly from ``opts.drum_parts`` by its own
+    generator (so corpora of one source rebuild byte for byte)."""
+    if len(opts.drum_parts) == 1:
+        return opts.drum_parts[0]
+    rng = np.random.default_rng([opts.seed, index, version, 28])
+    return opts.drum_parts[int(rng.integers(len(opts.drum_parts)))]
 
 
 RELEASE_SONGS = 4  # songs on a band's release

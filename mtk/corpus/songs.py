@@ -53,6 +53,7 @@ class SongPlan:
     synth: str = "auto"
     band: Band | None = None  # the artist that plays it (its style, sounds and mix); None: drawn per song
     release: str | None = None  # the band's release the song is on
+    drum_part: str = "groove"  # where the drum part comes from (mtk.corpus.drumparts.SOURCES)
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,9 @@ def build_song(plan: SongPlan, out_dir: Path, *, versions: dict[str, str]) -> di
         max_seconds=plan.max_seconds,
         programs=dict(band.programs) if band else None,
         quarter_bpm=band.tempo if band else None,
+        drum_part=plan.drum_part,
+        part_rng=np.random.default_rng([plan.seed, zlib.crc32(plan.work.work_id.encode()), plan.version, 28]),
+        split=plan.split,
     )
     sr = plan.sample_rate
     length = int(round((arr.seconds + TAIL_S) * sr))
@@ -386,6 +390,7 @@ def _meta(
         "parts": list(PARTS),
         "soundfont": {"name": Path(plan.soundfont).name, "path": plan.soundfont},
         "drums": _drums_meta(plan, played),
+        "drum_part": arr.drum_part,
         "drum_hits": [
             {"time": h.time, "class": h.cls, "velocity": h.velocity, "note": h.note, "sample": h.sample} for h in played
         ],

@@ -22,6 +22,13 @@ EVAL_CLASSES: dict[str, tuple[str, ...]] = {
     "snare": ("snare",),
     "hihat": ("hihat_closed", "hihat_open"),
 }
+# Also reported per drum, outside the mean: any tom (a hit of one tom labelled as another counts),
+# crash, ride.
+EXTRA_CLASSES: dict[str, tuple[str, ...]] = {
+    "toms": ("tom_low", "tom_mid", "tom_high"),
+    "crash": ("crash",),
+    "ride": ("ride",),
+}
 # The band (Hz) whose onsets confirm a hit of each scored class (the onset gate,
 # mtk.transcribe.peaks): a kick's thump, a snare's body, a hi-hat's sizzle.
 ONSET_BANDS: dict[str, tuple[float, float]] = {

@@ -13,6 +13,7 @@ is how the shipped thresholds were chosen (on the validation split, never the te
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,12 +23,13 @@ import numpy as np
 from mtk.corpus.reader import song_metas
 from mtk.errors import InputError
 from mtk.io.audio import read_audio
-from mtk.transcribe.components import COMPONENTS, EVAL_CLASSES, drum_onsets
+from mtk.transcribe.components import COMPONENTS, EVAL_CLASSES, EXTRA_CLASSES, drum_onsets
 from mtk.transcribe.infer import MIN_SECONDS
 from mtk.transcribe.peaks import detect, velocities
 
 logger = logging.getLogger(__name__)
 WINDOW_S = 0.05
+FLAM_S = 0.03  # reference strokes of one drum class closer than this are one onset (a flam's grace note)
 GRID = np.geomspace(0.01, 2.0, 40)
 ONSET_GRID = np.geomspace(0.01, 1.5, 30)
 
@@ -36,9 +38,10 @@ ONSET_GRID = np.geomspace(0.01, 1.5, 30)
 class Song:
     name: str
     audio: np.ndarray  # mono, peak 1, at the model's rate
-    onsets: dict[str, np.ndarray]  # eval class -> reference times
+    onsets: dict[str, np.ndarray]  # eval class (and extra class) -> reference times
     velocity: dict[str, np.ndarray]  # eval class -> reference velocities
     kit: str = ""  # the recorded kit that played it
+    part: str = "groove"  # where its drum part came from (meta.json's drum_part)
 
 
 def load_songs(corpus: Path, *, split: str, sample_rate: int, limit: int | None = None) -> list[Song]:
@@ -51,21 +54,23 @@ def load_songs(corpus: Path, *, split: str, sample_rate: int, limit: int | None 
         if meta["split"] != split or meta["drums"]["mode"] != "sampler" or meta["drums"]["kit"] not in kits:
             continue
         kit = kits[meta["drums"]["kit"]]
-        played: dict[str, list[tuple[float, int]]] = {c: [] for c in EVAL_CLASSES}
+        played: dict[str, list[tuple[float, int]]] = {c: [] for c in (*EVAL_CLASSES, *EXTRA_CLASSES)}
         for hit in meta["drum_hits"]:
             cls = kit.resolve_class(hit["class"])
-            for name, members in EVAL_CLASSES.items():
+            for name, members in (EVAL_CLASSES | EXTRA_CLASSES).items():
                 if cls in members:
                     played[name].append((hit["time"], hit["velocity"]))
+        played = {c: _merge_flams(sorted(v)) for c, v in played.items()}
         y, _ = read_audio(folder / "drums.wav", sr=sample_rate, mono=True, min_duration=MIN_SECONDS)
         y = y / max(float(np.abs(y).max(initial=0.0)), 1e-12)
         songs.append(
             Song(
                 folder.name,
                 y.astype(np.float32),
-                {c: np.array(sorted(t for t, _ in v)) for c, v in played.items()},
-                {c: np.array([v for _, v in sorted(vs)]) for c, vs in played.items()},
+                {c: np.array([t for t, _ in v]) for c, v in played.items()},
+                {c: np.array([v for _, v in vs]) for c, vs in played.items()},
                 kit.name,
+                meta.get("drum_part", {}).get("source", "groove"),
             )
         )
         if limit and len(songs) >= limit:
@@ -75,8 +80,56 @@ def load_songs(corpus: Path, *, split: str, sample_rate: int, limit: int | None 
     return songs
 
 
+def _merge_flams(hits: list[tuple[float, int]]) -> list[tuple[float, int]]:
+    """Time-sorted (time, velocity) of one class with strokes closer than :data:`FLAM_S` to the
+    previous kept one merged into it (a flam is heard, and transcribed, as one hit: the later,
+    main stroke's velocity, at the grace note's time)."""
+    out: list[tuple[float, int]] = []
+    for t, v in hits:
+        if out and t - out[-1][0] < FLAM_S:
+            out[-1] = (out[-1][0], max(out[-1][1], v))
+        else:
+            out.append((t, v))
+    return out
+
+
 def _groups() -> dict[str, list[int]]:
     return {name: [COMPONENTS.index(c) for c in members] for name, members in EVAL_CLASSES.items()}
+
+
+def _extra_scores(
+    songs: list[Song], acts: list[np.ndarray], rate: float, thresholds: dict[str, float]
+) -> dict[str, Any]:
+    """Toms, crash and ride (:data:`EXTRA_CLASSES`): micro F1 of each drum's own peaks over its
+    threshold (``thresholds`` per component; no gate), a class's drums pooled."""
+    out = {}
+    for name, members in EXTRA_CLASSES.items():
+        tp = n_est = n_ref = 0
+        for song, act in zip(songs, acts, strict=True):
+            times = []
+            for c in members:
+                k = COMPONENTS.index(c)
+                times += [p.time for p in detect(act[k : k + 1], rate, np.array([thresholds[c]]))]
+            hits, e, r, _ = _counts(song.onsets[name], np.array(sorted(times)))
+            tp, n_est, n_ref = tp + hits, n_est + e, n_ref + r
+        out[name] = _f1(tp, n_est, n_ref)
+    return out
+
+
+def tune_extra(songs: list[Song], acts: list[np.ndarray], rate: float) -> dict[str, float]:
+    """Per drum of :data:`EXTRA_CLASSES`, the threshold of :data:`GRID` with its class's best
+    F1 on ``songs`` (a class no song plays keeps 0.5)."""
+    out = {}
+    for name, members in EXTRA_CLASSES.items():
+        if not sum(len(s.onsets[name]) for s in songs):
+            out |= dict.fromkeys(members, 0.5)
+            continue
+        f1s = {
+            float(t): _extra_scores(songs, acts, rate, dict.fromkeys(COMPONENTS, float(t)))[name]["f1"] for t in GRID
+        }
+        best = max(f1s, key=lambda t: (f1s[t], t))
+        out |= dict.fromkeys(members, round(best, 4))
+    return out
 
 
 Onsets = list[np.ndarray | None]  # a song's onset curve per component (components.drum_onsets)
@@ -136,10 +189,12 @@ def score(
     onsets: list[Onsets] | None = None,
     onset_thresholds: dict[str, float] | None = None,
     sr: int = 16_000,
+    vels: list[np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Micro precision/recall/F1 per eval class and the mean F1; with ``onsets`` (per song)
-    and ``onset_thresholds``, peaks pass the onset gate too; with ``gains``, also the mean
-    per-song Spearman correlation of estimated and reference velocities."""
+    and ``onset_thresholds``, peaks pass the onset gate too; with ``gains`` (velocity from the
+    hit mass) or ``vels`` (a velocity head's output per song), also the mean per-song Spearman
+    correlation of estimated and reference velocities."""
     from scipy.stats import spearmanr
 
     out: dict[str, Any] = {}
@@ -147,18 +202,23 @@ def score(
     for name, group in _groups().items():
         tp = n_est = n_ref = 0
         gate = (onset_thresholds or {}).get(name, 0.0) if onsets else 0.0
-        for song, (ref, cand) in zip(songs, _table(songs, acts, rate, name, onsets, sr), strict=True):
+        for i, (song, (ref, cand)) in enumerate(zip(songs, _table(songs, acts, rate, name, onsets, sr), strict=True)):
             kept = cand[_keep(cand, thresholds[name], gate)]
             hits, e, r, matches = _counts(ref, kept[:, 0])
             tp, n_est, n_ref = tp + hits, n_est + e, n_ref + r
-            if gains is not None and len(matches) > 2:
-                pred = velocities(kept[:, 1] * gains[group[0]])[[j for _, j in matches]]
+            if (gains is not None or vels is not None) and len(matches) > 2:
+                if vels is not None:
+                    curve = vels[i][group].max(axis=0)
+                    frames = np.clip(np.round(kept[:, 0] * rate).astype(int), 0, len(curve) - 1)
+                    pred = curve[frames][[j for _, j in matches]]
+                else:
+                    pred = velocities(kept[:, 1] * gains[group[0]])[[j for _, j in matches]]
                 true = song.velocity[name][[i for i, _ in matches]]
                 if np.ptp(true) > 0 and np.ptp(pred) > 0:
                     correlations.append(float(spearmanr(pred, true).statistic))
         out[name] = _f1(tp, n_est, n_ref)
     out["mean_f1"] = round(float(np.mean([out[c]["f1"] for c in EVAL_CLASSES])), 4)
-    if gains is not None:
+    if gains is not None or vels is not None:
         out["velocity_spearman"] = round(float(np.mean(correlations)), 4) if correlations else None
     return out
 
@@ -240,43 +300,63 @@ BASELINE_THRESHOLD = 0.2  # the paper's delta after max-normalisation
 
 
 def evaluate(transcriber: Any, baseline: Any, songs: list[Song], *, tune: list[Song] | None = None) -> dict[str, Any]:
-    """DrummerNet (``transcriber``) and the NMF ``baseline`` on ``songs``, each with the onset
-    gate. With ``tune``, both systems' thresholds are first chosen on those songs (another
-    split), with the gate and without it, and both are scored (``without_onset_gate``)."""
+    """A transcriber (DrummerNet or the CRNN) and, unless None, the NMF ``baseline`` on ``songs``,
+    each with the onset gate; toms, crash and ride too, at each system's own thresholds. With
+    ``tune``, both systems' thresholds are first chosen on those songs (another split), with the
+    gate and without it, and both are scored (``without_onset_gate``). Keys: the transcriber's
+    arch (``drummernet``, ``crnn``) and ``baseline``."""
     sr = transcriber.cfg.sample_rate
     onsets = [drum_onsets(s.audio, sr) for s in songs]
     tune_onsets = [drum_onsets(s.audio, sr) for s in tune] if tune else []
-    systems = {"drummernet": (transcriber, transcriber.gains), "baseline": (baseline, None)}
-    acts = {name: [system.activations(s.audio) for s in songs] for name, (system, _) in systems.items()}
+    key = "crnn" if transcriber.gains is None else "drummernet"
+    systems = {key: transcriber} | ({"baseline": baseline} if baseline is not None else {})
     out: dict[str, Any] = {
         "songs": len(songs),
         "seconds": round(sum(len(s.audio) for s in songs) / sr, 1),
-        "onsets": {c: int(sum(len(s.onsets[c]) for s in songs)) for c in EVAL_CLASSES},
+        "onsets": {c: int(sum(len(s.onsets[c]) for s in songs)) for c in (*EVAL_CLASSES, *EXTRA_CLASSES)},
+        "parts": dict(sorted(Counter(s.part for s in songs).items())),
         "window_s": WINDOW_S,
     }
-    for name, (system, gains) in systems.items():
+    for name, system in systems.items():
         rate = system.rate
-        if name == "drummernet":
-            own = own_thresholds(transcriber)
-        else:
+        outputs = [_outputs(system, s.audio) for s in songs]
+        acts = [a for a, _ in outputs]
+        vels = [v for _, v in outputs] if outputs and outputs[0][1] is not None else None
+        gains = system.gains if name == "drummernet" else None
+        if name == "baseline":
             own = {c: BASELINE_THRESHOLD for c in EVAL_CLASSES}, {c: 0.0 for c in EVAL_CLASSES}
+            per_component = dict.fromkeys(COMPONENTS, BASELINE_THRESHOLD)
+        else:
+            own = own_thresholds(system)
+            per_component = system.thresholds
         thresholds, gates = own
         if tune:
-            tune_acts = [system.activations(s.audio) for s in tune]
-            label = "DrummerNet" if name == "drummernet" else "the NMF baseline"
+            tune_acts = [_outputs(system, s.audio)[0] for s in tune]
+            label = {"drummernet": "DrummerNet", "crnn": "the CRNN"}.get(name, "the NMF baseline")
             thresholds, gates = tune_thresholds(
                 tune, tune_acts, rate, onsets=tune_onsets, sr=sr, fallback=own, system=label
             )
             ungated = own[0], dict.fromkeys(own[1], 0.0)
             plain, _ = tune_thresholds(tune, tune_acts, rate, fallback=ungated, system=label + " (no gate)")
-        result = score(songs, acts[name], rate, thresholds, gains, onsets=onsets, onset_thresholds=gates, sr=sr)
-        out[name] = {**result, "thresholds": thresholds, "onset_thresholds": gates}
+            per_component = {**per_component, **tune_extra(tune, tune_acts, rate)}
+        result = score(songs, acts, rate, thresholds, gains, onsets=onsets, onset_thresholds=gates, sr=sr, vels=vels)
+        extra = {c: per_component[members[0]] for c, members in EXTRA_CLASSES.items()}
+        out[name] = {**result, **_extra_scores(songs, acts, rate, per_component), "thresholds": thresholds | extra,
+                     "onset_thresholds": gates}  # fmt: skip
         if tune:
-            ungated = score(songs, acts[name], rate, plain, gains)
+            ungated = score(songs, acts, rate, plain, gains, vels=vels)
             out[name]["without_onset_gate"] = {**ungated, "thresholds": plain}
-    out["drummernet"]["model"] = transcriber.name
-    out["baseline"]["method"] = "NMF with fixed drum templates from the training kits (KL, multiplicative updates)"
+    out[key]["model"] = transcriber.name
+    if "baseline" in out:
+        out["baseline"]["method"] = "NMF with fixed drum templates from the training kits (KL, multiplicative updates)"
     return out
+
+
+def _outputs(system: Any, audio: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """A system's activations and its velocity head's output (None without one)."""
+    if hasattr(system, "outputs"):
+        return system.outputs(audio)
+    return system.activations(audio), None
 
 
 KEEP_GRID = (0.0, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3)

@@ -24,7 +24,9 @@ from mtk.transcribe.peaks import detect, velocities
 
 TASK = "transcribe"
 DEFAULT_MODEL = "transcribe-drummernet-v2"
+DEFAULT_DRUMMERNET = "transcribe-drummernet-v2"
 ARCH = "drummernet"
+CRNN_ARCH = "drum-crnn"
 DEFAULT_THRESHOLD = 0.5
 MIN_SECONDS = 0.05  # shorter audio gives the network no frame to read
 
@@ -74,6 +76,8 @@ class Transcription:
 
 class Transcriber:
     """A DrummerNet analysis network with its detection and onset thresholds and component gains."""
+
+    refits = True  # can refit its hits with a known kit's one-shots (mtk.transcribe.refine)
 
     def __init__(
         self,
@@ -146,6 +150,10 @@ class Transcriber:
                     out[:, first : first + n] = keep[:, :n]
         return out
 
+    def outputs(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Activations and (for models with a velocity head) velocities in [0, 1], each ``(K, steps)``."""
+        return self.activations(y), None
+
     def from_audio(self, y: np.ndarray, sr: int) -> Transcription:
         """Transcribe mono float audio ``y`` (samples,) at ``sr`` Hz."""
         from mtk.io.audio import resample
@@ -163,7 +171,7 @@ class Transcriber:
         if peak <= 0:
             return Transcription([], duration, self.name, {c: 0 for c in COMPONENTS}, kit)
         x = y / peak
-        act = self.activations(x)
+        act, vel = self.outputs(x)
         thresholds = np.array([self.thresholds[c] for c in COMPONENTS])
         gates = np.array([self.onset_thresholds[c] for c in COMPONENTS])
         onsets = drum_onsets(x, self.cfg.sample_rate)
@@ -176,8 +184,10 @@ class Transcriber:
             onset_sr=self.cfg.sample_rate,
             onset_thresholds=gates,
         )
-        amps = np.array([p.mass * self.gains[p.component] * peak for p in peaks])
-        vels = velocities(amps)
+        if vel is None:  # DrummerNet: the hit's amplitude, as a share of the loudest
+            vels = velocities(np.array([p.mass * self.gains[p.component] * peak for p in peaks]))
+        else:  # a velocity head: its value at the hit
+            vels = [int(np.clip(round(127 * vel[p.component, int(round(p.time * self.rate))]), 1, 127)) for p in peaks]
         events = [
             DrumEvent(p.time, COMPONENTS[p.component], GM_NOTES[COMPONENTS[p.component]], int(v), p.mass, p.onset)
             for p, v in zip(peaks, vels, strict=True)
@@ -195,6 +205,93 @@ class Transcriber:
 
         y, sr = read_audio(path, sr=self.cfg.sample_rate, mono=True, min_duration=MIN_SECONDS)
         return self.from_audio(y, sr)
+
+
+class CrnnTranscriber(Transcriber):
+    """The supervised CRNN (:mod:`mtk.transcribe.crnn`): onset probabilities and velocities.
+
+    Any length: chunks of ``chunk_s`` seconds with ``overlap_s`` of context on each side, a
+    batch at a time; only each chunk's centre is kept, so memory is bounded by the batch."""
+
+    def __init__(
+        self,
+        net: Any,
+        *,
+        name: str,
+        thresholds: dict[str, float] | None = None,
+        onset_thresholds: dict[str, float] | None = None,
+        device: str = "cpu",
+        chunk_s: float = 16.0,
+        overlap_s: float = 1.0,
+        batch: int = 4,
+        kits: list[str] | None = None,
+        kit: Any = None,
+    ) -> None:
+        # no super().__init__: DrummerNet's chunking and gains do not apply
+        self.net = net.to(device).eval()
+        self.cfg = net.config
+        self.name = name
+        self.device = device
+        self.thresholds = {c: DEFAULT_THRESHOLD for c in COMPONENTS} | (thresholds or {})
+        self.onset_thresholds = {c: 0.0 for c in COMPONENTS} | (onset_thresholds or {})
+        self.gains = None  # velocities come from the velocity head
+        self.refits = False
+        hop = self.cfg.hop
+        self.chunk = int(round(chunk_s * self.cfg.sample_rate / hop)) * hop
+        self.overlap = int(round(overlap_s * self.cfg.sample_rate / hop)) * hop
+        self.batch = batch
+        self.kits = kits
+        if kit is not None:
+            raise UsageError(
+                f"{name} cannot refit with a known kit: --kit needs DrummerNet (--model {DEFAULT_DRUMMERNET})"
+            )
+        self.kit = None
+
+    def outputs(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(samples,)`` mono audio at the model's rate, peak 1 -> onset probabilities and
+        velocities, each ``(K, 1 + samples // hop)`` (frame ``t`` centred on sample ``t * hop``)."""
+        import torch
+
+        hop, step = self.cfg.hop, self.chunk - 2 * self.overlap
+        n_out = 1 + len(y) // hop
+        starts = list(range(-self.overlap, max(len(y) - self.overlap, 1), step))
+        probs = np.zeros((self.cfg.n_components, n_out), np.float32)
+        vels = np.zeros((self.cfg.n_components, n_out), np.float32)
+        for g in range(0, len(starts), self.batch):
+            group = starts[g : g + self.batch]
+            x = np.zeros((len(group), self.chunk), np.float32)
+            for i, s in enumerate(group):
+                lo, hi = max(s, 0), min(s + self.chunk, len(y))
+                x[i, lo - s : hi - s] = y[lo:hi]
+            with torch.inference_mode():
+                logits, vel = self.net(torch.from_numpy(x).to(self.device))
+            p, v = torch.sigmoid(logits).float().cpu().numpy(), vel.float().cpu().numpy()
+            for i, s in enumerate(group):
+                first = (s + self.overlap) // hop
+                lo = self.overlap // hop
+                n = min(step // hop, n_out - first)
+                if n > 0:
+                    probs[:, first : first + n] = p[i, :, lo : lo + n]
+                    vels[:, first : first + n] = v[i, :, lo : lo + n]
+        return probs, vels
+
+    def activations(self, y: np.ndarray) -> np.ndarray:
+        return self.outputs(y)[0]
+
+    def score(self, songs: list[Any]) -> dict[str, Any]:
+        """Onset F1 on ``songs`` (:class:`mtk.transcribe.eval.Song`) at this model's thresholds, no gate."""
+        from mtk.transcribe.eval import own_thresholds, score
+
+        acts = [self.activations(s.audio) for s in songs]
+        return score(songs, acts, self.rate, own_thresholds(self)[0])
+
+
+def shipped_models() -> list[str]:
+    """The registry names of the shipped (not debug) transcribers, the default first."""
+    from mtk.weights.registry import entries
+
+    shipped = [e for e in entries(TASK) if not e.debug]
+    return [e.name for e in sorted(shipped, key=lambda e: not e.default)]
 
 
 def load(name_or_path: str | None = None, device: str = "cpu", **options: Any) -> Transcriber:
@@ -227,7 +324,27 @@ def load(name_or_path: str | None = None, device: str = "cpu", **options: Any) -
             **options,
         )
     resolved = resolve(name, task=TASK)
-    ckpt = load_checkpoint(resolved.path, arch=ARCH)
+    ckpt = load_checkpoint(resolved.path)
+    if ckpt.get("arch") == CRNN_ARCH:
+        from mtk.transcribe.crnn import CrnnConfig, DrumCRNN
+
+        config = {k: tuple(v) if isinstance(v, list) else v for k, v in ckpt["config"].items()}
+        crnn = DrumCRNN(build_module(CrnnConfig, config))
+        crnn.load_state_dict({k: v.float() for k, v in ckpt["state_dict"].items()})
+        meta = ckpt.get("meta", {})
+        return CrnnTranscriber(
+            crnn,
+            name=resolved.name,
+            thresholds=dict(meta.get("thresholds", {})) | overrides,
+            onset_thresholds=dict(meta.get("onset_thresholds", {})) | onset_overrides,
+            kits=meta.get("kits"),
+            device=device,
+            **options,
+        )
+    if ckpt.get("arch") != ARCH:
+        from mtk.errors import BadModelError
+
+        raise BadModelError(f"{resolved.path}: holds a {ckpt.get('arch')!r} model, not a drum transcriber")
     net = DrummerNet(build_module(DrummerNetConfig, ckpt["config"]))
     net.load_state_dict({k: v.float() for k, v in ckpt["state_dict"].items()})
     meta = ckpt.get("meta", {})

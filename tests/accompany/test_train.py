@@ -122,7 +122,7 @@ def test_lm_stage_needs_its_parts(beat_corpus: Path, tmp_path: Path) -> None:
 
 def test_a_checkpoint_without_its_best_score_resumes_from_the_logged_best(tmp_path: Path) -> None:
     """Runs checkpointed before checkpoints stored ``best`` take it from their log."""
-    from mtk.accompany.loop import Run, _logged_best
+    from mtk.trainloop import Run, _logged_best
 
     lines = ['{"step": 25, "loss": 3.0}', '{"step": 500, "valid_stft": 1.5}', '{"step": 1000, "valid_stft": 1.2}']
     (tmp_path / "log.jsonl").write_text("\n".join(lines) + "\n")

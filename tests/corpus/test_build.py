@@ -347,3 +347,37 @@ def test_a_song_whose_drums_do_not_sound_says_so(tmp_path: Path) -> None:
         else:
             assert meta["drums"]["mode"] == "sampler" and meta["levels_dbfs"]["drums"] is not None
     assert silent == 1  # 00000-capt-mackintosh-v0: tambourines only
+
+
+def test_drum_parts_are_labelled_and_their_hits_line_up(tmp_path: Path) -> None:
+    """`--drum-parts`: each song says where its part came from, its drum_hits, drums.mid and
+    audio agree (the recorded kit's one-shots at exactly the listed times), a default corpus
+    is labelled groove, and an unknown source is one line and exit 2."""
+    from scipy.sparse.linalg import lsqr
+
+    out = tmp_path / "parts"
+    args = [a for a in ARGS if a not in ("-j", "2")]
+    args[args.index("-n") + 1], args[args.index("--max-seconds") + 1] = "4", "8"
+    proc = run_mtk("corpus", "songs", str(out), *args, "--drum-parts", "generated,hydrogen,fills", timeout=300)
+    assert proc.returncode == 0, proc.stderr.decode()
+    sources = set()
+    for folder, meta in _songs(out):
+        part = meta["drum_part"]
+        sources.add(part.get("instead_of", part["source"]))  # a 3/4 song asked for hydrogen gets generated
+        assert part["source"] in ("generated", "hydrogen", "fills")
+        assert "phrases" in part if part["source"] == "generated" else True
+        drums = _read(folder / "drums.wav").mean(axis=1)
+        if meta["drums"]["mode"] == "sampler":
+            placed = _placed(meta["drum_hits"], len(drums))
+            gains = lsqr(placed, drums, atol=1e-12, btol=1e-12, iter_lim=5000)[0]
+            assert _db(drums - placed @ gains) - _db(drums) < -50, folder.name
+        else:  # the soundfont's kit (the train split here: GMRockKit is held out for test)
+            assert _onsets_at(drums, meta["drum_hits"]) >= 0.9 * len(meta["drum_hits"]), folder.name
+    assert len(sources) >= 2
+    bad = run_mtk("corpus", "songs", str(tmp_path / "bad"), *args, "--drum-parts", "groove,fils", timeout=60)
+    assert bad.returncode == 2 and len(bad.stderr.decode().strip().splitlines()) == 1
+    assert "fils" in bad.stderr.decode() and not (tmp_path / "bad").exists()
+
+
+def test_default_corpus_is_labelled_groove(corpus: Path) -> None:
+    assert all(meta["drum_part"]["source"] == "groove" for _, meta in _songs(corpus))

@@ -218,8 +218,9 @@ def test_evaluate_scores_both_systems_gated_and_not(rock_kit, tmp_path: Path) ->
     valid = load_songs(tmp_path / "c", split="valid", sample_rate=SR)
     baseline = NmfTranscriber(kit_bank([rock_kit], SR), SR)
     out = evaluate(load("transcribe-debug"), baseline, test, tune=valid)
-    assert out["songs"] == 1 and out["onsets"] == {"kick": 4, "snare": 4, "hihat": 0}
-    assert out["drummernet"]["model"] == "transcribe-debug"
+    assert out["songs"] == 1 and out["onsets"] == {"kick": 4, "snare": 4, "hihat": 0, "toms": 0, "crash": 0, "ride": 0}
+    assert out["drummernet"]["model"] == "transcribe-debug" and out["parts"] == {"groove": 1}
+    assert {"toms", "crash", "ride"} <= set(out["drummernet"]) and "velocity_spearman" in out["drummernet"]
     for system in ("drummernet", "baseline"):
         assert set(out[system]["onset_thresholds"]) == {"kick", "snare", "hihat"}
         assert "mean_f1" in out[system]["without_onset_gate"]

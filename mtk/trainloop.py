@@ -1,4 +1,4 @@
-"""The training loop every part of ``accompany`` shares: resume, steps, validation, checkpoints.
+"""The training loop of mtk's supervised models (accompany's parts, transcribe's CRNN): resume, validation, checkpoints.
 
 A run folder holds ``last.pt`` (the latest state, optimiser included: ``mtk train`` resumes
 from it), ``best.pt`` (the best validation score so far) and ``log.jsonl`` (the mean loss
