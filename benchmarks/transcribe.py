@@ -12,8 +12,11 @@
 - the bidirectional time GRU over 8 chunks of 8,192 steps with the numba scan that inference
   uses (``mtk.transcribe.fastgru``), against torch's own GRU module on the same input;
 - one training step on one core (a batch of 8 excerpts of 2.048 s: network, synthesis, loss,
-  backward, Adam) with the numba GRUs that CPU training uses, against torch's GRUs.
-Usage: python benchmarks/transcribe.py [--model NAME|PATH] [--audio FILE]
+  backward, Adam) with the numba GRUs that CPU training uses, against torch's GRUs;
+- the supervised CRNN (``--crnn``; default: the shipped one, when there is one) timed the same
+  way in the same run (real time, 10-minute peak memory), with one training step of 16 excerpts
+  of 4 s on one core (``crnn``).
+Usage: python benchmarks/transcribe.py [--model NAME|PATH] [--crnn NAME|PATH] [--audio FILE]
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from mtk.io.audio import read_audio
 if sys.argv[2] == "decode":
     read_audio(sys.argv[1], mono=True)
 else:
-    from mtk.transcribe.infer import load
+    from mtk.transcribe.infer import DEFAULT_DRUMMERNET, load, shipped_models
     load(sys.argv[3]).from_file(sys.argv[1])
 print(next(int(line.split()[1]) // 1024 for line in open("/proc/self/status") if line.startswith("VmHWM")))
 """
@@ -122,6 +125,36 @@ def _kit_seconds(transcriber: Any, path: str, kit: str = "GMRockKit") -> float |
     return time.perf_counter() - tic
 
 
+def _crnn(name: str, path: str, long: str, duration: float) -> dict[str, Any]:
+    """The CRNN's real-time factor, 10-minute peak memory and one training step on one core."""
+    import torch
+    import torch.nn.functional as F
+
+    from mtk.transcribe.infer import load
+
+    crnn = load(name)
+    crnn.from_file(path)  # warm-up
+    seconds = _best_of(lambda: crnn.from_file(path))
+    net = copy.deepcopy(crnn.net).train()
+    optim = torch.optim.Adam(net.parameters(), lr=1e-3)
+    x = torch.randn(16, 4 * crnn.cfg.sample_rate) * 0.1
+
+    def step() -> None:
+        logits, vel = net(x)
+        loss = F.binary_cross_entropy_with_logits(logits, torch.zeros_like(logits)) + vel.mean()
+        optim.zero_grad()
+        loss.backward()
+        optim.step()
+
+    step()
+    return {
+        "model": crnn.name,
+        "x_realtime_one_core": round(duration / seconds, 1),
+        "ten_minute_rss_mb": _rss(long, "transcribe", name),
+        "train_step_seconds": round(_best_of(step), 3),
+    }
+
+
 def _best_of(fn: Any, runs: int = REPEATS) -> float:
     """The fastest of ``runs`` timings of ``fn()`` (the machine's speed varies from run to run)."""
     best = float("inf")
@@ -137,14 +170,16 @@ def main() -> None:
 
     from mtk.transcribe.components import drum_onsets
     from mtk.transcribe.eval import baseline_for
-    from mtk.transcribe.infer import load
+    from mtk.transcribe.infer import DEFAULT_DRUMMERNET, load, shipped_models
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default=None, help="model to time (default: the shipped one)")
+    parser.add_argument("--model", default=None, help="DrummerNet model to time (default: the shipped one)")
+    parser.add_argument("--crnn", default=None, help="CRNN model to time (default: the shipped one, if any)")
     parser.add_argument("--audio", default=None, help="a drum stem to time (default: a synthetic 60 s one)")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    transcriber = load(args.model)
+    transcriber = load(args.model or DEFAULT_DRUMMERNET)
+    crnn_name = args.crnn or next((m for m in shipped_models() if load(m).gains is None), None)
     with tempfile.TemporaryDirectory() as tmp:
         path = args.audio or str(Path(tmp) / "stem.wav")
         if not args.audio:
@@ -164,6 +199,7 @@ def main() -> None:
         write_audio(long, _drum_stem(600.0), 44_100)
         model_name = args.model or transcriber.name
         rss, rss_decode = _rss(long, "transcribe", model_name), _rss(long, "decode", model_name)
+        crnn = _crnn(crnn_name, path, long, duration) if crnn_name else None
     gru_s, torch_gru_s = _gru_seconds(transcriber.net.time_rnn)
     step_s, torch_step_s = _train_step_seconds(transcriber)
     print(
@@ -182,6 +218,7 @@ def main() -> None:
                 "baseline_torch_time_gru_seconds": round(torch_gru_s, 3),
                 "train_step_seconds": round(step_s, 3),
                 "baseline_torch_gru_train_step_seconds": round(torch_step_s, 3),
+                "crnn": crnn,
                 "goals": GOALS,
             }
         )

@@ -3,7 +3,7 @@ _mtk() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} path=mtk i
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "$path ${COMP_WORDS[i]}" in
-            "mtk render"|"mtk corpus"|"mtk corpus songs"|"mtk corpus oneshots"|"mtk corpus catalogue"|"mtk corpus streams"|"mtk corpus stats"|"mtk detect-cover"|"mtk detect-cover pair"|"mtk detect-cover index"|"mtk detect-cover query"|"mtk detect-cover cliques"|"mtk detect-cover classify"|"mtk embed"|"mtk embed vectors"|"mtk embed index"|"mtk embed similar"|"mtk rank-samples"|"mtk rank-samples rank"|"mtk rank-samples index"|"mtk separate"|"mtk transcribe"|"mtk accompany"|"mtk infill"|"mtk situate"|"mtk situate predict"|"mtk situate now"|"mtk situate session"|"mtk train"|"mtk train detect-cover"|"mtk train transcribe"|"mtk train infill"|"mtk train situate-content"|"mtk train situate"|"mtk train embed"|"mtk train separate"|"mtk train rank-samples"|"mtk train shot-classes"|"mtk train accompany"|"mtk eval"|"mtk eval detect-cover"|"mtk eval transcribe"|"mtk eval situate"|"mtk eval infill"|"mtk eval embed"|"mtk eval situate-fold-in"|"mtk eval separate"|"mtk eval rank-samples"|"mtk eval accompany"|"mtk models"|"mtk models list"|"mtk models path"|"mtk models verify") path="$path ${COMP_WORDS[i]}" ;;
+            "mtk render"|"mtk corpus"|"mtk corpus songs"|"mtk corpus oneshots"|"mtk corpus catalogue"|"mtk corpus streams"|"mtk corpus stats"|"mtk detect-cover"|"mtk detect-cover pair"|"mtk detect-cover index"|"mtk detect-cover query"|"mtk detect-cover cliques"|"mtk detect-cover classify"|"mtk embed"|"mtk embed vectors"|"mtk embed index"|"mtk embed similar"|"mtk rank-samples"|"mtk rank-samples rank"|"mtk rank-samples index"|"mtk separate"|"mtk transcribe"|"mtk accompany"|"mtk infill"|"mtk situate"|"mtk situate predict"|"mtk situate now"|"mtk situate session"|"mtk train"|"mtk train detect-cover"|"mtk train transcribe"|"mtk train transcribe-crnn"|"mtk train infill"|"mtk train situate-content"|"mtk train situate"|"mtk train embed"|"mtk train separate"|"mtk train rank-samples"|"mtk train shot-classes"|"mtk train accompany"|"mtk eval"|"mtk eval detect-cover"|"mtk eval transcribe"|"mtk eval situate"|"mtk eval infill"|"mtk eval embed"|"mtk eval situate-fold-in"|"mtk eval separate"|"mtk eval rank-samples"|"mtk eval accompany"|"mtk models"|"mtk models list"|"mtk models path"|"mtk models verify") path="$path ${COMP_WORDS[i]}" ;;
         esac
     done
     case "$path|$prev" in
@@ -31,6 +31,7 @@ _mtk() {
         "mtk corpus songs|--kit-affinity") COMPREPLY=(); return ;;
         "mtk corpus songs|--artists") COMPREPLY=(); return ;;
         "mtk corpus songs|--labels") COMPREPLY=(); return ;;
+        "mtk corpus songs|--drum-parts") COMPREPLY=(); return ;;
         "mtk corpus songs|--sample-rate"|"mtk corpus songs|-r") COMPREPLY=(); return ;;
         "mtk corpus songs|--max-seconds") COMPREPLY=(); return ;;
         "mtk corpus songs|-j"|"mtk corpus songs|--jobs") COMPREPLY=(); return ;;
@@ -169,6 +170,17 @@ _mtk() {
         "mtk train transcribe|--loss-windows") COMPREPLY=(); return ;;
         "mtk train transcribe|--seed") COMPREPLY=(); return ;;
         "mtk train transcribe|--device") COMPREPLY=(); return ;;
+        "mtk train transcribe-crnn|--data") COMPREPLY=(); return ;;
+        "mtk train transcribe-crnn|-o"|"mtk train transcribe-crnn|--output") COMPREPLY=(); return ;;
+        "mtk train transcribe-crnn|--valid") COMPREPLY=(); return ;;
+        "mtk train transcribe-crnn|--steps") COMPREPLY=(); return ;;
+        "mtk train transcribe-crnn|--batch-size") COMPREPLY=(); return ;;
+        "mtk train transcribe-crnn|--seconds") COMPREPLY=(); return ;;
+        "mtk train transcribe-crnn|--lr") COMPREPLY=(); return ;;
+        "mtk train transcribe-crnn|--bleed") COMPREPLY=(); return ;;
+        "mtk train transcribe-crnn|--checkpoint-every") COMPREPLY=(); return ;;
+        "mtk train transcribe-crnn|--seed") COMPREPLY=(); return ;;
+        "mtk train transcribe-crnn|--device") COMPREPLY=(); return ;;
         "mtk train infill|-o"|"mtk train infill|--output") COMPREPLY=(); return ;;
         "mtk train infill|--steps") COMPREPLY=(); return ;;
         "mtk train infill|--batch-size") COMPREPLY=(); return ;;
@@ -265,7 +277,7 @@ _mtk() {
         "mtk eval detect-cover|--rerank") COMPREPLY=(); return ;;
         "mtk eval detect-cover|--model") COMPREPLY=(); return ;;
         "mtk eval detect-cover|-j"|"mtk eval detect-cover|--jobs") COMPREPLY=(); return ;;
-        "mtk eval transcribe|--data") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk eval transcribe|--data") COMPREPLY=(); return ;;
         "mtk eval transcribe|--split") COMPREPLY=(); return ;;
         "mtk eval transcribe|--tune") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mtk eval transcribe|--tune-split") COMPREPLY=(); return ;;
@@ -349,7 +361,7 @@ _mtk() {
         "mtk") COMPREPLY=($(compgen -W "render corpus detect-cover embed rank-samples separate transcribe accompany infill situate train eval models --version -h --help" -- "$cur")) ;;
         "mtk render") COMPREPLY=($(compgen -W "-o --output --soundfont --synth --sample-rate -r --gain --bits --stems --name -j --jobs --skip-existing --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk corpus") COMPREPLY=($(compgen -W "songs oneshots catalogue streams stats -h --help" -- "$cur")) ;;
-        "mtk corpus songs") COMPREPLY=($(compgen -W "--count -n --versions --harmonizations --seed --sources --styles --splits --soundfonts --test-soundfonts --kits --test-kits --kits-dir --soundfont-drums --kit-affinity --artists --labels --sample-rate -r --max-seconds -j --jobs --skip-existing --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk corpus songs") COMPREPLY=($(compgen -W "--count -n --versions --harmonizations --seed --sources --styles --splits --soundfonts --test-soundfonts --kits --test-kits --kits-dir --soundfont-drums --kit-affinity --artists --labels --drum-parts --sample-rate -r --max-seconds -j --jobs --skip-existing --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk corpus oneshots") COMPREPLY=($(compgen -W "--kits --soundfonts --recorded --variants --variant-seed --sample-rate -r --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk corpus catalogue") COMPREPLY=($(compgen -W "-o --output --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk corpus streams") COMPREPLY=($(compgen -W "--audio --users --streams --seed --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
@@ -375,9 +387,10 @@ _mtk() {
         "mtk situate predict") COMPREPLY=($(compgen -W "--audio --history --branch -k --top --ausp --dusp -o --output --device --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk situate now") COMPREPLY=($(compgen -W "--device --network --user --age --country --gender --time -k --top --dusp -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk situate session") COMPREPLY=($(compgen -W "--user --situation --tracks -n --count --history --ausp -o --output --device --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
-        "mtk train") COMPREPLY=($(compgen -W "detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes accompany -h --help" -- "$cur")) ;;
+        "mtk train") COMPREPLY=($(compgen -W "detect-cover transcribe transcribe-crnn infill situate-content situate embed separate rank-samples shot-classes accompany -h --help" -- "$cur")) ;;
         "mtk train detect-cover") COMPREPLY=($(compgen -W "--data -o --output --split --projection-steps --negatives --calibrate-on --calibrate-split --candidates --name --seed -j --jobs --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train transcribe") COMPREPLY=($(compgen -W "--data -o --output --valid --steps --batch-size --seconds --lr --init --keep-every --random-hits --loss-windows --select --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk train transcribe-crnn") COMPREPLY=($(compgen -W "--data -o --output --valid --steps --batch-size --seconds --lr --bleed --checkpoint-every --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train infill") COMPREPLY=($(compgen -W "-o --output --steps --batch-size --lr --init --sources --seed --device -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train situate-content") COMPREPLY=($(compgen -W "-o --output --audio --ausp --content-embed --seed --device --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train situate") COMPREPLY=($(compgen -W "--streams --history -o --output --audio -C --classes --split --split-seed --steps --tracks --streams-per-track --lr --content-embed --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
@@ -388,7 +401,7 @@ _mtk() {
         "mtk train accompany") COMPREPLY=($(compgen -W "--data -o --output --stage --tracker --vq-drums --vq-drumless --beat --encoder --depth --context --width --layers --codes --downs --steps --batch --seconds --lr --checkpoint-every --valid-songs --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval") COMPREPLY=($(compgen -W "detect-cover transcribe situate infill embed situate-fold-in separate rank-samples accompany -h --help" -- "$cur")) ;;
         "mtk eval detect-cover") COMPREPLY=($(compgen -W "--data --split --distractors --excerpt-seconds --rerank --model -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;
-        "mtk eval transcribe") COMPREPLY=($(compgen -W "--data --split --tune --tune-split --limit --tune-limit --known-kit --model --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk eval transcribe") COMPREPLY=($(compgen -W "--data --split --tune --tune-split --limit --tune-limit --known-kit --model --baseline --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval situate") COMPREPLY=($(compgen -W "--streams --history --audio -C --classes --splits --repeats --branch --steps --tracks --streams-per-track --runs --format --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval infill") COMPREPLY=($(compgen -W "--model --split --limit --seeds --temperature --closeness --ranked --sources --format --device -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval embed") COMPREPLY=($(compgen -W "--model --stack --data --metadata --baselines --format --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;

@@ -54,6 +54,7 @@ complete -c mtk -n "__fish_seen_subcommand_from corpus; and __fish_seen_subcomma
 complete -c mtk -n "__fish_seen_subcommand_from corpus; and __fish_seen_subcommand_from songs" -l kit-affinity -x -d "Chance that a song's kit suits its style, as producers choose (electronic kits for electronic music, jazz and brush kits for swing...);"
 complete -c mtk -n "__fish_seen_subcommand_from corpus; and __fish_seen_subcommand_from songs" -l artists -x -d "Simulated bands playing the songs, each with one style, instrumentation, sound and mix, on releases of 4 songs (0: every song drawn on its own)"
 complete -c mtk -n "__fish_seen_subcommand_from corpus; and __fish_seen_subcommand_from songs" -l labels -x -d "Labels publishing the bands (0: one for every four bands)"
+complete -c mtk -n "__fish_seen_subcommand_from corpus; and __fish_seen_subcommand_from songs" -l drum-parts -x -d "Where drum parts come from, comma-separated, one drawn per song: groove (the style's MMA groove), fills (with MMA's intros, fills and endings), hydrogen (Hydrogen's demo songs, written by people;"
 complete -c mtk -n "__fish_seen_subcommand_from corpus; and __fish_seen_subcommand_from songs" -l sample-rate -s r -x -d "Sample rate of the WAV files"
 complete -c mtk -n "__fish_seen_subcommand_from corpus; and __fish_seen_subcommand_from songs" -l max-seconds -x -d "Cut songs at the last whole bar before this (0: whole tunes)"
 complete -c mtk -n "__fish_seen_subcommand_from corpus; and __fish_seen_subcommand_from songs" -s j -l jobs -x -d "Worker processes for batches"
@@ -300,22 +301,25 @@ complete -c mtk -n "__fish_seen_subcommand_from situate; and __fish_seen_subcomm
 complete -c mtk -n "__fish_seen_subcommand_from situate; and __fish_seen_subcommand_from session" -s q -l quiet -d "No progress or warnings on stderr"
 complete -c mtk -n "__fish_seen_subcommand_from situate; and __fish_seen_subcommand_from session" -s v -l verbose -d "More detail on stderr;"
 complete -c mtk -n "__fish_seen_subcommand_from situate; and __fish_seen_subcommand_from session" -s h -l help -d "Show help and exit"
-complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes accompany" -a detect-cover -d "Fit the pair-score calibration (logistic model of Qmax and stage-1 distance) on version pairs,
+complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe transcribe-crnn infill situate-content situate embed separate rank-samples shot-classes accompany" -a detect-cover -d "Fit the pair-score calibration (logistic model of Qmax and stage-1 distance) on version pairs,
 after training a stage-1 projection with --projection-steps"
-complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes accompany" -a transcribe -d "Train DrummerNet without labels on the corpora's train-split drum stems (resumable),
+complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe transcribe-crnn infill situate-content situate embed separate rank-samples shot-classes accompany" -a transcribe -d "Train DrummerNet without labels on the corpora's train-split drum stems (resumable),
 then, with --valid, tune its thresholds (hit mass and onset gate) and write RUN/model.pt
 (with --select, from the kept checkpoint that scores best on --valid)"
-complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes accompany" -a infill -d "Train the structure-aware infilling Transformer on the tune books' training split (resumable)"
-complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes accompany" -a situate-content -d "Give an auSP model a content map, so it folds in histories of any audio: its known tracks
+complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe transcribe-crnn infill situate-content situate embed separate rank-samples shot-classes accompany" -a transcribe-crnn -d "Train the supervised drum transcriber (a CRNN on log-mel) on the corpora's train-split drum
+stems and their hit lists (resumable), then tune its thresholds on --valid and write
+RUN/model.pt"
+complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe transcribe-crnn infill situate-content situate embed separate rank-samples shot-classes accompany" -a infill -d "Train the structure-aware infilling Transformer on the tune books' training split (resumable)"
+complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe transcribe-crnn infill situate-content situate embed separate rank-samples shot-classes accompany" -a situate-content -d "Give an auSP model a content map, so it folds in histories of any audio: its known tracks
 (CORPUS/<id>/mix.wav of --audio) embedded by mtk embed, a ridge regression to their factor rows"
-complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes accompany" -a situate -d "Train duSP (XGBoost) and auSP (CNN + user embedding) on labelled streams;"
-complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes accompany" -a embed -d "Train the contrastive embedding on metadata associations (resumable)"
-complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes accompany" -a separate -d "Train a separator on the stems of song corpora (drums, bass, melody -> lead, chords -> other);"
-complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes accompany" -a rank-samples -d "Train SampleMatch's two encoders on a song corpus and its one-shots (resumable)"
-complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes accompany" -a shot-classes -d "Fit the one-shot classifier that `mtk rank-samples` classes samples with (kick, snare,
+complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe transcribe-crnn infill situate-content situate embed separate rank-samples shot-classes accompany" -a situate -d "Train duSP (XGBoost) and auSP (CNN + user embedding) on labelled streams;"
+complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe transcribe-crnn infill situate-content situate embed separate rank-samples shot-classes accompany" -a embed -d "Train the contrastive embedding on metadata associations (resumable)"
+complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe transcribe-crnn infill situate-content situate embed separate rank-samples shot-classes accompany" -a separate -d "Train a separator on the stems of song corpora (drums, bass, melody -> lead, chords -> other);"
+complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe transcribe-crnn infill situate-content situate embed separate rank-samples shot-classes accompany" -a rank-samples -d "Train SampleMatch's two encoders on a song corpus and its one-shots (resumable)"
+complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe transcribe-crnn infill situate-content situate embed separate rank-samples shot-classes accompany" -a shot-classes -d "Fit the one-shot classifier that `mtk rank-samples` classes samples with (kick, snare,
 hihat, toms, crash, ride, other) on an export's labelled sounds;"
-complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes accompany" -a accompany -d "Train a part of the drum accompanist on song corpora;"
-complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe infill situate-content situate embed separate rank-samples shot-classes accompany" -s h -l help -d "Show help and exit"
+complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe transcribe-crnn infill situate-content situate embed separate rank-samples shot-classes accompany" -a accompany -d "Train a part of the drum accompanist on song corpora;"
+complete -c mtk -n "__fish_seen_subcommand_from train; and not __fish_seen_subcommand_from detect-cover transcribe transcribe-crnn infill situate-content situate embed separate rank-samples shot-classes accompany" -s h -l help -d "Show help and exit"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from detect-cover" -l data -x -d "Corpora built by `mtk corpus songs` (repeatable)"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from detect-cover" -s o -l output -r -F -d "Output file, or folder for several inputs;"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from detect-cover" -l split -x -d "Corpus split to train on"
@@ -348,6 +352,20 @@ complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcomman
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe" -s q -l quiet -d "No progress or warnings on stderr"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe" -s v -l verbose -d "More detail on stderr;"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe" -s h -l help -d "Show help and exit"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe-crnn" -l data -x -d "Corpora built by `mtk corpus songs` (repeatable)"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe-crnn" -s o -l output -x -d "Run folder (created;"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe-crnn" -l valid -x -d "Corpora whose valid split (recorded kits) picks the best step and tunes the thresholds (repeatable)"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe-crnn" -l steps -x -d "Train until this many steps in all"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe-crnn" -l batch-size -x -d "Excerpts per step"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe-crnn" -l seconds -x -d "Excerpt length"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe-crnn" -l lr -x -d "Adam learning rate (cosine decay to 0)"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe-crnn" -l bleed -x -d "Share of excerpts with the song's drumless mix added 6-24 dB down"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe-crnn" -l checkpoint-every -x -d "Validate and checkpoint every N steps"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe-crnn" -l seed -x -d "Random seed;"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe-crnn" -l device -x -d "Compute device"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe-crnn" -s q -l quiet -d "No progress or warnings on stderr"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe-crnn" -s v -l verbose -d "More detail on stderr;"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe-crnn" -s h -l help -d "Show help and exit"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from infill" -s o -l output -x -d "Run folder (created;"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from infill" -l steps -x -d "Train until this many steps in all (the shipped model: 2,500)"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from infill" -l batch-size -x -d "Examples per step"
@@ -465,7 +483,8 @@ complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcomman
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from accompany" -s v -l verbose -d "More detail on stderr;"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from accompany" -s h -l help -d "Show help and exit"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed situate-fold-in separate rank-samples accompany" -a detect-cover -d "MAP, MR1, P@1 and ROC-AUC for stage 1 alone (the seed method) and stages 1+2, as one JSON object"
-complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed situate-fold-in separate rank-samples accompany" -a transcribe -d "Onset F1 (50 ms) for kick, snare and hi-hat, DrummerNet and an NMF baseline, as one JSON object"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed situate-fold-in separate rank-samples accompany" -a transcribe -d "Onset F1 (50 ms) for kick, snare and hi-hat (and toms, crash, ride) of each transcriber and
+an NMF baseline: one JSON object per corpus"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed situate-fold-in separate rank-samples accompany" -a situate -d "The paper's protocol: for each tag set, split kind (cold-user, cold-track, warm) and repeat,
 train duSP and auSP on the training streams and score the test streams;"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed situate-fold-in separate rank-samples accompany" -a infill -d "The paper's protocol on held-out tunes: repeated sections of up to 4 bars as targets, 6 bars
@@ -494,14 +513,15 @@ complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from detect-cover" -s q -l quiet -d "No progress or warnings on stderr"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from detect-cover" -s v -l verbose -d "More detail on stderr;"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from detect-cover" -s h -l help -d "Show help and exit"
-complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from transcribe" -l data -r -F -d "A corpus built by `mtk corpus songs`"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from transcribe" -l data -x -d "Corpora built by `mtk corpus songs` (repeatable: one line each)"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from transcribe" -l split -x -d "Corpus split to score"
-complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from transcribe" -l tune -r -F -d "Choose both systems' thresholds on this corpus first"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from transcribe" -l tune -r -F -d "Choose every system's thresholds on this corpus first"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from transcribe" -l tune-split -x -d "Split of --tune to use"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from transcribe" -l limit -x -d "Score only the first N songs (of --data;"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from transcribe" -l tune-limit -x -d "Tune on only the first N songs of --tune"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from transcribe" -l known-kit -d "Also refit DrummerNet's hits with each song's own kit (as transcribe --kit) and score them: known_kit.before scores the hits refitting starts from (DrummerNet with its own shipped thresholds, not --tune's), known_kit.after the refitted ones;"
-complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from transcribe" -l model -x -d "Registry name or weight file (default: the task's shipped model)"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from transcribe" -l model -x -d "Transcribers to score (repeatable;"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from transcribe" -l baseline -d "Also score the NMF baseline"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from transcribe" -l device -x -d "Compute device"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from transcribe" -s q -l quiet -d "No progress or warnings on stderr"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from transcribe" -s v -l verbose -d "More detail on stderr;"
