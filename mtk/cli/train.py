@@ -245,6 +245,16 @@ def transcribe_crnn(
     checkpoint_every: Annotated[
         int, typer.Option("--checkpoint-every", min=1, help="Validate and checkpoint every N steps.")
     ] = 250,
+    speed: Annotated[
+        float,
+        typer.Option(
+            "--speed", min=0.0, max=1.0, help="Share of excerpts played up to 3 semitones slower or faster."
+        ),
+    ] = 0.0,
+    init: Annotated[
+        Optional[str],
+        typer.Option("--init", metavar="MODEL", help="Start a new run from this CRNN's weights (fine-tune)."),
+    ] = None,
     seed: Seed = None,
     device: Device = "auto",
     quiet: Quiet = False,
@@ -261,7 +271,7 @@ def transcribe_crnn(
     dev = resolve_device(device)
     opts = CrnnTrainOptions(
         steps=steps, batch=batch_size, seconds=seconds, lr=lr, bleed=bleed, seed=seed or 0, device=dev,
-        checkpoint_every=checkpoint_every,
+        checkpoint_every=checkpoint_every, speed=speed, init=init,
     )  # fmt: skip
     train(data, valid, Path(output), opts, on_log=writer.write)
     path, scores = finalize(Path(output), valid, device=dev)

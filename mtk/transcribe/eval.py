@@ -202,13 +202,17 @@ def score(
     for name, group in _groups().items():
         tp = n_est = n_ref = 0
         gate = (onset_thresholds or {}).get(name, 0.0) if onsets else 0.0
-        for i, (song, (ref, cand)) in enumerate(zip(songs, _table(songs, acts, rate, name, onsets, sr), strict=True)):
+        causes: Counter[str] = Counter()
+        for k, (song, (ref, cand)) in enumerate(zip(songs, _table(songs, acts, rate, name, onsets, sr), strict=True)):
             kept = cand[_keep(cand, thresholds[name], gate)]
             hits, e, r, matches = _counts(ref, kept[:, 0])
             tp, n_est, n_ref = tp + hits, n_est + e, n_ref + r
+            if name == "hihat":
+                false = np.delete(kept[:, 0], [j for _, j in matches])
+                causes.update(false_hihat_cause(song, t) for t in false)
             if (gains is not None or vels is not None) and len(matches) > 2:
                 if vels is not None:
-                    curve = vels[i][group].max(axis=0)
+                    curve = vels[k][group].max(axis=0)
                     frames = np.clip(np.round(kept[:, 0] * rate).astype(int), 0, len(curve) - 1)
                     pred = curve[frames][[j for _, j in matches]]
                 else:
@@ -217,10 +221,30 @@ def score(
                 if np.ptp(true) > 0 and np.ptp(pred) > 0:
                     correlations.append(float(spearmanr(pred, true).statistic))
         out[name] = _f1(tp, n_est, n_ref)
+        if name == "hihat":
+            out[name]["false_hits"] = {c: causes[c] for c in FALSE_HIHAT_CAUSES}
     out["mean_f1"] = round(float(np.mean([out[c]["f1"] for c in EVAL_CLASSES])), 4)
     if gains is not None or vels is not None:
         out["velocity_spearman"] = round(float(np.mean(correlations)), 4) if correlations else None
     return out
+
+
+FALSE_HIHAT_CAUSES = ("after_snare", "in_decay", "other")
+AFTER_SNARE_S = 0.06  # a false hi-hat up to this long after a snare onset is "after_snare"
+DECAY_S = 1.0  # ... up to this long after a tom, crash or ride onset (and not after a snare): "in_decay"
+
+
+def false_hihat_cause(song: Song, t: float) -> str:
+    """Why a false hi-hat at ``t`` may have been heard: just after a snare (:data:`AFTER_SNARE_S`),
+    in the ring of a tom, crash or ride (:data:`DECAY_S`), or neither (``other``)."""
+    snares = song.onsets["snare"]
+    if np.any((t - snares >= -0.01) & (t - snares <= AFTER_SNARE_S)):
+        return "after_snare"
+    for name in ("toms", "crash", "ride"):
+        ref = song.onsets.get(name, np.zeros(0))
+        if np.any((t - ref >= -0.01) & (t - ref <= DECAY_S)):
+            return "in_decay"
+    return "other"
 
 
 def tune_thresholds(

@@ -15,7 +15,9 @@ velocities at hit frames.
 Augmentation, so that it hears kits and mixes it was not trained on: each excerpt (4 s) is
 scaled to peak 1 (inference scales whole files so) then by -12..0 dB; half are tilted by a
 random low and high shelf (+-6 dB around 200 Hz-2 kHz); with probability ``bleed`` the song's
-drumless mix is added 6-24 dB down, as in a stem that ``mtk separate`` left some of the band in.
+drumless mix is added 6-24 dB down, as in a stem that ``mtk separate`` left some of the band in;
+with probability ``speed`` the excerpt is played up to 3 semitones slower or faster (the kit
+retuned, its decays changed, the hits moved with it).
 """
 
 from __future__ import annotations
@@ -101,10 +103,21 @@ def _shelves(x: np.ndarray, sr: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def batches(
-    songs: list[HitSong], *, batch: int, seconds: float, sample_rate: int, hop: int, k: int, bleed: float, seed: int
+    songs: list[HitSong],
+    *,
+    batch: int,
+    seconds: float,
+    sample_rate: int,
+    hop: int,
+    k: int,
+    bleed: float,
+    seed: int,
+    speed: float = 0.0,
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Endless batches of augmented excerpts: audio ``(B, samples)``, onset and velocity
-    targets ``(B, K, frames)``. Songs are drawn in proportion to their length."""
+    targets ``(B, K, frames)``. Songs are drawn in proportion to their length. A ``speed``
+    share of excerpts is played 3 semitones slower to 3 faster (linear interpolation; the
+    hits move with it): every drum retuned and its decay changed, like another kit."""
     rng = np.random.default_rng(seed)
     n = int(round(seconds * sample_rate))
     frames = 1 + n // hop
@@ -117,18 +130,25 @@ def batches(
         vel = np.zeros((batch, k, frames), np.float32)
         for b in range(batch):
             song = songs[int(rng.choice(len(songs), p=weights))]
-            start = int(rng.integers(max(len(song.drums) - n, 1)))
-            seg = song.drums[start : start + n].astype(np.float32)
+            r = float(2 ** (rng.uniform(-3, 3) / 12)) if rng.random() < speed else 1.0
+            m = int(round(n * r))  # source samples this excerpt plays
+            start = int(rng.integers(max(len(song.drums) - m, 1)))
+            seg = song.drums[start : start + m].astype(np.float32)
             if song.drumless is not None and rng.random() < bleed:
-                rest = song.drumless[start : start + n].astype(np.float32)
+                rest = song.drumless[start : start + m].astype(np.float32)
                 seg = seg + rest[: len(seg)] * np.float32(10 ** (-rng.uniform(6, 24) / 20))
+            if r != 1.0:
+                at = np.arange(min(n, int(len(seg) / r))) * r
+                seg = np.interp(at, np.arange(len(seg)), seg).astype(np.float32)
             if rng.random() < 0.5:
                 seg = _shelves(seg, sample_rate, rng)
             peak = float(np.abs(seg).max(initial=0.0))
             if peak > 0:
                 seg = seg / peak * np.float32(10 ** (-rng.uniform(0, 12) / 20))
             x[b, : len(seg)] = seg
-            on[b], vel[b] = targets(song.hits, start / sample_rate, frames, rate, k)
+            hits = song.hits.copy()
+            hits[:, 0] = (hits[:, 0] - start / sample_rate) / r
+            on[b], vel[b] = targets(hits, 0.0, frames, rate, k)
         yield x, on, vel
 
 
@@ -144,6 +164,8 @@ class CrnnTrainOptions:
     checkpoint_every: int = 250
     log_every: int = 25
     valid_songs: int = 40
+    speed: float = 0.0  # share of excerpts played 3 semitones slower to 3 faster
+    init: str | None = None  # a model (registry name or file) whose weights a new run starts from
 
 
 def train(
@@ -182,8 +204,19 @@ def train(
     def stream(step: int) -> Iterator[Any]:
         return batches(
             train_songs, batch=opts.batch, seconds=opts.seconds, sample_rate=cfg.sample_rate, hop=cfg.hop,
-            k=cfg.n_components, bleed=opts.bleed, seed=opts.seed * 1_000_003 + step,
+            k=cfg.n_components, bleed=opts.bleed, seed=opts.seed * 1_000_003 + step, speed=opts.speed,
         )  # fmt: skip
+
+    def fresh() -> None:  # a new run: start from --init's weights
+        if opts.init:
+            from mtk.transcribe.infer import load
+
+            start = load(opts.init)
+            if start.gains is not None or start.cfg != cfg:
+                from mtk.errors import UsageError
+
+                raise UsageError(f"--init {opts.init}: not a CRNN of this configuration")
+            net.load_state_dict(start.net.state_dict())
 
     def loss(batch: Any) -> tuple[Any, dict[str, Any]]:
         x, on, vel = (torch.from_numpy(a).to(opts.device) for a in batch)
@@ -203,7 +236,7 @@ def train(
 
     return fit(
         run, net, optim, sched, Schedule(opts.steps, opts.checkpoint_every, opts.log_every, clip=5.0),
-        batches=stream, loss=loss, validate=validate, on_log=on_log,
+        batches=stream, loss=loss, validate=validate, fresh=fresh, on_log=on_log,
     )  # fmt: skip
 
 
