@@ -489,9 +489,10 @@ def separate(
         common.warn("no fretsonfire songs installed (apt-get install fretsonfire-songs-sectoid): real songs skipped")
     transcriber = None
     if transcribe:
+        from mtk.transcribe.infer import DEFAULT_DRUMMERNET
         from mtk.transcribe.infer import load as load_transcriber
 
-        transcriber = load_transcriber(None, dev)
+        transcriber = load_transcriber(DEFAULT_DRUMMERNET, dev)  # the figures in the cards were measured with it
     result = evaluate(
         separator,
         data,
@@ -725,6 +726,7 @@ def _sound_path(
     from mtk.accompany.soundpath import evaluate_sound_path, griffin_lim, through_codes, vocoder_inverter
     from mtk.accompany.vocoder import ARCH as VOCODER
     from mtk.accompany.vqvae import ARCH as VQ
+    from mtk.transcribe.infer import DEFAULT_DRUMMERNET
     from mtk.transcribe.infer import load as load_transcriber
     from mtk.weights.checkpoint import load_checkpoint
 
@@ -741,5 +743,8 @@ def _sound_path(
             methods[f"VQ-VAE + {name}"] = through_codes(vq, methods[name], device)
     waves = [read_mono(s.audio("drums"))[: 10 * 22_050] for s in songs]
     return evaluate_sound_path(
-        methods, waves, load_transcriber(device=device), progress=lambda xs: common.progress(xs, label="stems")
+        methods,
+        waves,
+        load_transcriber(DEFAULT_DRUMMERNET, device),
+        progress=lambda xs: common.progress(xs, label="stems"),
     )

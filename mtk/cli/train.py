@@ -247,9 +247,10 @@ def transcribe_crnn(
     ] = 250,
     speed: Annotated[
         float,
-        typer.Option(
-            "--speed", min=0.0, max=1.0, help="Share of excerpts played up to 3 semitones slower or faster."
-        ),
+        typer.Option("--speed", min=0.0, max=1.0, help="Share of excerpts played up to 3 semitones slower or faster."),
+    ] = 0.0,
+    lowpass: Annotated[
+        float, typer.Option("--lowpass", min=0.0, max=1.0, help="Share of excerpts band-limited at 5-11 kHz.")
     ] = 0.0,
     init: Annotated[
         Optional[str],
@@ -271,7 +272,7 @@ def transcribe_crnn(
     dev = resolve_device(device)
     opts = CrnnTrainOptions(
         steps=steps, batch=batch_size, seconds=seconds, lr=lr, bleed=bleed, seed=seed or 0, device=dev,
-        checkpoint_every=checkpoint_every, speed=speed, init=init,
+        checkpoint_every=checkpoint_every, speed=speed, lowpass=lowpass, init=init,
     )  # fmt: skip
     train(data, valid, Path(output), opts, on_log=writer.write)
     path, scores = finalize(Path(output), valid, device=dev)

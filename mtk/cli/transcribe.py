@@ -29,12 +29,15 @@ EPILOG = """Examples:
   mtk transcribe drums.wav --format json --threshold snare=0.3
   mtk transcribe drums.wav --onset-threshold hihat=0   # no onset gate on hi-hats
   mtk transcribe drums.wav --kit GMRockKit   # the kit that played is known (or a Hydrogen kit folder)
+  mtk transcribe drums.wav --model transcribe-drummernet-v2   # the unsupervised model
 """
 HELP = (
-    "Transcribe drum audio into kick, snare, hi-hat, toms, cymbals (DrummerNet, trained without labels).\n\n"
+    "Transcribe drum audio into kick, snare, hi-hat, toms, cymbals: by default a CRNN trained on the hits of mtk's "
+    "corpus; --model transcribe-drummernet-v2 is DrummerNet, trained without labels (and the model --kit refits).\n\n"
     "MIDI is channel 10 with General MIDI notes (36 kick, 38 snare, 42 closed and 46 open hi-hat, 43/47/50 toms, "
     "49 crash, 51 ride, 39 clap, 37 side stick); JSON Lines and CSV give one event per line with time (s), drum, "
-    "note, velocity, strength (the hit's activation mass) and onset (the onset strength in the drum's band). A kick, "
+    "note, velocity, strength (the hit's probability, or DrummerNet's activation mass) and onset (the onset "
+    "strength in the drum's band). A kick, "
     "snare or hi-hat is kept only where the audio has an onset in its band above its onset threshold (0: no gate). "
     "One input writes to -o FILE or stdout; several inputs (or a folder) need -o DIR and print one JSON line per "
     "output. Closed and open hi-hat are one detection (labelled by the larger) and share thresholds ('hihat'). "
@@ -107,7 +110,8 @@ def transcribe(
             "--kit",
             metavar="DIR|NAME",
             help="The kit that played (a Hydrogen kit folder or an installed kit): refit every hit with its one-shots "
-            "and drop those the fit silences. Slower (about 2 s of CPU a second of audio).",
+            "and drop those the fit silences (DrummerNet's analysis by synthesis: the default model becomes "
+            "transcribe-drummernet-v2). Slower (about 2 s of CPU a second of audio).",
         ),
     ] = None,
     separate: Annotated[
@@ -143,6 +147,10 @@ def transcribe(
     if fmt is None:
         suffix = Path(output).suffix.lower() if output and not batch and output != STDIO else ""
         fmt = SUFFIXES.get(suffix, "mid")
+    if kit is not None and model is None:
+        from mtk.transcribe.infer import DEFAULT_DRUMMERNET
+
+        model = DEFAULT_DRUMMERNET  # the refit is DrummerNet's analysis by synthesis
     transcriber = load(model, resolve_device(device), thresholds=thresholds, onset_thresholds=gates)
     if kit is not None:
         from mtk.transcribe.infer import DEFAULT_DRUMMERNET

@@ -17,7 +17,8 @@ scaled to peak 1 (inference scales whole files so) then by -12..0 dB; half are t
 random low and high shelf (+-6 dB around 200 Hz-2 kHz); with probability ``bleed`` the song's
 drumless mix is added 6-24 dB down, as in a stem that ``mtk separate`` left some of the band in;
 with probability ``speed`` the excerpt is played up to 3 semitones slower or faster (the kit
-retuned, its decays changed, the hits moved with it).
+retuned, its decays changed, the hits moved with it); with probability ``lowpass`` it is
+band-limited at 5-11 kHz (audio recorded or resampled at a lower rate).
 """
 
 from __future__ import annotations
@@ -102,6 +103,14 @@ def _shelves(x: np.ndarray, sr: int, rng: np.random.Generator) -> np.ndarray:
     return (g_low * low + g_high * (x - low)).astype(np.float32)
 
 
+def _band_limit(x: np.ndarray, sr: int, rng: np.random.Generator) -> np.ndarray:
+    """``x`` low-passed at a random 5-11 kHz (8th-order Butterworth)."""
+    from scipy.signal import butter, sosfilt
+
+    fc = min(float(rng.uniform(5000, 11000)), 0.45 * sr)
+    return sosfilt(butter(8, fc, fs=sr, output="sos"), x).astype(np.float32)
+
+
 def batches(
     songs: list[HitSong],
     *,
@@ -113,11 +122,14 @@ def batches(
     bleed: float,
     seed: int,
     speed: float = 0.0,
+    lowpass: float = 0.0,
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Endless batches of augmented excerpts: audio ``(B, samples)``, onset and velocity
     targets ``(B, K, frames)``. Songs are drawn in proportion to their length. A ``speed``
     share of excerpts is played 3 semitones slower to 3 faster (linear interpolation; the
-    hits move with it): every drum retuned and its decay changed, like another kit."""
+    hits move with it): every drum retuned and its decay changed, like another kit. A
+    ``lowpass`` share is band-limited at 5-11 kHz (8th-order Butterworth), as audio recorded or
+    resampled at 11-22 kHz is."""
     rng = np.random.default_rng(seed)
     n = int(round(seconds * sample_rate))
     frames = 1 + n // hop
@@ -142,6 +154,8 @@ def batches(
                 seg = np.interp(at, np.arange(len(seg)), seg).astype(np.float32)
             if rng.random() < 0.5:
                 seg = _shelves(seg, sample_rate, rng)
+            if rng.random() < lowpass:
+                seg = _band_limit(seg, sample_rate, rng)
             peak = float(np.abs(seg).max(initial=0.0))
             if peak > 0:
                 seg = seg / peak * np.float32(10 ** (-rng.uniform(0, 12) / 20))
@@ -165,6 +179,7 @@ class CrnnTrainOptions:
     log_every: int = 25
     valid_songs: int = 40
     speed: float = 0.0  # share of excerpts played 3 semitones slower to 3 faster
+    lowpass: float = 0.0  # share of excerpts band-limited at 5-11 kHz
     init: str | None = None  # a model (registry name or file) whose weights a new run starts from
 
 
@@ -205,6 +220,7 @@ def train(
         return batches(
             train_songs, batch=opts.batch, seconds=opts.seconds, sample_rate=cfg.sample_rate, hop=cfg.hop,
             k=cfg.n_components, bleed=opts.bleed, seed=opts.seed * 1_000_003 + step, speed=opts.speed,
+            lowpass=opts.lowpass,
         )  # fmt: skip
 
     def fresh() -> None:  # a new run: start from --init's weights
@@ -267,7 +283,7 @@ def finalize(run_dir: Path, valid: list[Path], *, device: str = "cpu", limit: in
         **ckpt.get("meta", {}),
         "thresholds": extra | component_thresholds(thresholds),
         "onset_thresholds": component_thresholds(gates),
-        "valid": scores,
+        "valid_scores": scores,
         "step": int(ckpt.get("step", 0)),
     }
     path = save_checkpoint(
