@@ -95,12 +95,7 @@ class Transcriber:
         kits: list[str] | None = None,
         kit: Any = None,
     ) -> None:
-        self.net = net.to(device).eval()
-        self.cfg = net.config
-        self.name = name
-        self.device = device
-        self.thresholds = {c: DEFAULT_THRESHOLD for c in COMPONENTS} | (thresholds or {})
-        self.onset_thresholds = {c: 0.0 for c in COMPONENTS} | (onset_thresholds or {})
+        self._common(net, name, device, thresholds, onset_thresholds)
         self.gains = np.ones(len(COMPONENTS)) if gains is None else np.asarray(gains, dtype=np.float64)
         grid = self.cfg.multiple
         self.chunk = max(grid, int(round(chunk_s * self.cfg.sample_rate / grid)) * grid)
@@ -108,6 +103,15 @@ class Transcriber:
         self.batch, self.head_batch = batch, head_batch
         self.kits = kits  # the recorded kits it was trained with, when known
         self.kit = kit  # a refine.KitShots: refit every transcription with these one-shots
+
+    def _common(self, net: Any, name: str, device: str, thresholds: dict | None, onset_thresholds: dict | None) -> None:
+        """What every transcriber holds: the network on its device, its name and thresholds."""
+        self.net = net.to(device).eval()
+        self.cfg = net.config
+        self.name = name
+        self.device = device
+        self.thresholds = {c: DEFAULT_THRESHOLD for c in COMPONENTS} | (thresholds or {})
+        self.onset_thresholds = {c: 0.0 for c in COMPONENTS} | (onset_thresholds or {})
 
     @property
     def rate(self) -> float:
@@ -227,13 +231,8 @@ class CrnnTranscriber(Transcriber):
         kits: list[str] | None = None,
         kit: Any = None,
     ) -> None:
-        # no super().__init__: DrummerNet's chunking and gains do not apply
-        self.net = net.to(device).eval()
-        self.cfg = net.config
-        self.name = name
-        self.device = device
-        self.thresholds = {c: DEFAULT_THRESHOLD for c in COMPONENTS} | (thresholds or {})
-        self.onset_thresholds = {c: 0.0 for c in COMPONENTS} | (onset_thresholds or {})
+        # not super().__init__: DrummerNet's chunking and gains do not apply
+        self._common(net, name, device, thresholds, onset_thresholds)
         self.gains = None  # velocities come from the velocity head
         self.refits = False
         hop = self.cfg.hop
