@@ -11,8 +11,9 @@ transcription benchmarks (Vogl et al., ISMIR 2017 and 2018; ADTOF's CRNN, Zehren
   two followed by a max-pool over frequency by 3 (96 bands to 10), so each frame sees +-3
   neighbours; two bidirectional GRU layers of 64 units over time; per frame, onset logits and
   velocities (sigmoid) for the 11 drums (:data:`mtk.transcribe.components.COMPONENTS`). The
-  public CRNNs use two convolutions per block and more channels: one each here measured 2.7x
-  faster on one core (0.24 s against 0.66 s for a batch of 16 4-s excerpts, with channels-last).
+  public CRNNs use two convolutions per block and more channels; on one core, a forward pass
+  over 16 4-s excerpts took 0.24 s with this stack (channels-last) against 0.66 s with two
+  convolutions in the first stage.
 
 Modules only: no file access, no device choice.
 """

@@ -8,15 +8,15 @@ import pytest
 from mtk.weights.registry import entries
 
 pytest.importorskip("torch")
-SHIPPED = [e.name for e in entries("transcribe") if e.default]
-pytestmark = pytest.mark.skipif(not SHIPPED, reason="no transcribe model shipped")
+NAME = "transcribe-drummernet-v2"
+pytestmark = pytest.mark.skipif(NAME not in {e.name for e in entries("transcribe")}, reason=f"{NAME} not shipped")
 
 
 @pytest.fixture(scope="module")
 def transcriber():  # type: ignore[no-untyped-def]
     from mtk.transcribe.infer import load
 
-    return load()
+    return load(NAME)
 
 
 def test_known_hits_transcribed_back(transcriber, kit_stem) -> None:  # type: ignore[no-untyped-def]

@@ -9,7 +9,7 @@ from mtk.weights.registry import entries
 from tests.transcribe.conftest import FILL, GHOSTS
 
 pytest.importorskip("torch")
-NAME = "transcribe-crnn-v1"
+NAME = "transcribe-crnn-v2"
 pytestmark = pytest.mark.skipif(NAME not in {e.name for e in entries("transcribe")}, reason=f"{NAME} not shipped")
 
 
@@ -30,7 +30,7 @@ def _near(events, t: float, window: float = 0.03):  # type: ignore[no-untyped-de
     return [e for e in events if abs(e.time - t) <= window]
 
 
-@pytest.mark.xfail(strict=True, reason="v1 hears the high toms as nothing and the floor toms also as kicks (card)")
+@pytest.mark.xfail(strict=True, reason="v2 hears the high toms as nothing and the floor toms also as kicks (card)")
 def test_a_tom_run_comes_back_as_toms_not_kicks(fill_events) -> None:  # type: ignore[no-untyped-def]
     toms = [t for cls in ("tom_high", "tom_mid", "tom_low") for t in FILL[cls]]
     for t in toms:
@@ -59,63 +59,73 @@ def test_ghost_notes_keep_their_velocity_order(fill_events) -> None:  # type: ig
     assert len(velocities) >= 3 and velocities == sorted(velocities) and len(set(velocities)) == len(velocities)
 
 
-@pytest.mark.xfail(strict=True, reason="v1 hears the quietest ghost stroke (velocity 0.12) as a hi-hat (card)")
+@pytest.mark.xfail(strict=True, reason="v2 hears the quietest ghost stroke (velocity 0.12) as a hi-hat (card)")
 def test_every_ghost_note_comes_back(fill_events) -> None:  # type: ignore[no-untyped-def]
     assert None not in _ghosts(fill_events)
 
 
-@pytest.mark.xfail(strict=True, reason="v1 needs full-band audio: in this 16 kHz stem it finds the kicks only (card)")
-def test_known_hits_transcribed_back_from_16_khz(crnn, kit_stem) -> None:  # type: ignore[no-untyped-def]
+def _f1(crnn, y, sr):  # type: ignore[no-untyped-def]
     import mir_eval
 
     from mtk.transcribe.components import EVAL_CLASSES
+    from tests.transcribe.conftest import HITS
 
-    y, hits, _ = kit_stem
-    events = crnn.from_audio(y, 16000).events
-    f1 = {}
-    for name, members in EVAL_CLASSES.items():
-        est = np.array([e.time for e in events if e.drum in members])
-        f1[name] = mir_eval.onset.f_measure(np.array(hits[name]), est, window=0.05)[0]
-    assert min(f1.values()) >= 0.95, f1
+    events = crnn.from_audio(y, sr).events
+    return {
+        name: mir_eval.onset.f_measure(np.array(HITS[name]), np.array([e.time for e in events if e.drum in m]), 0.05)[0]
+        for name, m in EVAL_CLASSES.items()
+    }
 
 
-# v1 on the fill stem (see the card for what it misses)
+def test_band_limited_audio_loses_no_kick_or_hi_hat(crnn, kit_stem) -> None:  # type: ignore[no-untyped-def]
+    """The known-hits stem at 16 kHz (nothing above 8 kHz): every kick and hi-hat and nothing
+    else of them (v1, trained without band-limited excerpts, found the kicks only)."""
+    y, _, _ = kit_stem
+    f1 = _f1(crnn, y, 16000)
+    assert f1["kick"] == 1.0 and f1["hihat"] == 1.0, f1
+
+
+@pytest.mark.xfail(strict=True, reason="v2 adds snares under GMRockKit's hi-hats (snare F1 0.48; card)")
+def test_known_hits_transcribed_back(crnn, kit_stem) -> None:  # type: ignore[no-untyped-def]
+    y, _, _ = kit_stem
+    assert min(_f1(crnn, y, 16000).values()) >= 0.95
+
+
+# v2 on the fill stem (the card says what it misses)
 GOLDEN = [
-    (0.0, "kick", 73),
-    (0.0, "hihat_closed", 96),
-    (0.249, "snare", 55),
+    (0.0, "kick", 74),
+    (0.0, "snare", 54),
+    (0.0, "hihat_closed", 94),
+    (0.249, "snare", 48),
     (0.249, "hihat_closed", 90),
-    (0.499, "snare", 58),
-    (0.499, "hihat_closed", 87),
-    (0.748, "snare", 42),
+    (0.499, "snare", 51),
+    (0.499, "hihat_closed", 86),
+    (0.748, "snare", 35),
     (0.748, "hihat_closed", 90),
-    (0.998, "kick", 79),
-    (0.998, "hihat_closed", 99),
-    (1.247, "snare", 52),
-    (1.247, "hihat_closed", 90),
-    (1.497, "snare", 63),
-    (1.497, "hihat_closed", 86),
-    (1.746, "snare", 53),
-    (1.746, "hihat_closed", 92),
-    (2.125, "tom_low", 80),
-    (2.245, "hihat_closed", 59),
-    (2.245, "tom_low", 90),
-    (2.375, "hihat_closed", 58),
-    (2.375, "tom_low", 91),
-    (2.494, "kick", 101),
+    (0.998, "kick", 77),
+    (0.998, "hihat_closed", 97),
+    (1.247, "snare", 46),
+    (1.247, "hihat_closed", 93),
+    (1.497, "snare", 58),
+    (1.497, "hihat_closed", 85),
+    (1.746, "snare", 47),
+    (1.746, "hihat_closed", 93),
+    (2.245, "tom_low", 88),
+    (2.375, "tom_low", 90),
+    (2.494, "kick", 98),
     (2.494, "tom_low", 97),
-    (2.624, "kick", 99),
-    (2.624, "hihat_closed", 58),
+    (2.624, "kick", 97),
     (2.624, "tom_low", 99),
-    (2.744, "kick", 102),
-    (2.744, "tom_low", 103),
-    (3.003, "kick", 103),
-    (3.003, "hihat_closed", 70),
-    (3.003, "crash", 100),
-    (3.502, "hihat_closed", 65),
-    (3.751, "snare", 39),
-    (4.001, "snare", 47),
-    (4.25, "snare", 50),
+    (2.744, "kick", 100),
+    (2.744, "tom_low", 102),
+    (3.003, "kick", 101),
+    (3.003, "hihat_closed", 69),
+    (3.003, "crash", 103),
+    (3.003, "ride", 86),
+    (3.502, "hihat_closed", 69),
+    (3.751, "snare", 40),
+    (4.001, "snare", 50),
+    (4.25, "snare", 55),
 ]
 
 
