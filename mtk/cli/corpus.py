@@ -113,7 +113,8 @@ def songs(
         typer.Option(
             "--drum-parts",
             help="Where drum parts come from, comma-separated, one drawn per song: groove (the style's MMA groove), "
-            "fills (with MMA's intros, fills and endings), hydrogen (Hydrogen's demo songs, written by people; "
+            "fills (with MMA's intros, fills and endings), pflib (Peter Falk's MMA grooves: sections A and B, "
+            "fill-ins, endings), hydrogen (Hydrogen's demo songs, written by people; "
             "two held out for the test split), generated (fills, tom runs, crashes, ghost notes, open hi-hats, "
             "flams, half and double time, ride and shuffle phrases, tempos 55-210). Labelled in meta.json.",
         ),

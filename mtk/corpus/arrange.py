@@ -142,13 +142,20 @@ def arrange(
     if compound:
         arr.groove = "mtk-compound"
         arr.parts.update(_compound_parts(arr, work, rng))
+    elif drum_part == "pflib" and work.beats_per_bar in (2, 4):
+        family, plan = drumparts.pflib_plan(n_bars, part_rng)
+        arr.groove = plan[0]
+        arr.parts.update(_mma_parts(arr, work, style, rng, plan))
+        arr.drum_part = {"source": "pflib", "family": family, "grooves": plan}
     else:
         arr.groove = str(rng.choice(style.grooves[4 if work.beats_per_bar in (2, 4) else work.beats_per_bar]))
         plan = drumparts.groove_plan(arr.groove, n_bars, part_rng) if drum_part == "fills" else None
         arr.parts.update(_mma_parts(arr, work, style, rng, plan))
         if plan is not None:
             arr.drum_part = {"source": "fills", "grooves": plan}
-    if drum_part in ("hydrogen", "generated") or (drum_part == "fills" and compound):
+    if drum_part in ("hydrogen", "generated") or (
+        drum_part in ("fills", "pflib") and arr.drum_part["source"] == "groove"
+    ):
         _rewrite_drums(arr, work, drum_part, part_rng, split)
     if "drums" in arr.parts:
         arr.drum_part["hits"] = drumparts.describe([n for inst in arr.parts["drums"] for n in inst.notes])
@@ -158,7 +165,8 @@ def arrange(
 def _rewrite_drums(arr: Arrangement, work: Work, source: str, rng: np.random.Generator, split: str) -> None:
     """Replace the groove's drums with a Hydrogen song's part or the generator's variations;
     a song Hydrogen's 4/4 patterns cannot play (another metre, no demo song for the split),
-    and a compound-metre song asked for MMA's fills, gets the generator's."""
+    and a song asked for MMA's fills or pflib grooves in a metre they do not cover, gets the
+    generator's."""
     tick = lambda ql, r=None: _tick(ql, r, arr.quarter_bpm)  # noqa: E731
     songs = drumparts.h2songs_for(split) if source == "hydrogen" else ()
     n_ql = arr.n_bars * work.bar_ql

@@ -8,6 +8,10 @@ says which, and what it played):
 - ``fills``: that groove arranged as MMA's library arranges it: its ``Intro`` opening the song,
   its ``Fill`` ending phrases of 4 or 8 bars, its ``Plus``/``Sus`` variants for whole phrases,
   its ``End`` closing the song, where the library has them (:func:`groove_plan`).
+- ``pflib``: Peter Falk's grooves in MMA's ``pflib`` library (8 and 16 beat, rock, metal, slow
+  rock, "high five"), written as arrangements: a section A and a section B taking turns by
+  phrase (4 or 8 bars), each phrase ending on its section's fill-in bar, a two-bar ending
+  (:func:`pflib_plan`). 4/4 (and 2/4, counted in 4) songs only; others take ``generated``.
 - ``hydrogen``: the drum parts of Hydrogen's demo songs (``hydrogen-data``: patterns and each
   song's pattern sequence, written by people: intros, fills, crashes, open hi-hats, ghost
   notes, tom runs), played bar by bar from a random point of a song's sequence. Two demo songs
@@ -38,7 +42,7 @@ from miditoolkit import Instrument, Note
 
 from mtk.corpus.styles import CLASS_NOTES, drum_class
 
-SOURCES = ("groove", "fills", "hydrogen", "generated")
+SOURCES = ("groove", "fills", "pflib", "hydrogen", "generated")
 MMA_LIB = Path("/usr/share/mma/lib/stdlib")
 H2_SONGS = Path("/usr/share/hydrogen/data/demo_songs")
 TEST_H2SONGS = ("GM_kit_demo3", "GM_kit_Jazzy")  # only the test split plays these
@@ -74,11 +78,14 @@ def wide_tempo(style_tempo: tuple[int, int], rng: np.random.Generator) -> float:
 # ---------------------------------------------------------------------------------- fills (MMA)
 
 
+PFLIB = ("8beat1", "8beat2", "16beat1", "16beat2", "rock1", "metal1", "metal2", "highfive", "slowrock")
+
+
 @lru_cache(maxsize=1)
 def mma_grooves() -> frozenset[str]:
-    """Every groove name the installed MMA standard library defines, lower-cased."""
+    """Every groove name the installed MMA standard and pflib libraries define, lower-cased."""
     names = set()
-    for path in MMA_LIB.glob("*.mma"):
+    for path in [*MMA_LIB.glob("*.mma"), *(MMA_LIB.parent / "pflib").glob("*.mma")]:
         for line in path.read_text(errors="replace").splitlines():
             m = re.match(r"\s*DefGroove\s+(\S+)", line, re.IGNORECASE)
             if m:
@@ -111,6 +118,25 @@ def groove_plan(groove: str, n_bars: int, rng: np.random.Generator) -> list[str]
     if n_bars >= 4 and (end := variant("End")):
         plan[-1] = end
     return plan
+
+
+def pflib_plan(n_bars: int, rng: np.random.Generator) -> tuple[str, list[str]]:
+    """A pflib groove family and the groove of every bar: sections A and B by turns, phrase by
+    phrase (4 or 8 bars), each phrase but the last ending on its section's fill-in (``FA``,
+    ``FB``; 85% of them), and the ending (``E``, two bars) on the last two bars of songs of 6
+    bars or more."""
+    family = PFLIB[int(rng.integers(len(PFLIB)))]
+    phrase = int(rng.choice([4, 8]))
+    plan: list[str] = []
+    for k, start in enumerate(range(0, n_bars, phrase)):
+        section = "A" if k % 2 == 0 else "B"
+        end = min(start + phrase, n_bars)
+        plan += [family + section] * (end - start)
+        if end < n_bars and rng.random() < 0.85:
+            plan[end - 1] = family + "F" + section
+    if n_bars >= 6:
+        plan[-2:] = [family + "E"] * 2
+    return family, plan
 
 
 # ----------------------------------------------------------------------------------- hydrogen

@@ -358,13 +358,13 @@ def test_drum_parts_are_labelled_and_their_hits_line_up(tmp_path: Path) -> None:
     out = tmp_path / "parts"
     args = [a for a in ARGS if a not in ("-j", "2")]
     args[args.index("-n") + 1], args[args.index("--max-seconds") + 1] = "4", "8"
-    proc = run_mtk("corpus", "songs", str(out), *args, "--drum-parts", "generated,hydrogen,fills", timeout=300)
+    proc = run_mtk("corpus", "songs", str(out), *args, "--drum-parts", "generated,hydrogen,fills,pflib", timeout=300)
     assert proc.returncode == 0, proc.stderr.decode()
     sources = set()
     for folder, meta in _songs(out):
         part = meta["drum_part"]
         sources.add(part.get("instead_of", part["source"]))  # a 3/4 song asked for hydrogen gets generated
-        assert part["source"] in ("generated", "hydrogen", "fills")
+        assert part["source"] in ("generated", "hydrogen", "fills", "pflib")
         assert "phrases" in part if part["source"] == "generated" else True
         drums = _read(folder / "drums.wav").mean(axis=1)
         if meta["drums"]["mode"] == "sampler":

@@ -119,3 +119,16 @@ def test_hydrogen_demo_songs_hold_out_two_for_test() -> None:
     assert info["song"] == song.name and len(info["patterns"]) == 8
     assert notes and all(n.start < 32 * TPB + TPB for n in notes)
     assert {n.pitch for n in notes} <= set(CLASS_NOTES.values())
+
+
+def test_pflib_sections_take_turns_with_fills_and_an_ending() -> None:
+    for seed in range(6):
+        family, plan = drumparts.pflib_plan(16, np.random.default_rng(seed))
+        assert family in drumparts.PFLIB and len(plan) == 16
+        assert plan[0] == family + "A" and plan[-2:] == [family + "E"] * 2
+        assert set(plan) <= {family + s for s in ("A", "B", "FA", "FB", "E")}
+        fills = [i for i, g in enumerate(plan) if g.startswith(family + "F")]
+        assert all(plan[i][-1] == plan[i - 1][-1] for i in fills)  # a section's own fill-in ends it
+    if drumparts.mma_grooves():
+        assert all(g.lower() in drumparts.mma_grooves() for g in plan)
+    assert drumparts.pflib_plan(4, np.random.default_rng(0))[1][-1].endswith("A")  # too short for an ending
