@@ -103,3 +103,13 @@ def test_train_command_writes_a_tuned_model(rock_kit, tmp_path: Path) -> None:  
     # resumed: the run is at its last step and trains no more
     again = invoke_mtk(*args, "--steps", "2", "--batch-size", "2", "--seconds", "1", "--checkpoint-every", "1")
     assert again.returncode == 0 and not any("loss" in json.loads(x) for x in again.stdout.decode().splitlines())
+
+
+def test_kit_refit_picks_drummernet_when_no_model_is_named(tmp_path: Path, kit_stem) -> None:  # type: ignore[no-untyped-def]
+    import soundfile as sf
+
+    sf.write(tmp_path / "d.wav", kit_stem[0][:16000], 16000)
+    proc = invoke_mtk("transcribe", str(tmp_path / "d.wav"), "--kit", "GMRockKit", "-o", str(tmp_path / "o.json"), "-v")
+    assert proc.returncode == 0, proc.stderr.decode()
+    record = json.loads(proc.stderr.decode().strip().splitlines()[-1].removeprefix("mtk transcribe: "))
+    assert record["model"] == "transcribe-drummernet-v2" and record["kit"] == "GMRockKit"
