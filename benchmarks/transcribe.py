@@ -179,7 +179,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     transcriber = load(args.model or DEFAULT_DRUMMERNET)
-    crnn_name = args.crnn or next((m for m in shipped_models() if load(m).gains is None), None)
+    crnn_name = args.crnn or next((m for m in shipped_models() if load(m).kind == "crnn"), None)
     with tempfile.TemporaryDirectory() as tmp:
         path = args.audio or str(Path(tmp) / "stem.wav")
         if not args.audio:

@@ -9,7 +9,19 @@ from typing import Annotated, Any, Optional
 import typer
 
 from mtk.cli import common
-from mtk.cli.options import Device, FailFast, Force, Inputs, Model, Output, Quiet, Seed, SkipExisting, Verbose
+from mtk.cli.options import (
+    Device,
+    FailFast,
+    Force,
+    Inputs,
+    Model,
+    NameTemplate,
+    Output,
+    Quiet,
+    Seed,
+    SkipExisting,
+    Verbose,
+)
 from mtk.errors import UsageError
 from mtk.io.inputs import AUDIO_EXTENSIONS
 from mtk.io.records import dumps
@@ -88,12 +100,7 @@ def accompany(
     ] = False,
     model: Model = None,
     device: Device = "auto",
-    name: Annotated[
-        Optional[str],
-        typer.Option(
-            "--name", metavar="TEMPLATE", help="Output file name in a folder: {stem}, {name}, {parent}, {index}."
-        ),
-    ] = None,
+    name: NameTemplate = None,
     skip_existing: SkipExisting = False,
     fail_fast: FailFast = False,
     force: Force = False,

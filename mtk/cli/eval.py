@@ -142,7 +142,7 @@ def transcribe(
 
     dev = resolve_device(device)
     transcribers = [load(m, dev) for m in (models or shipped_models())]
-    kinds = ["crnn" if t.gains is None else "drummernet" for t in transcribers]
+    kinds = [t.kind for t in transcribers]
     if len(set(kinds)) < len(kinds):
         raise UsageError("--model: name at most one DrummerNet and one CRNN (each is one key of the output)")
     drummernet = next((t for t, k in zip(transcribers, kinds, strict=True) if k == "drummernet"), None)

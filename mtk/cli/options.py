@@ -75,10 +75,11 @@ SkipExisting = Annotated[
 FailFast = Annotated[bool, typer.Option("--fail-fast", help="Stop a batch at the first failed input.")]
 Force = Annotated[bool, typer.Option("--force", help="Overwrite existing output files.")]
 NameTemplate = Annotated[
-    str,
+    Optional[str],
     typer.Option("--name", metavar="TEMPLATE", help="Output file name in a folder: {stem}, {name}, {parent}, {index}."),
 ]
 CorpusData = Annotated[Path, typer.Option("--data", metavar="CORPUS", help="A corpus built by `mtk corpus songs`.")]
+RunFolder = Annotated[str, typer.Option("-o", "--output", metavar="RUN", help="Run folder (created; resumed).")]
 CorpusDataList = Annotated[
     list[Path], typer.Option("--data", metavar="CORPUS", help="Corpora built by `mtk corpus songs` (repeatable).")
 ]

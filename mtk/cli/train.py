@@ -18,6 +18,7 @@ from mtk.cli.options import (
     Jobs,
     Output,
     Quiet,
+    RunFolder,
     Seed,
     StreamsFile,
     TuneSources,
@@ -137,10 +138,8 @@ def detect_cover(
 
 @app.command("transcribe")
 def transcribe(
-    data: Annotated[
-        list[Path], typer.Option("--data", metavar="CORPUS", help="Corpora built by `mtk corpus songs` (repeatable).")
-    ],
-    output: Annotated[str, typer.Option("-o", "--output", metavar="RUN", help="Run folder (created; resumed).")],
+    data: CorpusDataList,
+    output: RunFolder,
     valid: Annotated[
         Optional[list[Path]],
         typer.Option("--valid", metavar="CORPUS", help="Corpora whose valid split tunes the thresholds (repeatable)."),
@@ -220,10 +219,8 @@ def transcribe(
 
 @app.command("transcribe-crnn")
 def transcribe_crnn(
-    data: Annotated[
-        list[Path], typer.Option("--data", metavar="CORPUS", help="Corpora built by `mtk corpus songs` (repeatable).")
-    ],
-    output: Annotated[str, typer.Option("-o", "--output", metavar="RUN", help="Run folder (created; resumed).")],
+    data: CorpusDataList,
+    output: RunFolder,
     valid: Annotated[
         list[Path],
         typer.Option(
@@ -281,7 +278,7 @@ def transcribe_crnn(
 
 @app.command("infill")
 def infill(
-    output: Annotated[str, typer.Option("-o", "--output", metavar="RUN", help="Run folder (created; resumed).")],
+    output: RunFolder,
     steps: Annotated[
         int, typer.Option("--steps", min=0, help="Train until this many steps in all (the shipped model: 2,500).")
     ] = 2_500,
@@ -374,7 +371,7 @@ def situate_content(
 def situate(
     streams: StreamsFile,
     history: HistoryFile,
-    output: Annotated[str, typer.Option("-o", "--output", metavar="RUN", help="Run folder (created; resumed).")],
+    output: RunFolder,
     audio: AudioCorpora = None,
     classes: Annotated[int, typer.Option("-C", "--classes", help="Tag set: 4, 8 or 12 situations.")] = 12,
     split: Annotated[
@@ -450,7 +447,7 @@ def embed(
             help="Catalogues: path,track,release,artist,label[,split] (mtk corpus catalogue; repeatable).",
         ),
     ],
-    output: Annotated[str, typer.Option("-o", "--output", metavar="RUN", help="Run folder (created; resumed).")],
+    output: RunFolder,
     association: Annotated[
         str,
         typer.Option(
@@ -540,7 +537,7 @@ def embed(
 @app.command("separate")
 def separate(
     data: CorpusDataList,
-    output: Annotated[str, typer.Option("-o", "--output", metavar="RUN", help="Run folder (created; resumed).")],
+    output: RunFolder,
     arch: Annotated[
         str,
         typer.Option(
@@ -609,7 +606,7 @@ def rank_samples(
         Path,
         typer.Option("--oneshots", metavar="DIR", help="The one-shot export its kits came from (mtk corpus oneshots)."),
     ],
-    output: Annotated[str, typer.Option("-o", "--output", metavar="RUN", help="Run folder (created; resumed).")],
+    output: RunFolder,
     backbone: Annotated[str, typer.Option("--backbone", metavar="lite0|b0", help="EfficientNet encoders.")] = "lite0",
     init: Annotated[
         str,
@@ -698,7 +695,7 @@ def shot_classes(
 @app.command("accompany")
 def accompany(
     data: CorpusDataList,
-    output: Annotated[str, typer.Option("-o", "--output", metavar="RUN", help="Run folder (created; resumed).")],
+    output: RunFolder,
     stage: Annotated[
         str,
         typer.Option(

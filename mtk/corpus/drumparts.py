@@ -49,9 +49,7 @@ TEST_H2SONGS = ("GM_kit_demo3", "GM_kit_Jazzy")  # only the test split plays the
 H2_TICKS_PER_QUARTER = 48  # Hydrogen: 192 ticks to a 4/4 bar
 TEMPO_RANGE = (55.0, 210.0)  # quarter notes a minute, for the wide tempo draw
 
-KICK, SNARE, HAT, OPEN_HAT, RIDE, CRASH = (
-    CLASS_NOTES[c] for c in ("kick", "snare", "hihat_closed", "hihat_open", "ride", "crash")
-)
+KICK, SNARE, OPEN_HAT, RIDE, CRASH = (CLASS_NOTES[c] for c in ("kick", "snare", "hihat_open", "ride", "crash"))
 TOMS = (CLASS_NOTES["tom_high"], CLASS_NOTES["tom_mid"], CLASS_NOTES["tom_low"])
 HATS = (42, 44, 46)
 SNARES = (38, 40)
@@ -145,7 +143,6 @@ def pflib_plan(n_bars: int, rng: np.random.Generator) -> tuple[str, list[str]]:
 @dataclass(frozen=True)
 class H2Song:
     name: str
-    bpm: float
     patterns: dict[str, tuple[int, tuple[tuple[int, int, float], ...]]]  # name -> (size, (tick, GM note, velocity))
     sequence: tuple[tuple[str, ...], ...]  # the patterns played together, bar after bar
 
@@ -183,7 +180,7 @@ def load_h2song(path: Path) -> H2Song:
         tuple(p.text or "" for p in group.iterfind("patternID") if (p.text or "") in patterns)
         for group in root.iterfind("patternSequence/group")
     )
-    return H2Song(path.stem, float(root.findtext("bpm") or 120), patterns, tuple(g for g in sequence if g))
+    return H2Song(path.stem, patterns, tuple(g for g in sequence if g))
 
 
 @lru_cache(maxsize=1)

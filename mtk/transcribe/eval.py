@@ -332,7 +332,7 @@ def evaluate(transcriber: Any, baseline: Any, songs: list[Song], *, tune: list[S
     sr = transcriber.cfg.sample_rate
     onsets = [drum_onsets(s.audio, sr) for s in songs]
     tune_onsets = [drum_onsets(s.audio, sr) for s in tune] if tune else []
-    key = "crnn" if transcriber.gains is None else "drummernet"
+    key = transcriber.kind
     systems = {key: transcriber} | ({"baseline": baseline} if baseline is not None else {})
     out: dict[str, Any] = {
         "songs": len(songs),

@@ -77,6 +77,7 @@ class Transcription:
 class Transcriber:
     """A DrummerNet analysis network with its detection and onset thresholds and component gains."""
 
+    kind = "drummernet"  # the output key of mtk eval transcribe
     refits = True  # can refit its hits with a known kit's one-shots (mtk.transcribe.refine)
 
     def __init__(
@@ -217,6 +218,9 @@ class CrnnTranscriber(Transcriber):
     Any length: chunks of ``chunk_s`` seconds with ``overlap_s`` of context on each side, a
     batch at a time; only each chunk's centre is kept, so memory is bounded by the batch."""
 
+    kind = "crnn"
+    refits = False
+
     def __init__(
         self,
         net: Any,
@@ -234,7 +238,6 @@ class CrnnTranscriber(Transcriber):
         # not super().__init__: DrummerNet's chunking and gains do not apply
         self._common(net, name, device, thresholds, onset_thresholds)
         self.gains = None  # velocities come from the velocity head
-        self.refits = False
         hop = self.cfg.hop
         self.chunk = int(round(chunk_s * self.cfg.sample_rate / hop)) * hop
         self.overlap = int(round(overlap_s * self.cfg.sample_rate / hop)) * hop

@@ -228,7 +228,7 @@ def train(
             from mtk.transcribe.infer import load
 
             start = load(opts.init)
-            if start.gains is not None or start.cfg != cfg:
+            if start.kind != "crnn" or start.cfg != cfg:
                 from mtk.errors import UsageError
 
                 raise UsageError(f"--init {opts.init}: not a CRNN of this configuration")
@@ -260,6 +260,7 @@ def finalize(run_dir: Path, valid: list[Path], *, device: str = "cpu", limit: in
     """Tune ``best.pt``'s thresholds (peak probability and onset gate for kick, snare and
     hi-hat; peak probability for toms, crash and ride) on the valid split of ``valid`` and
     write ``run_dir/model.pt`` with them."""
+    from mtk.transcribe.components import drum_onsets
     from mtk.transcribe.eval import component_thresholds, load_songs, score, tune_extra, tune_thresholds
     from mtk.transcribe.infer import load
     from mtk.weights.checkpoint import load_checkpoint, save_checkpoint
@@ -268,8 +269,6 @@ def finalize(run_dir: Path, valid: list[Path], *, device: str = "cpu", limit: in
     transcriber = load(str(best), device)
     sr = transcriber.cfg.sample_rate
     songs = [s for corpus in valid for s in load_songs(corpus, split="valid", sample_rate=sr, limit=limit)]
-    from mtk.transcribe.components import drum_onsets
-
     acts = [transcriber.activations(s.audio) for s in songs]
     onsets = [drum_onsets(s.audio, sr) for s in songs]
     untuned = dict.fromkeys(EVAL_CLASSES, 0.5), dict.fromkeys(EVAL_CLASSES, 0.0)
