@@ -275,7 +275,7 @@ def redesign(y: np.ndarray, sr: int, params: dict[str, float]) -> np.ndarray:
 
     y = librosa.resample(np.asarray(y, np.float32), orig_sr=sr * 2 ** (params["semitones"] / 12), target_sr=sr)
     for key, kind in (("lowpass_hz", "lowpass"), ("highpass_hz", "highpass")):
-        if params[key]:
+        if params[key] and (kind == "highpass" or params[key] < sr / 2):  # a low-pass above Nyquist passes all
             y = sosfilt(butter(2, params[key], btype=kind, fs=sr, output="sos"), y, axis=-1)
     if params["decay_s"]:
         t = np.arange(y.shape[-1]) / sr

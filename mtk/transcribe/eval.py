@@ -1,7 +1,7 @@
 """`mtk eval transcribe`: onset F-measure per class on corpus drum stems, DrummerNet and baseline.
 
-Songs: those of a split drummed by a recorded kit (the test split's kits are held out from
-training). Reference onsets come from each song's hit list, each hit classed by what the kit
+Songs: those of a split drummed by a sampled kit, recorded or exported by `mtk corpus
+oneshots` (the test split's kits are held out from training). Reference onsets come from each song's hit list, each hit classed by what the kit
 actually played (a kit without a clap plays its snare). Scores: mir_eval's onset matching
 with a 50 ms window, counted over all songs (micro F1) for kick, snare and hi-hat (closed or
 open), and their mean; the same for the NMF baseline. Both systems' peaks pass the onset gate
@@ -40,26 +40,32 @@ class Song:
     audio: np.ndarray  # mono, peak 1, at the model's rate
     onsets: dict[str, np.ndarray]  # eval class (and extra class) -> reference times
     velocity: dict[str, np.ndarray]  # eval class -> reference velocities
-    kit: str = ""  # the recorded kit that played it
+    kit: str = ""  # the kit that played it
     part: str = "groove"  # where its drum part came from (meta.json's drum_part)
+    recorded: bool = True  # an installed recorded kit (else a `mtk corpus oneshots` export)
 
 
 def load_songs(corpus: Path, *, split: str, sample_rate: int, limit: int | None = None) -> list[Song]:
-    """The sampler-drummed songs of ``split`` with their reference onsets per eval class."""
+    """The sampler-drummed songs of ``split`` with their reference onsets per eval class: songs
+    drummed by an installed recorded kit, and by an exported kit (``--kits-dir``) whose hits name
+    the one-shot they played (its played class is the hit's class)."""
     from mtk.corpus.kits import installed_kits
 
     kits = {k.name: k for k in installed_kits()}
     songs = []
     for folder, meta in song_metas(corpus, need=("split", "drums", "drum_hits")):
-        if meta["split"] != split or meta["drums"]["mode"] != "sampler" or meta["drums"]["kit"] not in kits:
+        if meta["split"] != split or meta["drums"]["mode"] != "sampler":
             continue
-        kit = kits[meta["drums"]["kit"]]
+        name = meta["drums"]["kit"]
+        kit = kits.get(name)
+        if kit is None and not all("sample" in hit for hit in meta["drum_hits"]):
+            continue  # a kit neither installed nor exported: its classes are unknown
         played: dict[str, list[tuple[float, int]]] = {c: [] for c in (*EVAL_CLASSES, *EXTRA_CLASSES)}
         for hit in meta["drum_hits"]:
-            cls = kit.resolve_class(hit["class"])
-            for name, members in (EVAL_CLASSES | EXTRA_CLASSES).items():
+            cls = kit.resolve_class(hit["class"]) if kit is not None else hit["class"]
+            for eval_class, members in (EVAL_CLASSES | EXTRA_CLASSES).items():
                 if cls in members:
-                    played[name].append((hit["time"], hit["velocity"]))
+                    played[eval_class].append((hit["time"], hit["velocity"]))
         played = {c: _merge_flams(sorted(v)) for c, v in played.items()}
         y, _ = read_audio(folder / "drums.wav", sr=sample_rate, mono=True, min_duration=MIN_SECONDS)
         y = y / max(float(np.abs(y).max(initial=0.0)), 1e-12)
@@ -69,14 +75,15 @@ def load_songs(corpus: Path, *, split: str, sample_rate: int, limit: int | None 
                 y.astype(np.float32),
                 {c: np.array([t for t, _ in v]) for c, v in played.items()},
                 {c: np.array([v for _, v in vs]) for c, vs in played.items()},
-                kit.name,
+                name,
                 meta.get("drum_part", {}).get("source", "groove"),
+                recorded=kit is not None,
             )
         )
         if limit and len(songs) >= limit:
             break
     if not songs:
-        raise InputError(f"{corpus}: no {split}-split songs drummed by an installed recorded kit")
+        raise InputError(f"{corpus}: no {split}-split songs drummed by a recorded or exported kit")
     return songs
 
 
@@ -410,6 +417,10 @@ def known_kit(transcriber: Any, songs: list[Song], *, tune: list[Song] | None = 
 
     sr = transcriber.cfg.sample_rate
     shots: dict[str, refine.KitShots] = {}
+    songs = [s for s in songs if s.recorded]  # refitting reads the installed kit's one-shots
+    tune = [s for s in tune if s.recorded] if tune else tune
+    if not songs:
+        raise InputError("--known-kit: no songs drummed by an installed recorded kit")
 
     def refits(group: list[Song]) -> tuple[list[list[Any]], list[list[refine.Refit]]]:
         before, after = [], []

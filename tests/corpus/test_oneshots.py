@@ -45,6 +45,11 @@ def test_filters_and_decay_do_what_they_say() -> None:
     assert tight.shape[-1] < 0.5 * SR  # 0.3 s and 0.05 s together fall 60 dB in about 0.3 s
 
 
+def test_a_low_pass_above_nyquist_leaves_a_low_rate_export_as_it_is() -> None:
+    y = _tom(1000.0)[:, ::2]  # at 22.05 kHz, where a 14-kHz low-pass cannot be designed
+    np.testing.assert_array_equal(redesign(y, SR // 2, {**OFF, "lowpass_hz": 14000.0}), redesign(y, SR // 2, OFF))
+
+
 def test_variants_are_whole_kits_reproducible_and_named_after_their_kit(tmp_path: Path) -> None:
     writer = _Writer(tmp_path, SR, force=False)
     rel, gain = writer.write(Path("kit-a/toms/tom-v1.wav"), _tom())

@@ -227,3 +227,25 @@ def test_evaluate_scores_both_systems_gated_and_not(rock_kit, tmp_path: Path) ->
     # The NMF templates are this kit's own one-shots: its kicks and snares come back exactly.
     for scores in (out["baseline"], out["baseline"]["without_onset_gate"]):
         assert scores["kick"]["f1"] == scores["snare"]["f1"] == 1.0
+
+
+def test_songs_of_exported_kits_are_scored_and_unknown_kits_skipped(rock_kit, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from mtk.transcribe.eval import known_kit, load_songs
+    from mtk.transcribe.infer import load
+
+    _song(tmp_path / "c" / "a", rock_kit, {"kick": "Kick", "snare": "Snare"}, split="valid")
+    for name, keep_samples in (("b", True), ("c", False)):  # as `--kits-dir` writes it; a kit of nowhere
+        _song(tmp_path / "c" / name, rock_kit, {"kick": "Kick", "snare": "Snare"}, split="valid")
+        meta = json.loads((tmp_path / "c" / name / "meta.json").read_text())
+        meta["drums"]["kit"] = "SomeFont Standard (variant 1)"
+        if not keep_samples:
+            meta["drum_hits"] = [{k: v for k, v in h.items() if k != "sample"} for h in meta["drum_hits"]]
+        (tmp_path / "c" / name / "meta.json").write_text(json.dumps(meta))
+    songs = load_songs(tmp_path / "c", split="valid", sample_rate=SR)
+    assert [(s.name, s.kit, s.recorded) for s in songs] == [
+        ("a", rock_kit.name, True),
+        ("b", "SomeFont Standard (variant 1)", False),
+    ]
+    assert [len(songs[1].onsets[c]) for c in ("kick", "snare", "hihat")] == [4, 4, 0]
+    with pytest.raises(InputError, match="no songs drummed by an installed recorded kit"):
+        known_kit(load("transcribe-debug"), songs[1:])
