@@ -1,13 +1,14 @@
 """`mtk eval transcribe`: onset F-measure per class on corpus drum stems, DrummerNet and baseline.
 
 Songs: those of a split drummed by a sampled kit, recorded or exported by `mtk corpus
-oneshots` (the test split's kits are held out from training). Reference onsets come from each song's hit list, each hit classed by what the kit
-actually played (a kit without a clap plays its snare). Scores: mir_eval's onset matching
-with a 50 ms window, counted over all songs (micro F1) for kick, snare and hi-hat (closed or
-open), and their mean; the same for the NMF baseline. Both systems' peaks pass the onset gate
-(:mod:`mtk.transcribe.peaks`). Thresholds for the three classes, hit mass and onset strength,
-can be tuned on another split (``tune_thresholds``: a grid maximising each class's F1), which
-is how the shipped thresholds were chosen (on the validation split, never the test split).
+oneshots` (the test split's kits are held out from training). Reference onsets come from each
+song's hit list, each hit classed by what the kit actually played (a kit without a clap plays
+its snare). Scores: mir_eval's onset matching with a 50 ms window, counted over all songs
+(micro F1) for kick, snare and hi-hat (closed or open), and their mean; the same for the NMF
+baseline. Both systems' peaks pass the onset gate (:mod:`mtk.transcribe.peaks`). Thresholds for
+the three classes, hit mass and onset strength, can be tuned on another split
+(``tune_thresholds``: a grid maximising each class's F1), which is how the shipped thresholds
+were chosen (on the validation split, never the test split).
 """
 
 from __future__ import annotations
