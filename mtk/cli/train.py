@@ -226,7 +226,7 @@ def transcribe_crnn(
         typer.Option(
             "--valid",
             metavar="CORPUS",
-            help="Corpora whose valid split (recorded kits) picks the best step and tunes the thresholds (repeatable).",
+            help="Corpora whose valid split (sampled kits) picks the best step and tunes the thresholds (repeatable).",
         ),
     ],
     steps: Annotated[int, typer.Option("--steps", min=1, help="Train until this many steps in all.")] = 6000,

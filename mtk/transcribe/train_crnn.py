@@ -177,7 +177,7 @@ class CrnnTrainOptions:
     device: str = "cpu"
     checkpoint_every: int = 250
     log_every: int = 25
-    valid_songs: int = 40
+    valid_songs: int = 40  # scored at each checkpoint, from each --valid corpus
     speed: float = 0.0  # share of excerpts played 3 semitones slower to 3 faster
     lowpass: float = 0.0  # share of excerpts band-limited at 5-11 kHz
     init: str | None = None  # a model (registry name or file) whose weights a new run starts from
@@ -204,8 +204,11 @@ def train(
     cfg = CrnnConfig(**(config or {}))
     net = DrumCRNN(cfg).to(opts.device)
     train_songs = load_hit_songs(corpora, split="train", sample_rate=cfg.sample_rate, bleed=opts.bleed > 0)
-    valid_songs = [s for corpus in valid for s in load_songs(corpus, split="valid", sample_rate=cfg.sample_rate)]
-    valid_songs = valid_songs[: opts.valid_songs]
+    valid_songs = [  # the first ``valid_songs`` of each corpus, so that every one has its say
+        s
+        for corpus in valid
+        for s in load_songs(corpus, split="valid", sample_rate=cfg.sample_rate, limit=opts.valid_songs)
+    ]
     optim = torch.optim.Adam(net.parameters(), lr=opts.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(optim, lambda s: cosine(s, opts.steps))
     meta = {
