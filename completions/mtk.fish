@@ -354,7 +354,7 @@ complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcomman
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe" -s h -l help -d "Show help and exit"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe-crnn" -l data -x -d "Corpora built by `mtk corpus songs` (repeatable)"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe-crnn" -s o -l output -x -d "Run folder (created;"
-complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe-crnn" -l valid -x -d "Corpora whose valid split (recorded kits) picks the best step and tunes the thresholds (repeatable)"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe-crnn" -l valid -x -d "Corpora whose valid split (sampled kits) picks the best step and tunes the thresholds (repeatable)"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe-crnn" -l steps -x -d "Train until this many steps in all"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe-crnn" -l batch-size -x -d "Excerpts per step"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe-crnn" -l seconds -x -d "Excerpt length"

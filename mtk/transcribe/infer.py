@@ -23,7 +23,7 @@ from mtk.transcribe.components import COMPONENTS, GM_NOTES, detection_groups, dr
 from mtk.transcribe.peaks import detect, velocities
 
 TASK = "transcribe"
-DEFAULT_MODEL = "transcribe-crnn-v2"
+DEFAULT_MODEL = "transcribe-crnn-v3"
 DEFAULT_DRUMMERNET = "transcribe-drummernet-v2"
 ARCH = "drummernet"
 CRNN_ARCH = "drum-crnn"
