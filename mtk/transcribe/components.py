@@ -29,6 +29,7 @@ EXTRA_CLASSES: dict[str, tuple[str, ...]] = {
     "crash": ("crash",),
     "ride": ("ride",),
 }
+TOM_COMPONENTS = frozenset(COMPONENTS.index(c) for c in EXTRA_CLASSES["toms"])  # one a stroke (peaks.one_per_stroke)
 # The band (Hz) whose onsets confirm a hit of each scored class (the onset gate,
 # mtk.transcribe.peaks): a kick's thump, a snare's body, a hi-hat's sizzle.
 ONSET_BANDS: dict[str, tuple[float, float]] = {

@@ -19,8 +19,8 @@ import numpy as np
 
 from mtk.device import is_cpu
 from mtk.errors import InputError, UsageError
-from mtk.transcribe.components import COMPONENTS, GM_NOTES, detection_groups, drum_onsets
-from mtk.transcribe.peaks import detect, velocities
+from mtk.transcribe.components import COMPONENTS, GM_NOTES, TOM_COMPONENTS, detection_groups, drum_onsets
+from mtk.transcribe.peaks import detect, one_per_stroke, velocities
 
 TASK = "transcribe"
 DEFAULT_MODEL = "transcribe-crnn-v3"
@@ -189,6 +189,7 @@ class Transcriber:
             onset_sr=self.cfg.sample_rate,
             onset_thresholds=gates,
         )
+        peaks = one_per_stroke(peaks, TOM_COMPONENTS)
         if vel is None:  # DrummerNet: the hit's amplitude, as a share of the loudest
             vels = velocities(np.array([p.mass * self.gains[p.component] * peak for p in peaks]))
         else:  # a velocity head: its value at the hit

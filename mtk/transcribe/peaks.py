@@ -144,6 +144,27 @@ def detect(
     return sorted(peaks, key=lambda p: (p.time, p.component))
 
 
+STROKE_S = 0.030  # hits of one drum family this close are one stroke
+
+
+def one_per_stroke(peaks: list[Peak], members: set[int] | frozenset[int], window: float = STROKE_S) -> list[Peak]:
+    """``peaks`` with those of ``members`` (the toms) thinned to one a stroke: a member's peak
+    within ``window`` of the last kept one replaces it if stronger and is dropped otherwise.
+    A stroke is one tom; detected alone, the toms often name one stroke twice or three times
+    (transcribe-crnn-v3's card: on validation, tom precision 0.64 -> 0.87 at the same recall)."""
+    out: list[Peak] = []
+    last: int | None = None  # index in ``out`` of the last kept member peak
+    for p in sorted(peaks, key=lambda p: (p.time, p.component)):
+        if p.component in members:
+            if last is not None and p.time - out[last].time <= window:
+                if p.mass > out[last].mass:
+                    out[last] = p
+                continue
+            last = len(out)
+        out.append(p)
+    return sorted(out, key=lambda p: (p.time, p.component))
+
+
 def velocities(amplitudes: np.ndarray) -> np.ndarray:
     """MIDI velocities 1..127, linear in amplitude, 127 for the loudest hit."""
     if amplitudes.size == 0:

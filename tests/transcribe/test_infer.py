@@ -234,3 +234,25 @@ def test_hihats_are_one_detection() -> None:
         (2.0, "hihat_open", 0.6),
     ]
     assert sharing("hihat") == sharing("hihat_open") == ("hihat_closed", "hihat_open") and sharing("kick") == ("kick",)
+
+
+def test_a_stroke_is_one_tom_the_strongest() -> None:
+    from mtk.transcribe.components import EXTRA_CLASSES, TOM_COMPONENTS
+    from mtk.transcribe.eval import Song, _extra_scores
+    from mtk.transcribe.peaks import Peak, one_per_stroke
+
+    low, mid, high, kick = (COMPONENTS.index(c) for c in ("tom_low", "tom_mid", "tom_high", "kick"))
+    peaks = [
+        Peak(1.0, low, 0.3),
+        Peak(1.01, mid, 0.5),
+        Peak(1.02, high, 0.2),
+        Peak(1.0, kick, 0.9),
+        Peak(1.2, low, 0.1),
+    ]
+    kept = one_per_stroke(peaks, TOM_COMPONENTS)
+    assert [(p.time, COMPONENTS[p.component]) for p in kept] == [(1.0, "kick"), (1.01, "tom_mid"), (1.2, "tom_low")]
+    # scored as transcriptions have them: one tom stroke heard as all three is one hit, not three
+    act = _spikes({low: [(1.0, 0.3)], mid: [(1.0, 0.5)], high: [(1.0, 0.2)]})
+    onsets = {c: np.zeros(0) for c in ("kick", "snare", "hihat", *EXTRA_CLASSES)} | {"toms": np.array([1.0])}
+    song = Song("s", np.zeros(1), onsets, {c: np.zeros(0) for c in onsets})
+    assert _extra_scores([song], [act], RATE, dict.fromkeys(COMPONENTS, 0.05))["toms"]["precision"] == 1.0

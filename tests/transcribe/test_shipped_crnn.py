@@ -32,8 +32,7 @@ def _near(events, t: float, window: float = 0.03):  # type: ignore[no-untyped-de
 
 @pytest.mark.xfail(
     strict=True,
-    reason="v3 misses the first high tom, labels strokes as several toms at once, and "
-    "hears a floor tom also as a kick (card)",
+    reason="v3 misses the first high tom, names most strokes floor toms, and hears a floor tom also as a kick (card)",
 )
 def test_a_tom_run_comes_back_as_toms_not_kicks(fill_events) -> None:  # type: ignore[no-untyped-def]
     toms = [t for cls in ("tom_high", "tom_mid", "tom_low") for t in FILL[cls]]
@@ -116,17 +115,11 @@ GOLDEN = [
     (2.125, "tom_high", 92),
     (2.245, "snare", 69),
     (2.245, "tom_low", 92),
-    (2.245, "tom_high", 92),
     (2.375, "tom_low", 92),
-    (2.375, "tom_mid", 95),
-    (2.375, "tom_high", 98),
     (2.494, "kick", 97),
-    (2.494, "tom_mid", 95),
     (2.504, "tom_low", 90),
     (2.624, "tom_low", 92),
-    (2.624, "tom_mid", 95),
     (2.754, "tom_low", 94),
-    (2.754, "tom_mid", 97),
     (3.003, "kick", 103),
     (3.003, "crash", 104),
     (3.502, "snare", 35),
