@@ -90,8 +90,8 @@ soundfonts:
 	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fluid-soundfont-gm musescore-general-soundfont-lossless timgm6mb-soundfont >/dev/null; \
 	else echo "run as root: apt-get install fluid-soundfont-gm musescore-general-soundfont-lossless timgm6mb-soundfont"; fi
 
-# What `mtk corpus` needs: FluidSynth, MMA grooves, recorded drum kits, a small soundfont.
-CORPUS_DEPS := fluidsynth mma hydrogen-data hydrogen-drumkits sonic-pi-samples timgm6mb-soundfont fluid-soundfont-gm
+# What `mtk corpus` needs: FluidSynth (and TiMidity++, a second engine), MMA grooves, recorded drum kits, soundfonts.
+CORPUS_DEPS := fluidsynth mma hydrogen-data hydrogen-drumkits sonic-pi-samples timgm6mb-soundfont fluid-soundfont-gm timidity
 corpus-deps:
 	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(CORPUS_DEPS) >/dev/null; \
 	else echo "run as root: apt-get install $(CORPUS_DEPS)"; fi

@@ -9,7 +9,7 @@ _mtk() {
     case "$path|$prev" in
         "mtk render|-o"|"mtk render|--output") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mtk render|--soundfont") COMPREPLY=($(compgen -f -- "$cur")); return ;;
-        "mtk render|--synth") COMPREPLY=($(compgen -W "auto fluidsynth builtin" -- "$cur")); return ;;
+        "mtk render|--synth") COMPREPLY=($(compgen -W "auto fluidsynth builtin timidity" -- "$cur")); return ;;
         "mtk render|--sample-rate"|"mtk render|-r") COMPREPLY=(); return ;;
         "mtk render|--gain") COMPREPLY=(); return ;;
         "mtk render|--bits") COMPREPLY=($(compgen -W "16 24 float" -- "$cur")); return ;;

@@ -17,7 +17,7 @@ complete -c mtk -n "not __fish_seen_subcommand_from render corpus detect-cover e
 complete -c mtk -n "not __fish_seen_subcommand_from render corpus detect-cover embed rank-samples separate transcribe accompany infill situate train eval models" -s h -l help -d "Show help and exit"
 complete -c mtk -n "__fish_seen_subcommand_from render" -s o -l output -r -F -d "Output file, or folder for several inputs;"
 complete -c mtk -n "__fish_seen_subcommand_from render" -l soundfont -r -F -d "SoundFont (.sf2/.sf3);"
-complete -c mtk -n "__fish_seen_subcommand_from render" -l synth -x -a "auto fluidsynth builtin" -d "fluidsynth (system program) or builtin (pure-wheel midirenderer);"
+complete -c mtk -n "__fish_seen_subcommand_from render" -l synth -x -a "auto fluidsynth builtin timidity" -d "fluidsynth (system program), builtin (pure-wheel midirenderer) or timidity (TiMidity++, another engine over the same SoundFont);"
 complete -c mtk -n "__fish_seen_subcommand_from render" -l sample-rate -s r -x -d "Output sample rate in Hz"
 complete -c mtk -n "__fish_seen_subcommand_from render" -l gain -x -d "Linear synth gain;"
 complete -c mtk -n "__fish_seen_subcommand_from render" -l bits -x -a "16 24 float" -d "WAV sample format"

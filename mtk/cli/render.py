@@ -44,9 +44,11 @@ def render(
         ),
     ] = None,
     synth: Annotated[
-        Literal["auto", "fluidsynth", "builtin"],
+        Literal["auto", "fluidsynth", "builtin", "timidity"],
         typer.Option(
-            "--synth", help="fluidsynth (system program) or builtin (pure-wheel midirenderer); auto prefers fluidsynth."
+            "--synth",
+            help="fluidsynth (system program), builtin (pure-wheel midirenderer) or timidity (TiMidity++, another "
+            "engine over the same SoundFont); auto prefers fluidsynth.",
         ),
     ] = "auto",
     sample_rate: Annotated[int, typer.Option("--sample-rate", "-r", help="Output sample rate in Hz.")] = 44_100,

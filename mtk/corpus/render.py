@@ -1,13 +1,17 @@
 """Render MIDI to audio through a SoundFont synthesizer.
 
-Two engines:
+Three engines:
 - ``fluidsynth``: the FluidSynth program (Debian ``fluidsynth``), run headless with reverb
   and chorus off, float output, so stems sum to the mix.
 - ``builtin``: midirenderer (a pure wheel, no system library), so ``pip install`` alone
   renders. It has no reverb switch and renders SF2 only.
-``auto`` takes FluidSynth when installed. Levels are matched: the builtin engine's output
-is scaled so the same ``gain`` gives about the same loudness on both (measured on
-examples/ode_to_joy.mid with FluidR3_GM: builtin is 6.5 dB quieter at equal settings).
+- ``timidity``: the TiMidity++ program (Debian ``timidity``), another synthesis engine over the
+  same SoundFont (its own envelopes, interpolation and mixing), reverb and chorus off, 24-bit
+  output; SF2 only. Versions rendered by another engine differ in production, not in notes.
+``auto`` takes FluidSynth when installed. Levels are matched: the other engines' output is
+scaled so the same ``gain`` gives about the same loudness as FluidSynth (measured on
+examples/ode_to_joy.mid with FluidR3_GM at equal settings: builtin is 6.5 dB quieter,
+TiMidity++ 2.4 dB quieter).
 """
 
 from __future__ import annotations
@@ -31,10 +35,11 @@ from mtk.errors import InputError, MtkError, UsageError
 from mtk.io.audio import decode_audio, resample
 from mtk.io.midi import checked_smf, midi_seconds, parse_midi
 
-Synth = Literal["auto", "fluidsynth", "builtin"]
-SYNTHS = ("auto", "fluidsynth", "builtin")
+Synth = Literal["auto", "fluidsynth", "builtin", "timidity"]
+SYNTHS = ("auto", "fluidsynth", "builtin", "timidity")
 BUILTIN_RATE = 48_000
 BUILTIN_LEVEL = 2.1  # linear factor matching midirenderer's level to FluidSynth's (see above)
+TIMIDITY_LEVEL = 1.32  # the same for TiMidity++ (2.4 dB)
 PEAK_LIMIT = 0.989  # -0.1 dBFS: louder renders are scaled down as a whole (mix and stems)
 DRUM_CHANNEL = 9
 logger = logging.getLogger(__name__)
@@ -76,12 +81,14 @@ def fluidsynth_executable() -> str | None:
 def choose_synth(synth: Synth) -> str:
     """Resolve ``auto`` and check that the asked-for engine is there."""
     if synth not in SYNTHS:
-        raise UsageError(f"unknown synth {synth!r}", hint="use auto, fluidsynth or builtin")
+        raise UsageError(f"unknown synth {synth!r}", hint="use auto, fluidsynth, builtin or timidity")
     if synth == "fluidsynth" and fluidsynth_executable() is None:
         raise UsageError(
             "fluidsynth is not installed",
             hint="apt-get install fluidsynth (or `make fluidsynth`), or use --synth builtin",
         )
+    if synth == "timidity" and shutil.which("timidity") is None:
+        raise UsageError("timidity is not installed", hint="apt-get install timidity, or use --synth builtin")
     if synth == "auto":
         return "fluidsynth" if fluidsynth_executable() else "builtin"
     return synth
@@ -103,7 +110,7 @@ def render_midi(
     Args:
         midi_bytes: the MIDI file's bytes (validated: must parse and hold notes).
         soundfont: an .sf2/.sf3 path; None picks the best installed General MIDI soundfont.
-        synth: ``auto``, ``fluidsynth`` or ``builtin``.
+        synth: ``auto``, ``fluidsynth``, ``builtin`` or ``timidity``.
         sample_rate: output rate in Hz.
         gain: linear synth gain (FluidSynth's ``-g``); renders that would clip are scaled
             down as a whole to -0.1 dBFS and ``headroom_db`` says by how much.
@@ -140,12 +147,14 @@ def render_midi(
             logger.warning("%s: soundfont %s %s: those parts play on a substitute", name, sf.name, lacking)
     else:
         sf = default_soundfont(sf3=engine != "builtin", programs=programs, drums=drums)
-    if engine == "builtin" and sf.resolve().suffix.lower() == ".sf3":
-        raise UsageError(f"{sf}: the builtin synth reads SF2 only", hint="use --synth fluidsynth or an .sf2")
+    if engine in ("builtin", "timidity") and sf.resolve().suffix.lower() == ".sf3":
+        raise UsageError(f"{sf}: the {engine} synth reads SF2 only", hint="use --synth fluidsynth or an .sf2")
 
     def run(data: bytes) -> np.ndarray:
         if engine == "fluidsynth":
             return _render_fluidsynth(data, sf, sample_rate, gain)
+        if engine == "timidity":
+            return _render_timidity(data, sf, sample_rate, gain)
         return _render_builtin(data, sf, sample_rate, gain)
 
     mix = run(midi_bytes)
@@ -231,6 +240,25 @@ def _render_fluidsynth(midi_bytes: bytes, sf: Path, sample_rate: int, gain: floa
             raise MtkError(f"fluidsynth failed ({detail[-1] if detail else f'exit {proc.returncode}'})")
         y, _ = decode_audio(wav.read_bytes(), name="fluidsynth output")
     return _stereo(y)
+
+
+def _render_timidity(midi_bytes: bytes, sf: Path, sample_rate: int, gain: float) -> np.ndarray:
+    """TiMidity++ with a configuration of this one SoundFont (not the system's patch sets)."""
+    exe = shutil.which("timidity")
+    if exe is None:
+        raise UsageError("timidity is not installed", hint="apt-get install timidity, or use --synth builtin")
+    with tempfile.TemporaryDirectory(prefix="mtk-render-") as tmp:
+        mid, wav, cfg = Path(tmp, "in.mid"), Path(tmp, "out.wav"), Path(tmp, "sf.cfg")
+        mid.write_bytes(midi_bytes)
+        cfg.write_text(f'soundfont "{sf.resolve()}"\n')
+        cmd = [exe, "-c", str(cfg), "-idq", "-Ow", "--output-24bit", "-o", str(wav), "-s", str(sample_rate)]
+        effects_off = ["--reverb=d", "--chorus=d", "--preserve-silence"]  # and keep the lead-in: notes on time
+        proc = subprocess.run([*cmd, *effects_off, str(mid)], capture_output=True, text=True, check=False)
+        if proc.returncode != 0 or not wav.is_file():
+            detail = (proc.stderr or proc.stdout).strip().splitlines()
+            raise MtkError(f"timidity failed ({detail[-1] if detail else f'exit {proc.returncode}'})")
+        y, _ = decode_audio(wav.read_bytes(), name="timidity output")
+    return _stereo(y) * np.float32(TIMIDITY_LEVEL * gain)
 
 
 @lru_cache(maxsize=2)

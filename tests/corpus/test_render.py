@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,9 @@ SYNTHS = [
     "builtin",
     pytest.param(
         "fluidsynth", marks=pytest.mark.skipif(fluidsynth_executable() is None, reason="fluidsynth not installed")
+    ),
+    pytest.param(
+        "timidity", marks=pytest.mark.skipif(shutil.which("timidity") is None, reason="timidity not installed")
     ),
 ]
 
@@ -86,6 +90,16 @@ def test_builtin_level_matches_fluidsynth(bundled_sf2: Path) -> None:
     a = render_midi(midi, soundfont=bundled_sf2, synth="builtin", sample_rate=22_050)
     b = render_midi(midi, soundfont=bundled_sf2, synth="fluidsynth", sample_rate=22_050)
     assert abs(_db(a.audio) - _db(b.audio)) < 3.0
+
+
+@pytest.mark.skipif(fluidsynth_executable() is None or shutil.which("timidity") is None, reason="needs both engines")
+def test_timidity_is_another_engine_at_fluidsynths_level(bundled_sf2: Path) -> None:
+    midi = (Path(__file__).resolve().parents[2] / "examples" / "ode_to_joy.mid").read_bytes()
+    a = render_midi(midi, soundfont=bundled_sf2, synth="timidity", sample_rate=22_050)
+    b = render_midi(midi, soundfont=bundled_sf2, synth="fluidsynth", sample_rate=22_050)
+    assert a.synth == "timidity" and abs(_db(a.audio) - _db(b.audio)) < 3.0
+    n = min(a.audio.shape[-1], b.audio.shape[-1])
+    assert not np.allclose(a.audio[:, :n], b.audio[:, :n], atol=1e-3)  # the same notes, other sound
 
 
 def test_bad_inputs(tmp_path: Path, a4_midi: bytes, bundled_sf2: Path) -> None:
