@@ -32,6 +32,8 @@ _mtk() {
         "mtk corpus songs|--artists") COMPREPLY=(); return ;;
         "mtk corpus songs|--labels") COMPREPLY=(); return ;;
         "mtk corpus songs|--drum-parts") COMPREPLY=(); return ;;
+        "mtk corpus songs|--engines") COMPREPLY=(); return ;;
+        "mtk corpus songs|--test-engines") COMPREPLY=(); return ;;
         "mtk corpus songs|--sample-rate"|"mtk corpus songs|-r") COMPREPLY=(); return ;;
         "mtk corpus songs|--max-seconds") COMPREPLY=(); return ;;
         "mtk corpus songs|-j"|"mtk corpus songs|--jobs") COMPREPLY=(); return ;;
@@ -364,7 +366,7 @@ _mtk() {
         "mtk") COMPREPLY=($(compgen -W "render corpus detect-cover embed rank-samples separate transcribe accompany infill situate train eval models --version -h --help" -- "$cur")) ;;
         "mtk render") COMPREPLY=($(compgen -W "-o --output --soundfont --synth --sample-rate -r --gain --bits --stems --name -j --jobs --skip-existing --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk corpus") COMPREPLY=($(compgen -W "songs oneshots catalogue streams stats -h --help" -- "$cur")) ;;
-        "mtk corpus songs") COMPREPLY=($(compgen -W "--count -n --versions --harmonizations --seed --sources --styles --splits --soundfonts --test-soundfonts --kits --test-kits --kits-dir --soundfont-drums --kit-affinity --artists --labels --drum-parts --sample-rate -r --max-seconds -j --jobs --skip-existing --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk corpus songs") COMPREPLY=($(compgen -W "--count -n --versions --harmonizations --seed --sources --styles --splits --soundfonts --test-soundfonts --kits --test-kits --kits-dir --soundfont-drums --kit-affinity --artists --labels --drum-parts --engines --test-engines --sample-rate -r --max-seconds -j --jobs --skip-existing --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk corpus oneshots") COMPREPLY=($(compgen -W "--kits --soundfonts --recorded --variants --variant-seed --sample-rate -r --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk corpus catalogue") COMPREPLY=($(compgen -W "-o --output --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk corpus streams") COMPREPLY=($(compgen -W "--audio --users --streams --seed --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;

@@ -119,6 +119,24 @@ def songs(
             "flams, half and double time, ride and shuffle phrases, tempos 55-210). Labelled in meta.json.",
         ),
     ] = "groove",
+    engines: Annotated[
+        Optional[str],
+        typer.Option(
+            "--engines",
+            metavar="ENGINE,...",
+            help="Synthesis engines, one drawn per version: fluidsynth, builtin (midirenderer), timidity (TiMidity++); "
+            "versions of a work then differ in production too (default: fluidsynth when installed). In meta.json.",
+        ),
+    ] = None,
+    test_engines: Annotated[
+        Optional[str],
+        typer.Option(
+            "--test-engines",
+            metavar="ENGINE,...",
+            help="Engines held out for the test split, whose versions draw from every engine (default: the last of "
+            "several --engines).",
+        ),
+    ] = None,
     sample_rate: Annotated[int, typer.Option("--sample-rate", "-r", help="Sample rate of the WAV files.")] = 44_100,
     max_seconds: Annotated[
         float, typer.Option("--max-seconds", help="Cut songs at the last whole bar before this (0: whole tunes).")
@@ -165,6 +183,8 @@ def songs(
         artists=artists,
         labels=labels,
         drum_parts=parts,
+        engines=_csv(engines) or (),
+        test_engines=_csv(test_engines),
     )
     try:
         plan = plan_corpus(opts, jobs=jobs)

@@ -72,6 +72,8 @@ class CorpusOptions:
     artists: int = 0  # simulated bands playing the songs (0: every song drawn on its own)
     labels: int = 0  # labels publishing the bands (0: one for every four bands)
     drum_parts: tuple[str, ...] = ("groove",)  # drum-part sources (mtk.corpus.drumparts), one drawn per song
+    engines: tuple[str, ...] = ()  # synthesis engines drawn per version (mtk.corpus.render); (): auto, as before
+    test_engines: tuple[str, ...] | None = None  # engines only the test split uses (None: the last of several)
 
 
 @dataclass
@@ -82,6 +84,8 @@ class CorpusPlan:
     test_soundfonts: list[str] = field(default_factory=list)
     train_kits: list[str] = field(default_factory=list)
     test_kits: list[str] = field(default_factory=list)
+    train_engines: list[str] = field(default_factory=list)
+    test_engines: list[str] = field(default_factory=list)
 
 
 def split_of(work_id: str) -> str:
@@ -156,11 +160,13 @@ def plan_corpus(opts: CorpusOptions, *, jobs: int = 1) -> CorpusPlan:
     # a held-out kit's variants (mtk corpus oneshots --variants) are in no split: they would leak it
     train_kits = [k for k in sorted(kits) if k not in test_kits and variant_base(k) not in test_kits]
 
+    train_engines, test_engines = _engines(opts)
     refs = list(list_works(tuple(opts.sources)))
     order = np.random.default_rng(opts.seed).permutation(len(refs))
     plan = CorpusPlan(
-        songs=[], train_soundfonts=train_fonts, test_soundfonts=test_fonts, train_kits=train_kits, test_kits=test_kits
-    )
+        songs=[], train_soundfonts=train_fonts, test_soundfonts=test_fonts, train_kits=train_kits, test_kits=test_kits,
+        train_engines=train_engines, test_engines=test_engines,
+    )  # fmt: skip
     seen: set[str] = set()
     # A non-chorale's work id is its reference, so works of unwanted splits need no parsing.
     wanted = [refs[int(i)] for i in order]
@@ -257,6 +263,35 @@ def _parse_in_order(refs: list[WorkRef], jobs: int, chunk: int = 64) -> Iterator
             yield from pool.map(_parse_or_skip, refs[start : start + chunk], chunksize=4)
 
 
+def _engines(opts: CorpusOptions) -> tuple[list[str], list[str]]:
+    """The engines of the train/valid splits and those held out for the test split, each
+    checked installed (a held-out engine renders test songs only; test songs draw from all)."""
+    from mtk.corpus.render import SYNTHS, choose_synth
+
+    if not opts.engines:
+        return [], []
+    for engine in (*opts.engines, *(opts.test_engines or ())):
+        if engine not in SYNTHS[1:]:
+            raise UsageError(f"unknown engine {engine!r}", hint=f"choose from {', '.join(SYNTHS[1:])}")
+        choose_synth(engine)  # type: ignore[arg-type]
+    held = list(opts.test_engines) if opts.test_engines is not None else list(opts.engines[-1:])
+    held = held if len(opts.engines) > 1 or opts.test_engines is not None else []
+    train = [e for e in opts.engines if e not in held]
+    if not train:
+        raise UsageError("every engine is held out for the test split", hint="list at least one more in --engines")
+    return train, held
+
+
+def _engine(opts: CorpusOptions, plan: CorpusPlan, split: str, index: int, version: int, font: str) -> str:
+    """A version's engine, drawn by its own generator (corpora without --engines rebuild byte
+    for byte); engines that read SF2 only fall back to FluidSynth for an .sf3 font."""
+    if not plan.train_engines:
+        return "auto"
+    pool = plan.train_engines + (plan.test_engines if split == "test" else [])
+    engine = pool[int(np.random.default_rng([opts.seed, index, version, 30]).integers(len(pool)))]
+    return "fluidsynth" if engine != "fluidsynth" and font.lower().endswith(".sf3") else engine
+
+
 def _versions(
     work: Work, split: str, index: int, opts: CorpusOptions, plan: CorpusPlan, kits: dict[str, Kit]
 ) -> list[SongPlan]:
@@ -272,6 +307,7 @@ def _versions(
         part = _drum_part(opts, index, v)
         use_soundfont_kit = not kit_names or rng.random() < opts.soundfont_drums
         kit = None if use_soundfont_kit else _draw_kit(kit_names, styles[v % len(styles)], opts, kits, rng)
+        font = fonts[int(rng.integers(len(fonts)))]
         out.append(
             SongPlan(
                 song_id=f"{index:05d}-{slug}-v{v}",
@@ -279,7 +315,8 @@ def _versions(
                 version=v,
                 split=split,
                 style=styles[v % len(styles)],
-                soundfont=fonts[int(rng.integers(len(fonts)))],
+                soundfont=font,
+                synth=_engine(opts, plan, split, index, v, font),
                 kit=kit,
                 seed=opts.seed,
                 sample_rate=opts.sample_rate,
@@ -493,6 +530,7 @@ def write_summary(
         "skipped_works": dict(sorted(plan.skipped.items())),
         "soundfonts": {"train": plan.train_soundfonts, "test": plan.test_soundfonts},
         "kits": {"train": plan.train_kits, "test": plan.test_kits},
+        **({"engines": {"train": plan.train_engines, "test": plan.test_engines}} if plan.train_engines else {}),
         "built": sum(1 for r in records if not r.get("skipped") and "error" not in r),
         "failed": sum(1 for r in records if "error" in r),
     }

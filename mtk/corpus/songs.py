@@ -23,7 +23,7 @@ from miditoolkit import Instrument, Note
 
 from mtk.corpus.arrange import PARTS, TPB, Arrangement, arrange
 from mtk.corpus.kits import Kit, load_one_shot
-from mtk.corpus.render import render_midi
+from mtk.corpus.render import choose_synth, render_midi
 from mtk.corpus.styles import CLASS_NOTES, STEM_CLASSES, drum_class, stem_class
 from mtk.corpus.works import Work
 from mtk.io.audio import encode_wav
@@ -389,6 +389,7 @@ def _meta(
         "programs": arr.programs,
         "parts": list(PARTS),
         "soundfont": {"name": Path(plan.soundfont).name, "path": plan.soundfont},
+        "synth": choose_synth(plan.synth),  # type: ignore[arg-type]  # the engine that rendered it
         "drums": _drums_meta(plan, played),
         "drum_part": arr.drum_part,
         "drum_hits": [

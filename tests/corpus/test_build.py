@@ -381,3 +381,29 @@ def test_drum_parts_are_labelled_and_their_hits_line_up(tmp_path: Path) -> None:
 
 def test_default_corpus_is_labelled_groove(corpus: Path) -> None:
     assert all(meta["drum_part"]["source"] == "groove" for _, meta in _songs(corpus))
+    assert all(meta["synth"] == "fluidsynth" for _, meta in _songs(corpus))  # auto: FluidSynth, recorded
+
+
+@pytest.mark.skipif(shutil.which("timidity") is None, reason="timidity not installed")
+def test_engines_are_drawn_per_version_and_one_is_held_out_for_test() -> None:
+    from mtk.corpus.build import CorpusOptions, plan_corpus
+
+    base = dict(count=6, versions=3, seed=9, soundfonts=(str(TIMGM),), kits=("GMRockKit",), soundfont_drums=0.0)
+    engines = ("fluidsynth", "builtin", "timidity")
+    train = plan_corpus(CorpusOptions(**base, splits=("train", "valid"), engines=engines))  # type: ignore[arg-type]
+    test = plan_corpus(CorpusOptions(**base, splits=("test",), engines=engines))  # type: ignore[arg-type]
+    assert (train.train_engines, train.test_engines) == (["fluidsynth", "builtin"], ["timidity"])
+    assert {s.synth for s in train.songs} == {"fluidsynth", "builtin"}  # the held-out engine never trains
+    assert {s.synth for s in test.songs} == set(engines)  # test versions draw from every engine
+    plain = plan_corpus(CorpusOptions(**base, splits=("train", "valid")))  # type: ignore[arg-type]
+    assert {s.synth for s in plain.songs} == {"auto"}
+    # the engine draw leaves every other choice as it was
+    assert [(s.song_id, s.soundfont, s.transpose, s.style) for s in plain.songs] == [
+        (s.song_id, s.soundfont, s.transpose, s.style) for s in train.songs
+    ]
+
+
+def test_an_unknown_engine_is_one_line(tmp_path: Path) -> None:
+    bad = run_mtk("corpus", "songs", str(tmp_path / "bad"), *ARGS, "--engines", "fluidsynth,csound", timeout=60)
+    assert bad.returncode == 2 and len(bad.stderr.decode().strip().splitlines()) == 1
+    assert "csound" in bad.stderr.decode() and not (tmp_path / "bad").exists()
