@@ -280,6 +280,8 @@ _mtk() {
         "mtk eval detect-cover|--distractors") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mtk eval detect-cover|--excerpt-seconds") COMPREPLY=(); return ;;
         "mtk eval detect-cover|--rerank") COMPREPLY=(); return ;;
+        "mtk eval detect-cover|--production") COMPREPLY=(); return ;;
+        "mtk eval detect-cover|--production-seed") COMPREPLY=(); return ;;
         "mtk eval detect-cover|--model") COMPREPLY=(); return ;;
         "mtk eval detect-cover|-j"|"mtk eval detect-cover|--jobs") COMPREPLY=(); return ;;
         "mtk eval transcribe|--data") COMPREPLY=(); return ;;
@@ -405,7 +407,7 @@ _mtk() {
         "mtk train shot-classes") COMPREPLY=($(compgen -W "-o --output --hold-out --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train accompany") COMPREPLY=($(compgen -W "--data -o --output --stage --tracker --vq-drums --vq-drumless --beat --encoder --depth --context --width --layers --codes --downs --steps --batch --seconds --lr --checkpoint-every --valid-songs --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval") COMPREPLY=($(compgen -W "detect-cover transcribe situate infill embed situate-fold-in separate rank-samples accompany -h --help" -- "$cur")) ;;
-        "mtk eval detect-cover") COMPREPLY=($(compgen -W "--data --split --distractors --excerpt-seconds --rerank --model -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk eval detect-cover") COMPREPLY=($(compgen -W "--data --split --distractors --excerpt-seconds --rerank --production --production-seed --model -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval transcribe") COMPREPLY=($(compgen -W "--data --split --tune --tune-split --limit --tune-limit --known-kit --model --baseline --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval situate") COMPREPLY=($(compgen -W "--streams --history --audio -C --classes --splits --repeats --branch --steps --tracks --streams-per-track --runs --format --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval infill") COMPREPLY=($(compgen -W "--model --split --limit --seeds --temperature --closeness --ranked --sources --format --device -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;

@@ -487,7 +487,7 @@ complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcomman
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from accompany" -s q -l quiet -d "No progress or warnings on stderr"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from accompany" -s v -l verbose -d "More detail on stderr;"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from accompany" -s h -l help -d "Show help and exit"
-complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed situate-fold-in separate rank-samples accompany" -a detect-cover -d "MAP, MR1, P@1 and ROC-AUC for stage 1 alone (the seed method) and stages 1+2, as one JSON object"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed situate-fold-in separate rank-samples accompany" -a detect-cover -d "MAP, MR1, P@1 and ROC-AUC for stage 1 alone (the seed method) and stages 1+2, as one JSON object;"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed situate-fold-in separate rank-samples accompany" -a transcribe -d "Onset F1 (50 ms) for kick, snare and hi-hat (and toms, crash, ride) of each transcriber and
 an NMF baseline: one JSON object per corpus"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and not __fish_seen_subcommand_from detect-cover transcribe situate infill embed situate-fold-in separate rank-samples accompany" -a situate -d "The paper's protocol: for each tag set, split kind (cold-user, cold-track, warm) and repeat,
@@ -513,6 +513,8 @@ complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from detect-cover" -l distractors -r -F -d "Folders of unrelated music (repeatable)"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from detect-cover" -l excerpt-seconds -x -d "Cut distractor files into pieces this long (0: whole files)"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from detect-cover" -l rerank -x -d "Stage-1 candidates re-ranked by stage 2"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from detect-cover" -l production -x -d "Also add a copy of every song through each chain: effects (reverb, EQ, compression, drive, width, band limit) or lossy (band limit and an OGG or MP3 encode), drawn per song from --production-seed"
+complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from detect-cover" -l production-seed -x -d "Seed of the chains"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from detect-cover" -l model -x -d "Registry name or weight file (default: the task's shipped model)"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from detect-cover" -s j -l jobs -x -d "Worker processes for batches"
 complete -c mtk -n "__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from detect-cover" -s q -l quiet -d "No progress or warnings on stderr"

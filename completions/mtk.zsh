@@ -223,7 +223,7 @@ _mtk_train_accompany() {
 
 _mtk_eval() {
     local state line
-    _arguments -C '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((detect-cover\:"MAP, MR1, P@1 and ROC-AUC for stage 1 alone (the seed method) and stages 1+2, as one JSON object" transcribe\:"Onset F1 (50 ms) for kick, snare and hi-hat (and toms, crash, ride) of each transcriber and
+    _arguments -C '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((detect-cover\:"MAP, MR1, P@1 and ROC-AUC for stage 1 alone (the seed method) and stages 1+2, as one JSON object;" transcribe\:"Onset F1 (50 ms) for kick, snare and hi-hat (and toms, crash, ride) of each transcriber and
 an NMF baseline - one JSON object per corpus" situate\:"The paper'\''s protocol - for each tag set, split kind (cold-user, cold-track, warm) and repeat,
 train duSP and auSP on the training streams and score the test streams;" infill\:"The paper'\''s protocol on held-out tunes - repeated sections of up to 4 bars as targets, 6 bars
 of past and future context, the first occurrence as structural context" embed\:"Frozen embeddings against the seed'\''s baselines, in one run - an MLP probe (512 hidden
@@ -240,7 +240,7 @@ normalised rank is averaged (all classes, and within the true class);" accompany
 
 _mtk_eval_detect_cover() {
     local state line
-    _arguments '--data[Corpora built by `mtk corpus songs` (repeatable)]:corpus: ' '--split[Corpus split whose songs are the queries]:str: ' '--distractors[Folders of unrelated music (repeatable)]:dir:_files' '--excerpt-seconds[Cut distractor files into pieces this long (0 - whole files)]:float: ' '--rerank[Stage-1 candidates re-ranked by stage 2]:int: ' '--model[Registry name or weight file (default - the task'\''s shipped model)]:name|path: ' '-j[Worker processes for batches]:n: ' '--jobs[Worker processes for batches]:n: ' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
+    _arguments '--data[Corpora built by `mtk corpus songs` (repeatable)]:corpus: ' '--split[Corpus split whose songs are the queries]:str: ' '--distractors[Folders of unrelated music (repeatable)]:dir:_files' '--excerpt-seconds[Cut distractor files into pieces this long (0 - whole files)]:float: ' '--rerank[Stage-1 candidates re-ranked by stage 2]:int: ' '--production[Also add a copy of every song through each chain - effects (reverb, EQ, compression, drive, width, band limit) or lossy (band limit and an OGG or MP3 encode), drawn per song from --production-seed]:effects,lossy: ' '--production-seed[Seed of the chains]:int: ' '--model[Registry name or weight file (default - the task'\''s shipped model)]:name|path: ' '-j[Worker processes for batches]:n: ' '--jobs[Worker processes for batches]:n: ' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
 }
 
 _mtk_eval_transcribe() {

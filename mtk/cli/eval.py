@@ -44,13 +44,25 @@ def detect_cover(
         float, typer.Option("--excerpt-seconds", help="Cut distractor files into pieces this long (0: whole files).")
     ] = 30.0,
     rerank: Annotated[int, typer.Option("--rerank", min=1, help="Stage-1 candidates re-ranked by stage 2.")] = 50,
+    production: Annotated[
+        Optional[str],
+        typer.Option(
+            "--production",
+            metavar="effects,lossy",
+            help="Also add a copy of every song through each chain: effects (reverb, EQ, compression, drive, width, "
+            "band limit) or lossy (band limit and an OGG or MP3 encode), drawn per song from --production-seed.",
+        ),
+    ] = None,
+    production_seed: Annotated[int, typer.Option("--production-seed", help="Seed of the chains.")] = 0,
     model: Model = None,
     jobs: Jobs = 1,
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
-    """MAP, MR1, P@1 and ROC-AUC for stage 1 alone (the seed method) and stages 1+2, as one JSON object."""
-    from mtk.detect_cover.eval import corpus_items, distractor_items, evaluate
+    """MAP, MR1, P@1 and ROC-AUC for stage 1 alone (the seed method) and stages 1+2, as one JSON object;
+    MAP by kind of production difference between versions (same engine, other soundfont, other engine,
+    audio effects, lossy)."""
+    from mtk.detect_cover.eval import corpus_items, distractor_items, evaluate, produced_items
     from mtk.detect_cover.infer import load_model
     from mtk.io.records import JsonLinesWriter
 
@@ -60,6 +72,11 @@ def detect_cover(
         for corpus in data
         for it in corpus_items(corpus, split=split, jobs=jobs, progress=lambda xs: common.progress(xs, label="songs"))
     ]
+    chains = [c.strip() for c in (production or "").split(",") if c.strip()]
+    if chains:
+        items += produced_items(
+            items, chains, seed=production_seed, jobs=jobs, progress=lambda xs: common.progress(xs, label="produced")
+        )
     items += distractor_items(
         distractors or [],
         excerpt_s=excerpt_seconds,
@@ -81,6 +98,7 @@ def detect_cover(
             "split": split,
             "model": calibration.name,
             "distractor_folders": distractors or [],
+            **({"production": chains, "production_seed": production_seed} if chains else {}),
             **result,
         }
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from mtk.detect_cover.index import Recording, extract, features
 from mtk.detect_cover.infer import Calibration
 from mtk.detect_cover.project import Projection
 from mtk.errors import InputError
-from mtk.io.audio import read_audio
+from mtk.io.audio import read_audio, resample
 from mtk.io.inputs import AUDIO_EXTENSIONS, expand_inputs
 from mtk.parallel import parallel_map
 
@@ -35,6 +35,30 @@ from mtk.parallel import parallel_map
 class Item:
     rec: Recording
     work: str | None  # None for distractors
+    tags: dict[str, str] = field(default_factory=dict)  # song, synth, soundfont, chain: how it was produced
+
+
+# The kinds of production difference between two versions of a work (:func:`pair_kind`)
+PAIR_KINDS = ("same engine", "other soundfont", "other engine", "audio effects", "lossy")
+# What `--production` adds: a copy of every song through a chain of these (mtk.corpus.production)
+PRODUCTION_CHAINS = {
+    "effects": ("reverb", "eq", "compress", "saturate", "width", "bandlimit"),
+    "lossy": ("bandlimit", "lossy"),
+}
+
+
+def pair_kind(a: Item, b: Item) -> str:
+    """How two versions differ in production: a lossy copy, an effects chain, another engine,
+    another soundfont of the same engine, or the same engine and soundfont (versions of a
+    corpus work always differ in arrangement, key and tempo too)."""
+    chains = {a.tags.get("chain", ""), b.tags.get("chain", "")}
+    if "lossy" in chains:
+        return "lossy"
+    if "effects" in chains:
+        return "audio effects"
+    if a.tags.get("synth") != b.tags.get("synth"):
+        return "other engine"
+    return "other soundfont" if a.tags.get("soundfont") != b.tags.get("soundfont") else "same engine"
 
 
 def corpus_items(
@@ -44,11 +68,60 @@ def corpus_items(
     jobs: int = 1,
     progress: Callable[[list[str]], Iterator[str]] | None = None,
 ) -> list[Item]:
-    """The mixes of a corpus's songs (of ``split``), labelled by work id."""
+    """The mixes of a corpus's songs (of ``split``), labelled by work id and tagged with how
+    they were produced (engine, soundfont)."""
     chosen = [(folder / "mix.wav", meta) for folder, meta in song_metas(corpus, need=("split", "work"))]
-    chosen = [(p, meta["work"]["id"]) for p, meta in chosen if split is None or meta["split"] == split]
+    chosen = [(p, meta) for p, meta in chosen if split is None or meta["split"] == split]
     recs = parallel_map(extract, [str(p) for p, _ in chosen], jobs, progress)
-    return [Item(r, w) for r, (_, w) in zip(recs, chosen, strict=True)]
+    return [Item(r, meta["work"]["id"], _tags(p, meta)) for r, (p, meta) in zip(recs, chosen, strict=True)]
+
+
+def _tags(mix: Path, meta: dict[str, Any]) -> dict[str, str]:
+    return {
+        "song": mix.parent.name,
+        "synth": str(meta.get("synth", "fluidsynth")),  # corpora before --engines: FluidSynth
+        "soundfont": str(meta.get("soundfont", {}).get("name", "")),
+        "chain": "",
+    }
+
+
+def produced_items(
+    items: list[Item],
+    chains: list[str],
+    *,
+    seed: int = 0,
+    jobs: int = 1,
+    progress: Callable[[list[int]], Iterator[int]] | None = None,
+) -> list[Item]:
+    """A copy of every corpus item through each named chain of :data:`PRODUCTION_CHAINS`, its
+    effects drawn from ``seed``, the song and the chain (deterministic), added as a version."""
+    unknown = [c for c in chains if c not in PRODUCTION_CHAINS]
+    if unknown:
+        raise InputError(f"unknown production chain(s): {', '.join(unknown)} (known: {', '.join(PRODUCTION_CHAINS)})")
+    todo = [
+        (it.rec.path, it.work, it.tags, chain, seed)
+        for it in items
+        if it.work is not None and not it.tags.get("chain")
+        for chain in chains
+    ]
+    return parallel_map(_produced, todo, jobs, progress)
+
+
+def _produced(job: tuple[str, str, dict[str, str], str, int]) -> Item:
+    import zlib
+
+    from mtk.corpus.production import apply_chain, draw_chain
+    from mtk.detect_cover.index import MIN_SECONDS
+
+    path, work, tags, chain, seed = job
+    song_seed = [seed, zlib.crc32(tags.get("song", path).encode()), zlib.crc32(chain.encode())]
+    y, sr = read_audio(path, mono=False, min_duration=MIN_SECONDS)
+    y = apply_chain(y, sr, draw_chain(np.random.default_rng(song_seed), PRODUCTION_CHAINS[chain]), seed=seed)
+    cfg = FeatureConfig()
+    mono = resample(y.mean(axis=0), sr, cfg.sample_rate)
+    vectors, chroma = features(mono, cfg.sample_rate, cfg)
+    rec = Recording(f"{path}#{chain}", "", len(mono) / cfg.sample_rate, vectors, chroma)
+    return Item(rec, work, {**tags, "chain": chain})
 
 
 def distractor_items(
@@ -154,15 +227,16 @@ def evaluate(
     labels, seed_scores, s1_scores, s2_scores = [], [], [], []
     for q, res in zip(queries, results, strict=True):
         order, dist, qmaxes, relevant = res["order"], res["dist"], res["qmax"], res["relevant"]
+        kinds = {i: pair_kind(items[q], items[i]) for i in relevant}
         seed_dist = np.linalg.norm(seed_vectors - seed_vectors[q], axis=1)
         seed_dist[q] = np.inf
         seed.add(np.argsort(seed_dist, kind="stable")[: len(items) - 1], relevant)
-        stage1.add(order, relevant)
+        stage1.add(order, relevant, kinds)
         if raw is not None:
             handmade.add(stage1_ranking(raw, q)[1], relevant)
         prob = {i: calibration.probability(q, float(dist[i])) for i, q in qmaxes.items()}
         head = sorted(order[:rerank].tolist(), key=lambda i: -prob[i])
-        stage2.add(np.array(head + order[rerank:].tolist()), relevant)
+        stage2.add(np.array(head + order[rerank:].tolist()), relevant, kinds)
         for i in qmaxes:
             labels.append(i in relevant)
             seed_scores.append(-float(seed_dist[i]))
@@ -199,21 +273,40 @@ def evaluate(
     return out
 
 
+def average_precision(order: np.ndarray, relevant: set[int]) -> tuple[float, int]:
+    """AP of a ranking and the rank of its first relevant item (len + 1 when none)."""
+    ranks = np.flatnonzero(np.isin(order, list(relevant))) + 1
+    ap = float(np.mean(np.arange(1, len(ranks) + 1) / ranks)) if len(ranks) else 0.0
+    return ap, int(ranks[0]) if len(ranks) else len(order) + 1
+
+
 class _Ranks:
     def __init__(self) -> None:
         self.ap: list[float] = []
         self.first: list[int] = []
+        self.by_kind: dict[str, list[float]] = {}
 
-    def add(self, order: np.ndarray, relevant: set[int]) -> None:
-        hits = np.isin(order, list(relevant))
-        ranks = np.flatnonzero(hits) + 1
-        self.ap.append(float(np.mean(np.arange(1, len(ranks) + 1) / ranks)) if len(ranks) else 0.0)
-        self.first.append(int(ranks[0]) if len(ranks) else len(order) + 1)
+    def add(self, order: np.ndarray, relevant: set[int], kinds: dict[int, str] | None = None) -> None:
+        """One query's ranking; with ``kinds`` (each relevant item's :func:`pair_kind`), also
+        its AP per kind: that kind's versions relevant, the query's other versions left out."""
+        ap, first = average_precision(order, relevant)
+        self.ap.append(ap)
+        self.first.append(first)
+        for kind in sorted(set((kinds or {}).values())):
+            these = {i for i in relevant if kinds[i] == kind}  # type: ignore[index]
+            kept = order[~np.isin(order, list(relevant - these))]
+            self.by_kind.setdefault(kind, []).append(average_precision(kept, these)[0])
 
-    def summary(self) -> dict[str, float]:
+    def summary(self) -> dict[str, Any]:
         first = np.array(self.first)
-        return {
+        out: dict[str, Any] = {
             "map": round(float(np.mean(self.ap)), 4),
             "mr1": round(float(first.mean()), 2),
             "p_at_1": round(float(np.mean(first == 1)), 4),
         }
+        if self.by_kind:
+            out["map_by_kind"] = {
+                k: {"map": round(float(np.mean(v)), 4), "queries": len(v)}
+                for k, v in sorted(self.by_kind.items(), key=lambda kv: PAIR_KINDS.index(kv[0]))
+            }
+        return out

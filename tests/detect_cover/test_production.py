@@ -1,0 +1,74 @@
+"""Versions that differ in production: kinds of difference, MAP by kind, produced copies."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mtk.detect_cover.eval import Item, _Ranks, pair_kind, produced_items, stage1_ranking
+from mtk.detect_cover.index import Recording
+from mtk.errors import InputError
+from tests.detect_cover.test_features import recordings  # noqa: F401  (module fixture)
+
+
+def _item(work: str, **tags: str) -> Item:
+    rec = Recording("x.wav", "", 10.0, np.zeros((1, 4)), np.zeros((12, 4), np.uint8))
+    return Item(rec, work, {"synth": "fluidsynth", "soundfont": "A.sf2", "chain": "", **tags})
+
+
+def test_pair_kinds() -> None:
+    plain = _item("w")
+    assert pair_kind(plain, _item("w")) == "same engine"
+    assert pair_kind(plain, _item("w", soundfont="B.sf2")) == "other soundfont"
+    assert pair_kind(plain, _item("w", synth="timidity")) == "other engine"
+    assert pair_kind(_item("w", synth="timidity", chain="effects"), plain) == "audio effects"
+    assert pair_kind(_item("w", chain="effects"), _item("w", chain="lossy")) == "lossy"
+
+
+def test_map_by_kind_leaves_the_other_kinds_versions_out() -> None:
+    ranks = _Ranks()
+    # ranking: version a (same engine), an unrelated x, version b (other engine)
+    ranks.add(np.array([1, 9, 2]), {1, 2}, {1: "same engine", 2: "other engine"})
+    out = ranks.summary()
+    assert out["map"] == pytest.approx(round((1 + 2 / 3) / 2, 4))
+    assert out["map_by_kind"] == {
+        "same engine": {"map": 1.0, "queries": 1},
+        "other engine": {"map": 0.5, "queries": 1},  # b is second once a is left out
+    }
+
+
+def test_a_rendering_through_reverb_eq_and_ogg_is_nearest_to_itself(recordings) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    from mtk.corpus.production import Chain, apply_chain
+    from mtk.detect_cover.features import FeatureConfig
+    from mtk.detect_cover.index import features
+    from mtk.io.audio import read_audio, resample
+
+    cfg = FeatureConfig()
+    y, sr = read_audio(recordings["original"].path, mono=False)
+    chain = Chain(reverb_rt60=1.2, reverb_mix=0.35, eq=(("low", 150.0, 6.0), ("high", 5000.0, -6.0)), codec="ogg",
+                  quality=0.9)  # fmt: skip
+    produced = resample(apply_chain(y, sr, chain, seed=1).mean(axis=0), sr, cfg.sample_rate)
+    vectors, _ = features(produced, cfg.sample_rate, cfg)
+    names = ["original", "cover", "other"]
+    stack = np.stack([recordings[n].vectors for n in names] + [vectors])
+    _, order = stage1_ranking(stack, len(names))
+    assert names[order[0]] == "original"  # before the transposed, faster cover and the unrelated tune
+
+
+def test_produced_copies_are_versions_made_alike_under_a_seed(recordings) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    items = [
+        Item(recordings[n], n, {"song": n, "synth": "builtin", "soundfont": "TimGM6mb.sf2", "chain": ""})
+        for n in ("original", "other")
+    ]
+    made = produced_items(items, ["effects", "lossy"], seed=3)
+    assert [(it.work, it.tags["chain"]) for it in made] == [
+        ("original", "effects"),
+        ("original", "lossy"),
+        ("other", "effects"),
+        ("other", "lossy"),
+    ]
+    again = produced_items(items[:1], ["lossy"], seed=3)
+    np.testing.assert_array_equal(again[0].rec.vectors, made[1].rec.vectors)
+    assert pair_kind(items[0], made[0]) == "audio effects"
+    with pytest.raises(InputError, match="unknown production chain"):
+        produced_items(items, ["vinyl"])
