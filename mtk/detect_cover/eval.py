@@ -39,7 +39,8 @@ class Item:
 
 
 # The kinds of production difference between two versions of a work (:func:`pair_kind`)
-PAIR_KINDS = ("same engine", "other soundfont", "other engine", "audio effects", "lossy")
+PAIR_KINDS = ("same recording", "same engine", "other soundfont", "other engine", "audio effects", "lossy")
+SAME = PAIR_KINDS[0]  # a produced copy of the query itself: reported alone, not counted as a version
 # What `--production` adds: a copy of every song through a chain of these (mtk.corpus.production)
 PRODUCTION_CHAINS = {
     "effects": ("reverb", "eq", "compress", "saturate", "width", "bandlimit"),
@@ -50,7 +51,10 @@ PRODUCTION_CHAINS = {
 def pair_kind(a: Item, b: Item) -> str:
     """How two versions differ in production: a lossy copy, an effects chain, another engine,
     another soundfont of the same engine, or the same engine and soundfont (versions of a
-    corpus work always differ in arrangement, key and tempo too)."""
+    corpus work always differ in arrangement, key and tempo too); ``same recording`` when one
+    is a produced copy of the other."""
+    if a.tags.get("song") and a.tags.get("song") == b.tags.get("song"):
+        return SAME
     chains = {a.tags.get("chain", ""), b.tags.get("chain", "")}
     if "lossy" in chains:
         return "lossy"
@@ -230,14 +234,16 @@ def evaluate(
         kinds = {i: pair_kind(items[q], items[i]) for i in relevant}
         seed_dist = np.linalg.norm(seed_vectors - seed_vectors[q], axis=1)
         seed_dist[q] = np.inf
-        seed.add(np.argsort(seed_dist, kind="stable")[: len(items) - 1], relevant)
+        seed.add(np.argsort(seed_dist, kind="stable")[: len(items) - 1], relevant, kinds)
         stage1.add(order, relevant, kinds)
         if raw is not None:
-            handmade.add(stage1_ranking(raw, q)[1], relevant)
+            handmade.add(stage1_ranking(raw, q)[1], relevant, kinds)
         prob = {i: calibration.probability(q, float(dist[i])) for i, q in qmaxes.items()}
         head = sorted(order[:rerank].tolist(), key=lambda i: -prob[i])
         stage2.add(np.array(head + order[rerank:].tolist()), relevant, kinds)
         for i in qmaxes:
+            if kinds.get(i) == SAME:
+                continue  # a copy of the query itself is no version
             labels.append(i in relevant)
             seed_scores.append(-float(seed_dist[i]))
             s1_scores.append(-float(dist[i]))
@@ -288,12 +294,16 @@ class _Ranks:
 
     def add(self, order: np.ndarray, relevant: set[int], kinds: dict[int, str] | None = None) -> None:
         """One query's ranking; with ``kinds`` (each relevant item's :func:`pair_kind`), also
-        its AP per kind: that kind's versions relevant, the query's other versions left out."""
-        ap, first = average_precision(order, relevant)
-        self.ap.append(ap)
-        self.first.append(first)
-        for kind in sorted(set((kinds or {}).values())):
-            these = {i for i in relevant if kinds[i] == kind}  # type: ignore[index]
+        its AP per kind: that kind's versions relevant, the query's other versions left out.
+        Produced copies of the query itself (``same recording``) are left out of the rest."""
+        kinds = kinds or {}
+        same = {i for i in relevant if kinds.get(i) == SAME}
+        if relevant - same:  # a work whose only other recordings are copies of this one has no version here
+            ap, first = average_precision(order[~np.isin(order, list(same))], relevant - same)
+            self.ap.append(ap)
+            self.first.append(first)
+        for kind in sorted(set(kinds.values())):
+            these = {i for i in relevant if kinds[i] == kind}
             kept = order[~np.isin(order, list(relevant - these))]
             self.by_kind.setdefault(kind, []).append(average_precision(kept, these)[0])
 

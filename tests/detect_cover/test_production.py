@@ -23,6 +23,7 @@ def test_pair_kinds() -> None:
     assert pair_kind(plain, _item("w", synth="timidity")) == "other engine"
     assert pair_kind(_item("w", synth="timidity", chain="effects"), plain) == "audio effects"
     assert pair_kind(_item("w", chain="effects"), _item("w", chain="lossy")) == "lossy"
+    assert pair_kind(_item("w", song="s1"), _item("w", song="s1", chain="lossy")) == "same recording"
 
 
 def test_map_by_kind_leaves_the_other_kinds_versions_out() -> None:
@@ -35,6 +36,10 @@ def test_map_by_kind_leaves_the_other_kinds_versions_out() -> None:
         "same engine": {"map": 1.0, "queries": 1},
         "other engine": {"map": 0.5, "queries": 1},  # b is second once a is left out
     }
+    # a produced copy of the query itself (ranked first) is no version: the rest is scored without it
+    copies = _Ranks()
+    copies.add(np.array([3, 1, 9, 2]), {1, 2, 3}, {1: "same engine", 2: "other engine", 3: "same recording"})
+    assert copies.summary()["map"] == out["map"] and copies.summary()["map_by_kind"]["same recording"]["map"] == 1.0
 
 
 def test_a_rendering_through_reverb_eq_and_ogg_is_nearest_to_itself(recordings) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
@@ -69,6 +74,6 @@ def test_produced_copies_are_versions_made_alike_under_a_seed(recordings) -> Non
     ]
     again = produced_items(items[:1], ["lossy"], seed=3)
     np.testing.assert_array_equal(again[0].rec.vectors, made[1].rec.vectors)
-    assert pair_kind(items[0], made[0]) == "audio effects"
+    assert pair_kind(items[0], made[0]) == "same recording" and pair_kind(items[1], made[0]) == "audio effects"
     with pytest.raises(InputError, match="unknown production chain"):
         produced_items(items, ["vinyl"])
