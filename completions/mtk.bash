@@ -156,6 +156,7 @@ _mtk() {
         "mtk train detect-cover|--calibrate-on") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mtk train detect-cover|--calibrate-split") COMPREPLY=(); return ;;
         "mtk train detect-cover|--candidates") COMPREPLY=(); return ;;
+        "mtk train detect-cover|--production-copies") COMPREPLY=(); return ;;
         "mtk train detect-cover|--name") COMPREPLY=(); return ;;
         "mtk train detect-cover|--seed") COMPREPLY=(); return ;;
         "mtk train detect-cover|-j"|"mtk train detect-cover|--jobs") COMPREPLY=(); return ;;
@@ -395,7 +396,7 @@ _mtk() {
         "mtk situate now") COMPREPLY=($(compgen -W "--device --network --user --age --country --gender --time -k --top --dusp -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk situate session") COMPREPLY=($(compgen -W "--user --situation --tracks -n --count --history --ausp -o --output --device --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train") COMPREPLY=($(compgen -W "detect-cover transcribe transcribe-crnn infill situate-content situate embed separate rank-samples shot-classes accompany -h --help" -- "$cur")) ;;
-        "mtk train detect-cover") COMPREPLY=($(compgen -W "--data -o --output --split --projection-steps --negatives --calibrate-on --calibrate-split --candidates --name --seed -j --jobs --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk train detect-cover") COMPREPLY=($(compgen -W "--data -o --output --split --projection-steps --negatives --calibrate-on --calibrate-split --candidates --production-copies --name --seed -j --jobs --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train transcribe") COMPREPLY=($(compgen -W "--data -o --output --valid --steps --batch-size --seconds --lr --init --keep-every --random-hits --loss-windows --select --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train transcribe-crnn") COMPREPLY=($(compgen -W "--data -o --output --valid --steps --batch-size --seconds --lr --bleed --checkpoint-every --speed --lowpass --init --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train infill") COMPREPLY=($(compgen -W "-o --output --steps --batch-size --lr --init --sources --seed --device -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;

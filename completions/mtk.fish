@@ -330,6 +330,7 @@ complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcomman
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from detect-cover" -l calibrate-on -r -F -d "Fit the calibration on this corpus's --calibrate-split"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from detect-cover" -l calibrate-split -x -d "Split of --calibrate-on"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from detect-cover" -l candidates -x -d "Stage-1 candidates per song to learn from"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from detect-cover" -l production-copies -x -d "Also learn from K copies of every song through random production chains (reverb, EQ, compression, drive, width, band limit, OGG/MP3, tempo drift;"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from detect-cover" -l name -x -d "Model name recorded in the file"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from detect-cover" -l seed -x -d "Random seed;"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from detect-cover" -s j -l jobs -x -d "Worker processes for batches"

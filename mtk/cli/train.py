@@ -60,6 +60,16 @@ def detect_cover(
     candidates: Annotated[
         int, typer.Option("--candidates", min=1, help="Stage-1 candidates per song to learn from.")
     ] = 50,
+    production_copies: Annotated[
+        int,
+        typer.Option(
+            "--production-copies",
+            min=0,
+            metavar="K",
+            help="Also learn from K copies of every song through random production chains (reverb, EQ, "
+            "compression, drive, width, band limit, OGG/MP3, tempo drift; seeded by --seed).",
+        ),
+    ] = 0,
     name: Annotated[str, typer.Option("--name", help="Model name recorded in the file.")] = "detect-cover-calib",
     seed: Seed = 0,
     jobs: Jobs = 1,
@@ -73,7 +83,7 @@ def detect_cover(
     Writes the calibration as JSON to -o FILE (.json), or the projection and its calibration
     to -o FILE.npz, and prints the calibration's scores as one JSON line.
     """
-    from mtk.detect_cover.eval import corpus_items, distractor_items
+    from mtk.detect_cover.eval import AUGMENT, corpus_items, distractor_items, produced_items
     from mtk.detect_cover.project import save_model
     from mtk.detect_cover.train import (
         ProjectionOptions,
@@ -96,9 +106,27 @@ def detect_cover(
     def features(corpus: Path, which: str) -> list:  # type: ignore[type-arg]
         return corpus_items(corpus, split=which, jobs=jobs, progress=lambda xs: common.progress(xs, label="features"))
 
+    def copies(of: list) -> list:  # type: ignore[type-arg]
+        return [
+            it
+            for k in range(production_copies)
+            for it in produced_items(
+                of,
+                [AUGMENT],
+                seed=seed * 1000 + k,
+                jobs=jobs,
+                progress=lambda xs, k=k: common.progress(xs, label=f"production copy {k + 1}"),
+            )
+        ]
+
     items = [it for corpus in data for it in features(corpus, split)]
     pairs_from = features(calibrate_on, calibrate_split) if calibrate_on else items
     check_calibration_items(pairs_from, f"{calibrate_on or data[0]} ({calibrate_split if calibrate_on else split})")
+    produced = copies(items)
+    if calibrate_on:
+        pairs_from = pairs_from + copies(pairs_from)
+    else:
+        pairs_from = items + produced
     projection, record = None, {}
     if projection_steps:
         groups: dict[str, list] = {}  # type: ignore[type-arg]
@@ -111,8 +139,20 @@ def detect_cover(
             )
         ]
         opts = ProjectionOptions(steps=projection_steps, seed=seed)
-        projection = train_projection(list(groups.values()), unrelated, opts, log=lambda r: common.info(dumps(r)))
-        record = {"projection": {**opts.__dict__, "training_works": len(groups), "negative_excerpts": len(unrelated)}}
+        by_version: dict[str, list] = {}  # type: ignore[type-arg]
+        for it in produced:
+            by_version.setdefault(it.rec.path.rsplit("#", 1)[0], []).append(it.rec)
+        projection = train_projection(
+            list(groups.values()), unrelated, opts, produced=by_version, log=lambda r: common.info(dumps(r))
+        )
+        record = {
+            "projection": {
+                **opts.__dict__,
+                "training_works": len(groups),
+                "negative_excerpts": len(unrelated),
+                "production_copies": production_copies,
+            }
+        }
     table, labels = pair_table(pairs_from, candidates=candidates, projection=projection, jobs=jobs)
     calibration, scores = fit_calibration(table, labels, name=name)
     payload = {

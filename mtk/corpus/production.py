@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+FORMAT = 1  # bump when a chain's processing changes (cached features of produced copies key on it)
 KINDS = ("reverb", "eq", "compress", "saturate", "width", "bandlimit", "lossy", "drift")
 CODECS = ("ogg", "mp3")
 DRIFT_SEGMENT_S = 4.0  # a tempo per segment of this length (crossfaded)

@@ -10,6 +10,8 @@ the first correct answer), P@1, and ROC-AUC of the pair score over the pairs sta
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,11 +24,12 @@ import numpy as np
 from mtk.corpus.reader import song_metas
 from mtk.detect_cover.align import multilevel_score
 from mtk.detect_cover.features import FeatureConfig, fingerprint, level, pairwise_sq
-from mtk.detect_cover.index import Recording, extract, features
+from mtk.detect_cover.index import Recording, cache_recording, cached_recording, extract, features
 from mtk.detect_cover.infer import Calibration
 from mtk.detect_cover.project import Projection
 from mtk.errors import InputError
 from mtk.io.audio import read_audio, resample
+from mtk.io.files import sha256_file
 from mtk.io.inputs import AUDIO_EXTENSIONS, expand_inputs
 from mtk.parallel import parallel_map
 
@@ -46,6 +49,9 @@ PRODUCTION_CHAINS = {
     "effects": ("reverb", "eq", "compress", "saturate", "width", "bandlimit"),
     "lossy": ("bandlimit", "lossy"),
 }
+# What `mtk train detect-cover --production-copies` draws: each kind of mtk.corpus.production
+# (tempo drift included) with probability 1/2, at least one
+AUGMENT = "augment"
 
 
 def pair_kind(a: Item, b: Item) -> str:
@@ -58,7 +64,7 @@ def pair_kind(a: Item, b: Item) -> str:
     chains = {a.tags.get("chain", ""), b.tags.get("chain", "")}
     if "lossy" in chains:
         return "lossy"
-    if "effects" in chains:
+    if chains & {"effects", AUGMENT}:
         return "audio effects"
     if a.tags.get("synth") != b.tags.get("synth"):
         return "other engine"
@@ -99,7 +105,7 @@ def produced_items(
 ) -> list[Item]:
     """A copy of every corpus item through each named chain of :data:`PRODUCTION_CHAINS`, its
     effects drawn from ``seed``, the song and the chain (deterministic), added as a version."""
-    unknown = [c for c in chains if c not in PRODUCTION_CHAINS]
+    unknown = [c for c in chains if c not in PRODUCTION_CHAINS and c != AUGMENT]
     if unknown:
         raise InputError(f"unknown production chain(s): {', '.join(unknown)} (known: {', '.join(PRODUCTION_CHAINS)})")
     todo = [
@@ -114,17 +120,26 @@ def produced_items(
 def _produced(job: tuple[str, str, dict[str, str], str, int]) -> Item:
     import zlib
 
-    from mtk.corpus.production import apply_chain, draw_chain
+    from mtk.corpus.production import FORMAT, KINDS, apply_chain, draw_chain
     from mtk.detect_cover.index import MIN_SECONDS
 
     path, work, tags, chain, seed = job
-    song_seed = [seed, zlib.crc32(tags.get("song", path).encode()), zlib.crc32(chain.encode())]
-    y, sr = read_audio(path, mono=False, min_duration=MIN_SECONDS)
-    y = apply_chain(y, sr, draw_chain(np.random.default_rng(song_seed), PRODUCTION_CHAINS[chain]), seed=seed)
-    cfg = FeatureConfig()
-    mono = resample(y.mean(axis=0), sr, cfg.sample_rate)
-    vectors, chroma = features(mono, cfg.sample_rate, cfg)
-    rec = Recording(f"{path}#{chain}", "", len(mono) / cfg.sample_rate, vectors, chroma)
+    rng = np.random.default_rng([seed, zlib.crc32(tags.get("song", path).encode()), zlib.crc32(chain.encode())])
+    if chain == AUGMENT:
+        kinds = [k for k in KINDS if rng.random() < 0.5] or [str(rng.choice(KINDS))]
+    else:
+        kinds = list(PRODUCTION_CHAINS[chain])
+    drawn = draw_chain(rng, kinds)
+    name, cfg = f"{path}#{chain}", FeatureConfig()
+    # cached by the source's content, the chain drawn and the seed (the chains are deterministic)
+    source = f"{sha256_file(Path(path))} {json.dumps(drawn.to_dict(), sort_keys=True)} {seed} {FORMAT}"
+    key = hashlib.sha256(source.encode()).hexdigest()
+    rec = cached_recording(name, key, cfg)
+    if rec is None:
+        y, sr = read_audio(path, mono=False, min_duration=MIN_SECONDS)
+        mono = resample(apply_chain(y, sr, drawn, seed=seed).mean(axis=0), sr, cfg.sample_rate)
+        rec = Recording(name, key, len(mono) / cfg.sample_rate, *features(mono, cfg.sample_rate, cfg))
+        cache_recording(rec, cfg)
     return Item(rec, work, {**tags, "chain": chain})
 
 
@@ -271,12 +286,29 @@ def evaluate(
         "stage1+2": {
             **stage2.summary(),
             "roc_auc": round(float(roc_auc_score(labels, s2_scores)), 4),
+            "at_threshold": operating_point(np.array(labels), np.array(s2_scores), calibration.threshold),
             "method": f"stage-1 top {rerank} re-ranked by calibrated multi-level Qmax score ({calibration.name})",
         },
     }
     if projection is not None:
         out["stage1_2dftm"] = {**handmade.summary(), "method": fingerprint_method}
     return out
+
+
+def operating_point(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, float]:
+    """What ``is_cover`` (a score at or above ``threshold``) does on these pairs: precision,
+    recall (the ROC's true-positive rate), false-positive rate and F1."""
+    said = scores >= threshold
+    tp, fp = int((said & labels).sum()), int((said & ~labels).sum())
+    pos, neg = int(labels.sum()), int((~labels).sum())
+    precision, recall = tp / max(tp + fp, 1), tp / max(pos, 1)
+    return {
+        "threshold": threshold,
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "false_positive_rate": round(fp / max(neg, 1), 4),
+        "f1": round(2 * precision * recall / max(precision + recall, 1e-12), 4),
+    }
 
 
 def average_precision(order: np.ndarray, relevant: set[int]) -> tuple[float, int]:

@@ -53,29 +53,40 @@ def extract(source: str, *, cfg: FeatureConfig = FeatureConfig(), use_cache: boo
     else:  # hash the file in chunks; the decoder reads it from disk (no in-memory copy)
         read_bytes(source, limit=1)  # one clear error for a missing or unreadable file
         data, sha = source, sha256_file(Path(source))
-    cached = _cache_path(sha, cfg)
-    if use_cache and cached.is_file():
-        try:
-            with np.load(cached) as z:
-                rec = Recording(source, sha, float(z["duration"]), z["vectors"], z["chroma"])
-        except UNREADABLE:
-            pass  # a damaged entry (a full disk, a killed writer elsewhere) is computed again
-        else:
-            if not rec.chroma.any():
-                raise _silent(source)
-            return rec
+    rec = cached_recording(source, sha, cfg) if use_cache else None
+    if rec is not None:
+        if not rec.chroma.any():
+            raise _silent(source)
+        return rec
     y, sr = read_audio(data, sr=cfg.sample_rate, mono=True, min_duration=MIN_SECONDS, name=source)
     if float(np.abs(y).max()) < SILENT_PEAK:
         raise _silent(source)
     rec = Recording(source, sha, len(y) / sr, *features(y, sr, cfg))
     if use_cache:
-        buf = io.BytesIO()
-        np.savez(buf, duration=rec.duration, vectors=rec.vectors, chroma=rec.chroma)
-        try:
-            atomic_write(cached, buf.getvalue(), force=True)
-        except OSError:
-            pass  # a read-only cache only costs speed
+        cache_recording(rec, cfg)
     return rec
+
+
+def cached_recording(path: str, key: str, cfg: FeatureConfig = FeatureConfig()) -> Recording | None:
+    """The cached features stored under ``key`` (a content hash), named ``path``; None if absent."""
+    cached = _cache_path(key, cfg)
+    if not cached.is_file():
+        return None
+    try:
+        with np.load(cached) as z:
+            return Recording(path, key, float(z["duration"]), z["vectors"], z["chroma"])
+    except UNREADABLE:
+        return None  # a damaged entry (a full disk, a killed writer elsewhere) is computed again
+
+
+def cache_recording(rec: Recording, cfg: FeatureConfig = FeatureConfig()) -> None:
+    """Store ``rec``'s features under its ``sha256`` key."""
+    buf = io.BytesIO()
+    np.savez(buf, duration=rec.duration, vectors=rec.vectors, chroma=rec.chroma)
+    try:
+        atomic_write(_cache_path(rec.sha256, cfg), buf.getvalue(), force=True)
+    except OSError:
+        pass  # a read-only cache only costs speed
 
 
 def _silent(source: str) -> InputError:

@@ -17,13 +17,13 @@ the one that maximises F1 on these pairs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from mtk.detect_cover.eval import Item, scored_pairs
+from mtk.detect_cover.eval import SAME, Item, pair_kind, scored_pairs
 from mtk.detect_cover.features import FeatureConfig, fingerprints
 from mtk.detect_cover.index import Recording
 from mtk.detect_cover.infer import Calibration
@@ -63,10 +63,16 @@ def train_projection(
     negatives: list[Recording],
     opts: ProjectionOptions = ProjectionOptions(),
     *,
+    produced: Mapping[str, list[Recording]] | None = None,
     log: Callable[[dict[str, Any]], None] | None = None,
 ) -> Projection:
     """A projection trained on ``groups`` (the versions of each work, two or more) against
-    ``negatives`` (unrelated recordings; may be empty)."""
+    ``negatives`` (unrelated recordings; may be empty).
+
+    ``produced`` maps a version's path to copies of it through production chains: a view of a
+    version is then drawn from the clean recording and its copies alike, so a pair still joins
+    two different versions but each may come through another chain (the copies teach
+    invariance to production, the versions invariance to arrangement)."""
     import torch
 
     groups = [g for g in groups if len(g) >= 2]
@@ -74,7 +80,8 @@ def train_projection(
         raise ValueError("no work with two versions to learn from")
     rng = np.random.default_rng(opts.seed)
     torch.manual_seed(opts.seed)
-    bank = [[views(r, rng) for r in g] for g in groups]
+    produced = produced or {}
+    bank = [[np.concatenate([views(x, rng) for x in [r, *produced.get(r.path, [])]]) for r in g] for g in groups]
     neg = np.stack([views(r, rng) for r in negatives]) if negatives else None
     dim = bank[0][0].shape[-1]
     net = torch.nn.Sequential(
@@ -93,8 +100,8 @@ def train_projection(
         first, second = [], []
         for c in chosen:
             i, j = rng.choice(len(bank[c]), size=2, replace=False)
-            first.append(bank[c][i][rng.integers(VIEWS)])
-            second.append(bank[c][j][rng.integers(VIEWS)])
+            first.append(bank[c][i][rng.integers(len(bank[c][i]))])
+            second.append(bank[c][j][rng.integers(len(bank[c][j]))])
         a, b = embed(np.stack(first)), embed(np.stack(second))
         extra = []
         if neg is not None:
@@ -116,13 +123,13 @@ def pair_table(
     items: list[Item], *, candidates: int = 20, projection: Projection | None = None, jobs: int = 1
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(features (n, 2) [qmax, distance], labels (n,))`` for calibration."""
-    _, results = scored_pairs(items, rerank=candidates, projection=projection, jobs=jobs)
+    queries, results = scored_pairs(items, rerank=candidates, projection=projection, jobs=jobs)
     rows, labels = [], []
-    for res in results:
+    for q_index, res in zip(queries, results, strict=True):
         top = set(res["order"][:candidates].tolist())
         for i, q in res["qmax"].items():
-            if i not in top:
-                continue
+            if i not in top or pair_kind(items[q_index], items[i]) == SAME:
+                continue  # a produced copy of the song itself is no version
             rows.append((q, float(res["dist"][i])))
             labels.append(i in res["relevant"])
     return np.array(rows), np.array(labels)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mtk.detect_cover.eval import Item, _Ranks, pair_kind, produced_items, stage1_ranking
+from mtk.detect_cover.eval import AUGMENT, Item, _Ranks, pair_kind, produced_items, stage1_ranking
 from mtk.detect_cover.index import Recording
 from mtk.errors import InputError
 from tests.detect_cover.test_features import recordings  # noqa: F401  (module fixture)
@@ -77,3 +77,47 @@ def test_produced_copies_are_versions_made_alike_under_a_seed(recordings) -> Non
     assert pair_kind(items[0], made[0]) == "same recording" and pair_kind(items[1], made[0]) == "audio effects"
     with pytest.raises(InputError, match="unknown production chain"):
         produced_items(items, ["vinyl"])
+
+
+def test_training_copies_draw_their_chain_per_seed_and_are_cached(recordings, monkeypatch) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    items = [Item(recordings["original"], "a", {"song": "original", "synth": "builtin", "soundfont": "T.sf2"})]
+    first = produced_items(items, [AUGMENT], seed=7)[0]
+    assert first.tags["chain"] == AUGMENT and pair_kind(first, items[0]) == "same recording"
+    assert pair_kind(first, Item(recordings["cover"], "a", {"song": "cover"})) == "audio effects"
+    other = produced_items(items, [AUGMENT], seed=8)[0]
+    import mtk.corpus.production
+
+    monkeypatch.setattr(mtk.corpus.production, "apply_chain", None)  # a second call must come from the cache
+    again = produced_items(items, [AUGMENT], seed=7)[0]
+    np.testing.assert_array_equal(again.rec.chroma, first.rec.chroma)
+    assert other.rec.sha256 != first.rec.sha256 and not np.array_equal(other.rec.chroma, first.rec.chroma)
+
+
+def test_calibration_pairs_leave_a_song_and_its_own_copy_out(recordings) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    from mtk.detect_cover.train import pair_table
+
+    items = [
+        Item(recordings[n], w, {"song": n, "synth": "builtin", "soundfont": "T.sf2", "chain": ""})
+        for n, w in (("original", "a"), ("cover", "a"), ("other", "b"))
+    ]
+    copy = produced_items(items[:1], ["lossy"], seed=1)
+    table, labels = pair_table(items + copy, candidates=3)
+    # original: cover (+), other (-); cover: original (+), copy (+), other (-); copy: cover (+), other (-)
+    assert table.shape == (7, 2) and int(labels.sum()) == 4
+
+
+def test_the_calibrated_threshold_scores_the_eval_pairs_as_it_scored_its_own(recordings) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    """The eval's is_cover operating point over the pairs calibration learned from is the
+    calibration's own F1 at its threshold (the same pairs, scores and rule)."""
+    from mtk.detect_cover.eval import evaluate
+    from mtk.detect_cover.train import fit_calibration, pair_table
+
+    items = [
+        Item(recordings[n], w, {"song": n, "synth": "builtin", "soundfont": "T.sf2", "chain": ""})
+        for n, w in (("original", "a"), ("cover", "a"), ("other", "b"))
+    ]
+    items += produced_items(items, ["effects", "lossy"], seed=2)
+    calibration, scores = fit_calibration(*pair_table(items, candidates=len(items)), name="t")
+    point = evaluate(items, calibration, rerank=len(items))["stage1+2"]["at_threshold"]
+    assert point["threshold"] == scores["threshold"] and point["f1"] == pytest.approx(scores["f1"], abs=1e-4)
+    assert 0 < point["recall"] <= 1 and 0 <= point["false_positive_rate"] < 1
