@@ -30,7 +30,7 @@ import numpy as np
 from mtk.detect_cover.align import multilevel_score, qmax_score
 from mtk.detect_cover.features import FeatureConfig, level
 from mtk.detect_cover.index import CoverIndex, Recording, extract
-from mtk.detect_cover.infer import load_model
+from mtk.detect_cover.infer import CoverDetector, load_model
 from mtk.io.audio import read_audio, write_audio
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,13 +57,11 @@ def _example_audio(tmp: Path) -> list[str]:
     return [str(tmp / "ode.wav")]
 
 
-def _whole_queries(rng: np.random.Generator, projection: object) -> dict[str, dict[str, dict[str, float]]]:
+def _whole_queries(rng: np.random.Generator, det: CoverDetector) -> dict[str, dict[str, dict[str, float]]]:
     """Seconds a query (mean of a batch of 5) by length, index size and rerank."""
     from mtk.detect_cover.features import fingerprints
-    from mtk.detect_cover.infer import CoverDetector
 
-    calibration, _ = load_model()
-    det = CoverDetector(calibration, projection)  # type: ignore[arg-type]
+    projection = det.projection
     grid, out = FeatureConfig().grid, {}
     for label, beats, seconds in (("60s", 120, 60.0), ("4min", 480, 240.0)):
         # chroma with some structure (fingerprints of noise are all alike); one pool reused
@@ -83,7 +81,7 @@ def _whole_queries(rng: np.random.Generator, projection: object) -> dict[str, di
             row = {}
             start = time.perf_counter()
             for q in queries:
-                index.knn(q.vectors, 50, projection=projection)  # type: ignore[arg-type]
+                index.knn(q.vectors, 50, projection=projection)
             row["stage1_only"] = round((time.perf_counter() - start) / len(queries), 4)
             for rerank in RERANKS:
                 start = time.perf_counter()
@@ -120,7 +118,7 @@ def main() -> None:
     empty = np.zeros((12, FeatureConfig().grid), np.uint8)
     for i, v in enumerate(vectors):
         index.add(Recording(f"r{i}", f"h{i}", 30.0, v, empty))
-    _, projection = load_model()
+    calibration, projection = load_model()
     index.knn(vectors[0], 50, projection=projection)  # projects the index and builds the searcher once
     queries = rng.random((20, levels, dim)).astype(np.float32)
     start = time.perf_counter()
@@ -149,7 +147,7 @@ def main() -> None:
             qmax_score(a2, level(c, 2))
         stage2_one_level[label] = round(time.perf_counter() - start, 3)
 
-    queries_s = _whole_queries(rng, projection)
+    queries_s = _whole_queries(rng, CoverDetector(calibration, projection))
 
     y, sr = read_audio(files[0], sr=22_050)
     reps = int(np.ceil(600 * sr / y.shape[-1]))

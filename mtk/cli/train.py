@@ -122,11 +122,9 @@ def detect_cover(
     items = [it for corpus in data for it in features(corpus, split)]
     pairs_from = features(calibrate_on, calibrate_split) if calibrate_on else items
     check_calibration_items(pairs_from, f"{calibrate_on or data[0]} ({calibrate_split if calibrate_on else split})")
-    produced = copies(items)
-    if calibrate_on:
-        pairs_from = pairs_from + copies(pairs_from)
-    else:
-        pairs_from = items + produced
+    # the training songs' copies serve the projection, and the calibration when it has no corpus of its own
+    produced = copies(items) if projection_steps or not calibrate_on else []
+    pairs_from = pairs_from + copies(pairs_from) if calibrate_on else items + produced
     projection, record = None, {}
     if projection_steps:
         groups: dict[str, list] = {}  # type: ignore[type-arg]

@@ -297,17 +297,17 @@ def evaluate(
 
 def operating_point(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, float]:
     """What ``is_cover`` (a score at or above ``threshold``) does on these pairs: precision,
-    recall (the ROC's true-positive rate), false-positive rate and F1."""
+    recall (the ROC's true-positive rate), false-positive rate and F1 (scikit-learn's, as
+    :func:`mtk.detect_cover.train.fit_calibration` chooses the threshold by)."""
+    from sklearn.metrics import f1_score, precision_score, recall_score
+
     said = scores >= threshold
-    tp, fp = int((said & labels).sum()), int((said & ~labels).sum())
-    pos, neg = int(labels.sum()), int((~labels).sum())
-    precision, recall = tp / max(tp + fp, 1), tp / max(pos, 1)
     return {
         "threshold": threshold,
-        "precision": round(precision, 4),
-        "recall": round(recall, 4),
-        "false_positive_rate": round(fp / max(neg, 1), 4),
-        "f1": round(2 * precision * recall / max(precision + recall, 1e-12), 4),
+        "precision": round(float(precision_score(labels, said, zero_division=0)), 4),
+        "recall": round(float(recall_score(labels, said, zero_division=0)), 4),
+        "false_positive_rate": round(float((said & ~labels).sum() / max(int((~labels).sum()), 1)), 4),
+        "f1": round(float(f1_score(labels, said, zero_division=0)), 4),
     }
 
 

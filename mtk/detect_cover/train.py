@@ -125,12 +125,12 @@ def pair_table(
     """``(features (n, 2) [qmax, distance], labels (n,))`` for calibration."""
     queries, results = scored_pairs(items, rerank=candidates, projection=projection, jobs=jobs)
     rows, labels = [], []
-    for q_index, res in zip(queries, results, strict=True):
+    for query, res in zip(queries, results, strict=True):
         top = set(res["order"][:candidates].tolist())
-        for i, q in res["qmax"].items():
-            if i not in top or pair_kind(items[q_index], items[i]) == SAME:
+        for i, qmax in res["qmax"].items():
+            if i not in top or pair_kind(items[query], items[i]) == SAME:
                 continue  # a produced copy of the song itself is no version
-            rows.append((q, float(res["dist"][i])))
+            rows.append((qmax, float(res["dist"][i])))
             labels.append(i in res["relevant"])
     return np.array(rows), np.array(labels)
 

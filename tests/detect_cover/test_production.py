@@ -79,7 +79,16 @@ def test_produced_copies_are_versions_made_alike_under_a_seed(recordings) -> Non
         produced_items(items, ["vinyl"])
 
 
-def test_training_copies_draw_their_chain_per_seed_and_are_cached(recordings, monkeypatch) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def _labelled(recordings) -> list[Item]:  # type: ignore[no-untyped-def]  # noqa: F811
+    """Ode to Joy and its cover (work a), the unrelated tune (work b)."""
+    return [
+        Item(recordings[n], w, {"song": n, "synth": "builtin", "soundfont": "T.sf2", "chain": ""})
+        for n, w in (("original", "a"), ("cover", "a"), ("other", "b"))
+    ]
+
+
+def test_training_copies_draw_their_chain_per_seed_and_are_cached(recordings, monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    monkeypatch.setenv("MTK_CACHE_DIR", str(tmp_path))  # the first copy is computed here, not read from elsewhere
     items = [Item(recordings["original"], "a", {"song": "original", "synth": "builtin", "soundfont": "T.sf2"})]
     first = produced_items(items, [AUGMENT], seed=7)[0]
     assert first.tags["chain"] == AUGMENT and pair_kind(first, items[0]) == "same recording"
@@ -96,10 +105,7 @@ def test_training_copies_draw_their_chain_per_seed_and_are_cached(recordings, mo
 def test_calibration_pairs_leave_a_song_and_its_own_copy_out(recordings) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     from mtk.detect_cover.train import pair_table
 
-    items = [
-        Item(recordings[n], w, {"song": n, "synth": "builtin", "soundfont": "T.sf2", "chain": ""})
-        for n, w in (("original", "a"), ("cover", "a"), ("other", "b"))
-    ]
+    items = _labelled(recordings)
     copy = produced_items(items[:1], ["lossy"], seed=1)
     table, labels = pair_table(items + copy, candidates=3)
     # original: cover (+), other (-); cover: original (+), copy (+), other (-); copy: cover (+), other (-)
@@ -112,10 +118,7 @@ def test_the_calibrated_threshold_scores_the_eval_pairs_as_it_scored_its_own(rec
     from mtk.detect_cover.eval import evaluate
     from mtk.detect_cover.train import fit_calibration, pair_table
 
-    items = [
-        Item(recordings[n], w, {"song": n, "synth": "builtin", "soundfont": "T.sf2", "chain": ""})
-        for n, w in (("original", "a"), ("cover", "a"), ("other", "b"))
-    ]
+    items = _labelled(recordings)
     items += produced_items(items, ["effects", "lossy"], seed=2)
     calibration, scores = fit_calibration(*pair_table(items, candidates=len(items)), name="t")
     point = evaluate(items, calibration, rerank=len(items))["stage1+2"]["at_threshold"]
