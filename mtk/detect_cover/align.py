@@ -20,12 +20,16 @@ product of the lengths, so pairings are aligned nearest-rate first until :data:`
 plot cells are spent (always at least one): all four for songs of a few minutes' pair,
 the first one only for two 4-minute songs.
 
-No maintained library implements Qmax: the plot's thresholds and the recurrence are written
-here and compiled with numba (a librosa dependency). The thresholds are exact (a histogram
-finds each row's and column's bin, a selection inside it the value): 5 ms for a 960 x 960
-plot against 12 ms for numpy's two partitions; the recurrence keeps three rows, not the
-whole table (one-off timings, one core). :func:`cross_recurrence` is the plain numpy
-reference the tests compare with.
+No maintained library implements Qmax: the plot and the recurrence are written here and
+compiled with numba (a librosa dependency), one compiled call a query
+(:func:`multilevel_scores`: level chroma, the plot's distances from 12-d column products
+summed along diagonals, exact thresholds by bisection of vectorised counts, the recurrence
+row by row, vectorised), candidates spread over the cores. Every score is the same as the
+plain implementation's (:func:`qmax_score`, and :func:`cross_recurrence`, the numpy
+reference the tests compare with). A 60-s query against 200 candidates (800 plots of about
+240 x 360 cells), one-off timings on the 2-core machine: 2.0 s one pair at a time in the
+first version (a histogram selection of the thresholds, numpy in between), 0.72 s in one
+call on one core, 0.40 s on two; ``benchmarks/detect_cover.py`` measures whole queries.
 """
 
 from __future__ import annotations
@@ -35,13 +39,12 @@ from math import log
 import numba
 import numpy as np
 
-from mtk.detect_cover.features import FeatureConfig, level
+from mtk.detect_cover.features import FeatureConfig
 
 GAP_ONSET = 5.0
 GAP_EXTENSION = 0.5
 TARGET_RATE = 4.0  # columns per second the levels of a recording are chosen around
 MAX_CELLS = 2_000_000  # cross-recurrence cells one pair may cost (keeps 50 4-minute pairs under 1 s)
-BINS = 256  # histogram bins of the cosine distance (in [0, 1] for non-negative chroma)
 
 
 def oti(a: np.ndarray, b: np.ndarray) -> int:
@@ -85,95 +88,51 @@ def crp_qmax(
     dist = np.clip(1.0 - a.astype(np.float32) @ b.astype(np.float32).T, 0.0, 1.0)
     n, m = dist.shape
     ka, kb = max(1, int(round(kappa * m))), max(1, int(round(kappa * n)))
-    row_thr, col_thr = _thresholds(dist, ka, kb)
+    row_thr, col_thr = _kth_of_rows(dist, ka), _kth_of_rows(np.ascontiguousarray(dist.T), kb)
     return float(_qmax(dist, row_thr, col_thr, float(gap_onset), float(gap_extension)))
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, fastmath=True)
 def _qmax(dist, row_thr, col_thr, gap_onset, gap_extension):  # pragma: no cover (compiled)
     # r[i, j] = dist[i, j] <= row_thr[i] and dist[i, j] <= col_thr[j]. q[i, j] is the score of
     # the best path ending at (i, j): a match extends the best of the three predecessors
     # (steps 1:1, 2:1, 1:2) by 1; a miss keeps it minus a gap penalty (onset after a match,
-    # extension after a miss), never below 0. Rows i-2, i-1, i of q and r are kept, with
-    # two columns of zero padding in front.
+    # extension after a miss), never below 0. Rows i-2, i-1, i of q and of s (q minus the
+    # penalty of a miss after the cell) are kept, with two columns of padding in front, and
+    # the best value seen in each column.
     n, m = dist.shape
-    q = np.zeros((3, m + 2), np.float32)
-    r = np.zeros((3, m + 2), np.bool_)
-    best = 0.0
+    onset, extension = np.float32(gap_onset), np.float32(gap_extension)
+    q2, q1, q0 = np.zeros(m + 2, np.float32), np.zeros(m + 2, np.float32), np.zeros(m + 2, np.float32)
+    s2, s1, s0 = np.full(m + 2, -extension), np.full(m + 2, -extension), np.full(m + 2, -extension)
+    hit, best = np.zeros(m, np.float32), np.zeros(m, np.float32)
     for i in range(n):
-        q2, q1, q0 = q[i % 3], q[(i + 1) % 3], q[(i + 2) % 3]
-        r2, r1, r0 = r[i % 3], r[(i + 1) % 3], r[(i + 2) % 3]
-        for j in range(m):
-            r0[j + 2] = dist[i, j] <= row_thr[i] and dist[i, j] <= col_thr[j]
-        for j in range(2, m + 2):
-            d11, d21, d12 = q1[j - 1], q2[j - 1], q1[j - 2]
-            if r0[j]:
-                v = max(d11, d21, d12) + 1.0
-            else:
-                p11 = gap_onset if r1[j - 1] else gap_extension
-                p21 = gap_onset if r2[j - 1] else gap_extension
-                p12 = gap_onset if r1[j - 2] else gap_extension
-                v = max(0.0, d11 - p11, d21 - p21, d12 - p12)
-            q0[j] = v
-            best = max(best, v)
-    return best
+        _qmax_row(dist[i], row_thr[i], col_thr, q0, q1, q2, s0, s1, s2, hit, best, onset, extension)
+        q2, q1, q0 = q1, q0, q2
+        s2, s1, s0 = s1, s0, s2
+    return best.max()
 
 
-@numba.njit(cache=True, nogil=True)
-def _thresholds(dist, ka, kb):  # pragma: no cover (compiled)
-    # The ka-th smallest value of each row and the kb-th of each column, exactly: one pass
-    # counts a histogram per row and per column, the bin holding the k-th value is found
-    # from the counts, a second pass gathers the values of that bin, a selection finishes.
-    n, m = dist.shape
-    bins = np.empty((n, m), np.uint8)
-    row_hist = np.zeros((n, BINS), np.int32)
-    col_hist = np.zeros((m, BINS), np.int32)
-    for i in range(n):
-        for j in range(m):
-            b = min(max(int(dist[i, j] * BINS), 0), BINS - 1)
-            bins[i, j] = b
-            row_hist[i, b] += 1
-            col_hist[j, b] += 1
-    row_bin, row_rank, row_start = _kth_bin(row_hist, ka)
-    col_bin, col_rank, col_start = _kth_bin(col_hist, kb)
-    row_vals = np.empty(row_start[n], dist.dtype)
-    col_vals = np.empty(col_start[m], dist.dtype)
-    row_fill, col_fill = row_start[:-1].copy(), col_start[:-1].copy()
-    for i in range(n):
-        for j in range(m):
-            b = bins[i, j]
-            if b == row_bin[i]:
-                row_vals[row_fill[i]] = dist[i, j]
-                row_fill[i] += 1
-            if b == col_bin[j]:
-                col_vals[col_fill[j]] = dist[i, j]
-                col_fill[j] += 1
-    row_thr = np.empty(n, dist.dtype)
-    col_thr = np.empty(m, dist.dtype)
-    for i in range(n):
-        row_thr[i] = np.partition(row_vals[row_start[i] : row_start[i + 1]].copy(), row_rank[i])[row_rank[i]]
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _qmax_row(dist, thr, col_thr, q0, q1, q2, s0, s1, s2, hit, best, onset, extension):  # pragma: no cover
+    # One row of _qmax. A cell depends on earlier rows only, so each loop vectorises: shifted
+    # views indexed from 0 (so the compiler knows no index is negative), separate arrays and
+    # loops that touch few of them (so its alias checks stay few). Every value is a multiple
+    # of 0.5, exact in float32: vectorising changes no result.
+    zero, one = np.float32(0.0), np.float32(1.0)
+    m = dist.shape[0]
     for j in range(m):
-        col_thr[j] = np.partition(col_vals[col_start[j] : col_start[j + 1]].copy(), col_rank[j])[col_rank[j]]
-    return row_thr, col_thr
-
-
-@numba.njit(cache=True, nogil=True)
-def _kth_bin(hist, k):  # pragma: no cover (compiled)
-    # Per histogram row: the bin holding the k-th smallest value, its rank inside the bin,
-    # and where each row's values of that bin start in a packed array.
-    n = hist.shape[0]
-    which = np.zeros(n, np.int64)
-    rank = np.zeros(n, np.int64)
-    start = np.zeros(n + 1, np.int64)
-    for i in range(n):
-        seen = 0
-        for b in range(hist.shape[1]):
-            if seen + hist[i, b] >= k:
-                which[i], rank[i] = b, k - 1 - seen
-                break
-            seen += hist[i, b]
-        start[i + 1] = start[i] + hist[i, which[i]]
-    return which, rank, start
+        d = dist[j]
+        hit[j] = one if (d <= thr) & (d <= col_thr[j]) else zero
+    out, q11, q21, q12, s11, s21, s12 = q0[2:], q1[1:], q2[1:], q1[:m], s1[1:], s2[1:], s1[:m]
+    for j in range(m):
+        match = max(max(q11[j], q21[j]), q12[j]) + one
+        miss = max(max(zero, s11[j]), max(s21[j], s12[j]))
+        out[j] = match if hit[j] > zero else miss
+    after = s0[2:]
+    for j in range(m):
+        v = out[j]
+        after[j] = v - (onset if hit[j] > zero else extension)
+        best[j] = max(best[j], v)
 
 
 def qmax_score(a: np.ndarray, b: np.ndarray, *, m: int = 5, kappa: float = 0.2) -> tuple[float, int]:
@@ -229,9 +188,197 @@ def multilevel_score(
 
     Returns ``(score, oti)``; the transposition is found once, from the average chroma.
     """
-    shift = oti(a, b)
-    chosen = pairings(a, b, seconds_a, seconds_b, cfg)
-    ea = {k: embed(level(a, k, cfg), m) for k in {ka for ka, _ in chosen}}
-    eb = {k: embed(np.roll(level(b, k, cfg), shift, axis=0), m) for k in {kb for _, kb in chosen}}
-    best = max(crp_qmax(ea[ka], eb[kb], kappa=kappa) / min(len(ea[ka]), len(eb[kb])) for ka, kb in chosen)
-    return min(1.0, best), shift
+    return multilevel_scores(a, [b], seconds_a, [seconds_b], cfg, m=m, kappa=kappa)[0]
+
+
+def multilevel_scores(
+    a: np.ndarray,
+    bs: list[np.ndarray],
+    seconds_a: float,
+    seconds_bs: list[float],
+    cfg: FeatureConfig = FeatureConfig(),
+    *,
+    m: int = 5,
+    kappa: float = 0.2,
+    threads: int | None = None,
+) -> list[tuple[float, int]]:
+    """:func:`multilevel_score` of ``a`` against each of ``bs``, every pairing of every
+    candidate aligned in one compiled call, candidates spread over ``threads`` (default:
+    numba's, one per core); the results are the same whatever the number of threads.
+
+    The level chroma, delay embedding, plot and recurrence are computed inside the call
+    (:func:`_pair_score`), so that a query re-ranking 200 candidates does not pay numpy's
+    per-call overhead 800 times: a 60-s query against its top 200 took 1.0 s one pair at a
+    time and takes the time reported by ``benchmarks/detect_cover.py`` this way.
+    """
+    if not bs:
+        return []
+    ga = a.mean(axis=1)
+    ga = ga / max(float(ga.max()), 1e-12)
+    tasks, parts, shifts, offset = [], [a], [], a.shape[1]
+    for i, (b, seconds_b) in enumerate(zip(bs, seconds_bs, strict=True)):
+        gb = b.mean(axis=1)
+        gb = gb / max(float(gb.max()), 1e-12)
+        shift = int(np.argmax([ga @ np.roll(gb, k) for k in range(12)]))  # as oti()
+        shifts.append(shift)
+        for ka, kb in pairings(a, b, seconds_a, seconds_b, cfg):
+            tasks.append((i, ka, offset, b.shape[1], kb, shift))
+        parts.append(b)
+        offset += b.shape[1]
+    table = np.array(tasks, np.int64)
+    chroma = np.ascontiguousarray(np.concatenate(parts, axis=1), np.float32)
+    previous = numba.get_num_threads()
+    if threads is not None:
+        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+    try:
+        scores = _batch_scores(chroma, a.shape[1], table, cfg.grid, m, float(kappa), GAP_ONSET, GAP_EXTENSION)
+    finally:
+        numba.set_num_threads(previous)
+    best = np.zeros(len(bs))
+    np.maximum.at(best, table[:, 0], scores)
+    return [(min(1.0, float(s)), shift) for s, shift in zip(best, shifts, strict=True)]
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _batch_scores(chroma, a_cols, table, grid, m, kappa, gap_onset, gap_extension):  # pragma: no cover (compiled)
+    # One task a row of ``table``: (candidate, level of a, offset of b, columns of b, level of
+    # b, transposition); a is chroma[:, :a_cols]. Returns each task's normalised Qmax.
+    out = np.zeros(table.shape[0])
+    for t in numba.prange(table.shape[0]):
+        ka, off, cols, kb, shift = table[t, 1], table[t, 2], table[t, 3], table[t, 4], table[t, 5]
+        la = _level(chroma[:, :a_cols], ka, grid)
+        lb = _level(chroma[:, off : off + cols], kb, grid)
+        out[t] = _pair_score(la, lb, shift, m, kappa, gap_onset, gap_extension)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _level(chroma, k, grid):  # pragma: no cover (compiled)
+    # features.level() compiled: means of grid // k columns, each column scaled to a maximum of 1.
+    width = grid // k
+    cols = chroma.shape[1] // width
+    out = np.zeros((12, cols), np.float32)
+    column = np.empty(12)
+    for j in range(cols):
+        peak = 0.0
+        for c in range(12):
+            s = 0.0
+            for t in range(width):
+                s += chroma[c, j * width + t]
+            column[c] = s / width
+            peak = max(peak, column[c])
+        if peak > 0:
+            for c in range(12):
+                out[c, j] = column[c] / peak
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _pair_score(a, b, shift, m, kappa, gap_onset, gap_extension):  # pragma: no cover (compiled)
+    # qmax_score() with a given transposition, compiled: the cosine distance of the delay
+    # embeddings (m columns) of a and of b rolled by ``shift`` pitch classes, from the
+    # 12-d column products summed along diagonals (m times cheaper than 12m-d rows).
+    if a.shape[1] < m:
+        a = np.concatenate((a, np.zeros((12, m - a.shape[1]), np.float32)), axis=1)
+    if b.shape[1] < m:
+        b = np.concatenate((b, np.zeros((12, m - b.shape[1]), np.float32)), axis=1)
+    na, nb = a.shape[1], b.shape[1]
+    n, p = na - m + 1, nb - m + 1
+    rolled = np.empty((12, nb), np.float32)
+    for c in range(12):
+        rolled[c] = b[(c - shift) % 12]
+    gram = np.zeros((na, nb), np.float32)
+    for i in range(na):
+        g = gram[i]
+        for c in range(12):
+            x, r = a[c, i], rolled[c]
+            for j in range(nb):
+                g[j] += x * r[j]
+    norm_a, inv_b = _window_norms(a, m), 1.0 / _window_norms(rolled, m)
+    dist = np.zeros((n, p), np.float32)
+    one, zero = np.float32(1.0), np.float32(0.0)
+    for i in range(n):
+        row = dist[i]
+        for d in range(m):
+            g = gram[i + d, d : d + p]
+            for j in range(p):
+                row[j] += g[j]
+        inv_a = one / norm_a[i]
+        for j in range(p):
+            row[j] = min(max(one - row[j] * inv_a * inv_b[j], zero), one)
+    ka, kb = max(1, int(round(kappa * p))), max(1, int(round(kappa * n)))
+    row_thr = _kth_of_rows(dist, ka)
+    col_thr = _kth_of_rows(np.ascontiguousarray(dist.T), kb)
+    return _qmax(dist, row_thr, col_thr, gap_onset, gap_extension) / min(n, p)
+
+
+@numba.njit(cache=True, nogil=True)
+def _window_norms(x, m):  # pragma: no cover (compiled)
+    # The norm of each delay-embedded row (m consecutive columns), at least 1e-12 (as embed()).
+    cols = x.shape[1] - m + 1
+    sq = np.zeros(x.shape[1])
+    for c in range(12):
+        for j in range(x.shape[1]):
+            sq[j] += float(x[c, j]) * x[c, j]
+    out = np.empty(cols, np.float32)
+    for j in range(cols):
+        s = 0.0
+        for d in range(m):
+            s += sq[j + d]
+        out[j] = max(np.sqrt(s), 1e-12)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _kth_of_rows(x, k):  # pragma: no cover (compiled)
+    # The k-th smallest value of each row, exactly, by bisection of the values: an interval
+    # (a, b] holds it while fewer than k values are <= a and k or more are <= b. Once exactly
+    # k are <= the midpoint, the largest of them is the answer; an interval that cannot be
+    # halved any more (ties) holds one value, b. Each step is one vectorised count: 3x
+    # faster than a histogram of the row and a selection in its bin.
+    n = x.shape[0]
+    out = np.empty(n, x.dtype)
+    kf = np.float32(k)
+    for i in range(n):
+        row = x[i]
+        lo, hi = _extremes(row)
+        a, b = np.nextafter(lo, np.float32(-np.inf)), hi
+        while True:
+            mid = a + (b - a) * np.float32(0.5)
+            if not (a < mid < b):
+                out[i] = b
+                break
+            count = _count_le(row, mid)
+            if count == kf:
+                out[i] = _largest_le(row, mid)
+                break
+            if count > kf:
+                b = mid
+            else:
+                a = mid
+    return out
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _extremes(row):  # pragma: no cover (compiled)
+    lo, hi = row[0], row[0]
+    for j in range(row.shape[0]):
+        lo, hi = min(lo, row[j]), max(hi, row[j])
+    return lo, hi
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _count_le(row, v):  # pragma: no cover (compiled)
+    # a float32 count (exact below 2 ** 24): the form that vectorises
+    count = np.float32(0.0)
+    for j in range(row.shape[0]):
+        count += np.float32(1.0) if row[j] <= v else np.float32(0.0)
+    return count
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _largest_le(row, v):  # pragma: no cover (compiled)
+    best = np.float32(-np.inf)
+    for j in range(row.shape[0]):
+        best = max(best, row[j] if row[j] <= v else np.float32(-np.inf))
+    return best

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from mtk.corpus.reader import song_metas
-from mtk.detect_cover.align import multilevel_score
+from mtk.detect_cover.align import multilevel_scores
 from mtk.detect_cover.features import FeatureConfig, fingerprint, level, pairwise_sq
 from mtk.detect_cover.index import Recording, cache_recording, cached_recording, extract, features
 from mtk.detect_cover.infer import Calibration
@@ -175,13 +175,20 @@ def _excerpts(path: str, *, excerpt_s: float, cfg: FeatureConfig = FeatureConfig
 
 
 def _query_pairs(
-    q: int, *, vectors: np.ndarray, recs: list[Recording], works: list[str | None], rerank: int
+    q: int, *, vectors: np.ndarray, recs: list[Recording], works: list[str | None], rerank: int, threads: int | None
 ) -> dict[str, Any]:
     dist, order = stage1_ranking(vectors, q)
     relevant = {i for i, w in enumerate(works) if w == works[q] and i != q}
     scored = set(order[:rerank].tolist()) | relevant
-    a = recs[q]
-    pairs = {i: multilevel_score(a.chroma, recs[i].chroma, a.duration, recs[i].duration)[0] for i in scored}
+    a, scored_list = recs[q], sorted(scored)
+    scores = multilevel_scores(
+        a.chroma,
+        [recs[i].chroma for i in scored_list],
+        a.duration,
+        [recs[i].duration for i in scored_list],
+        threads=threads,
+    )
+    pairs = {i: s for i, (s, _) in zip(scored_list, scores, strict=True)}
     return {"order": order, "dist": dist, "qmax": pairs, "relevant": relevant}
 
 
@@ -217,6 +224,7 @@ def scored_pairs(
         recs=[it.rec for it in items],
         works=works,
         rerank=rerank,
+        threads=1 if jobs > 1 else None,  # one process a core, or one process and every core
     )
     return queries, parallel_map(fn, queries, jobs, progress)
 

@@ -19,7 +19,7 @@ from zipfile import BadZipFile
 
 import numpy as np
 
-from mtk.detect_cover.align import multilevel_score
+from mtk.detect_cover.align import multilevel_score, multilevel_scores
 from mtk.detect_cover.features import distance as stage1_distance
 from mtk.detect_cover.index import CoverIndex, Recording
 from mtk.detect_cover.project import Projection
@@ -110,7 +110,9 @@ class CoverDetector:
         return self._scored(a, b, distance)
 
     def _scored(self, a: Recording, b: Recording, distance: float) -> CoverMatch:
-        q, shift = multilevel_score(a.chroma, b.chroma, a.duration, b.duration)
+        return self._match(a, b, distance, *multilevel_score(a.chroma, b.chroma, a.duration, b.duration))
+
+    def _match(self, a: Recording, b: Recording, distance: float, q: float, shift: int) -> CoverMatch:
         p = self.calibration.probability(q, distance)
         method = "2dftm+qmax" if self.projection is None else "2dftm+projection+qmax"
         return CoverMatch(a.path, b.path, distance, q, shift, p, p >= self.calibration.threshold, method)
@@ -120,12 +122,11 @@ class CoverDetector:
     ) -> list[CoverMatch]:
         """The ``k`` best candidates: stage-1 top ``rerank`` re-ranked by the pair score."""
         idx, dist = index.knn(rec.vectors, rerank + (1 if exclude_self else 0), projection=self.projection)
-        matches = []
-        for i, d in zip(idx, dist, strict=True):
-            if exclude_self and index.hashes[i] == rec.sha256:
-                continue
-            matches.append(self._scored(rec, index.recording(int(i)), float(d)))
-        matches = matches[:rerank]
+        keep = [(int(i), float(d)) for i, d in zip(idx, dist, strict=True)]
+        keep = [(i, d) for i, d in keep if not (exclude_self and index.hashes[i] == rec.sha256)][:rerank]
+        cands = [index.recording(i) for i, _ in keep]
+        scores = multilevel_scores(rec.chroma, [c.chroma for c in cands], rec.duration, [c.duration for c in cands])
+        matches = [self._match(rec, c, d, q, shift) for c, (_, d), (q, shift) in zip(cands, keep, scores, strict=True)]
         matches.sort(key=lambda m: -(m.score or 0.0))
         return matches[:k]
 

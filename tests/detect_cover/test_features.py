@@ -11,10 +11,12 @@ import numpy as np
 import pytest
 
 from mtk.detect_cover.align import (
+    _kth_of_rows,
     cross_recurrence,
     crp_qmax,
     embed,
     multilevel_score,
+    multilevel_scores,
     nearest_levels,
     oti,
     pairings,
@@ -157,6 +159,36 @@ def test_compiled_plot_and_recurrence_equal_the_numpy_reference() -> None:
         x, y = embed(_chroma(rng, n), 5), embed(_chroma(rng, m), 5)
         y[: min(n, m) // 2] = x[: min(n, m) // 2]  # a shared stretch, so the plot has a path
         assert crp_qmax(x, y, kappa=kappa) == qmax(cross_recurrence(x, y, kappa=kappa))
+
+
+def test_thresholds_are_the_exact_kth_value_of_every_row_ties_included() -> None:
+    rng = np.random.default_rng(11)
+    x = rng.random((30, 97)).astype(np.float32)
+    ties = np.round(x * 8).astype(np.float32) / 8  # nine distinct values: runs of equal values
+    flat = np.full((3, 10), 0.25, np.float32)
+    for data in (x, ties, flat):
+        for k in sorted({1, 2, 7, 19, 50, data.shape[1]} & set(range(1, data.shape[1] + 1))):
+            np.testing.assert_array_equal(_kth_of_rows(data, k), np.partition(data, k - 1, axis=1)[:, k - 1])
+
+
+def test_batch_of_candidates_scores_as_one_pair_at_a_time_on_any_number_of_threads() -> None:
+    rng = np.random.default_rng(12)
+    a = _grid(_chroma(rng, 90))
+    cands = [_grid(_chroma(rng, int(rng.integers(3, 150)))) for _ in range(6)]  # 3 beats: shorter than m
+    cands.append(np.roll(a[:, 60:480], 5, axis=0))  # an excerpt, transposed
+    seconds = [c.shape[1] / FeatureConfig().grid / 2 for c in cands]  # 120 bpm
+    single = [multilevel_score(a, c, 45.0, s) for c, s in zip(cands, seconds, strict=True)]
+    for threads in (1, 2):
+        assert multilevel_scores(a, cands, 45.0, seconds, threads=threads) == single
+    assert single[-1][0] > 0.9 and single[-1][0] > max(q for q, _ in single[:-1]) + 0.3 and single[-1][1] == 7
+    assert multilevel_scores(a, [], 45.0, []) == []
+    # against the plain numpy reference: level chroma, embedding, plot, recurrence, per pairing
+    b = cands[2]
+    shift, reference = oti(a, b), 0.0
+    for ka, kb in pairings(a, b, 45.0, seconds[2]):
+        x, y = embed(level(a, ka), 5), embed(np.roll(level(b, kb), shift, axis=0), 5)
+        reference = max(reference, qmax(cross_recurrence(x, y, kappa=0.2)) / min(len(x), len(y)))
+    assert multilevel_scores(a, [b], 45.0, [seconds[2]])[0] == (reference, shift)
 
 
 def _variant(midi: miditoolkit.MidiFile, *, transpose: int = 0, tempo: float = 1.0) -> bytes:
