@@ -135,7 +135,7 @@ def query(
     index_path: IndexOpt,
     inputs: Inputs = None,
     k: K = 10,
-    rerank: Rerank = 50,
+    rerank: Rerank = 200,  # mtk.detect_cover.infer.DEFAULT_RERANK (not imported: --help stays light)
     model: Model = None,
     fail_fast: FailFast = False,
     quiet: Quiet = False,

@@ -43,7 +43,7 @@ def detect_cover(
     excerpt_seconds: Annotated[
         float, typer.Option("--excerpt-seconds", help="Cut distractor files into pieces this long (0: whole files).")
     ] = 30.0,
-    rerank: Annotated[int, typer.Option("--rerank", min=1, help="Stage-1 candidates re-ranked by stage 2.")] = 50,
+    rerank: Annotated[int, typer.Option("--rerank", min=1, help="Stage-1 candidates re-ranked by stage 2.")] = 200,
     production: Annotated[
         Optional[str],
         typer.Option(

@@ -21,19 +21,22 @@ plot cells are spent (always at least one): all four for songs of a few minutes'
 the first one only for two 4-minute songs.
 
 No maintained library implements Qmax: the plot and the recurrence are written here and
-compiled with numba (a librosa dependency), one compiled call a query
-(:func:`multilevel_scores`: level chroma, the plot's distances from 12-d column products
-summed along diagonals, exact thresholds by bisection of vectorised counts, the recurrence
-row by row, vectorised), candidates spread over the cores. Every score is the same as the
-plain implementation's (:func:`qmax_score`, and :func:`cross_recurrence`, the numpy
-reference the tests compare with). A 60-s query against 200 candidates (800 plots of about
-240 x 360 cells), one-off timings on the 2-core machine: 2.0 s one pair at a time in the
-first version (a histogram selection of the thresholds, numpy in between), 0.72 s in one
-call on one core, 0.40 s on two; ``benchmarks/detect_cover.py`` measures whole queries.
+compiled with numba (a librosa dependency). :func:`multilevel_scores` scores a query against
+all its candidates at once: each recording's level chroma computed once, then per pairing
+(compiled, on every core) the plot's distances from 12-d column products summed along
+diagonals, exact thresholds by bisection of vectorised counts and the recurrence row by
+row, vectorised. Every score is the same as the plain implementation's (:func:`qmax_score`
+and :func:`cross_recurrence`, the numpy reference the tests compare with). A 60-s query
+against 200 candidates (800 plots of about 240 x 360 cells), one-off timings on the 2-core
+machine: 2.0 s one pair at a time in the first version (a histogram selection of the
+thresholds, numpy in between), 0.61 s on one core this way, 0.37 s on two;
+``benchmarks/detect_cover.py`` measures whole queries.
 """
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from math import log
 
 import numba
@@ -49,9 +52,17 @@ MAX_CELLS = 2_000_000  # cross-recurrence cells one pair may cost (keeps 50 4-mi
 
 def oti(a: np.ndarray, b: np.ndarray) -> int:
     """Semitones to rotate ``b`` (12, M) so its average chroma best matches ``a``'s."""
-    ga, gb = a.mean(axis=1), b.mean(axis=1)
-    ga, gb = ga / max(ga.max(), 1e-12), gb / max(gb.max(), 1e-12)
-    return int(np.argmax([ga @ np.roll(gb, k) for k in range(12)]))
+    return otis(a, [b])[0]
+
+
+def otis(a: np.ndarray, bs: list[np.ndarray]) -> list[int]:
+    """:func:`oti` of ``a`` and each of ``bs``, the twelve rotations computed once for all."""
+    ga = a.mean(axis=1, dtype=np.float64)
+    ga /= max(ga.max(), 1e-12)
+    gb = np.stack([b.mean(axis=1, dtype=np.float64) for b in bs])
+    gb /= np.maximum(gb.max(axis=1, keepdims=True), 1e-12)
+    fit = np.stack([np.roll(gb, k, axis=1) @ ga for k in range(12)], axis=1)  # (len(bs), 12)
+    return [int(k) for k in fit.argmax(axis=1)]
 
 
 def embed(x: np.ndarray, m: int = 9, tau: int = 1) -> np.ndarray:
@@ -112,7 +123,7 @@ def _qmax(dist, row_thr, col_thr, gap_onset, gap_extension):  # pragma: no cover
     return best.max()
 
 
-@numba.njit(cache=True, nogil=True, fastmath=True)
+@numba.njit(cache=True, nogil=True, fastmath=True, inline="always")
 def _qmax_row(dist, thr, col_thr, q0, q1, q2, s0, s1, s2, hit, best, onset, extension):  # pragma: no cover
     # One row of _qmax. A cell depends on earlier rows only, so each loop vectorises: shifted
     # views indexed from 0 (so the compiler knows no index is negative), separate arrays and
@@ -203,53 +214,57 @@ def multilevel_scores(
     threads: int | None = None,
 ) -> list[tuple[float, int]]:
     """:func:`multilevel_score` of ``a`` against each of ``bs``, every pairing of every
-    candidate aligned in one compiled call, candidates spread over ``threads`` (default:
-    numba's, one per core); the results are the same whatever the number of threads.
+    candidate aligned by compiled code, the pairings spread over ``threads`` (default: one per
+    core); the results are the same whatever the number of threads.
 
-    The level chroma, delay embedding, plot and recurrence are computed inside the call
-    (:func:`_pair_score`), so that a query re-ranking 200 candidates does not pay numpy's
-    per-call overhead 800 times: a 60-s query against its top 200 took 1.0 s one pair at a
-    time and takes the time reported by ``benchmarks/detect_cover.py`` this way.
+    The level chroma, delay embedding, plot and recurrence are computed inside the compiled
+    code (:func:`_pair_score`), so that a query re-ranking 200 candidates does not pay numpy's
+    overhead 800 times (see the module's timings).
     """
     if not bs:
         return []
-    ga = a.mean(axis=1)
-    ga = ga / max(float(ga.max()), 1e-12)
-    tasks, parts, shifts, offset = [], [a], [], a.shape[1]
-    for i, (b, seconds_b) in enumerate(zip(bs, seconds_bs, strict=True)):
-        gb = b.mean(axis=1)
-        gb = gb / max(float(gb.max()), 1e-12)
-        shift = int(np.argmax([ga @ np.roll(gb, k) for k in range(12)]))  # as oti()
-        shifts.append(shift)
+    shifts, blocks, where, tasks = otis(a, bs), [], {}, []
+
+    def place(key: tuple[int, int], chroma: np.ndarray, k: int) -> tuple[int, int]:
+        """Where recording ``key[0]``'s level ``k`` lies in the stacked levels (computed once)."""
+        if key not in where:
+            block = _level(chroma, k, cfg.grid)
+            where[key] = (sum(x.shape[1] for x in blocks), block.shape[1])
+            blocks.append(block)
+        return where[key]
+
+    for i, (b, seconds_b, shift) in enumerate(zip(bs, seconds_bs, shifts, strict=True)):
         for ka, kb in pairings(a, b, seconds_a, seconds_b, cfg):
-            tasks.append((i, ka, offset, b.shape[1], kb, shift))
-        parts.append(b)
-        offset += b.shape[1]
+            tasks.append((i, *place((-1, ka), a, ka), *place((i, kb), b, kb), shift))
     table = np.array(tasks, np.int64)
-    chroma = np.ascontiguousarray(np.concatenate(parts, axis=1), np.float32)
-    previous = numba.get_num_threads()
-    if threads is not None:
-        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
-    try:
-        scores = _batch_scores(chroma, a.shape[1], table, cfg.grid, m, float(kappa), GAP_ONSET, GAP_EXTENSION)
-    finally:
-        numba.set_num_threads(previous)
+    levels = np.ascontiguousarray(np.concatenate(blocks, axis=1))
+    scores = np.zeros(len(table))
+    args = (levels, table, m, float(kappa), GAP_ONSET, GAP_EXTENSION, scores)
+    threads = min(threads or _cores(), len(table))
+    if threads <= 1:
+        _batch_scores(np.arange(len(table)), *args)
+    else:  # threads, not processes (the kernel releases the GIL); a pool per call, so none outlives it
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(lambda t: _batch_scores(np.arange(t, len(table), threads), *args), range(threads)))
     best = np.zeros(len(bs))
     np.maximum.at(best, table[:, 0], scores)
     return [(min(1.0, float(s)), shift) for s, shift in zip(best, shifts, strict=True)]
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
-def _batch_scores(chroma, a_cols, table, grid, m, kappa, gap_onset, gap_extension):  # pragma: no cover (compiled)
-    # One task a row of ``table``: (candidate, level of a, offset of b, columns of b, level of
-    # b, transposition); a is chroma[:, :a_cols]. Returns each task's normalised Qmax.
-    out = np.zeros(table.shape[0])
-    for t in numba.prange(table.shape[0]):
-        ka, off, cols, kb, shift = table[t, 1], table[t, 2], table[t, 3], table[t, 4], table[t, 5]
-        la = _level(chroma[:, :a_cols], ka, grid)
-        lb = _level(chroma[:, off : off + cols], kb, grid)
+def _cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _batch_scores(which, levels, table, m, kappa, gap_onset, gap_extension, out):  # pragma: no cover
+    # Tasks ``which`` of ``table``, one a row: (candidate, offset and columns of a's level,
+    # offset and columns of b's, transposition) in the stacked ``levels``. Writes each task's
+    # normalised Qmax to ``out``.
+    for t in which:
+        a_off, a_cols, b_off, b_cols, shift = table[t, 1], table[t, 2], table[t, 3], table[t, 4], table[t, 5]
+        la, lb = levels[:, a_off : a_off + a_cols], levels[:, b_off : b_off + b_cols]
         out[t] = _pair_score(la, lb, shift, m, kappa, gap_onset, gap_extension)
-    return out
 
 
 @numba.njit(cache=True, nogil=True)
@@ -335,14 +350,23 @@ def _kth_of_rows(x, k):  # pragma: no cover (compiled)
     # (a, b] holds it while fewer than k values are <= a and k or more are <= b. Once exactly
     # k are <= the midpoint, the largest of them is the answer; an interval that cannot be
     # halved any more (ties) holds one value, b. Each step is one vectorised count: 3x
-    # faster than a histogram of the row and a selection in its bin.
+    # faster than a histogram of the row and a selection in its bin. Neighbouring rows of a
+    # delay-embedded plot are alike, so the search starts in a narrow interval around the
+    # previous row's answer when two counts show it holds this row's too (a quarter faster).
     n = x.shape[0]
     out = np.empty(n, x.dtype)
     kf = np.float32(k)
+    width = np.float32(0.0)
     for i in range(n):
         row = x[i]
-        lo, hi = _extremes(row)
-        a, b = np.nextafter(lo, np.float32(-np.inf)), hi
+        found = False
+        if i > 0 and width > 0:
+            a, b = out[i - 1] - width, out[i - 1] + width
+            found = _count_le(row, a) < kf <= _count_le(row, b)
+        if not found:
+            lo, hi = _extremes(row)
+            a, b = np.nextafter(lo, np.float32(-3e38)), hi
+            width = (hi - lo) * np.float32(1 / 16)
         while True:
             mid = a + (b - a) * np.float32(0.5)
             if not (a < mid < b):
@@ -350,7 +374,7 @@ def _kth_of_rows(x, k):  # pragma: no cover (compiled)
                 break
             count = _count_le(row, mid)
             if count == kf:
-                out[i] = _largest_le(row, mid)
+                out[i] = _largest_le(row, mid, a)  # a < the answer
                 break
             if count > kf:
                 b = mid
@@ -377,8 +401,9 @@ def _count_le(row, v):  # pragma: no cover (compiled)
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
-def _largest_le(row, v):  # pragma: no cover (compiled)
-    best = np.float32(-np.inf)
+def _largest_le(row, v, floor):  # pragma: no cover (compiled)
+    # The largest value <= v, when one is > floor (no infinities under fastmath).
+    best = floor
     for j in range(row.shape[0]):
-        best = max(best, row[j] if row[j] <= v else np.float32(-np.inf))
+        best = max(best, row[j] if row[j] <= v else floor)
     return best

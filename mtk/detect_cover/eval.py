@@ -25,7 +25,7 @@ from mtk.corpus.reader import song_metas
 from mtk.detect_cover.align import multilevel_scores
 from mtk.detect_cover.features import FeatureConfig, fingerprint, level, pairwise_sq
 from mtk.detect_cover.index import Recording, cache_recording, cached_recording, extract, features
-from mtk.detect_cover.infer import Calibration
+from mtk.detect_cover.infer import DEFAULT_RERANK, Calibration
 from mtk.detect_cover.project import Projection
 from mtk.errors import InputError
 from mtk.io.audio import read_audio, resample
@@ -234,7 +234,7 @@ def evaluate(
     calibration: Calibration,
     *,
     projection: Projection | None = None,
-    rerank: int = 50,
+    rerank: int = DEFAULT_RERANK,
     jobs: int = 1,
     progress: Callable[[list[int]], Iterator[int]] | None = None,
 ) -> dict[str, Any]:

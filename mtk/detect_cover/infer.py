@@ -28,6 +28,9 @@ from mtk.errors import BadModelError
 
 TASK = "detect-cover"
 DEFAULT_MODEL = "detect-cover-proj-v1"
+# Stage-1 candidates stage 2 re-ranks by default: on held-out works produced differently, MAP
+# 0.911 at 50 and 0.938 at 200 (README); a 60-s query against 200 recordings stays under 0.5 s.
+DEFAULT_RERANK = 200
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,7 @@ class CoverDetector:
         return CoverMatch(a.path, b.path, distance, q, shift, p, p >= self.calibration.threshold, method)
 
     def query(
-        self, rec: Recording, index: CoverIndex, *, k: int = 10, rerank: int = 50, exclude_self: bool = True
+        self, rec: Recording, index: CoverIndex, *, k: int = 10, rerank: int = DEFAULT_RERANK, exclude_self: bool = True
     ) -> list[CoverMatch]:
         """The ``k`` best candidates: stage-1 top ``rerank`` re-ranked by the pair score."""
         idx, dist = index.knn(rec.vectors, rerank + (1 if exclude_self else 0), projection=self.projection)
@@ -161,7 +164,17 @@ class CoverDetector:
         The verdict uses the mean of the two best pair scores (the best alone when one
         version is given), so one lucky match does not decide it.
         """
-        matches = sorted((self.compare(rec, v) for v in versions), key=lambda m: -(m.score or 0.0))
+        query = self.stage1_vectors(rec.vectors)
+        scores = multilevel_scores(
+            rec.chroma, [v.chroma for v in versions], rec.duration, [v.duration for v in versions]
+        )
+        matches = sorted(
+            (
+                self._match(rec, v, stage1_distance(query, self.stage1_vectors(v.vectors)), q, shift)
+                for v, (q, shift) in zip(versions, scores, strict=True)
+            ),
+            key=lambda m: -(m.score or 0.0),
+        )
         top = [m.score or 0.0 for m in matches[:2]]
         score = float(np.mean(top))
         return {

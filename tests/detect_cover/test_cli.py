@@ -97,3 +97,14 @@ def test_index_goes_on_past_a_bad_file(music: Path, tmp_path: Path) -> None:
     from mtk.detect_cover.index import CoverIndex
 
     assert CoverIndex.load(idx).paths == [str(music / "original.wav")]
+
+
+def test_the_commands_rerank_by_the_library_default() -> None:
+    import inspect
+
+    from mtk.cli import detect_cover as cli
+    from mtk.cli import eval as cli_eval
+    from mtk.detect_cover.infer import DEFAULT_RERANK
+
+    for fn in (cli.query, cli_eval.detect_cover):
+        assert inspect.signature(fn).parameters["rerank"].default == DEFAULT_RERANK
