@@ -223,21 +223,22 @@ def multilevel_scores(
     """
     if not bs:
         return []
-    shifts, blocks, where, tasks = otis(a, bs), [], {}, []
-
-    def place(key: tuple[int, int], chroma: np.ndarray, k: int) -> tuple[int, int]:
-        """Where recording ``key[0]``'s level ``k`` lies in the stacked levels (computed once)."""
-        if key not in where:
-            block = _level(chroma, k, cfg.grid)
-            where[key] = (sum(x.shape[1] for x in blocks), block.shape[1])
-            blocks.append(block)
-        return where[key]
-
-    for i, (b, seconds_b, shift) in enumerate(zip(bs, seconds_bs, shifts, strict=True)):
-        for ka, kb in pairings(a, b, seconds_a, seconds_b, cfg):
-            tasks.append((i, *place((-1, ka), a, ka), *place((i, kb), b, kb), shift))
-    table = np.array(tasks, np.int64)
-    levels = np.ascontiguousarray(np.concatenate(blocks, axis=1))
+    shifts = otis(a, bs)
+    chosen = [pairings(a, b, seconds_a, seconds_b, cfg) for b, seconds_b in zip(bs, seconds_bs, strict=True)]
+    needed = {(-1, ka): (a, ka) for pairs in chosen for ka, _ in pairs}  # each recording's levels, once
+    needed.update({(i, kb): (b, kb) for i, (b, pairs) in enumerate(zip(bs, chosen, strict=True)) for _, kb in pairs})
+    blocks = {key: _level(chroma, k, cfg.grid) for key, (chroma, k) in needed.items()}
+    starts = np.cumsum([0] + [x.shape[1] for x in blocks.values()])[:-1]
+    where = {key: (int(start), x.shape[1]) for (key, x), start in zip(blocks.items(), starts, strict=True)}
+    table = np.array(
+        [
+            (i, *where[-1, ka], *where[i, kb], shift)
+            for i, (pairs, shift) in enumerate(zip(chosen, shifts, strict=True))
+            for ka, kb in pairs
+        ],
+        np.int64,
+    )
+    levels = np.ascontiguousarray(np.concatenate(list(blocks.values()), axis=1))
     scores = np.zeros(len(table))
     args = (levels, table, m, float(kappa), GAP_ONSET, GAP_EXTENSION, scores)
     threads = min(threads or _cores(), len(table))
