@@ -184,6 +184,7 @@ _mtk() {
         "mtk train transcribe-crnn|--checkpoint-every") COMPREPLY=(); return ;;
         "mtk train transcribe-crnn|--speed") COMPREPLY=(); return ;;
         "mtk train transcribe-crnn|--lowpass") COMPREPLY=(); return ;;
+        "mtk train transcribe-crnn|--layer") COMPREPLY=(); return ;;
         "mtk train transcribe-crnn|--init") COMPREPLY=(); return ;;
         "mtk train transcribe-crnn|--seed") COMPREPLY=(); return ;;
         "mtk train transcribe-crnn|--device") COMPREPLY=(); return ;;
@@ -398,7 +399,7 @@ _mtk() {
         "mtk train") COMPREPLY=($(compgen -W "detect-cover transcribe transcribe-crnn infill situate-content situate embed separate rank-samples shot-classes accompany -h --help" -- "$cur")) ;;
         "mtk train detect-cover") COMPREPLY=($(compgen -W "--data -o --output --split --projection-steps --negatives --calibrate-on --calibrate-split --candidates --production-copies --name --seed -j --jobs --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train transcribe") COMPREPLY=($(compgen -W "--data -o --output --valid --steps --batch-size --seconds --lr --init --keep-every --random-hits --loss-windows --select --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
-        "mtk train transcribe-crnn") COMPREPLY=($(compgen -W "--data -o --output --valid --steps --batch-size --seconds --lr --bleed --checkpoint-every --speed --lowpass --init --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk train transcribe-crnn") COMPREPLY=($(compgen -W "--data -o --output --valid --steps --batch-size --seconds --lr --bleed --checkpoint-every --speed --lowpass --layer --init --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train infill") COMPREPLY=($(compgen -W "-o --output --steps --batch-size --lr --init --sources --seed --device -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train situate-content") COMPREPLY=($(compgen -W "-o --output --audio --ausp --content-embed --seed --device --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train situate") COMPREPLY=($(compgen -W "--streams --history -o --output --audio -C --classes --split --split-seed --steps --tracks --streams-per-track --lr --content-embed --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;

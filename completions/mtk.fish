@@ -366,6 +366,7 @@ complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcomman
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe-crnn" -l checkpoint-every -x -d "Validate and checkpoint every N steps"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe-crnn" -l speed -x -d "Share of excerpts played up to 3 semitones slower or faster"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe-crnn" -l lowpass -x -d "Share of excerpts band-limited at 5-11 kHz"
+complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe-crnn" -l layer -x -d "Share of excerpts with another song's drums layered on (hits of both)"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe-crnn" -l init -x -d "Start a new run from this CRNN's weights (fine-tune)"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe-crnn" -l seed -x -d "Random seed;"
 complete -c mtk -n "__fish_seen_subcommand_from train; and __fish_seen_subcommand_from transcribe-crnn" -l device -x -d "Compute device"

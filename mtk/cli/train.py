@@ -287,6 +287,12 @@ def transcribe_crnn(
     lowpass: Annotated[
         float, typer.Option("--lowpass", min=0.0, max=1.0, help="Share of excerpts band-limited at 5-11 kHz.")
     ] = 0.0,
+    layer: Annotated[
+        float,
+        typer.Option(
+            "--layer", min=0.0, max=1.0, help="Share of excerpts with another song's drums layered on (hits of both)."
+        ),
+    ] = 0.0,
     init: Annotated[
         Optional[str],
         typer.Option("--init", metavar="MODEL", help="Start a new run from this CRNN's weights (fine-tune)."),
@@ -307,7 +313,7 @@ def transcribe_crnn(
     dev = resolve_device(device)
     opts = CrnnTrainOptions(
         steps=steps, batch=batch_size, seconds=seconds, lr=lr, bleed=bleed, seed=seed or 0, device=dev,
-        checkpoint_every=checkpoint_every, speed=speed, lowpass=lowpass, init=init,
+        checkpoint_every=checkpoint_every, speed=speed, lowpass=lowpass, layer=layer, init=init,
     )  # fmt: skip
     train(data, valid, Path(output), opts, on_log=writer.write)
     path, scores = finalize(Path(output), valid, device=dev)

@@ -18,7 +18,9 @@ random low and high shelf (+-6 dB around 200 Hz-2 kHz); with probability ``bleed
 drumless mix is added 6-24 dB down, as in a stem that ``mtk separate`` left some of the band in;
 with probability ``speed`` the excerpt is played up to 3 semitones slower or faster (the kit
 retuned, its decays changed, the hits moved with it); with probability ``lowpass`` it is
-band-limited at 5-11 kHz (audio recorded or resampled at a lower rate).
+band-limited at 5-11 kHz (audio recorded or resampled at a lower rate); with probability
+``layer`` another song's excerpt is added 0-6 dB under it with its hits (two kits at once, so
+that a drum is told by its own sound rather than by the kit around it).
 """
 
 from __future__ import annotations
@@ -111,6 +113,35 @@ def _band_limit(x: np.ndarray, sr: int, rng: np.random.Generator) -> np.ndarray:
     return sosfilt(butter(8, fc, fs=sr, output="sos"), x).astype(np.float32)
 
 
+def _excerpt(
+    song: HitSong, n: int, sample_rate: int, bleed: float, speed: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """A random excerpt of ``song`` (at most ``n`` samples, with the drumless mix added 6-24 dB
+    down with probability ``bleed`` and played 3 semitones slower to 3 faster with probability
+    ``speed``) and its hits, times in seconds from the excerpt's start."""
+    r = float(2 ** (rng.uniform(-3, 3) / 12)) if rng.random() < speed else 1.0
+    m = int(round(n * r))  # source samples this excerpt plays
+    start = int(rng.integers(max(len(song.drums) - m, 1)))
+    seg = song.drums[start : start + m].astype(np.float32)
+    if song.drumless is not None and rng.random() < bleed:
+        rest = song.drumless[start : start + m].astype(np.float32)
+        seg = seg + rest[: len(seg)] * np.float32(10 ** (-rng.uniform(6, 24) / 20))
+    if r != 1.0:
+        at = np.arange(min(n, int(len(seg) / r))) * r
+        seg = np.interp(at, np.arange(len(seg)), seg).astype(np.float32)
+    hits = song.hits.copy()
+    hits[:, 0] = (hits[:, 0] - start / sample_rate) / r
+    return seg, hits
+
+
+def _added(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a + b``, the shorter zero-padded."""
+    out = np.zeros(max(len(a), len(b)), np.float32)
+    out[: len(a)] += a
+    out[: len(b)] += b
+    return out
+
+
 def batches(
     songs: list[HitSong],
     *,
@@ -123,13 +154,15 @@ def batches(
     seed: int,
     speed: float = 0.0,
     lowpass: float = 0.0,
+    layer: float = 0.0,
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Endless batches of augmented excerpts: audio ``(B, samples)``, onset and velocity
     targets ``(B, K, frames)``. Songs are drawn in proportion to their length. A ``speed``
     share of excerpts is played 3 semitones slower to 3 faster (linear interpolation; the
     hits move with it): every drum retuned and its decay changed, like another kit. A
     ``lowpass`` share is band-limited at 5-11 kHz (8th-order Butterworth), as audio recorded or
-    resampled at 11-22 kHz is."""
+    resampled at 11-22 kHz is. A ``layer`` share has a second excerpt (another song, so mostly
+    another kit and part) added 0-6 dB under it, the hits of both in the targets."""
     rng = np.random.default_rng(seed)
     n = int(round(seconds * sample_rate))
     frames = 1 + n // hop
@@ -141,17 +174,13 @@ def batches(
         on = np.zeros((batch, k, frames), np.float32)
         vel = np.zeros((batch, k, frames), np.float32)
         for b in range(batch):
-            song = songs[int(rng.choice(len(songs), p=weights))]
-            r = float(2 ** (rng.uniform(-3, 3) / 12)) if rng.random() < speed else 1.0
-            m = int(round(n * r))  # source samples this excerpt plays
-            start = int(rng.integers(max(len(song.drums) - m, 1)))
-            seg = song.drums[start : start + m].astype(np.float32)
-            if song.drumless is not None and rng.random() < bleed:
-                rest = song.drumless[start : start + m].astype(np.float32)
-                seg = seg + rest[: len(seg)] * np.float32(10 ** (-rng.uniform(6, 24) / 20))
-            if r != 1.0:
-                at = np.arange(min(n, int(len(seg) / r))) * r
-                seg = np.interp(at, np.arange(len(seg)), seg).astype(np.float32)
+            i = int(rng.choice(len(songs), p=weights))
+            seg, hits = _excerpt(songs[i], n, sample_rate, bleed, speed, rng)
+            if layer > 0 and len(songs) > 1 and rng.random() < layer:  # another song's drums on top
+                j = (i + 1 + int(rng.integers(len(songs) - 1))) % len(songs)
+                seg2, hits2 = _excerpt(songs[j], n, sample_rate, bleed, speed, rng)
+                seg = _added(seg, seg2 * np.float32(10 ** (-rng.uniform(0, 6) / 20)))
+                hits = np.concatenate([hits, hits2])
             if rng.random() < 0.5:
                 seg = _shelves(seg, sample_rate, rng)
             if rng.random() < lowpass:
@@ -160,8 +189,6 @@ def batches(
             if peak > 0:
                 seg = seg / peak * np.float32(10 ** (-rng.uniform(0, 12) / 20))
             x[b, : len(seg)] = seg
-            hits = song.hits.copy()
-            hits[:, 0] = (hits[:, 0] - start / sample_rate) / r
             on[b], vel[b] = targets(hits, 0.0, frames, rate, k)
         yield x, on, vel
 
@@ -180,6 +207,7 @@ class CrnnTrainOptions:
     valid_songs: int = 40  # scored at each checkpoint, from each --valid corpus
     speed: float = 0.0  # share of excerpts played 3 semitones slower to 3 faster
     lowpass: float = 0.0  # share of excerpts band-limited at 5-11 kHz
+    layer: float = 0.0  # share of excerpts with another song's drums layered on
     init: str | None = None  # a model (registry name or file) whose weights a new run starts from
 
 
@@ -223,7 +251,7 @@ def train(
         return batches(
             train_songs, batch=opts.batch, seconds=opts.seconds, sample_rate=cfg.sample_rate, hop=cfg.hop,
             k=cfg.n_components, bleed=opts.bleed, seed=opts.seed * 1_000_003 + step, speed=opts.speed,
-            lowpass=opts.lowpass,
+            lowpass=opts.lowpass, layer=opts.layer,
         )  # fmt: skip
 
     def fresh() -> None:  # a new run: start from --init's weights

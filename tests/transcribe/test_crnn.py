@@ -49,6 +49,32 @@ def test_targets_mark_the_hit_frame_and_its_neighbours() -> None:
     assert on[1].sum() == 0 and (vel > 0).sum() == 2
 
 
+def test_layered_excerpts_sum_two_songs_and_keep_the_hits_of_both() -> None:
+    from mtk.transcribe.train_crnn import HitSong, batches
+
+    sr, n = 1000, 4000
+
+    def song(name: str, comp: int, at: float) -> HitSong:
+        y = np.zeros(n, np.float16)
+        y[int(at * sr) :: sr] = 1.0  # one click a second
+        hits = np.array([[t, comp, 1.0] for t in np.arange(at, 4.0, 1.0)])
+        return HitSong(name, y, None, hits)
+
+    songs = [song("a", 0, 0.25), song("b", 1, 0.75)]  # kicks on the quarters, snares three quarters in
+    kw = {"batch": 4, "seconds": 4.0, "sample_rate": sr, "hop": 10, "k": 11, "bleed": 0.0, "seed": 3}
+    x, on, _ = next(batches(songs, **kw, layer=1.0))
+    for b in range(4):  # both songs in every excerpt: clicks of both, kick and snare targets
+        assert (on[b, 0] == 1).sum() == (on[b, 1] == 1).sum() == 4
+        clicks = np.abs(x[b, [250, 750]]) / np.abs(x[b]).max()
+        assert clicks.min() > 0.3, clicks
+    x, on, _ = next(batches(songs, **kw))  # no layering: one song an excerpt
+    for b in range(4):
+        kicks, snares = (on[b, 0] == 1).sum(), (on[b, 1] == 1).sum()
+        assert {int(kicks), int(snares)} == {0, 4}
+        clicks = np.abs(x[b, [250, 750]]) / np.abs(x[b]).max()
+        assert clicks[0 if kicks else 1] > 0.9 and clicks[1 if kicks else 0] < 0.1, clicks
+
+
 def test_chunked_inference_keeps_every_frame_and_silence_has_no_hit(tmp_path: Path) -> None:
     from mtk.transcribe.infer import CrnnTranscriber, load
     from mtk.weights.checkpoint import save_checkpoint
