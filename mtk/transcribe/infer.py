@@ -23,7 +23,7 @@ from mtk.transcribe.components import COMPONENTS, GM_NOTES, TOM_COMPONENTS, dete
 from mtk.transcribe.peaks import detect, one_per_stroke, velocities
 
 TASK = "transcribe"
-DEFAULT_MODEL = "transcribe-crnn-v3"
+DEFAULT_MODEL = "transcribe-crnn-v4"
 DEFAULT_DRUMMERNET = "transcribe-drummernet-v2"
 ARCH = "drummernet"
 CRNN_ARCH = "drum-crnn"

@@ -55,7 +55,7 @@ def _chords(seconds: float, sr: int = 22_050) -> np.ndarray:
     return (0.2 * y * pulse).astype(np.float32)
 
 
-DEFAULTS = {"transcribe": "transcribe-crnn-v3", "dusp": "situate-dusp-v1"}
+DEFAULTS = {"transcribe": "transcribe-crnn-v4", "dusp": "situate-dusp-v1"}
 DEBUG = {
     "transcribe": "transcribe-debug",
     "cover": "detect-cover-debug",

@@ -9,7 +9,7 @@ from mtk.weights.registry import entries
 from tests.transcribe.conftest import FILL, GHOSTS
 
 pytest.importorskip("torch")
-NAME = "transcribe-crnn-v3"
+NAME = "transcribe-crnn-v4"
 pytestmark = pytest.mark.skipif(NAME not in {e.name for e in entries("transcribe")}, reason=f"{NAME} not shipped")
 
 
@@ -32,7 +32,7 @@ def _near(events, t: float, window: float = 0.03):  # type: ignore[no-untyped-de
 
 @pytest.mark.xfail(
     strict=True,
-    reason="v3 misses the first high tom, names most strokes floor toms, and hears a floor tom also as a kick (card)",
+    reason="v4 names every stroke of the run a floor tom and hears two floor toms also as kicks (card)",
 )
 def test_a_tom_run_comes_back_as_toms_not_kicks(fill_events) -> None:  # type: ignore[no-untyped-def]
     toms = [t for cls in ("tom_high", "tom_mid", "tom_low") for t in FILL[cls]]
@@ -62,6 +62,7 @@ def test_ghost_notes_keep_their_velocity_order(fill_events) -> None:  # type: ig
     assert len(velocities) >= 3 and velocities == sorted(velocities) and len(set(velocities)) == len(velocities)
 
 
+@pytest.mark.xfail(strict=True, reason="v4 misses the quietest ghost stroke (velocity 15; v3 found it; card)")
 def test_every_ghost_note_comes_back(fill_events) -> None:  # type: ignore[no-untyped-def]
     assert None not in _ghosts(fill_events)
 
@@ -87,47 +88,44 @@ def test_band_limited_audio_loses_no_kick_or_hi_hat(crnn, kit_stem) -> None:  # 
     assert f1["kick"] == 1.0 and f1["hihat"] == 1.0, f1
 
 
-@pytest.mark.xfail(strict=True, reason="v3 adds snares under GMRockKit's hi-hats (snare F1 0.50; card)")
+@pytest.mark.xfail(strict=True, reason="v4 adds snares under GMRockKit's hi-hats (card)")
 def test_known_hits_transcribed_back(crnn, kit_stem) -> None:  # type: ignore[no-untyped-def]
     y, _, _ = kit_stem
     assert min(_f1(crnn, y, 16000).values()) >= 0.95
 
 
-# v3 on the fill stem (the card says what it misses)
+# v4 on the fill stem (the card says what it misses)
 GOLDEN = [
     (0.0, "kick", 81),
     (0.0, "snare", 55),
-    (0.0, "hihat_closed", 94),
-    (0.249, "snare", 47),
-    (0.249, "hihat_closed", 90),
-    (0.499, "snare", 62),
-    (0.499, "hihat_closed", 85),
-    (0.748, "snare", 42),
-    (0.748, "hihat_closed", 92),
-    (0.998, "kick", 88),
-    (0.998, "hihat_closed", 98),
-    (1.247, "hihat_closed", 94),
-    (1.257, "snare", 62),
-    (1.497, "snare", 73),
-    (1.497, "hihat_closed", 86),
-    (1.746, "hihat_closed", 94),
-    (1.756, "snare", 70),
-    (2.125, "tom_high", 92),
-    (2.245, "snare", 69),
-    (2.245, "tom_low", 92),
-    (2.375, "tom_low", 92),
-    (2.494, "kick", 97),
-    (2.504, "tom_low", 90),
-    (2.624, "tom_low", 92),
-    (2.754, "tom_low", 94),
-    (3.003, "kick", 103),
-    (3.003, "crash", 104),
-    (3.502, "snare", 35),
-    (3.502, "hihat_closed", 68),
-    (3.751, "snare", 44),
-    (4.001, "snare", 51),
-    (4.25, "snare", 62),
-    (4.25, "hihat_closed", 78),
+    (0.0, "hihat_closed", 92),
+    (0.249, "snare", 45),
+    (0.249, "hihat_closed", 87),
+    (0.499, "snare", 60),
+    (0.748, "snare", 41),
+    (0.748, "hihat_closed", 88),
+    (0.998, "kick", 87),
+    (0.998, "snare", 43),
+    (0.998, "hihat_closed", 93),
+    (1.247, "hihat_closed", 89),
+    (1.257, "snare", 59),
+    (1.497, "snare", 67),
+    (1.746, "hihat_closed", 87),
+    (1.756, "snare", 67),
+    (1.995, "tom_low", 80),
+    (2.125, "tom_low", 86),
+    (2.255, "tom_low", 86),
+    (2.375, "tom_low", 86),
+    (2.494, "kick", 92),
+    (2.504, "tom_low", 86),
+    (2.624, "tom_low", 87),
+    (2.744, "kick", 92),
+    (2.754, "tom_low", 90),
+    (3.003, "kick", 102),
+    (3.003, "crash", 105),
+    (3.751, "snare", 40),
+    (4.001, "snare", 42),
+    (4.25, "snare", 51),
 ]
 
 
