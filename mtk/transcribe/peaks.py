@@ -151,7 +151,8 @@ def one_per_stroke(peaks: list[Peak], members: set[int] | frozenset[int], window
     """``peaks`` with those of ``members`` (the toms) thinned to one a stroke: a member's peak
     within ``window`` of the last kept one replaces it if stronger and is dropped otherwise.
     A stroke is one tom; detected alone, the toms often name one stroke twice or three times
-    (transcribe-crnn-v3's card: on validation, tom precision 0.64 -> 0.87 at the same recall)."""
+    (chosen on transcribe-crnn-v3's validation hits, as v4's card says: tom precision 0.64 -> 0.87
+    at the same recall)."""
     out: list[Peak] = []
     last: int | None = None  # index in ``out`` of the last kept member peak
     for p in sorted(peaks, key=lambda p: (p.time, p.component)):
