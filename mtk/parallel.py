@@ -20,6 +20,14 @@ from typing import Any
 
 GRACE_S = 3.0  # seconds a terminated worker has to clean up before it is killed
 
+# Modules whose numba functions are compiled with ``cache=True`` as they are imported (librosa's
+# guvectorize functions with explicit signatures). Two workers importing one of them at once on
+# a cold cache can each write one of a function's two cache files, and every later process that
+# loads the mixed pair crashes (numba issue #10128, a race not fixed in numba 0.68). The parent
+# imports them before it starts workers: forked workers inherit the compiled functions, spawned
+# ones find a complete cache.
+COMPILED_ON_IMPORT = ("librosa.util.utils", "librosa.core.audio", "librosa.core.pitch", "librosa.beat")
+
 
 _stopping = False  # in a worker: the parent asked it to stop (SIGTERM)
 _in_task = False  # in a worker: a task is running
@@ -55,11 +63,22 @@ class _Pool(ProcessPoolExecutor):
         return super().submit(_guarded, fn, *args, **kwargs)
 
 
+def _compile_before_workers() -> None:
+    """Import :data:`COMPILED_ON_IMPORT` here, one process, so that no two workers compile them
+    (and write their cache files) at once."""
+    import importlib
+
+    for name in COMPILED_ON_IMPORT:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+
+
 @contextlib.contextmanager
 def worker_pool(jobs: int, context: str | None = None) -> Iterator[ProcessPoolExecutor]:
     """A process pool of ``jobs`` workers (``context``: a multiprocessing start method) that
     is stopped at once, its running workers terminated, when the ``with`` body raises."""
     mp_context = multiprocessing.get_context(context) if context else None
+    _compile_before_workers()
     pool = _Pool(max_workers=jobs, mp_context=mp_context, initializer=_init_worker)
     try:
         yield pool

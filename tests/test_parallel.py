@@ -27,6 +27,29 @@ def _slow_write(args: tuple[str, int]) -> int:
     return i
 
 
+def _loaded(names: tuple[str, ...]) -> bool:
+    return all(name in sys.modules for name in names)
+
+
+def test_workers_start_with_the_functions_numba_compiles_on_import_loaded() -> None:
+    """No two workers compile librosa's cached guvectorize functions at once (numba #10128:
+    a cold cache written by two processes at once crashes every later run): the parent has
+    imported them before the workers start. A fresh interpreter, so that nothing is loaded yet."""
+    code = textwrap.dedent(
+        """
+        import sys
+        from mtk.parallel import COMPILED_ON_IMPORT, worker_pool
+        from tests.test_parallel import _loaded
+        assert not any(name in sys.modules for name in COMPILED_ON_IMPORT)
+        with worker_pool(2, "fork") as pool:
+            print(all(pool.map(_loaded, [COMPILED_ON_IMPORT] * 4)))
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert proc.stdout.decode().strip() == "True"
+
+
 def test_parallel_map_keeps_order() -> None:
     assert parallel_map(_square, list(range(9)), jobs=2) == [x * x for x in range(9)]
 
