@@ -135,6 +135,34 @@ class Example:
         return self.melody.label_of(self.first)
 
 
+def _pickup(melody: Melody, bar: int) -> bool:
+    """Whether ``bar`` only leads into the next one: no note, or its first onset in the bar's
+    second half (an upbeat)."""
+    origin, ticks = melody.bar_start(bar), melody.bar_ticks_at(bar)
+    onsets = [n.start - origin for n in melody.bar_notes(bar, bar + 1)]
+    return not onsets or min(onsets) >= ticks / 2
+
+
+def reference_bars(example: Example) -> tuple[int, int]:
+    """The structural reference's bars ``[first, end)`` aligned with the target's bars, so that
+    bar ``i`` of the target answers to bar ``first + i`` of the reference. When the reference
+    has more bars than the target, its leading pickup bars (:func:`_pickup`; a section often
+    starts with its upbeat, and its repeat's upbeat ends the bar before the gap) are passed
+    over, then the run of as many bars whose lengths match the target's best (the earliest of
+    equals) is taken (an incomplete bar, given a meter of its own length)."""
+    assert example.struct is not None
+    m, ref = example.melody, example.struct
+    n = example.end - example.first
+    first = ref.first_bar
+    while ref.end_bar - first > n and _pickup(m, first):
+        first += 1
+    gap = [m.bar_ticks_at(b) for b in range(example.first, example.end)]
+    lengths = [m.bar_ticks_at(b) for b in range(first, ref.end_bar)]
+    offsets = range(max(1, len(lengths) - n + 1))
+    best = max(offsets, key=lambda k: (sum(a == b for a, b in zip(gap, lengths[k : k + n], strict=False)), -k))
+    return first + best, min(ref.end_bar, first + best + n)
+
+
 def meter_name(melody: Melody) -> str:
     """``"3/8"``, or ``"2/4+"`` for a tune that starts in 2/4 and changes meter."""
     return f"{melody.meter[0]}/{melody.meter[1]}" + ("+" if melody.changes else "")

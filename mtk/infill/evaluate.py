@@ -11,7 +11,8 @@ Each system fills every target, once per seed:
   ``mtk infill -n N`` ranks them;
 - ``structure-agnostic``: the same model with the structure encoder switched off (the
   paper's baselines see no structural context);
-- ``copy-reference``: the structural context's bars copied into the gap;
+- ``copy-reference``: the structural context's bars copied into the gap bar for bar, aligned
+  as the copy expert aligns them (:func:`~mtk.infill.data.reference_bars`);
 - ``random-bars``: as many consecutive bars of a random training tune in the same meter.
 
 Metrics per infill, averaged over targets: the paper's melody similarity
@@ -33,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from mtk.infill.data import Example, examples, from_json, meter_name
+from mtk.infill.data import Example, examples, from_json, meter_name, reference_bars
 from mtk.infill.sequence import window
 from mtk.infill.structure import similarity
 from mtk.infill.tokens import Melody, Note
@@ -85,13 +86,22 @@ def score(infill: Melody, example: Example) -> dict[str, float]:
 
 
 def copy_reference(example: Example) -> Melody:
-    """The structural context's first bars, as many as the gap has (fewer if it is shorter)."""
-    assert example.struct is not None
-    n = example.end - example.first
+    """The structural context copied into the gap bar for bar: its bars aligned with the gap's
+    (:func:`~mtk.infill.data.reference_bars`: a pickup bar of the reference is not copied), each
+    bar's notes at the same place in the gap's bar (those past a shorter gap bar dropped, lengths
+    cut at the next onset); a gap longer than the reference keeps its last bars empty."""
     m = example.melody
-    bars = min(n, example.struct.n_bars)
-    copied = window(m, example.struct.first_bar, example.struct.first_bar + bars)
-    return replace(copied, n_bars=n, sections=[])
+    grid = window(m, example.first, example.end)
+    first, end = reference_bars(example)
+    onsets: list[tuple[int, Note]] = []
+    for i, bar in enumerate(range(first, end)):
+        origin = m.bar_start(bar)
+        for x in m.bar_notes(bar, bar + 1):
+            if x.start - origin < grid.bar_ticks_at(i):
+                onsets.append((grid.bar_start(i) + x.start - origin, x))
+    ends = [t for t, _ in onsets[1:]] + [grid.bar_start(grid.n_bars)] * bool(onsets)
+    notes = [Note(x.pitch, t, min(x.duration, e - t)) for (t, x), e in zip(onsets, ends, strict=True)]
+    return replace(grid, notes=notes, sections=[])
 
 
 def random_bars(example: Example, pool: Sequence[Melody], rng: np.random.Generator) -> Melody:

@@ -8,7 +8,9 @@ sampling, free ones are drawn from the model's distribution restricted to what
 (top-p) cut. The result has exactly the gap's number of bars.
 
 Closeness (mtk's addition, a copy-aware decoding): a product of the model's distribution and
-a copy expert. :class:`CopyPrior` reads the reference section bar for bar and names, at each
+a copy expert. :class:`CopyPrior` reads the reference section bar for bar (its bars aligned with
+the gap's by :func:`~mtk.infill.data.reference_bars`, so that a pickup bar in the reference does
+not shift the copy by a bar) and names, at each
 free choice, the token that copying it would take there (the next onset of the aligned
 reference bar, or its bar line when the bar has no more; the pitch and duration of the
 reference note at the chosen onset); its logit is raised by ``closeness`` (natural log
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from mtk.infill.data import Example
+from mtk.infill.data import Example, reference_bars
 from mtk.infill.decode import IncrementalDecoder
 from mtk.infill.grammar import TargetGrammar
 from mtk.infill.model import InfillTransformer
@@ -115,7 +117,7 @@ def infill(
         [m.meter_at(b) for b in range(example.first, example.end)], tempo=m.tempo, label=example.label
     )
     struct = example.struct if use_struct else None
-    prior = CopyPrior(window(m, struct.first_bar, struct.end_bar)) if struct and sampling.closeness else None
+    prior = CopyPrior(window(m, *reference_bars(example))) if struct and sampling.closeness else None
     out: list[int] = []
     total, sampled = 0.0, 0
     while not grammar.finished:

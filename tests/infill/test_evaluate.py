@@ -95,3 +95,40 @@ def test_evaluate_runs_every_system_on_the_debug_model() -> None:
     assert len(lines) == 2 + 5 + 1 + 3 + 1 + 3 and lines[-1].startswith("| oneills | 2 | 1 |")
     # Two worker processes score their shares of the targets to the same numbers.
     assert evaluate(partial(load, "infill-debug"), targets, [tune()], opts, jobs=2) == result
+
+
+def test_a_reference_with_a_pickup_bar_is_copied_and_followed_from_its_first_full_bar() -> None:
+    """A pickup bar (its own 1/4, as music21 gives it) opens the reference A (bars 0-4); the
+    repeat (bars 5-8) is four full 4/4 bars. Bar i of the gap answers to bar 1 + i of A, so
+    the copy is the repeat note for note and the copy expert at a large closeness writes it."""
+    from mtk.infill.data import Example, reference_bars
+    from mtk.infill.sample import Sampling, infill
+
+    a = [60, 62, 64, 65, 67, 65, 64, 62, 60, 64, 67, 72, 67, 64, 62, 60]
+    notes = [Note(55, 0, 12)] + [Note(p, 12 + 12 * i, 12) for i, p in enumerate(a + a)]
+    melody = Melody((1, 4), 120.0, notes, 9, [Section(0, 5, "A"), Section(5, 9, "A")], changes=((1, (4, 4)),))
+    ex = Example(melody, past=1, first=5, end=9, future=9, struct=Section(0, 5, "A"))
+    assert reference_bars(ex) == (1, 5)
+    truth = window(melody, 5, 9)
+    assert copy_reference(ex).notes == truth.notes
+    assert score(copy_reference(ex), ex)["similarity_truth"] == 1.0
+    model = load("infill-debug").model
+    out = infill(model, ex, sampling=Sampling(closeness=50.0), rng=np.random.default_rng(0))
+    assert out.melody.notes == truth.notes
+    # The same with the pickup written as a whole 4/4 bar holding only the upbeat (as most
+    # tunes of the books have it): that bar is passed over too.
+    padded = [Note(55, 36, 12)] + [Note(p, 48 + 12 * i, 12) for i, p in enumerate(a + a)]
+    full = Melody((4, 4), 120.0, padded, 9, [Section(0, 5, "A"), Section(5, 9, "A")])
+    ex = Example(full, past=1, first=5, end=9, future=9, struct=Section(0, 5, "A"))
+    assert reference_bars(ex) == (1, 5) and copy_reference(ex).notes == window(full, 5, 9).notes
+    # Copied bar for bar into the gap's own bars: into a 2/4 bar, a 4/4 reference bar gives
+    # only the notes of its first half.
+    notes = [Note(60, 0, 24), Note(62, 24, 12), Note(64, 36, 12), Note(65, 48, 24), Note(67, 72, 24)]
+    changing = Melody((4, 4), 120.0, notes, 3, [Section(0, 1, "A"), Section(1, 3, "A")], changes=((1, (2, 4)),))
+    ex = Example(changing, past=0, first=1, end=2, future=3, struct=Section(0, 1, "A"))
+    assert [(n.pitch, n.start, n.duration) for n in copy_reference(ex).notes] == [(60, 0, 24)]
+    rest = Melody((4, 4), 120.0, [Note(60, 48, 12)], 2, [Section(0, 1, "A"), Section(1, 2, "A")])
+    assert copy_reference(Example(rest, past=0, first=1, end=2, future=2, struct=Section(0, 1, "A"))).notes == []
+    # A reference no longer than the gap is read from its first bar.
+    plain = examples(tune(variation=True))[0]
+    assert reference_bars(plain) == (plain.struct.first_bar, plain.struct.end_bar)
