@@ -602,6 +602,10 @@ def separate(
         int, typer.Option("--checkpoint-every", min=1, help="Validate and checkpoint every N steps.")
     ] = 100,
     valid_songs: Annotated[int, typer.Option("--valid-songs", min=1, help="Validation songs scored.")] = 24,
+    init: Annotated[
+        str | None,
+        typer.Option("--init", metavar="NAME|PATH", help="Start a new run from these weights (same settings)."),
+    ] = None,
     seed: Seed = None,
     device: Device = "auto",
     quiet: Quiet = False,
@@ -638,6 +642,7 @@ def separate(
         device=str(resolve_device(device)),
         checkpoint_every=checkpoint_every,
         remix=remix,
+        init=init,
     )
     common.info(f"{len(sets['train'])} train songs, {len(sets['valid'])} valid songs")
     train(sets["train"], sets["valid"][:valid_songs], Path(output), cfg, opts, on_log=JsonLinesWriter().write)

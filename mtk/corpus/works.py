@@ -11,6 +11,8 @@ A/B labels, the section marks the score writes (double bars, repeat signs, rehea
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -25,6 +27,8 @@ SOURCES: dict[str, tuple[str, str, str]] = {
     "miscfolk": ("miscFolk", "*.abc", "public domain (traditional tunes, music21 corpus)"),
     "essen": ("essenFolksong", "*.abc", "Essen Folksong Collection: non-commercial use only"),
 }
+logger = logging.getLogger(__name__)
+
 DEFAULT_SOURCES = ("bach", "oneills", "ryans", "aird", "miscfolk")  # Essen is opt-in (licence)
 METERS = {(2, 4), (2, 2), (3, 4), (4, 4), (6, 8), (9, 8), (12, 8)}
 
@@ -113,7 +117,83 @@ def parse_work(ref: WorkRef, *, any_meter: bool = False) -> Work:
 
     The arrangements of ``mtk corpus`` need one meter of :data:`METERS`; ``any_meter``
     accepts every meter and meter changes (``Work.meter_changes``, times as the notes'),
-    for melody models that read them."""
+    for melody models that read them.
+
+    music21 takes about a third of a second a tune (expanding repeats deep-copies every
+    note), so each answer, a work or the reason it was skipped, is kept in
+    ``<cache>/corpus/works-<key>/`` and read from there afterwards (under a millisecond).
+    The key is music21's version and this module's source, so a new music21 or a change to
+    the parsing parses again."""
+    path = _cached_path(ref, any_meter)
+    cached = _read_cached(path)
+    if cached is None:
+        try:
+            cached = _parse_work(ref, any_meter=any_meter)
+        except WorkSkipped as exc:
+            cached = str(exc)
+        _write_cached(path, cached)
+    if isinstance(cached, str):
+        raise WorkSkipped(cached)
+    return cached
+
+
+@lru_cache(maxsize=1)
+def _cache_folder() -> Path:
+    import importlib.metadata
+
+    from mtk.weights.store import cache_dir
+
+    code = hashlib.sha1(Path(__file__).read_bytes()).hexdigest()[:10]
+    return cache_dir() / "corpus" / f"works-music21-{importlib.metadata.version('music21')}-{code}"
+
+
+def _cached_path(ref: WorkRef, any_meter: bool) -> Path:
+    name = hashlib.sha1(f"{ref.source}\n{ref.path}\n{ref.number}\n{any_meter}".encode()).hexdigest()[:16]
+    return _cache_folder() / f"{ref.source}-{name}.json"
+
+
+def _read_cached(path: Path) -> Work | str | None:
+    """The kept answer: a :class:`Work`, a skip reason, or None (not kept, or damaged)."""
+    try:
+        data = json.loads(path.read_text())
+        if "skipped" in data:
+            return str(data["skipped"])
+        pairs = lambda rows: [tuple(r) for r in rows]  # noqa: E731
+        return Work(
+            ref=WorkRef(**data["ref"]),
+            work_id=data["work_id"],
+            title=data["title"],
+            licence=data["licence"],
+            meter=tuple(data["meter"]),
+            source_meter=tuple(data["source_meter"]),
+            bar_ql=float(data["bar_ql"]),
+            tonic_pc=int(data["tonic_pc"]),
+            mode=data["mode"],
+            notes=pairs(data["notes"]),
+            n_bars=int(data["n_bars"]),
+            phrases=pairs(data["phrases"]),
+            harmony=None if data["harmony"] is None else pairs(data["harmony"]),
+            marks=pairs(data["marks"]),
+            meter_changes=[(float(t), tuple(m)) for t, m in data["meter_changes"]],
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write_cached(path: Path, answer: Work | str) -> None:
+    from dataclasses import asdict
+
+    from mtk.io.files import atomic_write
+
+    data = {"skipped": answer} if isinstance(answer, str) else asdict(answer)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, json.dumps(data).encode(), force=True)
+    except OSError as exc:  # a read-only cache only costs time
+        logger.debug("could not keep %s (%s)", path, exc)
+
+
+def _parse_work(ref: WorkRef, *, any_meter: bool = False) -> Work:
     import warnings
 
     from music21 import converter, expressions, meter

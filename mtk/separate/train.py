@@ -36,6 +36,7 @@ class TrainOptions:
     log_every: int = 10
     valid_seconds: float = 20.0  # of each validation song, from its start
     remix: float = 0.5
+    init: str | None = None  # weights to start a new run from (registry name or file)
 
 
 def sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
@@ -75,6 +76,18 @@ def input_statistics(net: Any, stream: Any, *, batches_: int = 8) -> None:
     net.set_input_statistics(m.mean(0), m.std(0))
 
 
+def initial_state(name_or_path: str, cfg: SeparatorConfig) -> dict[str, Any]:
+    """The weights of ``name_or_path`` (registry name, release file or checkpoint) in float32;
+    their settings must be ``cfg``'s."""
+    from mtk.weights.checkpoint import load_checkpoint
+    from mtk.weights.store import resolve
+
+    ckpt = load_checkpoint(resolve(name_or_path, task="separate").path, arch=ARCH)
+    if SeparatorConfig.from_dict(ckpt["config"]) != cfg:
+        raise UsageError(f"--init {name_or_path}: a model of other settings ({ckpt['config']})")
+    return {k: v.float() for k, v in ckpt["state_dict"].items()}
+
+
 def train(
     train_songs: Sequence[StemSong],
     valid_songs: Sequence[StemSong],
@@ -84,7 +97,8 @@ def train(
     *,
     on_log: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
-    """Train (or resume) ``cfg`` in ``run``; returns the last record."""
+    """Train (or resume) ``cfg`` in ``run``, a new run from ``opts.init``'s weights when given
+    (their input statistics kept); returns the last record."""
     import torch
 
     from mtk.separate.model import build_separator
@@ -103,12 +117,14 @@ def train(
         net.load_state_dict(state["state_dict"])
         optim.load_state_dict(state["optimizer"])
         step, best_sdr = int(state["step"]), float(state["best_sdr"])
+    elif opts.init:
+        net.load_state_dict(initial_state(opts.init, cfg))
     rng = np.random.default_rng([opts.seed, step])  # a resumed run draws new excerpts
     frames = int(round(opts.seconds * cfg.sample_rate))
     stream = batches(
         train_songs, cfg.stems, frames=frames, batch=opts.batch, rng=rng, augment=Augment(remix=opts.remix)
     )
-    if state is None and cfg.arch == "umx":
+    if state is None and not opts.init and cfg.arch == "umx":
         input_statistics(net, stream)
     valid_frames = int(round(opts.valid_seconds * cfg.sample_rate))
 

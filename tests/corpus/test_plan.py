@@ -10,7 +10,7 @@ from mtk.corpus.build import CorpusOptions, plan_corpus, split_of
 from mtk.corpus.harmony import harmonize
 from mtk.corpus.kits import Kit, KitInstrument, Layer, classify
 from mtk.corpus.styles import drum_class
-from mtk.corpus.works import WorkRef, list_works, parse_work
+from mtk.corpus.works import WorkRef, WorkSkipped, list_works, parse_work
 
 
 def test_harmonize_a_cadence() -> None:
@@ -81,6 +81,40 @@ def test_bach_chorale_parses_with_its_harmony() -> None:
     assert work.work_id.startswith("bach-tune:") and work.phrases and work.phrases[0][2] == "A"
     assert all(0 <= s and d > 0 for _, s, d in work.notes)
     assert work.notes[0][1] % work.bar_ql == pytest.approx(work.bar_ql - 1)  # a one-beat pickup, padded
+
+
+def test_parsed_works_and_skips_are_kept_and_read_back_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mtk.corpus import works
+
+    monkeypatch.setenv("MTK_CACHE_DIR", str(tmp_path))
+    works._cache_folder.cache_clear()
+    monkeypatch.setattr(works, "_cache_folder", lambda: tmp_path / "works")
+    chorale = WorkRef("bach", "bach/bwv269.mxl")  # harmony, a pickup, phrases
+    tune = next(r for r in list_works(("oneills",)) if r.number == 2)
+    skipped = WorkRef("bach", "bach/bwv1.6.mxl")  # not a four-part chorale
+    first = {(r, m): works._parse_work(r, any_meter=m) for r in (chorale, tune) for m in (False, True)}
+    with pytest.raises(WorkSkipped) as why:
+        works._parse_work(skipped)
+    for (ref, any_meter), work in first.items():
+        assert parse_work(ref, any_meter=any_meter) == work  # parsed and kept
+    with pytest.raises(WorkSkipped, match=str(why.value)):
+        parse_work(skipped)
+    assert len(list((tmp_path / "works").glob("*.json"))) == 5
+
+    def no_parsing(*args: object, **kwargs: object) -> None:
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr(works, "_parse_work", no_parsing)
+    for (ref, any_meter), work in first.items():
+        kept = parse_work(ref, any_meter=any_meter)
+        assert kept == work and type(kept.notes[0]) is tuple and type(kept.meter) is tuple
+    with pytest.raises(WorkSkipped, match=str(why.value)):
+        parse_work(skipped)
+    works._cached_path(chorale, False).write_text("{not json")  # a damaged file is parsed again
+    with pytest.raises(AssertionError, match="parsed again"):
+        parse_work(chorale)
 
 
 def test_same_tune_same_work_id() -> None:
