@@ -6,6 +6,7 @@ import io
 import os
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 
 import miditoolkit
@@ -46,7 +47,12 @@ def invoke_mtk(
     from mtk.cli.main import app
 
     result = CliRunner().invoke(app, list(args), input=input, env={"NO_COLOR": "1", **(env or {})})
-    return subprocess.CompletedProcess(list(args), result.exit_code, result.stdout_bytes, result.stderr_bytes)
+    stderr = result.stderr_bytes
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        # what the interpreter would have printed, so that tests of "no traceback" still fail
+        trace = "".join(traceback.format_exception(result.exception))
+        stderr += trace.encode()
+    return subprocess.CompletedProcess(list(args), result.exit_code, result.stdout_bytes, stderr)
 
 
 def make_midi(

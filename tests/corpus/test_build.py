@@ -13,7 +13,7 @@ import soundfile as sf
 from mtk.corpus.build import split_of
 from mtk.corpus.kits import HYDROGEN_DIRS, load_one_shot
 from mtk.corpus.styles import STEM_CLASSES, stem_class
-from tests.conftest import run_mtk
+from tests.conftest import invoke_mtk
 
 TIMGM = Path("/usr/share/sounds/sf2/TimGM6mb.sf2")
 NEEDS = [
@@ -51,7 +51,7 @@ ARGS = [
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("corpus") / "songs"
-    proc = run_mtk("corpus", "songs", str(out), *ARGS, timeout=300)
+    proc = invoke_mtk("corpus", "songs", str(out), *ARGS)
     assert proc.returncode == 0, proc.stderr.decode()
     assert len(proc.stdout.decode().splitlines()) == 3
     return out
@@ -188,7 +188,7 @@ def test_splits_and_held_out_sounds(corpus: Path) -> None:
 
 def test_same_seed_same_bytes(corpus: Path, tmp_path: Path) -> None:
     again = tmp_path / "songs"
-    proc = run_mtk("corpus", "songs", str(again), *ARGS[:-2], "-j", "1", timeout=300)
+    proc = invoke_mtk("corpus", "songs", str(again), *ARGS[:-2], "-j", "1")
     assert proc.returncode == 0, proc.stderr.decode()
     for folder, _ in _songs(corpus):
         for path in sorted(folder.rglob("*")):
@@ -200,19 +200,19 @@ def test_same_seed_same_bytes(corpus: Path, tmp_path: Path) -> None:
 
 def test_skip_existing_force_and_stats(corpus: Path) -> None:
     before = (corpus / "index.jsonl").read_bytes()
-    proc = run_mtk("corpus", "songs", str(corpus), *ARGS)
+    proc = invoke_mtk("corpus", "songs", str(corpus), *ARGS)
     assert proc.returncode == 2 and b"--skip-existing" in proc.stderr and b"Traceback" not in proc.stderr
     assert (corpus / "index.jsonl").read_bytes() == before
-    proc = run_mtk("corpus", "songs", str(corpus), *ARGS, "--skip-existing")
+    proc = invoke_mtk("corpus", "songs", str(corpus), *ARGS, "--skip-existing")
     assert proc.returncode == 0 and all(json.loads(x)["skipped"] for x in proc.stdout.decode().splitlines())
-    proc = run_mtk("corpus", "stats", str(corpus))
+    proc = invoke_mtk("corpus", "stats", str(corpus))
     stats = json.loads(proc.stdout)
     assert stats["songs"] == 3 and stats["hits"]["kick"] > 0 and sum(stats["splits"].values()) == 3
 
 
 def test_oneshots_export(tmp_path: Path) -> None:
     out = tmp_path / "oneshots"
-    proc = run_mtk("corpus", "oneshots", str(out), "--kits", "GMRockKit", "-r", str(SR))
+    proc = invoke_mtk("corpus", "oneshots", str(out), "--kits", "GMRockKit", "-r", str(SR))
     records = [json.loads(line) for line in proc.stdout.decode().splitlines()]
     assert proc.returncode == 0 and len(records) > 50
     assert {r["class"] for r in records} >= {"kick", "snare", "hihat_closed", "hihat_open", "crash", "ride"}
@@ -222,16 +222,14 @@ def test_oneshots_export(tmp_path: Path) -> None:
         assert r["file"].split("/")[1] == r["class"] and r["kit"] == "GMRockKit" and r["licence"] == "GPL"
         assert np.abs(y).max() == pytest.approx(0.891, abs=2e-3)  # -1 dBFS peak
         assert np.abs(y[:10]).max() > 0.0005  # trimmed: sound from the first samples
-    proc = run_mtk("corpus", "oneshots", str(out), "--kits", "GMRockKit")
+    proc = invoke_mtk("corpus", "oneshots", str(out), "--kits", "GMRockKit")
     assert proc.returncode == 2 and b"--force" in proc.stderr
 
 
 def test_band_songs_credit_their_artist_release_and_label(tmp_path: Path) -> None:
     out = tmp_path / "bands"
     args = [a for a in ARGS if a not in ("-j", "2")]
-    proc = run_mtk(
-        "corpus", "songs", str(out), *args, "--versions", "2", "--artists", "2", "--labels", "1", timeout=300
-    )
+    proc = invoke_mtk("corpus", "songs", str(out), *args, "--versions", "2", "--artists", "2", "--labels", "1")
     assert proc.returncode == 0, proc.stderr.decode()
     songs = _songs(out)
     assert len(songs) == 6
@@ -258,7 +256,7 @@ def test_soundfont_drums_split_by_class(tmp_path: Path) -> None:
     args = [a for a in ARGS if a not in ("-j", "2")]
     args[args.index("--soundfont-drums") + 1] = "1"
     args[args.index("-n") + 1], args[args.index("--max-seconds") + 1] = "1", "6"
-    proc = run_mtk("corpus", "songs", str(out), *args, timeout=300)
+    proc = invoke_mtk("corpus", "songs", str(out), *args)
     assert proc.returncode == 0, proc.stderr.decode()
     ((folder, meta),) = _songs(out)
     assert meta["drums"]["mode"] == "soundfont"
@@ -288,7 +286,7 @@ def test_soundfont_kits_export_note_by_note(tmp_path: Path) -> None:
         48: "Orchestra",
     }
     out = tmp_path / "sf"
-    proc = run_mtk("corpus", "oneshots", str(out), "--no-recorded", "--soundfonts", str(TIMGM), "-r", str(SR))
+    proc = invoke_mtk("corpus", "oneshots", str(out), "--no-recorded", "--soundfonts", str(TIMGM), "-r", str(SR))
     assert proc.returncode == 0, proc.stderr.decode()
     records = [json.loads(line) for line in proc.stdout.decode().splitlines()]
     assert {r["kit"] for r in records} == {f"TimGM6mb {n}" for n in drum_kit_presets(TIMGM).values()}
@@ -311,7 +309,7 @@ def test_soundfont_kits_export_note_by_note(tmp_path: Path) -> None:
     args = [a for a in ARGS if a not in ("-j", "2")]
     args[args.index("-n") + 1], args[args.index("--max-seconds") + 1] = "1", "6"
     args[args.index("--kits") + 1] = args[args.index("--test-kits") + 1] = "TimGM6mb Electronic"
-    proc = run_mtk("corpus", "songs", str(songs), *args, "--kits-dir", str(out), timeout=300)
+    proc = invoke_mtk("corpus", "songs", str(songs), *args, "--kits-dir", str(out))
     assert proc.returncode == 0, proc.stderr.decode()
     ((folder, meta),) = _songs(songs)
     assert meta["drums"] == {"mode": "sampler", "kit": "TimGM6mb Electronic", "licence": "GPL-2 (timgm6mb-soundfont)"}
@@ -329,7 +327,7 @@ def test_a_song_whose_drums_do_not_sound_says_so(tmp_path: Path) -> None:
     out = tmp_path / "folk"
     args = ["-n", "3", "--seed", "1", "--styles", "folk", "--kits", "GMRockKit,TR808EmulationKit"]
     args += ["--test-kits", "TR808EmulationKit", "--soundfonts", str(TIMGM), "--soundfont-drums", "0"]
-    proc = run_mtk("corpus", "songs", str(out), *args, "-r", "16000", "--max-seconds", "8", "-q", timeout=300)
+    proc = invoke_mtk("corpus", "songs", str(out), *args, "-r", "16000", "--max-seconds", "8", "-q")
     assert proc.returncode == 0, proc.stderr.decode()
     records = {r["id"]: r for r in map(json.loads, proc.stdout.decode().splitlines())}
     import miditoolkit
@@ -358,7 +356,7 @@ def test_drum_parts_are_labelled_and_their_hits_line_up(tmp_path: Path) -> None:
     out = tmp_path / "parts"
     args = [a for a in ARGS if a not in ("-j", "2")]
     args[args.index("-n") + 1], args[args.index("--max-seconds") + 1] = "4", "8"
-    proc = run_mtk("corpus", "songs", str(out), *args, "--drum-parts", "generated,hydrogen,fills,pflib", timeout=300)
+    proc = invoke_mtk("corpus", "songs", str(out), *args, "--drum-parts", "generated,hydrogen,fills,pflib")
     assert proc.returncode == 0, proc.stderr.decode()
     sources = set()
     for folder, meta in _songs(out):
@@ -374,7 +372,7 @@ def test_drum_parts_are_labelled_and_their_hits_line_up(tmp_path: Path) -> None:
         else:  # the soundfont's kit (the train split here: GMRockKit is held out for test)
             assert _onsets_at(drums, meta["drum_hits"]) >= 0.9 * len(meta["drum_hits"]), folder.name
     assert len(sources) >= 2
-    bad = run_mtk("corpus", "songs", str(tmp_path / "bad"), *args, "--drum-parts", "groove,fils", timeout=60)
+    bad = invoke_mtk("corpus", "songs", str(tmp_path / "bad"), *args, "--drum-parts", "groove,fils")
     assert bad.returncode == 2 and len(bad.stderr.decode().strip().splitlines()) == 1
     assert "fils" in bad.stderr.decode() and not (tmp_path / "bad").exists()
 
@@ -404,6 +402,6 @@ def test_engines_are_drawn_per_version_and_one_is_held_out_for_test() -> None:
 
 
 def test_an_unknown_engine_is_one_line(tmp_path: Path) -> None:
-    bad = run_mtk("corpus", "songs", str(tmp_path / "bad"), *ARGS, "--engines", "fluidsynth,csound", timeout=60)
+    bad = invoke_mtk("corpus", "songs", str(tmp_path / "bad"), *ARGS, "--engines", "fluidsynth,csound")
     assert bad.returncode == 2 and len(bad.stderr.decode().strip().splitlines()) == 1
     assert "csound" in bad.stderr.decode() and not (tmp_path / "bad").exists()

@@ -13,7 +13,7 @@ from mtk.detect_cover.infer import CoverDetector, load_model
 from mtk.detect_cover.project import Projection, save_model
 from mtk.detect_cover.project import load_model as load_projection
 from mtk.detect_cover.train import ProjectionOptions, train_projection
-from tests.conftest import run_mtk
+from tests.conftest import invoke_mtk
 from tests.detect_cover.test_features import _chroma, _grid
 
 
@@ -88,10 +88,10 @@ def test_model_file_round_trip_and_search(trained: tuple[Projection, list[list[R
 
 
 def test_train_command_refuses_bad_outputs_before_training(tmp_path: Path) -> None:
-    proc = run_mtk("train", "detect-cover", "--data", str(tmp_path), "--projection-steps", "5", "-o", "m.json")
+    proc = invoke_mtk("train", "detect-cover", "--data", str(tmp_path), "--projection-steps", "5", "-o", "m.json")
     assert proc.returncode == 2 and b".npz" in proc.stderr and b"Traceback" not in proc.stderr
     (tmp_path / "m.npz").write_bytes(b"keep")
-    proc = run_mtk("train", "detect-cover", "--data", str(tmp_path), "-o", str(tmp_path / "m.npz"))
+    proc = invoke_mtk("train", "detect-cover", "--data", str(tmp_path), "-o", str(tmp_path / "m.npz"))
     assert proc.returncode != 0 and b"exists" in proc.stderr
     assert (tmp_path / "m.npz").read_bytes() == b"keep"
 

@@ -83,12 +83,12 @@ def test_collate_pads_and_masks_the_target() -> None:
 
 def test_tiny_training_learns_and_resumes(tmp_path: Path) -> None:
     records = [{"work": f"w{i}", "split": "train", **to_json(_aaba(i))} for i in range(3)]
-    opts = TrainOptions(steps=30, batch=4, lr=1e-3, warmup=1, checkpoint_every=10, log_every=10)
+    opts = TrainOptions(steps=12, batch=4, lr=1e-3, warmup=1, checkpoint_every=4, log_every=4)
     first = train(records, tmp_path / "run", opts)
     logs = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
-    assert first["step"] == 30 and logs[-1]["loss"] < logs[0]["loss"]
-    again = train(records, tmp_path / "run", TrainOptions(**{**opts.__dict__, "steps": 40}))
-    assert again["step"] == 40 and len((tmp_path / "run" / "log.jsonl").read_text().splitlines()) == 4
+    assert first["step"] == 12 and logs[-1]["loss"] < logs[0]["loss"]
+    again = train(records, tmp_path / "run", TrainOptions(**{**opts.__dict__, "steps": 16}))
+    assert again["step"] == 16 and len((tmp_path / "run" / "log.jsonl").read_text().splitlines()) == 4
     with pytest.raises(ValueError, match="no training example"):
         train([{**records[0], "split": "test"}], tmp_path / "other", opts)
 

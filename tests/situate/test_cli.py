@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.conftest import run_mtk
+from tests.conftest import invoke_mtk
 
 DEBUG = ["--ausp", "situate-ausp-debug", "--dusp", "situate-dusp-debug"]
 
@@ -27,7 +27,7 @@ def _lines(out: bytes) -> list[dict]:
 
 def test_streams_to_json_lines(stream_files: Path, meta_corpus: Path) -> None:
     head = b"".join((stream_files / "streams.jsonl").read_bytes().splitlines(keepends=True)[:5])
-    proc = run_mtk("situate", "-", "--audio", str(meta_corpus), "-k", "2", *DEBUG, input=head, env=_env())
+    proc = invoke_mtk("situate", "-", "--audio", str(meta_corpus), "-k", "2", *DEBUG, input=head, env=_env())
     assert proc.returncode == 0, proc.stderr
     records = _lines(proc.stdout)
     assert [r["row"] for r in records] == [1, 2, 3, 4, 5]
@@ -37,7 +37,7 @@ def test_streams_to_json_lines(stream_files: Path, meta_corpus: Path) -> None:
 
 
 def test_history_embeds_users(stream_files: Path, meta_corpus: Path) -> None:
-    proc = run_mtk(
+    proc = invoke_mtk(
         "situate", str(stream_files / "streams.jsonl"), "--audio", str(meta_corpus), "--branch", "ausp",
         "--history", str(stream_files / "history.jsonl"), "--ausp", "situate-ausp-debug", "-q", env=_env(),
     )  # fmt: skip
@@ -53,7 +53,7 @@ def test_bad_row_names_row_and_column_and_writes_nothing(tmp_path: Path) -> None
     src = tmp_path / "s.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "out.jsonl"
-    proc = run_mtk("situate", str(src), "--branch", "dusp", "--dusp", "situate-dusp-debug", "-o", str(out))
+    proc = invoke_mtk("situate", str(src), "--branch", "dusp", "--dusp", "situate-dusp-debug", "-o", str(out))
     assert proc.returncode == 2
     assert (
         proc.stderr.decode()
@@ -66,39 +66,39 @@ def test_bad_row_names_row_and_column_and_writes_nothing(tmp_path: Path) -> None
 def test_missing_column_in_csv(tmp_path: Path) -> None:
     src = tmp_path / "s.csv"
     src.write_text("timestamp,device,user\n2019-08-01T10:00,mobile,a\n")
-    proc = run_mtk("situate", str(src), "--branch", "dusp", "--dusp", "situate-dusp-debug")
+    proc = invoke_mtk("situate", str(src), "--branch", "dusp", "--dusp", "situate-dusp-debug")
     assert proc.returncode == 2 and b"row 1: missing column 'network'" in proc.stderr
 
 
 def test_now(tmp_path: Path) -> None:
     args = ["situate", "now", "--device", "mobile", "--network", "plane", "--time", "2019-08-13T08:05"]
-    proc = run_mtk(*args, "--user", "u1", "--age", "30", "--country", "FR", "--dusp", "situate-dusp-debug")
+    proc = invoke_mtk(*args, "--user", "u1", "--age", "30", "--country", "FR", "--dusp", "situate-dusp-debug")
     assert proc.returncode == 0, proc.stderr
     (record,) = _lines(proc.stdout)
     assert record["user"] == "u1" and record["situations"][0]["situation"] == "train"
-    proc = run_mtk("situate", "now", "--device", "mobile", "--network", "5g", "--dusp", "situate-dusp-debug")
+    proc = invoke_mtk("situate", "now", "--device", "mobile", "--network", "5g", "--dusp", "situate-dusp-debug")
     assert proc.returncode == 2 and proc.stderr.decode().count("\n") == 1 and b"--network" in proc.stderr
 
 
 def test_session(meta_corpus: Path, tmp_path: Path) -> None:
     out = tmp_path / "session.jsonl"
     args = ["situate", "session", "--user", "u00001", "--situation", "gym", "--tracks", str(meta_corpus), "-n", "5"]
-    proc = run_mtk(*args, "--ausp", "situate-ausp-debug", "-o", str(out), "-q", env=_env())
+    proc = invoke_mtk(*args, "--ausp", "situate-ausp-debug", "-o", str(out), "-q", env=_env())
     assert proc.returncode == 0, proc.stderr
     ranked = _lines(out.read_bytes())
     assert [r["rank"] for r in ranked] == [1, 2, 3, 4, 5] and all(r["track"].endswith("mix.wav") for r in ranked)
-    proc = run_mtk(*args, "--ausp", "situate-ausp-debug", "-o", str(out), env=_env())
+    proc = invoke_mtk(*args, "--ausp", "situate-ausp-debug", "-o", str(out), env=_env())
     assert proc.returncode == 2 and b"exists" in proc.stderr
 
 
 @pytest.fixture(scope="module")
 def tiny_run(stream_files: Path, meta_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     run = tmp_path_factory.mktemp("run")
-    proc = run_mtk(
+    proc = invoke_mtk(
         "train", "situate", "--streams", str(stream_files / "streams.jsonl"), "--history",
         str(stream_files / "history.jsonl"), "--audio", str(meta_corpus), "-C", "4", "-o", str(run),
         "--steps", "2", "--tracks", "4", "--streams-per-track", "2", "--seed", "0", "--device", "cpu",
-        env=_env(tmp_path_factory.getbasetemp() / "mtk-cache"), timeout=300,
+        env=_env(tmp_path_factory.getbasetemp() / "mtk-cache"),
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     lines = _lines(proc.stdout)
@@ -110,7 +110,7 @@ def tiny_run(stream_files: Path, meta_corpus: Path, tmp_path_factory: pytest.Tem
 def test_train_writes_loadable_models(tiny_run: Path, stream_files: Path, meta_corpus: Path) -> None:
     assert {p.name for p in tiny_run.iterdir()} >= {"ausp.pt", "dusp.ubj", "last.pt", "log.jsonl", "scores.json"}
     assert (tiny_run / "ausp.pt").stat().st_size < 18_000_000  # int8 FC layer, float16 rest
-    proc = run_mtk(
+    proc = invoke_mtk(
         "situate", str(stream_files / "streams.jsonl"), "--audio", str(meta_corpus), "-q",
         "--ausp", str(tiny_run / "ausp.pt"), "--dusp", str(tiny_run / "dusp.ubj"), env=_env(),
     )  # fmt: skip
@@ -202,7 +202,7 @@ def test_training_state_is_lean_and_not_a_model(tiny_run: Path, stream_files: Pa
     duplicated; given as --ausp it was an internal error (KeyError: 'track_factors')."""
     assert (tiny_run / "last.pt").stat().st_size < 3 * 4 * 16_199_558 * 1.005
     args = ["situate", str(stream_files / "streams.jsonl"), "--audio", str(meta_corpus)]
-    proc = run_mtk(*args, "--ausp", str(tiny_run / "last.pt"), "--branch", "ausp", env=_env())
+    proc = invoke_mtk(*args, "--ausp", str(tiny_run / "last.pt"), "--branch", "ausp", env=_env())
     assert proc.returncode == 2 and proc.stdout == b""
     assert (
         proc.stderr.decode().count("\n") <= 2
@@ -216,7 +216,7 @@ def test_train_refuses_streams_without_every_situation(stream_files: Path, meta_
     kept = [r for r in rows if r["situation"] != "sleep"]
     assert len(kept) < len(rows)
     (tmp_path / "streams.jsonl").write_text("".join(json.dumps(r) + "\n" for r in kept))
-    proc = run_mtk(
+    proc = invoke_mtk(
         "train", "situate", "--streams", str(tmp_path / "streams.jsonl"), "--history",
         str(stream_files / "history.jsonl"), "--audio", str(meta_corpus), "-C", "4", "-o", str(tmp_path / "run"),
         "--steps", "1", env=_env(),
@@ -231,18 +231,18 @@ def test_eval_dusp_protocol(stream_files: Path, meta_corpus: Path, tmp_path: Pat
         "eval", "situate", "--streams", str(stream_files / "streams.jsonl"), "--history",
         str(stream_files / "history.jsonl"), "--branch", "dusp", "-C", "4", "--repeats", "2",
     )  # fmt: skip
-    proc = run_mtk(*args)
+    proc = invoke_mtk(*args)
     assert proc.returncode == 0, proc.stderr
     (result,) = _lines(proc.stdout)
     cell = result["summary"]["4"]["warm"]["dusp_accuracy"]
     assert cell["n"] == 2 and 0 <= cell["mean"] <= 1 and len(result["runs"]) == 6
     # --runs keeps each split; a rerun reads them back to the same report
     runs = tmp_path / "runs"
-    kept = [run_mtk(*args, "--runs", str(runs)) for _ in range(2)]
+    kept = [invoke_mtk(*args, "--runs", str(runs)) for _ in range(2)]
     assert [p.stdout for p in kept] == [proc.stdout] * 2 and len(list(runs.glob("c4-*/record.json"))) == 6
-    clash = run_mtk(*args, "--runs", str(runs), "--branch", "both", "--audio", str(meta_corpus))
+    clash = invoke_mtk(*args, "--runs", str(runs), "--branch", "both", "--audio", str(meta_corpus))
     assert clash.returncode == 2 and b"other ausp settings" in clash.stderr and not clash.stdout
-    proc = run_mtk(
+    proc = invoke_mtk(
         "eval", "situate", "--streams", str(stream_files / "streams.jsonl"), "--history",
         str(stream_files / "history.jsonl"), "--branch", "dusp", "-C", "4", "--repeats", "1", "--format", "markdown",
     )  # fmt: skip
@@ -252,11 +252,11 @@ def test_eval_dusp_protocol(stream_files: Path, meta_corpus: Path, tmp_path: Pat
 
 
 def test_eval_protocol_with_ausp(stream_files: Path, meta_corpus: Path) -> None:
-    proc = run_mtk(
+    proc = invoke_mtk(
         "eval", "situate", "--streams", str(stream_files / "streams.jsonl"), "--history",
         str(stream_files / "history.jsonl"), "--audio", str(meta_corpus), "-C", "4", "--splits", "cold-track",
         "--repeats", "1", "--steps", "1", "--tracks", "2", "--streams-per-track", "2", "--device", "cpu", "-v",
-        env=_env(), timeout=300,
+        env=_env(),
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     (result,) = _lines(proc.stdout)

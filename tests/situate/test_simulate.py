@@ -8,7 +8,7 @@ from pathlib import Path
 
 from mtk.situate.schema import SITUATIONS, parse_streams, tag_set
 from mtk.situate.simulate import load_tracks, simulate
-from tests.conftest import run_mtk
+from tests.conftest import invoke_mtk
 
 
 def test_same_seed_same_streams(meta_corpus: Path, simulated) -> None:
@@ -40,7 +40,7 @@ def test_planted_patterns(simulated) -> None:
 def test_cli_writes_and_refuses_to_overwrite(meta_corpus: Path, tmp_path: Path) -> None:
     out = tmp_path / "streams"
     args = ["corpus", "streams", str(out), "--audio", str(meta_corpus), "--users", "20", "--streams", "300"]
-    proc = run_mtk(*args, "--seed", "1")
+    proc = invoke_mtk(*args, "--seed", "1")
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["simulated"] is True and summary["streams"] == 300 and summary["tracks"] == 48
@@ -50,14 +50,14 @@ def test_cli_writes_and_refuses_to_overwrite(meta_corpus: Path, tmp_path: Path) 
         f"s1-u{u:05d}" for u in range(20)
     }
     before = (out / "streams.jsonl").read_bytes()
-    proc = run_mtk(*args, "--seed", "2")
+    proc = invoke_mtk(*args, "--seed", "2")
     assert proc.returncode == 2
     assert proc.stderr.decode().strip().endswith("exists (use --force to overwrite)")
     assert (out / "streams.jsonl").read_bytes() == before
 
 
 def test_cli_rejects_a_folder_that_is_not_a_corpus(tmp_path: Path) -> None:
-    proc = run_mtk("corpus", "streams", str(tmp_path / "o"), "--audio", str(tmp_path), "--seed", "1")
+    proc = invoke_mtk("corpus", "streams", str(tmp_path / "o"), "--audio", str(tmp_path), "--seed", "1")
     assert proc.returncode == 2
     assert b"not an mtk song corpus" in proc.stderr and b"Traceback" not in proc.stderr
     assert not (tmp_path / "o").exists()
