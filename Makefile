@@ -35,6 +35,7 @@ demo: install
 	$(MTK) infill examples/ode_to_joy.mid --gap 13-16 --struct-from 1-4 -n 4 --seed 1 -o $(OUT)/ode_to_joy_infill.mid --force | tee $(OUT)/infill.jsonl
 	$(MTK) embed index $(OUT)/ode_to_joy.wav $(OUT)/ode_to_joy_cover.wav $(OUT)/ode_to_joy_stems/ -o $(OUT)/embed.idx --force > $(OUT)/embed-index.jsonl
 	$(MTK) render $(OUT)/ode_to_joy_infill.mid | $(MTK) embed similar - --index $(OUT)/embed.idx -k 3 | tee $(OUT)/embed-similar.jsonl
+	$(MTK) cover profile $(OUT)/ode_to_joy.wav $(OUT)/ode_to_joy_cover.wav $(OUT)/ode_to_joy_new_mix.wav -o $(OUT)/taste.json --force | tee $(OUT)/cover-profile.jsonl
 	$(MTK) corpus oneshots $(OUT)/drum_samples --no-recorded --force -q --soundfonts "$$($(PY) -c 'from mtk.corpus.soundfonts import bundled_soundfont; print(bundled_soundfont())')" > $(OUT)/drum_samples.jsonl
 	$(MTK) rank-samples index $(OUT)/drum_samples -o $(OUT)/drum_samples.idx --force > $(OUT)/rank-samples-index.jsonl
 	$(MTK) rank-samples $(OUT)/ode_to_joy.wav $(OUT)/drum_samples.idx --exclude-drums --class snare -k 5 | tee $(OUT)/rank-samples.jsonl
@@ -52,6 +53,8 @@ demo: install
 	@echo "      mtk infill rewrote its last phrase (bars 13-16) in the image of bars 1-4 -> $(OUT)/ode_to_joy_infill.mid"
 	@echo "      mtk embed indexed the recordings and stems, and found the infilled version's nearest neighbours"
 	@echo "      (rendered on the fly, piped in) -> $(OUT)/embed.idx, $(OUT)/embed-similar.jsonl"
+	@echo "      mtk cover profile classified the recording, its cover and its new-drums mix into genres and"
+	@echo "      aggregated them into a listener's taste profile -> $(OUT)/cover-profile.jsonl, $(OUT)/taste.json"
 	@echo "      mtk rank-samples indexed the drum kits of the bundled soundfont as one-shots, and ranked their snares"
 	@echo "      for the recording with its drums separated out, and kicks for its separated bass line (piped)"
 	@echo "      -> $(OUT)/drum_samples.idx, $(OUT)/rank-samples.jsonl, $(OUT)/rank-samples-bass.jsonl"

@@ -3,7 +3,7 @@ _mtk() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} path=mtk i
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "$path ${COMP_WORDS[i]}" in
-            "mtk render"|"mtk corpus"|"mtk corpus songs"|"mtk corpus oneshots"|"mtk corpus catalogue"|"mtk corpus streams"|"mtk corpus stats"|"mtk detect-cover"|"mtk detect-cover pair"|"mtk detect-cover index"|"mtk detect-cover query"|"mtk detect-cover cliques"|"mtk detect-cover classify"|"mtk embed"|"mtk embed vectors"|"mtk embed index"|"mtk embed similar"|"mtk rank-samples"|"mtk rank-samples rank"|"mtk rank-samples index"|"mtk separate"|"mtk transcribe"|"mtk accompany"|"mtk infill"|"mtk situate"|"mtk situate predict"|"mtk situate now"|"mtk situate session"|"mtk train"|"mtk train detect-cover"|"mtk train transcribe"|"mtk train transcribe-crnn"|"mtk train infill"|"mtk train situate-content"|"mtk train situate"|"mtk train embed"|"mtk train separate"|"mtk train rank-samples"|"mtk train shot-classes"|"mtk train accompany"|"mtk eval"|"mtk eval detect-cover"|"mtk eval transcribe"|"mtk eval situate"|"mtk eval infill"|"mtk eval embed"|"mtk eval situate-fold-in"|"mtk eval separate"|"mtk eval rank-samples"|"mtk eval accompany"|"mtk models"|"mtk models list"|"mtk models path"|"mtk models verify") path="$path ${COMP_WORDS[i]}" ;;
+            "mtk render"|"mtk corpus"|"mtk corpus songs"|"mtk corpus oneshots"|"mtk corpus catalogue"|"mtk corpus streams"|"mtk corpus stats"|"mtk detect-cover"|"mtk detect-cover pair"|"mtk detect-cover index"|"mtk detect-cover query"|"mtk detect-cover cliques"|"mtk detect-cover classify"|"mtk cover"|"mtk cover profile"|"mtk embed"|"mtk embed vectors"|"mtk embed index"|"mtk embed similar"|"mtk rank-samples"|"mtk rank-samples rank"|"mtk rank-samples index"|"mtk separate"|"mtk transcribe"|"mtk accompany"|"mtk infill"|"mtk situate"|"mtk situate predict"|"mtk situate now"|"mtk situate session"|"mtk train"|"mtk train detect-cover"|"mtk train transcribe"|"mtk train transcribe-crnn"|"mtk train infill"|"mtk train situate-content"|"mtk train situate"|"mtk train embed"|"mtk train separate"|"mtk train rank-samples"|"mtk train shot-classes"|"mtk train accompany"|"mtk train cover"|"mtk eval"|"mtk eval detect-cover"|"mtk eval transcribe"|"mtk eval situate"|"mtk eval infill"|"mtk eval embed"|"mtk eval situate-fold-in"|"mtk eval separate"|"mtk eval rank-samples"|"mtk eval accompany"|"mtk eval cover"|"mtk models"|"mtk models list"|"mtk models path"|"mtk models verify") path="$path ${COMP_WORDS[i]}" ;;
         esac
     done
     case "$path|$prev" in
@@ -61,6 +61,11 @@ _mtk() {
         "mtk detect-cover classify|--clique") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mtk detect-cover classify|--model") COMPREPLY=(); return ;;
         "mtk detect-cover classify|-j"|"mtk detect-cover classify|--jobs") COMPREPLY=(); return ;;
+        "mtk cover profile|-o"|"mtk cover profile|--output") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk cover profile|--plays") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mtk cover profile|--favourites") COMPREPLY=(); return ;;
+        "mtk cover profile|--model") COMPREPLY=(); return ;;
+        "mtk cover profile|--device") COMPREPLY=(); return ;;
         "mtk embed vectors|-o"|"mtk embed vectors|--output") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mtk embed vectors|--model") COMPREPLY=(); return ;;
         "mtk embed vectors|--pool") COMPREPLY=(); return ;;
@@ -241,6 +246,7 @@ _mtk() {
         "mtk train separate|--remix") COMPREPLY=(); return ;;
         "mtk train separate|--checkpoint-every") COMPREPLY=(); return ;;
         "mtk train separate|--valid-songs") COMPREPLY=(); return ;;
+        "mtk train separate|--init") COMPREPLY=(); return ;;
         "mtk train separate|--seed") COMPREPLY=(); return ;;
         "mtk train separate|--device") COMPREPLY=(); return ;;
         "mtk train rank-samples|--oneshots") COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -277,6 +283,15 @@ _mtk() {
         "mtk train accompany|--valid-songs") COMPREPLY=(); return ;;
         "mtk train accompany|--seed") COMPREPLY=(); return ;;
         "mtk train accompany|--device") COMPREPLY=(); return ;;
+        "mtk train cover|--data") COMPREPLY=(); return ;;
+        "mtk train cover|-o"|"mtk train cover|--output") COMPREPLY=(); return ;;
+        "mtk train cover|--stage") COMPREPLY=(); return ;;
+        "mtk train cover|--embed") COMPREPLY=(); return ;;
+        "mtk train cover|--hidden") COMPREPLY=(); return ;;
+        "mtk train cover|--epochs") COMPREPLY=(); return ;;
+        "mtk train cover|--lr") COMPREPLY=(); return ;;
+        "mtk train cover|--seed") COMPREPLY=(); return ;;
+        "mtk train cover|--device") COMPREPLY=(); return ;;
         "mtk eval detect-cover|--data") COMPREPLY=(); return ;;
         "mtk eval detect-cover|--split") COMPREPLY=(); return ;;
         "mtk eval detect-cover|--distractors") COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -364,10 +379,17 @@ _mtk() {
         "mtk eval accompany|--takes") COMPREPLY=(); return ;;
         "mtk eval accompany|--format") COMPREPLY=(); return ;;
         "mtk eval accompany|--device") COMPREPLY=(); return ;;
+        "mtk eval cover|--data") COMPREPLY=(); return ;;
+        "mtk eval cover|--train-data") COMPREPLY=(); return ;;
+        "mtk eval cover|--split") COMPREPLY=(); return ;;
+        "mtk eval cover|--model") COMPREPLY=(); return ;;
+        "mtk eval cover|--seed") COMPREPLY=(); return ;;
+        "mtk eval cover|--format") COMPREPLY=(); return ;;
+        "mtk eval cover|--device") COMPREPLY=(); return ;;
         "mtk models list|--task") COMPREPLY=(); return ;;
     esac
     case "$path" in
-        "mtk") COMPREPLY=($(compgen -W "render corpus detect-cover embed rank-samples separate transcribe accompany infill situate train eval models --version -h --help" -- "$cur")) ;;
+        "mtk") COMPREPLY=($(compgen -W "render corpus detect-cover cover embed rank-samples separate transcribe accompany infill situate train eval models --version -h --help" -- "$cur")) ;;
         "mtk render") COMPREPLY=($(compgen -W "-o --output --soundfont --synth --sample-rate -r --gain --bits --stems --name -j --jobs --skip-existing --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk corpus") COMPREPLY=($(compgen -W "songs oneshots catalogue streams stats -h --help" -- "$cur")) ;;
         "mtk corpus songs") COMPREPLY=($(compgen -W "--count -n --versions --harmonizations --seed --sources --styles --splits --soundfonts --test-soundfonts --kits --test-kits --kits-dir --soundfont-drums --kit-affinity --artists --labels --drum-parts --engines --test-engines --sample-rate -r --max-seconds -j --jobs --skip-existing --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
@@ -381,6 +403,8 @@ _mtk() {
         "mtk detect-cover query") COMPREPLY=($(compgen -W "--index -k --rerank --model --fail-fast -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk detect-cover cliques") COMPREPLY=($(compgen -W "--index -k --model -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk detect-cover classify") COMPREPLY=($(compgen -W "--clique --model -j --jobs --fail-fast -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
+        "mtk cover") COMPREPLY=($(compgen -W "profile -h --help" -- "$cur")) ;;
+        "mtk cover profile") COMPREPLY=($(compgen -W "-o --output --plays --favourites --model --device --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk embed") COMPREPLY=($(compgen -W "vectors index similar -h --help" -- "$cur")) ;;
         "mtk embed vectors") COMPREPLY=($(compgen -W "-o --output --model --pool --layer --device --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk embed index") COMPREPLY=($(compgen -W "-o --output --model --layer --device --skip-existing --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
@@ -396,7 +420,7 @@ _mtk() {
         "mtk situate predict") COMPREPLY=($(compgen -W "--audio --history --branch -k --top --ausp --dusp -o --output --device --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk situate now") COMPREPLY=($(compgen -W "--device --network --user --age --country --gender --time -k --top --dusp -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk situate session") COMPREPLY=($(compgen -W "--user --situation --tracks -n --count --history --ausp -o --output --device --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
-        "mtk train") COMPREPLY=($(compgen -W "detect-cover transcribe transcribe-crnn infill situate-content situate embed separate rank-samples shot-classes accompany -h --help" -- "$cur")) ;;
+        "mtk train") COMPREPLY=($(compgen -W "detect-cover transcribe transcribe-crnn infill situate-content situate embed separate rank-samples shot-classes accompany cover -h --help" -- "$cur")) ;;
         "mtk train detect-cover") COMPREPLY=($(compgen -W "--data -o --output --split --projection-steps --negatives --calibrate-on --calibrate-split --candidates --production-copies --name --seed -j --jobs --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train transcribe") COMPREPLY=($(compgen -W "--data -o --output --valid --steps --batch-size --seconds --lr --init --keep-every --random-hits --loss-windows --select --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train transcribe-crnn") COMPREPLY=($(compgen -W "--data -o --output --valid --steps --batch-size --seconds --lr --bleed --checkpoint-every --speed --lowpass --layer --init --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
@@ -404,11 +428,12 @@ _mtk() {
         "mtk train situate-content") COMPREPLY=($(compgen -W "-o --output --audio --ausp --content-embed --seed --device --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train situate") COMPREPLY=($(compgen -W "--streams --history -o --output --audio -C --classes --split --split-seed --steps --tracks --streams-per-track --lr --content-embed --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train embed") COMPREPLY=($(compgen -W "--metadata -o --output --association --backbone --init --steps --batch-pairs --lr --checkpoint-every --tagger --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
-        "mtk train separate") COMPREPLY=($(compgen -W "--data -o --output --arch --hidden --width --steps --batch --seconds --lr --remix --checkpoint-every --valid-songs --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk train separate") COMPREPLY=($(compgen -W "--data -o --output --arch --hidden --width --steps --batch --seconds --lr --remix --checkpoint-every --valid-songs --init --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train rank-samples") COMPREPLY=($(compgen -W "--oneshots -o --output --backbone --init --steps --batch-pairs --lr --augment --checkpoint-every --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train shot-classes") COMPREPLY=($(compgen -W "-o --output --hold-out --force -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk train accompany") COMPREPLY=($(compgen -W "--data -o --output --stage --tracker --vq-drums --vq-drumless --beat --encoder --depth --context --width --layers --codes --downs --steps --batch --seconds --lr --checkpoint-every --valid-songs --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
-        "mtk eval") COMPREPLY=($(compgen -W "detect-cover transcribe situate infill embed situate-fold-in separate rank-samples accompany -h --help" -- "$cur")) ;;
+        "mtk train cover") COMPREPLY=($(compgen -W "--data -o --output --stage --embed --hidden --epochs --lr --seed --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk eval") COMPREPLY=($(compgen -W "detect-cover transcribe situate infill embed situate-fold-in separate rank-samples accompany cover -h --help" -- "$cur")) ;;
         "mtk eval detect-cover") COMPREPLY=($(compgen -W "--data --split --distractors --excerpt-seconds --rerank --production --production-seed --model -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval transcribe") COMPREPLY=($(compgen -W "--data --split --tune --tune-split --limit --tune-limit --known-kit --model --baseline --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval situate") COMPREPLY=($(compgen -W "--streams --history --audio -C --classes --splits --repeats --branch --steps --tracks --streams-per-track --runs --format --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
@@ -418,6 +443,7 @@ _mtk() {
         "mtk eval separate") COMPREPLY=($(compgen -W "--data --split --limit --seconds --real --real-seconds --real-offset --transcribe --format --model --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval rank-samples") COMPREPLY=($(compgen -W "--data --oneshots --model --baselines --per --seed --format --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk eval accompany") COMPREPLY=($(compgen -W "--data --tracker --lm --vocoder --vq-drums --kit --split --limit --seconds --sound-songs --style-songs --seed --takes --format --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
+        "mtk eval cover") COMPREPLY=($(compgen -W "--data --train-data --split --model --seed --format --device -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk models") COMPREPLY=($(compgen -W "list path verify -h --help" -- "$cur")) ;;
         "mtk models list") COMPREPLY=($(compgen -W "--task --all -q --quiet -v --verbose -h --help" -- "$cur")) ;;
         "mtk models path") COMPREPLY=($(compgen -W "-q --quiet -v --verbose -h --help" -- "$cur")) ;;

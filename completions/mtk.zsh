@@ -3,8 +3,8 @@
 
 _mtk() {
     local state line
-    _arguments -C '--version[Print the version and exit]' '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((render\:"Render MIDI files to WAV (stereo) through a SoundFont synthesizer" corpus\:"Build training and evaluation corpora from real melodies, soundfonts and drum kits" detect-cover\:"Are these recordings versions of the same work?" embed\:"Embed audio - one vector per recording (or a second), learned from metadata associations" rank-samples\:"Rank drum samples (kick, snare, hi-hat, toms, crash, ride) by how well they fit a musical context (SampleMatch)" separate\:"Separate a mix into drums, bass, lead (the melody) and other (chords, pads, the rest)" transcribe\:"Transcribe drum audio into kick, snare, hi-hat, toms, cymbals - by default a CRNN trained on the hits of mtk'\''s corpus;" accompany\:"Play drums along to a drumless recording (JukeDrummer - a beat-aware Transformer over VQ-VAE codes, then a neural vocoder)" infill\:"Fill a gap of bars in a melody, shaped by a reference section (structure-aware Transformer)" situate\:"Which listening situation (work, gym, party, sleep, morning, run, night, dance, car, train, relax, club) fits a stream of (track, user, device context) - auSP reads the track'\''s audio and the user'\''s listening history, duSP (XGBoost) the time, device, network and demographics, and the joint combines both" train\:"Train mtk'\''s models on corpora built by `mtk corpus`" eval\:"Measure mtk'\''s models on held-out corpora" models\:"List, locate and verify mtk'\''s shipped models"))' '*:: :->args'
-    case $state in args) case $words[1] in render) _mtk_render ;; corpus) _mtk_corpus ;; detect-cover) _mtk_detect_cover ;; embed) _mtk_embed ;; rank-samples) _mtk_rank_samples ;; separate) _mtk_separate ;; transcribe) _mtk_transcribe ;; accompany) _mtk_accompany ;; infill) _mtk_infill ;; situate) _mtk_situate ;; train) _mtk_train ;; eval) _mtk_eval ;; models) _mtk_models ;; esac ;; esac
+    _arguments -C '--version[Print the version and exit]' '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((render\:"Render MIDI files to WAV (stereo) through a SoundFont synthesizer" corpus\:"Build training and evaluation corpora from real melodies, soundfonts and drum kits" detect-cover\:"Are these recordings versions of the same work?" cover\:"Covers of a song in a listener'\''s favourite genre" embed\:"Embed audio - one vector per recording (or a second), learned from metadata associations" rank-samples\:"Rank drum samples (kick, snare, hi-hat, toms, crash, ride) by how well they fit a musical context (SampleMatch)" separate\:"Separate a mix into drums, bass, lead (the melody) and other (chords, pads, the rest)" transcribe\:"Transcribe drum audio into kick, snare, hi-hat, toms, cymbals - by default a CRNN trained on the hits of mtk'\''s corpus;" accompany\:"Play drums along to a drumless recording (JukeDrummer - a beat-aware Transformer over VQ-VAE codes, then a neural vocoder)" infill\:"Fill a gap of bars in a melody, shaped by a reference section (structure-aware Transformer)" situate\:"Which listening situation (work, gym, party, sleep, morning, run, night, dance, car, train, relax, club) fits a stream of (track, user, device context) - auSP reads the track'\''s audio and the user'\''s listening history, duSP (XGBoost) the time, device, network and demographics, and the joint combines both" train\:"Train mtk'\''s models on corpora built by `mtk corpus`" eval\:"Measure mtk'\''s models on held-out corpora" models\:"List, locate and verify mtk'\''s shipped models"))' '*:: :->args'
+    case $state in args) case $words[1] in render) _mtk_render ;; corpus) _mtk_corpus ;; detect-cover) _mtk_detect_cover ;; cover) _mtk_cover ;; embed) _mtk_embed ;; rank-samples) _mtk_rank_samples ;; separate) _mtk_separate ;; transcribe) _mtk_transcribe ;; accompany) _mtk_accompany ;; infill) _mtk_infill ;; situate) _mtk_situate ;; train) _mtk_train ;; eval) _mtk_eval ;; models) _mtk_models ;; esac ;; esac
 }
 
 _mtk_render() {
@@ -73,6 +73,17 @@ _mtk_detect_cover_cliques() {
 _mtk_detect_cover_classify() {
     local state line
     _arguments '--clique[Folder of versions of one work]:dir:_files' '--model[Registry name or weight file (default - the task'\''s shipped model)]:name|path: ' '-j[Worker processes for batches]:n: ' '--jobs[Worker processes for batches]:n: ' '--fail-fast[Stop a batch at the first failed input]' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]' '*:input:_files'
+}
+
+_mtk_cover() {
+    local state line
+    _arguments -C '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((profile\:"A listener'\''s taste profile from their music - the genre classifier over each file, aggregated"))' '*:: :->args'
+    case $state in args) case $words[1] in profile) _mtk_cover_profile ;; esac ;; esac
+}
+
+_mtk_cover_profile() {
+    local state line
+    _arguments '-o[Output file, or folder for several inputs;]:path:_files' '--output[Output file, or folder for several inputs;]:path:_files' '--plays[path,plays rows - weight each track by its plays]:csv:_files' '--favourites[How many favourite genres to name]:int: ' '--model[Registry name or weight file (default - the task'\''s shipped model)]:name|path: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '--fail-fast[Stop a batch at the first failed input]' '--force[Overwrite existing output files]' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]' '*:input:_files'
 }
 
 _mtk_embed() {
@@ -162,8 +173,8 @@ then, with --valid, tune its thresholds (hit mass and onset gate) and write RUN/
 stems and their hit lists (resumable), then tune its thresholds on --valid and write
 RUN/model.pt" infill\:"Train the structure-aware infilling Transformer on the tune books'\'' training split (resumable)" situate-content\:"Give an auSP model a content map, so it folds in histories of any audio - its known tracks
 (CORPUS/<id>/mix.wav of --audio) embedded by mtk embed, a ridge regression to their factor rows" situate\:"Train duSP (XGBoost) and auSP (CNN + user embedding) on labelled streams;" embed\:"Train the contrastive embedding on metadata associations (resumable)" separate\:"Train a separator on the stems of song corpora (drums, bass, melody -> lead, chords -> other);" rank-samples\:"Train SampleMatch'\''s two encoders on a song corpus and its one-shots (resumable)" shot-classes\:"Fit the one-shot classifier that `mtk rank-samples` classes samples with (kick, snare,
-hihat, toms, crash, ride, other) on an export'\''s labelled sounds;" accompany\:"Train a part of the drum accompanist on song corpora;"))' '*:: :->args'
-    case $state in args) case $words[1] in detect-cover) _mtk_train_detect_cover ;; transcribe) _mtk_train_transcribe ;; transcribe-crnn) _mtk_train_transcribe_crnn ;; infill) _mtk_train_infill ;; situate-content) _mtk_train_situate_content ;; situate) _mtk_train_situate ;; embed) _mtk_train_embed ;; separate) _mtk_train_separate ;; rank-samples) _mtk_train_rank_samples ;; shot-classes) _mtk_train_shot_classes ;; accompany) _mtk_train_accompany ;; esac ;; esac
+hihat, toms, crash, ride, other) on an export'\''s labelled sounds;" accompany\:"Train a part of the drum accompanist on song corpora;" cover\:"Train cover'\''s genre classifier - an MLP on `mtk embed` vectors of corpus songs, by style"))' '*:: :->args'
+    case $state in args) case $words[1] in detect-cover) _mtk_train_detect_cover ;; transcribe) _mtk_train_transcribe ;; transcribe-crnn) _mtk_train_transcribe_crnn ;; infill) _mtk_train_infill ;; situate-content) _mtk_train_situate_content ;; situate) _mtk_train_situate ;; embed) _mtk_train_embed ;; separate) _mtk_train_separate ;; rank-samples) _mtk_train_rank_samples ;; shot-classes) _mtk_train_shot_classes ;; accompany) _mtk_train_accompany ;; cover) _mtk_train_cover ;; esac ;; esac
 }
 
 _mtk_train_detect_cover() {
@@ -203,7 +214,7 @@ _mtk_train_embed() {
 
 _mtk_train_separate() {
     local state line
-    _arguments '--data[Corpora built by `mtk corpus songs` (repeatable)]:corpus: ' '-o[Run folder (created;]:run: ' '--output[Run folder (created;]:run: ' '--arch[Open-Unmix masks, or Hybrid Demucs (pip install mtk(demucs))]:umx|hdemucs: ' '--hidden[umx - BLSTM width]:int: ' '--width[hdemucs - channels of the first layer]:int: ' '--steps[Train until this many steps in all]:int: ' '--batch[Excerpts per step]:int: ' '--seconds[Excerpt length]:float: ' '--lr[Adam learning rate]:float: ' '--remix[Share of excerpts whose stems come from different songs]:float: ' '--checkpoint-every[Validate and checkpoint every N steps]:int: ' '--valid-songs[Validation songs scored]:int: ' '--seed[Random seed;]:int: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
+    _arguments '--data[Corpora built by `mtk corpus songs` (repeatable)]:corpus: ' '-o[Run folder (created;]:run: ' '--output[Run folder (created;]:run: ' '--arch[Open-Unmix masks, or Hybrid Demucs (pip install mtk(demucs))]:umx|hdemucs: ' '--hidden[umx - BLSTM width]:int: ' '--width[hdemucs - channels of the first layer]:int: ' '--steps[Train until this many steps in all]:int: ' '--batch[Excerpts per step]:int: ' '--seconds[Excerpt length]:float: ' '--lr[Adam learning rate]:float: ' '--remix[Share of excerpts whose stems come from different songs]:float: ' '--checkpoint-every[Validate and checkpoint every N steps]:int: ' '--valid-songs[Validation songs scored]:int: ' '--init[Start a new run from these weights (same settings)]:name|path: ' '--seed[Random seed;]:int: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
 }
 
 _mtk_train_rank_samples() {
@@ -221,6 +232,11 @@ _mtk_train_accompany() {
     _arguments '--data[Corpora built by `mtk corpus songs` (repeatable)]:corpus: ' '-o[Run folder (created;]:run: ' '--output[Run folder (created;]:run: ' '--stage[Which part - the beat tracker, the VQ-VAE of the drum or the drumless log-mels, the drum vocoder, the language model]:tracker|vq-drums|vq-drumless|vocoder|lm: ' '--tracker[lm - the trained beat tracker]:path:_files' '--vq-drums[lm - the trained drum VQ-VAE]:path:_files' '--vq-drumless[lm - the trained drumless VQ-VAE]:path:_files' '--beat[lm - the beat information it reads]:low|mid|high|none: ' '--encoder[lm - cross-attend to the drumless codes]' '--depth[lm - decoder layers]:int: ' '--context[lm - codes per window (256 - 11.9 s)]:int: ' '--width[Channels - tracker TCN (the low-level feature;]:int: ' '--layers[tracker - TCN layers (dilations 1..2^(N-1))]:int: ' '--codes[VQ-VAE - codebook size]:int: ' '--downs[VQ-VAE - x2 downsamplings (2 - x4, the seed'\''s vq1)]:int: ' '--steps[Train until this many steps in all]:int: ' '--batch[Excerpts per step (tracker 8, VQ-VAE and vocoder 16)]:int: ' '--seconds[Excerpt length (tracker 12, VQ-VAE 6, vocoder 1)]:float: ' '--lr[Learning rate (tracker 2e-3, VQ-VAE 3e-4, vocoder 5e-4)]:float: ' '--checkpoint-every[Validate and checkpoint every N steps]:int: ' '--valid-songs[Validation songs scored]:int: ' '--seed[Random seed;]:int: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
 }
 
+_mtk_train_cover() {
+    local state line
+    _arguments '--data[Corpora built by `mtk corpus songs` (repeatable)]:corpus: ' '-o[Run folder (created;]:run: ' '--output[Run folder (created;]:run: ' '--stage[What to train - the genre classifier]:genre: ' '--embed[The embed model whose vectors it reads]:name|path: ' '--hidden[MLP hidden units]:int: ' '--epochs[Full-batch epochs;]:int: ' '--lr[AdamW learning rate]:float: ' '--seed[Random seed;]:int: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
+}
+
 _mtk_eval() {
     local state line
     _arguments -C '-h[Show help and exit]' '--help[Show help and exit]' '1:command:((detect-cover\:"MAP, MR1, P@1 and ROC-AUC for stage 1 alone (the seed method) and stages 1+2, as one JSON object;" transcribe\:"Onset F1 (50 ms) for kick, snare and hi-hat (and toms, crash, ride) of each transcriber and
@@ -234,8 +250,10 @@ users embedded from the model'\''s own factor rows (exact), from rows its conten
 predicts out of fold from each track'\''s audio (heard - every track new), and without history" separate\:"Median BSS Eval v4 SDR per stem (museval'\''s, SiSEC 2018 protocol) on held-out corpus songs,
 with the mixture, HPSS and oracle ideal-ratio-mask baselines in the same run;" rank-samples\:"The paper'\''s protocol - queries from the test songs (held-out works and kits, full and
 sparse mixtures) rank every one-shot of the held-out kits, and the best-placed ground truth'\''s
-normalised rank is averaged (all classes, and within the true class);" accompany\:"The drum accompanist'\''s parts on held-out songs, as one JSON object"))' '*:: :->args'
-    case $state in args) case $words[1] in detect-cover) _mtk_eval_detect_cover ;; transcribe) _mtk_eval_transcribe ;; situate) _mtk_eval_situate ;; infill) _mtk_eval_infill ;; embed) _mtk_eval_embed ;; situate-fold-in) _mtk_eval_situate_fold_in ;; separate) _mtk_eval_separate ;; rank-samples) _mtk_eval_rank_samples ;; accompany) _mtk_eval_accompany ;; esac ;; esac
+normalised rank is averaged (all classes, and within the true class);" accompany\:"The drum accompanist'\''s parts on held-out songs, as one JSON object" cover\:"Cover'\''s genre classifiers on held-out corpus songs - accuracy, balanced accuracy and the
+confusion counts of each --model and, fitted on the train split of --train-data in the same
+run, the seed'\''s random forest on its 57 summary features"))' '*:: :->args'
+    case $state in args) case $words[1] in detect-cover) _mtk_eval_detect_cover ;; transcribe) _mtk_eval_transcribe ;; situate) _mtk_eval_situate ;; infill) _mtk_eval_infill ;; embed) _mtk_eval_embed ;; situate-fold-in) _mtk_eval_situate_fold_in ;; separate) _mtk_eval_separate ;; rank-samples) _mtk_eval_rank_samples ;; accompany) _mtk_eval_accompany ;; cover) _mtk_eval_cover ;; esac ;; esac
 }
 
 _mtk_eval_detect_cover() {
@@ -281,6 +299,11 @@ _mtk_eval_rank_samples() {
 _mtk_eval_accompany() {
     local state line
     _arguments '--data[Corpora built by `mtk corpus songs` (repeatable)]:corpus: ' '--tracker[A beat tracker to compare with librosa'\''s]:path:_files' '--lm[Language models (training checkpoints, with --vocoder) or released accompanists whose drums are scored (repeatable)]:name|path: ' '--vocoder[The drum vocoder (default - Griffin-Lim)]:path:_files' '--vq-drums[Sound path - this drum VQ-VAE (default - the first --lm run'\''s)]:path:_files' '--kit[The drum machine'\''s recorded kit]:str: ' '--split[Corpus split scored]:str: ' '--limit[Score at most this many songs (0 - all)]:int: ' '--seconds[Generate and score each song'\''s first N s]:float: ' '--sound-songs[Drum stems for the sound-path comparison (0 - none)]:int: ' '--style-songs[Training songs whose drums fit the style space]:int: ' '--seed[Sampling seed of the generated drums]:int: ' '--takes[Also score each model'\''s best of N takes, as `mtk accompany -n N` keeps it (1 - no)]:int: ' '--format[json (one object) or markdown (tables)]:str: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
+}
+
+_mtk_eval_cover() {
+    local state line
+    _arguments '--data[Corpora built by `mtk corpus songs` (repeatable)]:corpus: ' '--train-data[Corpora whose train split fits the random forest]:corpus: ' '--split[Split of --data scored]:str: ' '--model[Genre classifiers to score (repeatable;]:name|path: ' '--seed[Random seed;]:int: ' '--format[json (one object) or markdown (tables)]:str: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]'
 }
 
 _mtk_models() {

@@ -766,3 +766,56 @@ def _sound_path(
         load_transcriber(DEFAULT_DRUMMERNET, device),
         progress=lambda xs: common.progress(xs, label="stems"),
     )
+
+
+@app.command("cover")
+def cover(
+    data: CorpusDataList,
+    train_data: Annotated[
+        Optional[list[Path]],
+        typer.Option("--train-data", metavar="CORPUS", help="Corpora whose train split fits the random forest."),
+    ] = None,
+    split: Annotated[str, typer.Option("--split", help="Split of --data scored.")] = "test",
+    models: Annotated[
+        Optional[list[str]],
+        typer.Option("--model", metavar="NAME|PATH", help="Genre classifiers to score (repeatable; default: shipped)."),
+    ] = None,
+    seed: Seed = None,
+    fmt: Annotated[str, typer.Option("--format", help="json (one object) or markdown (tables).")] = "json",
+    device: Device = "auto",
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    """Cover's genre classifiers on held-out corpus songs: accuracy, balanced accuracy and the
+    confusion counts of each --model and, fitted on the train split of --train-data in the same
+    run, the seed's random forest on its 57 summary features."""
+    from mtk.cover.genre import evaluate, labelled, markdown
+    from mtk.cover.profile import load
+    from mtk.device import resolve_device
+    from mtk.embed.evaluate import corpus_songs
+    from mtk.errors import InputError, UsageError
+    from mtk.io.records import JsonLinesWriter
+
+    if fmt not in ("json", "markdown"):
+        raise UsageError("--format is json or markdown")
+    test = labelled([s for corpus in data for s in corpus_songs(corpus)], split)
+    if not test:
+        raise InputError(f"no {split} songs with a style in {', '.join(map(str, data))}")
+    train = labelled([s for corpus in train_data or [] for s in corpus_songs(corpus)], "train")
+    dev = resolve_device(device)
+    classifiers = {}
+    for name in models or [None]:
+        classifier = load(name, device=dev)
+        classifiers[name or classifier.name] = classifier
+    forest = f"the random forest fitted on {len(train)} train songs" if train else "no --train-data: no random forest"
+    common.info(f"{len(test)} {split} songs; {forest}")
+    result = {
+        "task": "cover",
+        "split": split,
+        "songs": len(test),
+        "genres": evaluate(train, test, classifiers, seed=seed or 0),
+    }
+    if fmt == "markdown":
+        print(markdown(result))
+    else:
+        JsonLinesWriter().write(result)

@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "render": ("render", "Render MIDI to audio through a SoundFont synthesizer."),
     "corpus": ("corpus", "Build training and evaluation corpora from real melodies, soundfonts and drum kits."),
     "detect-cover": ("detect_cover", "Are these recordings versions of the same work?"),
+    "cover": ("cover", "Covers in a listener's favourite genre; so far their taste profile."),
     "embed": ("embed", "Embed audio as vectors learned from metadata associations; index them, find neighbours."),
     "rank-samples": ("rank_samples", "Rank drum samples by how well they fit a musical context (SampleMatch)."),
     "separate": ("separate", "Separate a mix into drums, bass, lead and other stems."),

@@ -915,3 +915,53 @@ def _train_lm(
         }
     }
     train_lm(coded["train"], coded["valid"], Path(output), cfg, opts, extra_meta=meta, on_log=JsonLinesWriter().write)
+
+
+@app.command("cover")
+def cover(
+    data: CorpusDataList,
+    output: RunFolder,
+    stage: Annotated[
+        str, typer.Option("--stage", metavar="genre", help="What to train: the genre classifier.")
+    ] = "genre",
+    embed: Annotated[
+        Optional[str], typer.Option("--embed", metavar="NAME|PATH", help="The embed model whose vectors it reads.")
+    ] = None,
+    hidden: Annotated[int, typer.Option("--hidden", min=1, help="MLP hidden units.")] = 256,
+    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Full-batch epochs; the best on valid is kept.")] = 300,
+    lr: Annotated[float, typer.Option("--lr", min=0.0, help="AdamW learning rate.")] = 1e-3,
+    seed: Seed = None,
+    device: Device = "auto",
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    """Train cover's genre classifier: an MLP on `mtk embed` vectors of corpus songs, by style.
+
+    Songs of split `train` of every --data corpus are trained on, the epoch of best accuracy
+    on split `valid` is kept; vectors are cached by file content. Writes RUN/genre.pt and one
+    JSON line: songs, validation scores, the log."""
+    from mtk.cover.genre import FitOptions, labelled, train_classifier
+    from mtk.cover.model import ARCH, GenreConfig
+    from mtk.device import resolve_device
+    from mtk.embed.evaluate import corpus_songs, embedder_features
+    from mtk.embed.infer import load as load_embedder
+    from mtk.errors import InputError, UsageError
+    from mtk.io.records import JsonLinesWriter
+    from mtk.weights.checkpoint import save_checkpoint
+
+    if stage != "genre":
+        raise UsageError(f"unknown --stage {stage!r} (expected genre)")
+    songs = [s for corpus in data for s in corpus_songs(corpus)]
+    train_songs, valid_songs = labelled(songs, "train"), labelled(songs, "valid")
+    if not train_songs or not valid_songs:
+        raise InputError(f"no train or no valid songs with a style in {', '.join(map(str, data))}")
+    dev = resolve_device(device)
+    embedder = load_embedder(embed, device=dev)
+    common.info(f"{len(train_songs)} train songs, {len(valid_songs)} valid songs; embedding with {embedder.name}")
+    cfg = GenreConfig(inputs=embedder.model.encoder.out_dim, hidden=hidden, embed=embedder.name)
+    opts = FitOptions(epochs=epochs, lr=lr, seed=seed or 0, device=str(dev))
+    model, record = train_classifier(train_songs, valid_songs, embedder_features(embedder), cfg, opts)
+    run = Path(output)
+    run.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(run / "genre.pt", arch=ARCH, config=cfg.to_dict(), state_dict=model.state_dict(), meta=record)
+    JsonLinesWriter().write({"output": str(run / "genre.pt"), "seed": opts.seed, **record})

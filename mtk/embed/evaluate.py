@@ -212,13 +212,18 @@ def real_scores(x: np.ndarray, releases: Sequence[str], artists: Sequence[str]) 
 
 
 def embedder_features(embedder: Any) -> Callable[[str], np.ndarray]:
-    """A model's mean-pooled embedding of a file, from the cached log-mel."""
+    """A model's mean-pooled embedding of a file, from the cached log-mel; a silent file
+    (digital zero throughout) is an input error, as in ``Embedder.from_file``."""
     from mtk.embed.data import MelStore
+    from mtk.errors import InputError
 
     store = MelStore()
 
     def features(path: str) -> np.ndarray:
-        return embedder.from_mel(store.get(path), pool="mean").vectors
+        mel = store.get(path)
+        if not mel.any():
+            raise InputError(f"{path}: silent (digital zero throughout): nothing to embed")
+        return embedder.from_mel(mel, pool="mean").vectors
 
     return cached(embedder.key, features) if embedder.key else features
 

@@ -192,6 +192,34 @@ REGISTRY: tuple[ModelEntry, ...] = (
         sample_rate=16_000,
     ),
     ModelEntry(
+        name="cover-genre-v1",
+        task="cover-genre",
+        version=1,
+        summary="genre classifier for cover's taste profile: an MLP (256 hidden) on embed-effnet-multi-v1 vectors, "
+        "trained on 747 mtk corpus songs in 9 styles; held-out soundfont and kits: accuracy 0.741 "
+        "(the seed's random forest 0.611)",
+        files=(
+            WeightFile(
+                "cover-genre-v1-e66f1781.pt",
+                "e66f178106e0af4c95b524292e360932a98277172a69ec0f7cc894694d3d6634",
+                1334933,
+            ),
+        ),
+        card="cover-genre-v1.md",
+        sample_rate=16_000,
+        default=True,
+    ),
+    ModelEntry(
+        name="cover-genre-debug",
+        task="cover-genre",
+        version=0,
+        summary="tiny genre MLP on embed-debug vectors, random from seed 0, for tests",
+        sample_rate=16_000,
+        debug=True,
+        seed=0,
+        config={"inputs": 320, "hidden": 16, "dropout": 0.0, "embed": "embed-debug"},
+    ),
+    ModelEntry(
         name="embed-debug",
         task="embed",
         version=0,

@@ -98,6 +98,9 @@ AUDIO: dict[str, Case] = {
         lambda b, c: ["embed", "index", b, "-o", str(c["out"] / "e.idx"), "--model", DEBUG["embed"]], code=1
     ),
     "embed similar": Case(lambda b, c: ["embed", "similar", b, "--index", str(c["embed_index"])]),
+    "cover profile": Case(
+        lambda b, c: ["cover", "profile", b, "-o", str(c["out"] / "taste.json"), "--model", "cover-genre-debug"]
+    ),
     "separate": Case(lambda b, c: ["separate", b, "-o", str(c["out"] / "stems"), "--model", DEBUG["separate"]]),
     "separate --stem": Case(lambda b, c: ["separate", b, "--stem", "drums", "--model", DEBUG["separate"]]),
     "accompany": Case(lambda b, c: ["accompany", b, "-o", str(c["out"] / "x.wav"), "--model", DEBUG["accompany"]]),
