@@ -66,6 +66,7 @@ _mtk() {
         "mtk cover profile|--favourites") COMPREPLY=(); return ;;
         "mtk cover profile|--model") COMPREPLY=(); return ;;
         "mtk cover profile|--device") COMPREPLY=(); return ;;
+        "mtk cover profile|-j"|"mtk cover profile|--jobs") COMPREPLY=(); return ;;
         "mtk embed vectors|-o"|"mtk embed vectors|--output") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mtk embed vectors|--model") COMPREPLY=(); return ;;
         "mtk embed vectors|--pool") COMPREPLY=(); return ;;
@@ -404,7 +405,7 @@ _mtk() {
         "mtk detect-cover cliques") COMPREPLY=($(compgen -W "--index -k --model -j --jobs -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk detect-cover classify") COMPREPLY=($(compgen -W "--clique --model -j --jobs --fail-fast -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk cover") COMPREPLY=($(compgen -W "profile -h --help" -- "$cur")) ;;
-        "mtk cover profile") COMPREPLY=($(compgen -W "-o --output --plays --favourites --model --device --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
+        "mtk cover profile") COMPREPLY=($(compgen -W "-o --output --plays --favourites --model --device -j --jobs --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk embed") COMPREPLY=($(compgen -W "vectors index similar -h --help" -- "$cur")) ;;
         "mtk embed vectors") COMPREPLY=($(compgen -W "-o --output --model --pool --layer --device --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
         "mtk embed index") COMPREPLY=($(compgen -W "-o --output --model --layer --device --skip-existing --fail-fast --force -q --quiet -v --verbose -h --help" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;

@@ -143,6 +143,7 @@ complete -c mtk -n "__fish_seen_subcommand_from cover; and __fish_seen_subcomman
 complete -c mtk -n "__fish_seen_subcommand_from cover; and __fish_seen_subcommand_from profile" -l favourites -x -d "How many favourite genres to name"
 complete -c mtk -n "__fish_seen_subcommand_from cover; and __fish_seen_subcommand_from profile" -l model -x -d "Registry name or weight file (default: the task's shipped model)"
 complete -c mtk -n "__fish_seen_subcommand_from cover; and __fish_seen_subcommand_from profile" -l device -x -d "Compute device"
+complete -c mtk -n "__fish_seen_subcommand_from cover; and __fish_seen_subcommand_from profile" -s j -l jobs -x -d "Worker processes for batches"
 complete -c mtk -n "__fish_seen_subcommand_from cover; and __fish_seen_subcommand_from profile" -l fail-fast -d "Stop a batch at the first failed input"
 complete -c mtk -n "__fish_seen_subcommand_from cover; and __fish_seen_subcommand_from profile" -l force -d "Overwrite existing output files"
 complete -c mtk -n "__fish_seen_subcommand_from cover; and __fish_seen_subcommand_from profile" -s q -l quiet -d "No progress or warnings on stderr"

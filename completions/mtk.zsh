@@ -83,7 +83,7 @@ _mtk_cover() {
 
 _mtk_cover_profile() {
     local state line
-    _arguments '-o[Output file, or folder for several inputs;]:path:_files' '--output[Output file, or folder for several inputs;]:path:_files' '--plays[path,plays rows - weight each track by its plays]:csv:_files' '--favourites[How many favourite genres to name]:int: ' '--model[Registry name or weight file (default - the task'\''s shipped model)]:name|path: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '--fail-fast[Stop a batch at the first failed input]' '--force[Overwrite existing output files]' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]' '*:input:_files'
+    _arguments '-o[Output file, or folder for several inputs;]:path:_files' '--output[Output file, or folder for several inputs;]:path:_files' '--plays[path,plays rows - weight each track by its plays]:csv:_files' '--favourites[How many favourite genres to name]:int: ' '--model[Registry name or weight file (default - the task'\''s shipped model)]:name|path: ' '--device[Compute device]:auto|cpu|cuda[:n]: ' '-j[Worker processes for batches]:n: ' '--jobs[Worker processes for batches]:n: ' '--fail-fast[Stop a batch at the first failed input]' '--force[Overwrite existing output files]' '-q[No progress or warnings on stderr]' '--quiet[No progress or warnings on stderr]' '-v[More detail on stderr;]' '--verbose[More detail on stderr;]' '-h[Show help and exit]' '--help[Show help and exit]' '*:input:_files'
 }
 
 _mtk_embed() {

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from mtk.cli import common
-from mtk.cli.options import Device, FailFast, Force, Inputs, Model, Output, Quiet, Verbose
+from mtk.cli.options import Device, FailFast, Force, Inputs, Jobs, Model, Output, Quiet, Verbose
 from mtk.io.inputs import AUDIO_EXTENSIONS
 
 app = typer.Typer(
@@ -24,7 +24,7 @@ def _group() -> None:
 
 
 PROFILE_EPILOG = """Examples:
-  mtk cover profile ~/Music -o taste.json              # one JSON line per track on stdout
+  mtk cover profile ~/Music -o taste.json -j 2         # one JSON line per track on stdout
   mtk cover profile ~/Music --plays plays.csv -o -     # the profile itself on stdout
 """
 
@@ -40,6 +40,7 @@ def profile(
     favourites: Annotated[int, typer.Option("--favourites", min=1, help="How many favourite genres to name.")] = 3,
     model: Model = None,
     device: Device = "auto",
+    jobs: Jobs = 1,
     fail_fast: FailFast = False,
     force: Force = False,
     quiet: Quiet = False,
@@ -51,10 +52,13 @@ def profile(
     and puts one JSON line per track on stdout (input, model, genre, probabilities); -o -
     writes the profile to stdout instead. Shares average the tracks' genre probabilities,
     each track weighted by its plays with --plays (a track the table leaves out counts 0).
-    A file that fails is reported and left out (exit 1 at the end)."""
+    A file that fails is reported and left out (exit 1 at the end); -j N classifies N files
+    at a time on the CPU."""
+    from functools import partial
+
     import numpy as np
 
-    from mtk.cover.profile import load, read_plays, taste_profile
+    from mtk.cover.profile import classify_file, load_cached, read_plays, taste_profile
     from mtk.device import resolve_device
     from mtk.errors import OutputExistsError, UsageError
     from mtk.io.files import STDIO, atomic_write
@@ -68,34 +72,31 @@ def profile(
         raise OutputExistsError(f"{target}: exists", hint="use --force to overwrite it")
     table = read_plays(plays) if plays is not None else None
     paths = expand_inputs(inputs or [], extensions=AUDIO_EXTENSIONS, stdin_ok=False)
-    classifier = load(model, device=resolve_device(device))
-    vectors = classifier.vectors()
-    done: list[tuple[str, np.ndarray]] = []
-
-    def work(source: str) -> dict[str, Any]:
-        probs = classifier.probabilities(vectors(source)[None])[0]
-        done.append((source, probs))
-        ranked = np.argsort(-probs, kind="stable")
-        return {
-            "input": source,
-            "model": classifier.name,
-            "genre": classifier.genres[ranked[0]],
-            "probabilities": {classifier.genres[i]: round(float(probs[i]), 4) for i in ranked},
-        }
-
+    dev = str(resolve_device(device))
+    if jobs > 1 and dev != "cpu":
+        raise UsageError("-j runs worker processes on the CPU; with --device cuda, leave -j out")
+    classifier = load_cached(model, dev)  # a bad --model fails here, once, before any file is read
+    work = partial(classify_file, model=model, device=dev)
+    done: dict[str, list[float]] = {}
     writer = JsonLinesWriter()
-    emit = writer.write if target is not None else (lambda record: None)
+
+    def emit(record: dict[str, Any]) -> None:
+        if "error" not in record:
+            done[record["input"]] = [record["probabilities"][g] for g in classifier.genres]
+        if target is not None:
+            writer.write(record)
+
     if common.is_batch(inputs, paths, None):
-        failures = common.run_batch(paths, work, fail_fast=fail_fast, label="classifying", emit=emit)
+        failures = common.run_batch(paths, work, jobs=jobs, fail_fast=fail_fast, label="classifying", emit=emit)
     else:  # one track: its failure is the command's (exit 2)
         failures = 0
         emit(work(paths[0]))
     if not done:  # every track failed, each reported: nothing to profile, nothing written
         raise typer.Exit(1)
-    done.sort(key=lambda item: paths.index(item[0]))
+    kept = [p for p in paths if p in done]
     result = {"model": classifier.name, "failed": failures}
     result |= taste_profile(
-        [p for p, _ in done], np.stack([q for _, q in done]), classifier.genres, plays=table, favourites=favourites
+        kept, np.array([done[p] for p in kept]), classifier.genres, plays=table, favourites=favourites
     )
     if target is None:
         writer.write(result)

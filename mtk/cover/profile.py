@@ -12,6 +12,7 @@ import csv
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,27 @@ def load(name_or_path: str | None = None, device: Any = "cpu") -> GenreClassifie
     mlp = build_mlp(cfg)
     mlp.load_state_dict({k: v.float() for k, v in ckpt["state_dict"].items()})
     return GenreClassifier(mlp.eval(), load_embedder(cfg.embed, device=device), resolved.name)
+
+
+@lru_cache(maxsize=2)
+def load_cached(name: str | None = None, device: str = "cpu") -> GenreClassifier:
+    """:func:`load`, once per process for each name and device."""
+    return load(name, device=device)
+
+
+def classify_file(path: str, *, model: str | None = None, device: str = "cpu") -> dict[str, Any]:
+    """One track's record: ``input``, ``model``, its top ``genre`` and every genre's
+    ``probabilities``, best first. A module-level function (the classifier loaded once per
+    process), so that worker processes can run it."""
+    classifier = load_cached(model, device)
+    probs = classifier.probabilities(classifier.vectors()(path)[None])[0]
+    ranked = np.argsort(-probs, kind="stable")
+    return {
+        "input": path,
+        "model": classifier.name,
+        "genre": classifier.genres[ranked[0]],
+        "probabilities": {classifier.genres[i]: round(float(probs[i]), 4) for i in ranked},
+    }
 
 
 def read_plays(path: str | os.PathLike[str]) -> dict[str, float]:

@@ -89,3 +89,10 @@ def test_a_bad_file_is_reported_and_left_out(music: Path, tmp_path: Path) -> Non
     assert nothing.returncode == 2 and b"Traceback" not in nothing.stderr and not (tmp_path / "x.json").exists()
     no_output = invoke_mtk("cover", "profile", str(music), *DEBUG)
     assert no_output.returncode == 2 and b"-o FILE" in no_output.stderr
+
+
+def test_two_workers_give_the_same_lines_and_profile(music: Path, tmp_path: Path) -> None:
+    serial = invoke_mtk("cover", "profile", str(music), "-o", str(tmp_path / "1.json"), *DEBUG)
+    parallel = run_mtk("cover", "profile", str(music), "-o", str(tmp_path / "2.json"), "-j", "2", *DEBUG)
+    assert parallel.returncode == 0, parallel.stderr.decode()
+    assert parallel.stdout == serial.stdout and (tmp_path / "2.json").read_text() == (tmp_path / "1.json").read_text()
