@@ -9,7 +9,7 @@ Genres are the styles of ``mtk corpus songs`` (:data:`mtk.cover.model.GENRES`). 
 - :class:`mtk.cover.model.GenreMLP`: a small MLP on the mean-pooled embedding of ``mtk embed``'s backbone.
 
 Features are computed once per file content and cached (:func:`cached_features`), so a profile
-of a music folder computed twice reads no audio the second time.
+of a music folder computed twice computes nothing the second time.
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from mtk.corpus.styles import STYLES
-from mtk.cover.model import GenreConfig, build_mlp
+from mtk.cover.model import GENRES, GenreConfig, build_mlp
 
 SUMMARY_RATE = 22_050
 EXCERPT_SECONDS = 30.0  # GTZAN's clip length: the middle 30 s of a longer file
@@ -91,8 +90,8 @@ def summary_extractor() -> Callable[[str], np.ndarray]:
 
 
 def random_forest(seed: int = 0) -> Any:
-    """The seed's baseline classifier: a random forest on standardised summary features
-    (scikit-learn; 500 trees, the rest its defaults)."""
+    """The seed's baseline classifier: a random forest on the summary features (scikit-learn;
+    500 trees, the rest its defaults; trees need no standardising)."""
     from sklearn.ensemble import RandomForestClassifier
 
     return RandomForestClassifier(n_estimators=500, random_state=seed, n_jobs=1)
@@ -169,9 +168,7 @@ def accuracy(truth: Sequence[str], guess: Sequence[str]) -> float:
     return float(np.mean([a == b for a, b in zip(truth, guess, strict=True)])) if truth else 0.0
 
 
-def confusion(
-    truth: Sequence[str], guess: Sequence[str], genres: Sequence[str] = tuple(STYLES)
-) -> dict[str, dict[str, int]]:
+def confusion(truth: Sequence[str], guess: Sequence[str], genres: Sequence[str] = GENRES) -> dict[str, dict[str, int]]:
     """Counts: ``confusion[true genre][guessed genre]`` (genres with no song left out of the rows)."""
     out = {g: dict.fromkeys(genres, 0) for g in genres if g in truth}
     for a, b in zip(truth, guess, strict=True):
@@ -179,7 +176,7 @@ def confusion(
     return out
 
 
-def scores(truth: Sequence[str], guess: Sequence[str], genres: Sequence[str] = tuple(STYLES)) -> dict[str, Any]:
+def scores(truth: Sequence[str], guess: Sequence[str], genres: Sequence[str] = GENRES) -> dict[str, Any]:
     """Accuracy, balanced accuracy (the mean of per-genre recalls) and the confusion counts."""
     table = confusion(truth, guess, genres)
     recalls = [row[g] / max(1, sum(row.values())) for g, row in table.items()]
@@ -193,8 +190,6 @@ def scores(truth: Sequence[str], guess: Sequence[str], genres: Sequence[str] = t
 
 def labelled(songs: Sequence[Any], split: str) -> list[Any]:
     """The songs of ``split`` whose style is a genre (``mtk.embed.evaluate.Song`` rows)."""
-    from mtk.cover.model import GENRES
-
     return [s for s in songs if s.split == split and s.style in GENRES]
 
 
@@ -223,7 +218,6 @@ def evaluate(
     classifiers: Mapping[str, Any],
     *,
     seed: int = 0,
-    progress: Callable[[str, int], None] | None = None,
 ) -> dict[str, Any]:
     """Scores on ``test`` songs of each named genre classifier (:class:`mtk.cover.profile.GenreClassifier`)
     and, fitted on ``train`` songs in the same run, the seed's random forest on summary features."""
@@ -233,8 +227,6 @@ def evaluate(
     for name, classifier in classifiers.items():
         vectors = classifier.vectors()
         x = np.stack([vectors(s.path) for s in test])
-        if progress:
-            progress(name, len(test))
         guess = [classifier.genres[i] for i in classifier.probabilities(x).argmax(1)]
         out[name] = scores(truth, guess)
     if train:
