@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import re
 import struct
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
@@ -69,6 +70,9 @@ def preset_headers(path: str | os.PathLike[str]) -> dict[tuple[int, int], str]:
     return dict(_preset_headers(str(sf.resolve()), stat.st_mtime_ns, stat.st_size))
 
 
+_CHUNK_ID = re.compile(rb"[A-Za-z][A-Za-z0-9 ]{3}")
+
+
 @lru_cache(maxsize=64)
 def _preset_headers(path: str, mtime_ns: int, size: int) -> tuple[tuple[tuple[int, int], str], ...]:
     del mtime_ns  # part of the cache key only
@@ -82,7 +86,11 @@ def _preset_headers(path: str, mtime_ns: int, size: int) -> tuple[tuple[tuple[in
                     return
                 cid, n = head[:4], struct.unpack("<I", head[4:])[0]
                 yield cid, start + 8, n
-                start += 8 + n + (n & 1)
+                start += 8 + n
+                if n & 1:  # RIFF pads an odd chunk with a byte; some SF3 writers do not (Debian's FluidR3Mono)
+                    fh.seek(start)
+                    if not _CHUNK_ID.fullmatch(fh.read(4)):
+                        start += 1
 
         for cid, start, n in chunks(12, size):
             fh.seek(start)

@@ -125,18 +125,19 @@ def test_soundfont_discovery(bundled_sf2: Path, monkeypatch: pytest.MonkeyPatch)
     assert default_soundfont() == bundled_sf2
 
 
-def _sf2(path: Path, presets: list[tuple[int, int, str]]) -> Path:
-    """A SoundFont skeleton: RIFF sfbk with INFO, an empty sample chunk and the preset headers
-    (enough for discovery, which reads only ``pdta/phdr``)."""
+def _sf2(path: Path, presets: list[tuple[int, int, str]], *, samples: int = 64, pad: bool = True) -> Path:
+    """A SoundFont skeleton: RIFF sfbk with INFO, a sample chunk of ``samples`` zero bytes and
+    the preset headers (enough for discovery, which reads only ``pdta/phdr``); ``pad=False``
+    leaves an odd chunk unpadded, as some SF3 writers do."""
     import struct
 
     def chunk(cid: bytes, body: bytes) -> bytes:
-        return cid + struct.pack("<I", len(body)) + body + b"\0" * (len(body) & 1)
+        return cid + struct.pack("<I", len(body)) + body + b"\0" * (len(body) & 1 if pad else 0)
 
     rows = [(name.encode(), prog, bank) for bank, prog, name in presets] + [(b"EOP", 0, 0)]
     phdr = b"".join(struct.pack("<20sHHHIII", n, p, b, 0, 0, 0, 0) for n, p, b in rows)
     info = chunk(b"LIST", b"INFO" + chunk(b"ifil", struct.pack("<HH", 2, 1)))
-    sdta = chunk(b"LIST", b"sdta" + chunk(b"smpl", b"\0" * 64))
+    sdta = chunk(b"LIST", b"sdta" + chunk(b"smpl", b"\0" * samples))
     pdta = chunk(b"LIST", b"pdta" + chunk(b"phdr", phdr))
     path.write_bytes(chunk(b"RIFF", b"sfbk" + info + sdta + pdta))
     return path
@@ -178,3 +179,13 @@ def test_a_drum_only_soundfont_is_never_taken_for_general_midi(
     monkeypatch.setattr(soundfonts, "bundled_soundfont", lambda: None)
     with pytest.raises(UsageError, match="none with every program needed"):
         default_soundfont()
+
+
+def test_preset_headers_past_an_odd_chunk_padded_or_not(tmp_path: Path) -> None:
+    """Debian's FluidR3Mono_GM.sf3 writes its odd-sized sample list without RIFF's pad byte;
+    its presets were not found and the font was skipped as 'not a SoundFont 2'."""
+    from mtk.corpus.soundfonts import preset_headers
+
+    for pad in (True, False):
+        font = _sf2(tmp_path / f"odd-{pad}.sf3", [(0, 0, "Piano"), (128, 0, "Standard")], samples=63, pad=pad)
+        assert preset_headers(font) == {(0, 0): "Piano", (128, 0): "Standard"}, pad
