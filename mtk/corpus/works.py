@@ -138,13 +138,17 @@ def parse_work(ref: WorkRef, *, any_meter: bool = False) -> Work:
 
 
 @lru_cache(maxsize=1)
-def _cache_folder() -> Path:
+def _cache_key() -> str:
     import importlib.metadata
 
+    code = hashlib.sha1(Path(__file__).read_bytes()).hexdigest()[:10]
+    return f"works-music21-{importlib.metadata.version('music21')}-{code}"
+
+
+def _cache_folder() -> Path:
     from mtk.weights.store import cache_dir
 
-    code = hashlib.sha1(Path(__file__).read_bytes()).hexdigest()[:10]
-    return cache_dir() / "corpus" / f"works-music21-{importlib.metadata.version('music21')}-{code}"
+    return cache_dir() / "corpus" / _cache_key()
 
 
 def _cached_path(ref: WorkRef, any_meter: bool) -> Path:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -31,16 +31,20 @@ class GenreClassifier:
     mlp: Any
     embedder: Any
     name: str
+    _vectors: Callable[[str], np.ndarray] | None = field(default=None, init=False, repr=False)
 
     @property
     def genres(self) -> tuple[str, ...]:
         return tuple(self.mlp.cfg.genres)
 
     def vectors(self) -> Callable[[str], np.ndarray]:
-        """A file's mean-pooled embedding (cached by content, as ``mtk eval embed`` caches it)."""
+        """A file's mean-pooled embedding (cached by content, as ``mtk eval embed`` caches it);
+        the same function on every call."""
         from mtk.embed.evaluate import embedder_features
 
-        return embedder_features(self.embedder)
+        if self._vectors is None:
+            self._vectors = embedder_features(self.embedder)
+        return self._vectors
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         """``(n, genres)`` probabilities of embeddings ``x`` ``(n, dims)``."""

@@ -89,8 +89,7 @@ def test_parsed_works_and_skips_are_kept_and_read_back_the_same(
     from mtk.corpus import works
 
     monkeypatch.setenv("MTK_CACHE_DIR", str(tmp_path))
-    works._cache_folder.cache_clear()
-    monkeypatch.setattr(works, "_cache_folder", lambda: tmp_path / "works")
+    folder = tmp_path / "corpus" / works._cache_key()
     chorale = WorkRef("bach", "bach/bwv269.mxl")  # harmony, a pickup, phrases
     tune = next(r for r in list_works(("oneills",)) if r.number == 2)
     skipped = WorkRef("bach", "bach/bwv1.6.mxl")  # not a four-part chorale
@@ -101,7 +100,7 @@ def test_parsed_works_and_skips_are_kept_and_read_back_the_same(
         assert parse_work(ref, any_meter=any_meter) == work  # parsed and kept
     with pytest.raises(WorkSkipped, match=str(why.value)):
         parse_work(skipped)
-    assert len(list((tmp_path / "works").glob("*.json"))) == 5
+    assert len(list(folder.glob("*.json"))) == 5
 
     def no_parsing(*args: object, **kwargs: object) -> None:
         raise AssertionError("parsed again")
